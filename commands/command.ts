@@ -1,0 +1,61 @@
+// The shape every `/lane` subcommand module has: usage text, a pure parser, an authorization rule,
+// and what it does. commands/index.ts routes the slash command text to one of them.
+import type { KnownBlock } from '@slack/web-api';
+import type { Clock } from '../src/clock';
+import type { LanebotConfig } from '../src/config';
+import type { DeployRequest } from '../src/domain/deploy';
+import type { Scope } from '../src/domain/names';
+import type { LaneRegistry } from '../src/state/lane-registry';
+
+export type ParseResult<A> = { ok: true; args: A } | { ok: false; problem: string };
+
+export type Authorization = { allowed: true } | { allowed: false; reason: string };
+
+export interface Reply {
+  text: string;
+  blocks?: KnownBlock[];
+  /** Ephemeral replies are seen only by the person who typed the command. */
+  visibility: 'ephemeral' | 'in_channel';
+}
+
+/** Who typed the command, where. */
+export interface CommandContext {
+  userId: string;
+  channelId: string;
+  /** The service/env the command is about: from the channel binding or --service/--env. */
+  scope: Scope;
+}
+
+/** What commands may use. No AWS here: listeners must answer Slack within 3 seconds. */
+export interface CommandDeps {
+  config: LanebotConfig;
+  clock: Clock;
+  lanes: Pick<LaneRegistry, 'get' | 'list'>;
+  /** Queues a deploy; throws QueueUnavailableError when Redis cannot take it. */
+  enqueueDeploy(request: DeployRequest): Promise<void>;
+}
+
+export interface Command<A = unknown> {
+  name: string;
+  /** One line for `/lane help`. */
+  summary: string;
+  /** e.g. "/lane deploy <lane> <branch>" */
+  usage: string;
+  /** False for commands that work in any channel (help). */
+  needsScope: boolean;
+  /** Pure: tokens after the subcommand and global flags. */
+  parse(tokens: string[], scope: Scope): ParseResult<A>;
+  authorize(ctx: CommandContext, args: A, config: LanebotConfig): Authorization;
+  run(ctx: CommandContext, args: A, deps: CommandDeps): Promise<Reply>;
+}
+
+export const allowEveryone = (): Authorization => ({ allowed: true });
+
+export function ephemeral(text: string): Reply {
+  return { text, visibility: 'ephemeral' };
+}
+
+/** Renders a Slack user or user-group id as a mention. */
+export function mention(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+}

@@ -1,0 +1,34 @@
+// `/lane help`: the grammar.
+import type { LanebotConfig } from '../src/config';
+import { allowEveryone, ephemeral, type Command } from './command';
+import { deployCommand } from './deploy';
+import { listCommand } from './list';
+import { statusCommand } from './status';
+
+export const helpCommand: Command<Record<string, never>> = {
+  name: 'help',
+  summary: 'show this help',
+  usage: '/lane help',
+  needsScope: false,
+  parse: () => ({ ok: true, args: {} }),
+  authorize: allowEveryone,
+  async run(ctx, _args, deps) {
+    return ephemeral(helpText(deps.config, ctx.channelId));
+  },
+};
+
+export function helpText(config: LanebotConfig, channelId: string): string {
+  const commands: Command[] = [deployCommand, statusCommand, listCommand, helpCommand];
+  const binding = config.channels[channelId];
+  const lines = [
+    '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',
+    '',
+    ...commands.map((c) => `\`${c.usage}\` — ${c.summary}`),
+    '',
+    binding
+      ? `In this channel, commands are about *${binding.service}/${binding.env}*. Add \`--service <name> --env <name>\` to target another.`
+      : 'This channel is not bound to a service; add `--service <name> --env <name>`, or ask your platform team to bind it under `channels:` in lanebot.yml.',
+    'Lane names: a lowercase letter, then lowercase letters, digits and `-`. `default` is the baseline lane.',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,171 @@
+// The `/lane` router: slash-command text in, either a command to run or a reply to give at once.
+// Pure (no I/O), so every bad input is answered before anything is queued.
+import type { LanebotConfig } from '../src/config';
+import type { Scope } from '../src/domain/names';
+import { printable } from '../src/domain/names';
+import { ephemeral, type Command, type CommandContext, type Reply } from './command';
+import { deployCommand } from './deploy';
+import { helpCommand } from './help';
+import { listCommand } from './list';
+import { statusCommand } from './status';
+
+export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
+  [deployCommand, statusCommand, listCommand, helpCommand].map((c) => [c.name, c]),
+);
+
+/** Subcommands of the grammar that later versions add; named so users get a precise answer. */
+const NOT_YET_AVAILABLE = new Set(['delete', 'renew', 'promote', 'rollback']);
+
+/** Slack escapes these three characters in slash command text. */
+function decodeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** Slack caps slash command text well below this; anything longer is not a real command. */
+const MAX_TEXT = 2000;
+
+export type Routed =
+  | { kind: 'run'; command: Command; args: unknown; ctx: CommandContext }
+  | { kind: 'reply'; reply: Reply };
+
+export interface RouteInput {
+  text: string;
+  userId: string;
+  channelId: string;
+}
+
+export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
+  const text = decodeSlackText(input.text ?? '');
+  if (text.length > MAX_TEXT) return replyWith(`the command is ${text.length} characters long; that is not a lanebot command`);
+  const tokens = text.split(/\s+/u).filter((t) => t.length > 0);
+  const first = tokens.shift();
+  if (first === undefined) return { kind: 'reply', reply: helpReply(config, input.channelId) };
+
+  const name = first.toLowerCase();
+  const command = COMMANDS.get(name);
+  if (!command) {
+    if (NOT_YET_AVAILABLE.has(name)) {
+      return replyWith(`\`/lane ${name}\` is not available in this version of lanebot yet.`, undefined, true);
+    }
+    const suggestion = closest(name, [...COMMANDS.keys()]);
+    const hint = suggestion ? ` Did you mean \`/lane ${suggestion}\`?` : '';
+    return replyWith(`\`${printable(first.slice(0, 40))}\` is not a lanebot command.${hint}`, undefined, true);
+  }
+
+  const flags = extractFlags(tokens);
+  if (!flags.ok) return replyWith(flags.problem, command);
+
+  let scope: Scope = { service: '', env: '' };
+  if (command.needsScope) {
+    const resolved = resolveScope(input.channelId, flags.service, flags.env, config);
+    if (!resolved.ok) return replyWith(resolved.problem, command);
+    scope = resolved.scope;
+  }
+
+  const parsed = command.parse(flags.rest, scope);
+  if (!parsed.ok) return replyWith(parsed.problem, command);
+  const ctx: CommandContext = { userId: input.userId, channelId: input.channelId, scope };
+  const auth = command.authorize(ctx, parsed.args, config);
+  if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`) };
+  return { kind: 'run', command, args: parsed.args, ctx };
+}
+
+function replyWith(problem: string, command?: Command, withHelp = false): Routed {
+  const usage = command ? `\nUsage: \`${command.usage}\`` : '';
+  const help = withHelp ? '\nType `/lane help` for the commands.' : '';
+  return { kind: 'reply', reply: ephemeral(`:warning: ${problem}${usage}${help}`) };
+}
+
+function helpReply(config: LanebotConfig, channelId: string): Reply {
+  const lines = ['Type a command after `/lane`:'];
+  for (const c of COMMANDS.values()) lines.push(`\`${c.usage}\` — ${c.summary}`);
+  if (!config.channels[channelId]) lines.push('This channel is not bound to a service: add `--service <name> --env <name>`.');
+  return ephemeral(lines.join('\n'));
+}
+
+type Flags = { ok: true; service?: string; env?: string; rest: string[] } | { ok: false; problem: string };
+
+/** Takes `--service X`, `--service=X`, `--env X`, `--env=X` out of the tokens, anywhere. */
+export function extractFlags(tokens: string[]): Flags {
+  const values: Record<string, string> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (!token.startsWith('--')) {
+      rest.push(token);
+      continue;
+    }
+    const [rawName, inline] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const name = rawName.toLowerCase();
+    if (name !== 'service' && name !== 'env') {
+      return { ok: false, problem: `unknown option \`${printable(token.slice(0, 40))}\` (options: --service, --env)` };
+    }
+    const value = inline ?? tokens[++i];
+    if (value === undefined || value === '' || value.startsWith('--')) return { ok: false, problem: `\`--${name}\` needs a value` };
+    if (values[name] !== undefined) return { ok: false, problem: `\`--${name}\` is given twice` };
+    values[name] = value;
+  }
+  return { ok: true, service: values.service, env: values.env, rest };
+}
+
+type ScopeResult = { ok: true; scope: Scope } | { ok: false; problem: string };
+
+export function resolveScope(channelId: string, service: string | undefined, env: string | undefined, config: LanebotConfig): ScopeResult {
+  const binding = config.channels[channelId];
+  const chosenService = service ?? binding?.service;
+  const chosenEnv = env ?? binding?.env;
+  if (!chosenService || !chosenEnv) {
+    const missing = [!chosenService && '--service', !chosenEnv && '--env'].filter(Boolean).join(' and ');
+    return {
+      ok: false,
+      problem:
+        `this channel is not bound to a service and environment, so lanebot does not know what to act on. Add ${missing} ` +
+        `(services: ${Object.keys(config.services).join(', ')}; environments: ${Object.keys(config.environments).join(', ')}), ` +
+        'or ask your platform team to bind this channel under `channels:` in lanebot.yml.',
+    };
+  }
+  if (!(chosenService in config.services)) {
+    const suggestion = closest(chosenService, Object.keys(config.services));
+    return {
+      ok: false,
+      problem: `unknown service \`${printable(chosenService.slice(0, 60))}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}; services: ${Object.keys(config.services).join(', ')}`,
+    };
+  }
+  if (!(chosenEnv in config.environments)) {
+    const suggestion = closest(chosenEnv, Object.keys(config.environments));
+    return {
+      ok: false,
+      problem: `unknown environment \`${printable(chosenEnv.slice(0, 60))}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}; environments: ${Object.keys(config.environments).join(', ')}`,
+    };
+  }
+  return { ok: true, scope: { service: chosenService, env: chosenEnv } };
+}
+
+/** The candidate within edit distance 2 of `word`, if any ("did you mean"). */
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

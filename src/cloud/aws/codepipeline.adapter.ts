@@ -1,0 +1,236 @@
+// PipelinesPort on AWS CodePipeline: starts executions and turns an execution's action history into
+// the per-stage view lanebot shows in Slack, mapping SDK errors onto lanebot's error codes.
+
+import {
+  GetPipelineCommand,
+  GetPipelineExecutionCommand,
+  ListActionExecutionsCommand,
+  StartPipelineExecutionCommand,
+  type ActionExecutionDetail,
+  type CodePipelineClient,
+  type PipelineDeclaration,
+} from '@aws-sdk/client-codepipeline';
+import {
+  AwsAccessDeniedError,
+  AwsThrottledError,
+  LanebotError,
+  PipelineNotFoundError,
+  describeCause,
+} from '../../errors';
+import type {
+  ExecutionStatus,
+  ExecutionView,
+  PipelinesPort,
+  StageStatus,
+  StageView,
+  StartExecutionInput,
+} from '../pipelines.port';
+
+export interface CodePipelineAdapterOptions {
+  client: CodePipelineClient;
+  region: string;
+  sleep?: (ms: number) => Promise<void>;
+  maxThrottleRetries?: number;
+}
+
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_CAP_MS = 5_000;
+const THROTTLING_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
+const TERMINAL_STAGE_STATUSES: ReadonlySet<StageStatus> = new Set(['Succeeded', 'Failed', 'Stopped', 'Cancelled']);
+
+/** What lanebot reads off a thrown SDK error; SDK errors are recognised by name, not class. */
+interface SdkErrorShape {
+  name?: unknown;
+  message?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+interface CallContext {
+  operation: string;
+  pipelineName: string;
+  executionId?: string;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class CodePipelineAdapter implements PipelinesPort {
+  private readonly client: CodePipelineClient;
+  private readonly region: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly maxThrottleRetries: number;
+  /** Declarations keyed by `name@version`; a version never changes once published, so no expiry. */
+  private readonly declarations = new Map<string, PipelineDeclaration>();
+
+  constructor(options: CodePipelineAdapterOptions) {
+    this.client = options.client;
+    this.region = options.region;
+    this.sleep = options.sleep ?? realSleep;
+    this.maxThrottleRetries = options.maxThrottleRetries ?? 3;
+  }
+
+  async startExecution({ pipelineName, variables, clientRequestToken }: StartExecutionInput): Promise<{ executionId: string }> {
+    const output = await this.call({ operation: 'StartPipelineExecution', pipelineName }, () =>
+      this.client.send(
+        new StartPipelineExecutionCommand({
+          name: pipelineName,
+          variables: Object.entries(variables).map(([name, value]) => ({ name, value })),
+          clientRequestToken,
+        }),
+      ),
+    );
+    if (!output.pipelineExecutionId) {
+      throw new LanebotError('AWS_ERROR', `CodePipeline StartPipelineExecution for \`${pipelineName}\` returned no execution id.`);
+    }
+    return { executionId: output.pipelineExecutionId };
+  }
+
+  async getExecution(pipelineName: string, executionId: string): Promise<ExecutionView> {
+    const ctx = { pipelineName, executionId };
+    const { pipelineExecution: execution } = await this.call({ ...ctx, operation: 'GetPipelineExecution' }, () =>
+      this.client.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: executionId })),
+    );
+    if (!execution?.status) {
+      throw new LanebotError('AWS_ERROR', `CodePipeline GetPipelineExecution returned no status for execution ${executionId} of \`${pipelineName}\`.`);
+    }
+    const [declaration, actions] = await Promise.all([
+      this.getDeclaration(pipelineName, execution.pipelineVersion),
+      this.listActions(pipelineName, executionId),
+    ]);
+    const status: ExecutionStatus = execution.status;
+    return {
+      pipelineName,
+      executionId,
+      status,
+      statusSummary: execution.statusSummary,
+      stages: (declaration.stages ?? []).map((stage) =>
+        buildStage(stage.name ?? '', stage.actions?.length ?? 0, actions, status),
+      ),
+      url:
+        `https://${this.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/` +
+        `${encodeURIComponent(pipelineName)}/executions/${executionId}/timeline?region=${this.region}`,
+    };
+  }
+
+  /** The declaration the execution ran against, so stages match even after the pipeline changed. */
+  private async getDeclaration(pipelineName: string, version: number | undefined): Promise<PipelineDeclaration> {
+    const key = `${pipelineName}@${version}`;
+    const cached = version === undefined ? undefined : this.declarations.get(key);
+    if (cached) return cached;
+    const { pipeline } = await this.call({ operation: 'GetPipeline', pipelineName }, () =>
+      this.client.send(new GetPipelineCommand({ name: pipelineName, version })),
+    );
+    if (!pipeline) throw new LanebotError('AWS_ERROR', `CodePipeline GetPipeline returned no declaration for \`${pipelineName}\`.`);
+    // Without a version the answer is "latest", which can change, so only versioned answers are cached.
+    if (version !== undefined) this.declarations.set(key, pipeline);
+    return pipeline;
+  }
+
+  private async listActions(pipelineName: string, executionId: string): Promise<ActionExecutionDetail[]> {
+    const all: ActionExecutionDetail[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call({ operation: 'ListActionExecutions', pipelineName, executionId }, () =>
+        this.client.send(new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId }, nextToken })),
+      );
+      all.push(...(page.actionExecutionDetails ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return all;
+  }
+
+  // The SDK's own retry runs first; this bounded extra retry rides out bursts, and after it the
+  // job layer re-delays the job (AWS_THROTTLED is retryable) instead of holding a worker.
+  private async call<T>(ctx: CallContext, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send();
+      } catch (error) {
+        if (!isThrottling(error)) throw mapError(error, ctx);
+        if (attempt >= this.maxThrottleRetries) throw new AwsThrottledError(ctx.operation, error);
+        await this.sleep(backoffMs(attempt));
+      }
+    }
+  }
+}
+
+/** Exponential with up to +50% jitter, so callers throttled together do not retry together. */
+function backoffMs(attempt: number): number {
+  return Math.round(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt * (1 + Math.random() / 2)));
+}
+
+function buildStage(name: string, declaredActions: number, all: ActionExecutionDetail[], execution: ExecutionStatus): StageView {
+  // A retried action has several executions; only the latest says where the stage is now.
+  const latest = new Map<string, ActionExecutionDetail>();
+  for (const action of all) {
+    if (action.stageName !== name) continue;
+    const key = action.actionName ?? '';
+    const seen = latest.get(key);
+    if (!seen || time(action.startTime) >= time(seen.startTime)) latest.set(key, action);
+  }
+  const actions = [...latest.values()];
+  if (actions.length === 0) return { name, status: 'NotStarted' };
+
+  const failed = actions.find((a) => a.status === 'Failed');
+  let status: StageStatus;
+  if (failed) status = 'Failed';
+  else if (actions.some((a) => a.status === 'InProgress')) status = 'InProgress';
+  else if (actions.some((a) => a.status === 'Abandoned')) status = 'Stopped';
+  // Fewer executions than declared actions: later run orders have not started yet.
+  else status = actions.length >= declaredActions ? 'Succeeded' : 'InProgress';
+
+  // An ended execution leaves no stage running; CodePipeline does not always close the actions out.
+  if (status === 'InProgress' && execution === 'Stopped') status = 'Stopped';
+  if (status === 'InProgress' && (execution === 'Cancelled' || execution === 'Superseded')) status = 'Cancelled';
+
+  const view: StageView = { name, status };
+  const starts = times(actions.map((a) => a.startTime));
+  if (starts.length > 0) view.startedAt = Math.min(...starts);
+  const updates = times(actions.map((a) => a.lastUpdateTime));
+  if (TERMINAL_STAGE_STATUSES.has(status) && updates.length > 0) view.endedAt = Math.max(...updates);
+  if (failed) {
+    const result = failed.output?.executionResult;
+    view.failure = {
+      actionName: failed.actionName ?? 'unknown action',
+      summary: result?.errorDetails?.message ?? result?.externalExecutionSummary ?? 'no error summary reported',
+      logUrl: result?.externalExecutionUrl,
+    };
+  }
+  return view;
+}
+
+function time(date: Date | undefined): number {
+  return date ? date.getTime() : 0;
+}
+
+function times(dates: (Date | undefined)[]): number[] {
+  return dates.filter((d): d is Date => d !== undefined).map((d) => d.getTime());
+}
+
+function isThrottling(error: unknown): boolean {
+  const { name, message, $metadata } = (error ?? {}) as SdkErrorShape;
+  if (typeof name === 'string' && THROTTLING_NAMES.has(name)) return true;
+  // CodePipeline also uses LimitExceededException for quotas (e.g. too many pipelines), which no retry fixes.
+  if (name === 'LimitExceededException' && typeof message === 'string' && /rate|throttl|too many requests/i.test(message)) return true;
+  return $metadata?.httpStatusCode === 429;
+}
+
+function mapError(error: unknown, { operation, pipelineName, executionId }: CallContext): LanebotError {
+  const { name, $metadata } = (error ?? {}) as SdkErrorShape;
+  switch (name) {
+    case 'PipelineNotFoundException':
+      return new PipelineNotFoundError(pipelineName, error);
+    case 'PipelineExecutionNotFoundException':
+      return new LanebotError(
+        'PIPELINE_EXECUTION_NOT_FOUND',
+        `Execution ${executionId ?? '(unknown)'} of pipeline \`${pipelineName}\` was not found; it may be too old or belong to another pipeline.`,
+        { cause: error },
+      );
+    case 'AccessDeniedException':
+      return new AwsAccessDeniedError(`codepipeline:${operation}`, error);
+    default: {
+      // No $metadata means the request never got an answer (network); those and 5xx may pass on retry.
+      const retryable = $metadata === undefined || ($metadata.httpStatusCode ?? 0) >= 500;
+      return new LanebotError('AWS_ERROR', `CodePipeline ${operation} failed: ${describeCause(error)}`, { cause: error, retryable });
+    }
+  }
+}

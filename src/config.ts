@@ -1,0 +1,205 @@
+// The YAML config file (LANEBOT_CONFIG) and the environment variables, both validated at start.
+// Errors name the key and the problem; nothing else in the process reads process.env.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+import { defaultPipelineName, validateScopeName, type Scope } from './domain/names';
+
+// ---------------------------------------------------------------------------------------------
+// Durations: "90s", "15m", "12h", "6d".
+
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})(s|m|h|d)$/.exec(text.trim());
+  if (!match) return undefined;
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!;
+}
+
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write a whole number and a unit: 90s, 15m, 12h or 6d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+// ---------------------------------------------------------------------------------------------
+// The config file.
+
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+const SLACK_PRINCIPAL_ID = /^[UWS][A-Z0-9]{2,}$/;
+// CodePipeline pipeline names: [A-Za-z0-9.@_-]{1,100}.
+const PIPELINE_NAME = /^[A-Za-z0-9.@_-]{1,100}$/;
+
+const scopeName = (kind: 'service' | 'environment') =>
+  z.string().superRefine((name, ctx) => {
+    const result = validateScopeName(kind, name);
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
+  });
+
+const serviceSchema = z.strictObject({
+  /** Pipeline name template; `{service}` and `{env}` are replaced. Default `{service}-{env}`. */
+  pipeline: z
+    .string()
+    .refine((t) => /^[A-Za-z0-9.@_{}-]+$/.test(t) && t.replace(/\{(service|env)\}/g, '').match(/[{}]/) === null, {
+      message: 'must be a pipeline name that may use the placeholders {service} and {env}, e.g. "{service}-{env}"',
+    })
+    .optional(),
+});
+
+const environmentSchema = z.strictObject({
+  protected: z.boolean().default(false),
+  approvers: z
+    .array(z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)'))
+    .default([]),
+});
+
+const configSchema = z
+  .strictObject({
+    services: z.record(scopeName('service'), serviceSchema.nullish().transform((s) => s ?? {})),
+    environments: z.record(scopeName('environment'), environmentSchema.nullish().transform((e) => e ?? environmentSchema.parse({}))),
+    channels: z
+      .record(
+        z.string().regex(SLACK_CHANNEL_ID, 'must be a Slack channel id such as C0123ABCD'),
+        z.strictObject({ service: z.string(), env: z.string() }),
+      )
+      .default({}),
+    admins: z.array(z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)')).default([]),
+    expiry: z
+      .strictObject({ warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d') })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (Object.keys(config.services).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['services'], message: 'declare at least one service' });
+    }
+    if (Object.keys(config.environments).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['environments'], message: 'declare at least one environment' });
+    }
+    for (const [channel, binding] of Object.entries(config.channels)) {
+      if (!(binding.service in config.services)) {
+        ctx.addIssue({ code: 'custom', path: ['channels', channel, 'service'], message: `"${binding.service}" is not declared under services` });
+      }
+      if (!(binding.env in config.environments)) {
+        ctx.addIssue({ code: 'custom', path: ['channels', channel, 'env'], message: `"${binding.env}" is not declared under environments` });
+      }
+    }
+    for (const [name, env] of Object.entries(config.environments)) {
+      if (env.protected && env.approvers.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'approvers'], message: 'a protected environment needs at least one approver' });
+      }
+    }
+    for (const [service, settings] of Object.entries(config.services)) {
+      for (const env of Object.keys(config.environments)) {
+        const name = renderPipelineName(settings.pipeline, { service, env });
+        if (!PIPELINE_NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['services', service, 'pipeline'],
+            message: `gives "${name}" for env ${env}, which is not a valid CodePipeline name (A-Z a-z 0-9 . @ _ -, at most 100)`,
+          });
+        }
+      }
+    }
+    if (config.expiry.deleteAfter <= config.expiry.warnAfter) {
+      ctx.addIssue({ code: 'custom', path: ['expiry', 'deleteAfter'], message: 'must be longer than expiry.warnAfter' });
+    }
+  });
+
+export type LanebotConfig = z.output<typeof configSchema>;
+
+function renderPipelineName(template: string | undefined, scope: Scope): string {
+  if (template === undefined) return defaultPipelineName(scope);
+  return template.replaceAll('{service}', scope.service).replaceAll('{env}', scope.env);
+}
+
+export function pipelineNameFor(config: LanebotConfig, scope: Scope): string {
+  return renderPipelineName(config.services[scope.service]?.pipeline, scope);
+}
+
+/** Parses and validates config text; `source` names the file in error messages. */
+export function parseConfig(text: string, source = 'lanebot.yml'): LanebotConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`${source} is not valid YAML: ${doc.errors[0]!.message}`);
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${formatIssue(issue)}`);
+    throw new ConfigError(`${source} is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+export function loadConfig(path: string): LanebotConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the config file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}). ` +
+        'Set LANEBOT_CONFIG to its path; lanebot.example.yml shows the format.',
+    );
+  }
+  return parseConfig(text, path);
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    const where = issue.path.length > 0 ? `${key}: ` : '';
+    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
+    return `${key}: required (${issue.expected})`;
+  }
+  return `${key}: ${issue.message}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment variables (DESIGN.md's contract, plus a few lanebot-specific extras).
+
+const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string({ error: 'required: the bot token (xoxb-…)' }).min(1, 'required: the bot token (xoxb-…)'),
+    SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+    SLACK_APP_TOKEN: z.string().min(1).optional(),
+    SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    LANEBOT_CONFIG: z.string().min(1).default('./lanebot.yml'),
+    CLOUD: z.enum(['aws', 'sim'], { error: 'must be "aws" or "sim"' }).default('aws'),
+    SIM_TIME_SCALE: z.coerce.number().positive('must be a positive number').default(1),
+    AWS_REGION: z.string().optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Namespaces every Redis key (queues and state), so several bots or tests can share one Redis. */
+    LANEBOT_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, 'must be letters, digits, :, _ or -').default('lanebot'),
+    /** Which parts this process runs: the Slack receiver, the workers, or both. */
+    LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message: 'required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)',
+      });
+    }
+  });
+
+export type EnvOptions = z.output<typeof envSchema>;
+
+export function readEnvOptions(env: NodeJS.ProcessEnv = process.env): EnvOptions {
+  // Treat empty strings (`FOO=` in a .env file) as unset so defaults apply.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(`environment is invalid:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

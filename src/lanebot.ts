@@ -1,0 +1,248 @@
+// The composition root: the one place that turns env + config into running parts. Tests build the
+// same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import type { CommandDeps } from '../commands/command';
+import { systemClock, type Clock } from './clock';
+import { CodePipelineAdapter } from './cloud/aws/codepipeline.adapter';
+import type { PipelinesPort } from './cloud/pipelines.port';
+import { SimPipelines } from './cloud/sim/sim-pipelines';
+import { pipelineNameFor, type EnvOptions, type LanebotConfig } from './config';
+import type { DeployRequest } from './domain/deploy';
+import { once } from 'node:events';
+import { describeCause, LanebotError, QueueUnavailableError } from './errors';
+import { DeployJob } from './jobs/deploy.job';
+import type { JobDeps } from './jobs/job-deps';
+import { WatchJob } from './jobs/watch.job';
+import { Metrics } from './metrics';
+import { createQueues, QUEUE_NAMES, runStep, type DeployJobData, type NarrateJobData, type Queues, type StepOutcome, type WatchJobData } from './queue/queues';
+import type { ChatPort } from './slack/chat.port';
+import { createSlackApp, type SlackApp } from './slack/slack-app';
+import { createSlackWebClient, SlackChatAdapter } from './slack/slack-chat.adapter';
+import { SLACK_PACING, ThreadFlusher, ThreadNarrator, type SlackPacing } from './slack/thread-narrator';
+import { DeployStore } from './state/deploy-store';
+import { RedisKeys } from './state/keys';
+import { LaneRegistry } from './state/lane-registry';
+
+/** Seconds between polls of a running execution on AWS (CodePipeline's read APIs are throttled). */
+const AWS_POLL_INTERVAL_MS = 10_000;
+/** A deploy request that Redis has not confirmed by then is reported as unconfirmed. */
+const ENQUEUE_TIMEOUT_MS = 5_000;
+
+export interface LanebotOverrides {
+  logger?: Logger;
+  clock?: Clock;
+  pipelines?: PipelinesPort;
+  chat?: ChatPort;
+  pollIntervalMs?: number;
+  pacing?: SlackPacing;
+  /** BullMQ worker tuning, e.g. short locks in tests that kill a worker. */
+  workerOptions?: { lockDuration?: number; stalledInterval?: number };
+  metrics?: Metrics;
+}
+
+export interface Lanebot {
+  config: LanebotConfig;
+  keys: RedisKeys;
+  redis: Redis;
+  queues: Queues;
+  deploys: DeployStore;
+  lanes: LaneRegistry;
+  slack: SlackApp;
+  /** Present when CLOUD=sim. */
+  sim?: SimPipelines;
+  /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
+  start(): Promise<number>;
+  /** Stops taking work, lets running jobs finish (or hands them back), closes connections. */
+  stop(): Promise<void>;
+}
+
+export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides: LanebotOverrides = {}): Lanebot {
+  const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
+  const clock = overrides.clock ?? systemClock;
+  const metrics = overrides.metrics ?? new Metrics();
+  const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+
+  // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
+  // has to be true when we say it.
+  const commandRedis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
+    connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
+  }
+
+  const queues = createQueues(redis, keys.bull);
+  const commandQueues = createQueues(commandRedis, keys.bull);
+  const deploys = new DeployStore(redis, keys);
+  const lanes = new LaneRegistry(redis, keys, deploys);
+  const commandLanes = new LaneRegistry(commandRedis, keys, new DeployStore(commandRedis, keys));
+
+  const pipelineNames = () =>
+    Object.keys(config.services).flatMap((service) => Object.keys(config.environments).map((e) => pipelineNameFor(config, { service, env: e })));
+  let sim: SimPipelines | undefined;
+  let pipelines: PipelinesPort;
+  if (overrides.pipelines) {
+    pipelines = overrides.pipelines;
+  } else if (env.CLOUD === 'sim') {
+    sim = new SimPipelines({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, pipelineNames });
+    pipelines = sim;
+  } else {
+    const region = env.AWS_REGION ?? 'us-east-1';
+    pipelines = new CodePipelineAdapter({ client: new CodePipelineClient({ region, retryMode: 'adaptive' }), region });
+  }
+  const pollIntervalMs =
+    overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
+
+  const chat = overrides.chat ?? new SlackChatAdapter(createSlackWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL));
+  const narrator = new ThreadNarrator(redis, keys, queues);
+  const flusher = new ThreadFlusher(redis, keys, deploys, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
+  const jobDeps: JobDeps = { deploys, lanes, pipelines, narrator, queues, clock, logger: logger.child({ component: 'jobs' }), pollIntervalMs };
+  const deployJob = new DeployJob(jobDeps);
+  const watchJob = new WatchJob(jobDeps);
+
+  const commandDeps: CommandDeps = {
+    config,
+    clock,
+    lanes: {
+      get: (ref) => commandLanes.get(ref).catch(redisUnavailable),
+      list: (scope) => commandLanes.list(scope).catch(redisUnavailable),
+    },
+    enqueueDeploy: (request) => enqueueDeploy(commandRedis, commandQueues, request),
+  };
+
+  const slack = createSlackApp({
+    botToken: env.SLACK_BOT_TOKEN,
+    signingSecret: env.SLACK_SIGNING_SECRET,
+    appToken: env.SLACK_APP_TOKEN,
+    slackApiUrl: env.SLACK_API_URL,
+    port: env.PORT,
+    config,
+    commandDeps,
+    logger,
+    metrics,
+    health: async () => {
+      try {
+        await withTimeout(commandRedis.ping(), 1_000, 'PING timed out');
+        return { ok: true, details: { redis: 'up' } };
+      } catch (error) {
+        return { ok: false, details: { redis: 'down', error: describeCause(error) } };
+      }
+    },
+  });
+
+  const workers: Worker[] = [];
+  const workerOptions = { connection: redis, prefix: keys.bull, ...overrides.workerOptions };
+  function startWorkers(): void {
+    const step =
+      <T>(queue: string, handle: (data: T) => Promise<StepOutcome>) =>
+      async (job: Job<T>, token?: string) => {
+        try {
+          await runStep(job, token, async () => {
+            const outcome = await handle(job.data);
+            metrics.jobs.inc({ queue, outcome: outcome.done ? 'done' : 'later' });
+            return outcome;
+          });
+        } catch (error) {
+          if ((error as Error).name !== 'DelayedError') metrics.jobs.inc({ queue, outcome: 'failed' });
+          throw error;
+        }
+      };
+    workers.push(
+      new Worker<DeployJobData>(
+        QUEUE_NAMES.deploy,
+        step<DeployJobData>(QUEUE_NAMES.deploy, (data) => deployJob.handle(data, data.failures ?? 0)),
+        { ...workerOptions, concurrency: 10 },
+      ),
+      new Worker<WatchJobData>(QUEUE_NAMES.watch, step<WatchJobData>(QUEUE_NAMES.watch, (data) => watchJob.handle(data)), {
+        ...workerOptions,
+        concurrency: 20,
+      }),
+      new Worker<NarrateJobData>(QUEUE_NAMES.narrate, step<NarrateJobData>(QUEUE_NAMES.narrate, (data) => flusher.flush(data)), {
+        ...workerOptions,
+        concurrency: 20,
+      }),
+    );
+    for (const worker of workers) {
+      worker.on('failed', (job, error) => logger.error({ queue: worker.name, jobId: job?.id, err: error }, 'job failed'));
+      worker.on('error', (error) => logger.warn({ queue: worker.name, err: describeCause(error) }, 'worker error'));
+    }
+  }
+
+  let stopped = false;
+  return {
+    config,
+    keys,
+    redis,
+    queues,
+    deploys,
+    lanes,
+    slack,
+    sim,
+    async start() {
+      // Take commands once Redis answers, so the first deploy is not refused for a connection still
+      // being opened; if Redis is down, start anyway: commands then say so, and /healthz reports 503.
+      await withTimeout(once(commandRedis, 'ready'), 3_000, 'Redis not ready').catch(() =>
+        logger.warn({ redis: env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') }, 'Redis is not reachable yet; starting anyway'),
+      );
+      if (env.LANEBOT_ROLE !== 'web') startWorkers();
+      if (env.LANEBOT_ROLE === 'worker') return 0;
+      const port = await slack.start(env.PORT);
+      logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD }, 'lanebot started');
+      return port;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // Stop taking new commands first, then let workers finish their current step; a step that
+      // does not finish is handed back to another process by BullMQ's stalled-job check.
+      await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([queues.close(), commandQueues.close()]);
+      await Promise.all([redis.quit().catch(() => redis.disconnect()), commandRedis.quit().catch(() => commandRedis.disconnect())]);
+      logger.info('lanebot stopped');
+    },
+  };
+}
+
+/**
+ * Queues a deploy request as one job. Fails fast, with "nothing was queued", when Redis is not
+ * connected; BullMQ would otherwise wait for the connection while the user waits for an answer.
+ */
+async function enqueueDeploy(commandRedis: Redis, queues: Queues, request: DeployRequest): Promise<void> {
+  if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
+  try {
+    await withTimeout(
+      queues.deploy.add('request', { kind: 'request', request }, { jobId: `request-${request.id}` }),
+      ENQUEUE_TIMEOUT_MS,
+      'Redis did not confirm in time',
+    );
+  } catch (error) {
+    if (error instanceof TimeoutError) {
+      throw new QueueUnavailableError(error, { unconfirmed: true });
+    }
+    throw new QueueUnavailableError(error);
+  }
+}
+
+function redisUnavailable(error: unknown): never {
+  throw new LanebotError(
+    'QUEUE_UNAVAILABLE',
+    `lanebot could not read its Redis (${describeCause(error)}). Try again in a minute; if it keeps failing, tell your platform team.`,
+    { cause: error, retryable: true },
+  );
+}
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,32 @@
+// Prometheus metrics, served at GET /metrics. One registry per bot instance so tests can run
+// several bots in one process.
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly commands = new Counter({
+    name: 'lanebot_commands_total',
+    help: 'Slash commands received, by subcommand and outcome (run, rejected, failed).',
+    labelNames: ['command', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ackSeconds = new Histogram({
+    name: 'lanebot_command_ack_seconds',
+    help: 'Time from receiving a slash command to acknowledging it.',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Counter({
+    name: 'lanebot_jobs_total',
+    help: 'Job runs by queue and outcome (done, later, failed).',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,67 @@
+// ChatPort over @slack/web-api's WebClient. Rate limits and transient failures are not retried
+// here: the narrator re-schedules its job instead of holding a worker while it waits.
+import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
+import { ChatRateLimitedError, ChatRejectedError, type ChatMessage, type ChatPort } from './chat.port';
+
+/** Slack errors that retrying cannot fix, with what to do about them. */
+const PERMANENT_ERRORS: Record<string, string> = {
+  channel_not_found: 'Check the channel id in lanebot.yml and that the bot can see the channel.',
+  not_in_channel: 'Invite the bot to the channel (/invite @lanebot).',
+  is_archived: 'The channel is archived; bind the service to another channel in lanebot.yml.',
+  invalid_auth: 'SLACK_BOT_TOKEN is not valid; reinstall the app and update the token.',
+  not_authed: 'SLACK_BOT_TOKEN is missing.',
+  account_inactive: 'The bot token belongs to a deleted user or app; reinstall the app.',
+  token_revoked: 'The bot token was revoked; reinstall the app and update SLACK_BOT_TOKEN.',
+  missing_scope: 'The app lacks a scope it needs (chat:write); add it and reinstall.',
+  message_not_found: 'The message was deleted in Slack.',
+  cant_update_message: 'The message can no longer be edited.',
+  invalid_blocks: 'lanebot built a message Slack rejects; please report this.',
+  msg_too_long: 'lanebot built a message that is too long; please report this.',
+};
+
+export function createSlackWebClient(token: string, slackApiUrl: string): WebClient {
+  return new WebClient(token, {
+    slackApiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: 10_000,
+  });
+}
+
+export class SlackChatAdapter implements ChatPort {
+  constructor(private readonly client: WebClient) {}
+
+  async post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }> {
+    const result = await this.call(() =>
+      this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs, unfurl_links: false }),
+    );
+    if (!result.ts) throw new Error('chat.postMessage returned no ts');
+    return { ts: result.ts };
+  }
+
+  async update(channel: string, ts: string, message: ChatMessage): Promise<void> {
+    await this.call(() => this.client.chat.update({ channel, ts, text: message.text, blocks: message.blocks ?? [] }));
+  }
+
+  async permalink(channel: string, ts: string): Promise<string | undefined> {
+    const result = await this.call(() => this.client.chat.getPermalink({ channel, message_ts: ts }));
+    return result.permalink;
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      const apiError = error as Partial<WebAPICallError>;
+      if (apiError.code === ErrorCode.RateLimitedError) {
+        throw new ChatRateLimitedError(((apiError as { retryAfter?: number }).retryAfter ?? 1) * 1000);
+      }
+      if (apiError.code === ErrorCode.PlatformError) {
+        const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';
+        const hint = PERMANENT_ERRORS[slackError];
+        if (hint) throw new ChatRejectedError(slackError, hint);
+      }
+      throw error;
+    }
+  }
+}

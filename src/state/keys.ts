@@ -1,0 +1,50 @@
+// Every Redis key lanebot writes, in one place. All keys start with the configured prefix so that
+// several bots (or tests) can share one Redis. Keys are plain (no cluster hash tags): lanebot, like
+// BullMQ's default setup, runs against a single Redis primary.
+import type { LaneRef, Scope } from '../domain/names';
+
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** BullMQ's own prefix for queue keys. */
+  get bull(): string {
+    return `${this.prefix}:bull`;
+  }
+
+  deploy(deployId: string): string {
+    return `${this.prefix}:deploy:${deployId}`;
+  }
+
+  /** The key prefix Lua scripts use to reach another deploy's record by id. */
+  get deployPrefix(): string {
+    return `${this.prefix}:deploy:`;
+  }
+
+  lane({ service, env, lane }: LaneRef): string {
+    return `${this.prefix}:lane:${service}:${env}:${lane}`;
+  }
+
+  lanes({ service, env }: Scope): string {
+    return `${this.prefix}:lanes:${service}:${env}`;
+  }
+
+  outbox(deployId: string): string {
+    return `${this.prefix}:thread:${deployId}:outbox`;
+  }
+
+  outboxSeen(deployId: string): string {
+    return `${this.prefix}:thread:${deployId}:seen`;
+  }
+
+  threadLock(deployId: string): string {
+    return `${this.prefix}:thread:${deployId}:lock`;
+  }
+
+  rootVersion(deployId: string): string {
+    return `${this.prefix}:thread:${deployId}:root`;
+  }
+
+  pace(bucket: string): string {
+    return `${this.prefix}:pace:${bucket}`;
+  }
+}
