@@ -19,7 +19,7 @@ export const helpCommand: Command<Record<string, never>> = {
 
 export function helpText(config: LanebotConfig, channelId: string): string {
   const commands: Command[] = [deployCommand, statusCommand, listCommand, helpCommand];
-  const binding = config.channels[channelId];
+  const binding = Object.hasOwn(config.channels, channelId) ? config.channels[channelId] : undefined;
   const lines = [
     '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',
     '',

@@ -36,7 +36,10 @@ export interface RouteInput {
 
 export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
   const text = decodeSlackText(input.text ?? '');
-  if (text.length > MAX_TEXT) return replyWith(`the command is ${text.length} characters long; that is not a lanebot command`);
+  if (text.length > MAX_TEXT) {
+    const named = COMMANDS.get(text.trimStart().split(/\s/u, 1)[0]!.toLowerCase());
+    return replyWith(`the command is ${text.length} characters long; that is not a lanebot command.`, named, true);
+  }
   const tokens = text.split(/\s+/u).filter((t) => t.length > 0);
   const first = tokens.shift();
   if (first === undefined) return { kind: 'reply', reply: helpReply(config, input.channelId) };
@@ -79,7 +82,7 @@ function replyWith(problem: string, command?: Command, withHelp = false): Routed
 function helpReply(config: LanebotConfig, channelId: string): Reply {
   const lines = ['Type a command after `/lane`:'];
   for (const c of COMMANDS.values()) lines.push(`\`${c.usage}\` — ${c.summary}`);
-  if (!config.channels[channelId]) lines.push('This channel is not bound to a service: add `--service <name> --env <name>`.');
+  if (!Object.hasOwn(config.channels, channelId)) lines.push('This channel is not bound to a service: add `--service <name> --env <name>`.');
   return ephemeral(lines.join('\n'));
 }
 
@@ -111,7 +114,7 @@ export function extractFlags(tokens: string[]): Flags {
 type ScopeResult = { ok: true; scope: Scope } | { ok: false; problem: string };
 
 export function resolveScope(channelId: string, service: string | undefined, env: string | undefined, config: LanebotConfig): ScopeResult {
-  const binding = config.channels[channelId];
+  const binding = Object.hasOwn(config.channels, channelId) ? config.channels[channelId] : undefined;
   const chosenService = service ?? binding?.service;
   const chosenEnv = env ?? binding?.env;
   if (!chosenService || !chosenEnv) {
@@ -124,14 +127,14 @@ export function resolveScope(channelId: string, service: string | undefined, env
         'or ask your platform team to bind this channel under `channels:` in lanebot.yml.',
     };
   }
-  if (!(chosenService in config.services)) {
+  if (!Object.hasOwn(config.services, chosenService)) {
     const suggestion = closest(chosenService, Object.keys(config.services));
     return {
       ok: false,
       problem: `unknown service \`${printable(chosenService.slice(0, 60))}\`${suggestion ? ` (did you mean \`${suggestion}\`?)` : ''}; services: ${Object.keys(config.services).join(', ')}`,
     };
   }
-  if (!(chosenEnv in config.environments)) {
+  if (!Object.hasOwn(config.environments, chosenEnv)) {
     const suggestion = closest(chosenEnv, Object.keys(config.environments));
     return {
       ok: false,

@@ -80,10 +80,10 @@ const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['environments'], message: 'declare at least one environment' });
     }
     for (const [channel, binding] of Object.entries(config.channels)) {
-      if (!(binding.service in config.services)) {
+      if (!Object.hasOwn(config.services, binding.service)) {
         ctx.addIssue({ code: 'custom', path: ['channels', channel, 'service'], message: `"${binding.service}" is not declared under services` });
       }
-      if (!(binding.env in config.environments)) {
+      if (!Object.hasOwn(config.environments, binding.env)) {
         ctx.addIssue({ code: 'custom', path: ['channels', channel, 'env'], message: `"${binding.env}" is not declared under environments` });
       }
     }
@@ -153,6 +153,11 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const where = issue.path.length > 0 ? `${key}: ` : '';
     return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_key') {
+    // A bad record key (a service, environment or channel name): zod keeps the reason one level down.
+    const badKey = issue.path.length > 0 ? String(issue.path[issue.path.length - 1]) : key;
+    return `${key}: "${badKey}" is not a valid key: ${issue.issues.map((inner) => inner.message).join('; ')}`;
   }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
     return `${key}: required (${issue.expected})`;

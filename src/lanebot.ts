@@ -30,6 +30,8 @@ import { LaneRegistry } from './state/lane-registry';
 const AWS_POLL_INTERVAL_MS = 10_000;
 /** A deploy request that Redis has not confirmed by then is reported as unconfirmed. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How long stop() lets running job steps finish before it forces the workers closed. */
+const STOP_GRACE_MS = 20_000;
 
 export interface LanebotOverrides {
   logger?: Logger;
@@ -76,6 +78,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   const queues = createQueues(redis, keys.bull);
   const commandQueues = createQueues(commandRedis, keys.bull);
+  for (const queue of [queues.deploy, queues.watch, queues.narrate, commandQueues.deploy, commandQueues.watch, commandQueues.narrate]) {
+    // Without a listener BullMQ prints every connection error to the console.
+    queue.on('error', (error) => logger.debug({ queue: queue.name, err: describeCause(error) }, 'queue connection error'));
+  }
   const deploys = new DeployStore(redis, keys);
   const lanes = new LaneRegistry(redis, keys, deploys);
   const commandLanes = new LaneRegistry(commandRedis, keys, new DeployStore(commandRedis, keys));
@@ -196,12 +202,26 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     async stop() {
       if (stopped) return;
       stopped = true;
-      // Stop taking new commands first, then let workers finish their current step; a step that
-      // does not finish is handed back to another process by BullMQ's stalled-job check.
+      // Stop taking new commands first, then let workers finish their current step. A step that
+      // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
-      await Promise.all(workers.map((w) => w.close()));
-      await Promise.all([queues.close(), commandQueues.close()]);
-      await Promise.all([redis.quit().catch(() => redis.disconnect()), commandRedis.quit().catch(() => commandRedis.disconnect())]);
+      // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
+      // wait for a connection that never comes: drop the sockets first.
+      const redisUp = redis.status === 'ready';
+      if (!redisUp) for (const connection of [redis, commandRedis]) connection.disconnect();
+      const graceful = Promise.all(workers.map((w) => w.close(!redisUp)));
+      await withTimeout(graceful, redisUp ? STOP_GRACE_MS : 2_000, 'workers did not stop in time').catch(async (error: unknown) => {
+        logger.warn({ err: describeCause(error) }, 'forcing workers to stop; their jobs return to the queue');
+        await withTimeout(Promise.all(workers.map((w) => w.close(true))), 2_000, 'forced close timed out').catch(() => undefined);
+      });
+      await withTimeout(Promise.all([queues.close(), commandQueues.close()]), redisUp ? STOP_GRACE_MS : 2_000, 'queues did not close').catch(
+        () => undefined,
+      );
+      for (const connection of [redis, commandRedis]) {
+        // QUIT waits for Redis to answer; with Redis gone, just drop the socket.
+        if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
+        else connection.disconnect();
+      }
       logger.info('lanebot stopped');
     },
   };

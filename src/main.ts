@@ -42,7 +42,14 @@ async function main(): Promise<void> {
   // A failed Slack or AWS call must never take the process down; log it and carry on.
   process.on('unhandledRejection', (reason) => bootLogger.error({ err: reason }, 'unhandled promise rejection'));
 
-  await bot.start();
+  try {
+    await bot.start();
+  } catch (error) {
+    // E.g. the port is taken: without a receiver this process would be useless, so say why and exit.
+    bootLogger.fatal({ err: error }, 'lanebot could not start');
+    await bot.stop().catch(() => undefined);
+    process.exit(1);
+  }
 }
 
 void main();

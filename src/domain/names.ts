@@ -62,7 +62,10 @@ export const DERIVED_NAMES: readonly DerivedName[] = [
  * is the hard cap whatever the service and env names are.
  */
 export const MAX_LANE_LENGTH = 63;
-/** Services and envs appear in every derived name; these caps leave lanes at least 40 characters. */
+/**
+ * Services and envs appear in every derived name. With these caps the 63-character lane cap binds
+ * before any AWS limit does; the per-name check in validateLane stays as the guard if they change.
+ */
 export const MAX_SERVICE_LENGTH = 40;
 export const MAX_ENV_LENGTH = 16;
 
@@ -147,6 +150,7 @@ export function validateBranch(branch: string): Validation {
   }
   if (branch.startsWith('-')) return bad('must not start with `-`');
   if (branch === '@') return bad('must not be `@`');
+  if (branch === 'HEAD') return bad('must not be `HEAD` (git refuses it as a branch name)');
   if (branch.startsWith('/') || branch.endsWith('/')) return bad('must not start or end with `/`');
   if (branch.includes('//')) return bad('must not contain `//`');
   if (branch.includes('..')) return bad('must not contain `..`');
@@ -160,7 +164,7 @@ export function validateBranch(branch: string): Validation {
 
 /** Makes control and invisible characters visible so an error message cannot be spoofed by them. */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff`]/gu, (c) =>
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff`]/gu, (c) =>
     c === '`' ? "'" : `\\u{${c.codePointAt(0)!.toString(16)}}`,
   );
 }

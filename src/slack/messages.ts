@@ -57,8 +57,11 @@ export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/** Escapes, then cuts to `max` characters without splitting an entity such as `&amp;`. */
+function escapeAndTruncate(text: string, max: number): string {
+  const escaped = escapeText(text);
+  if (escaped.length <= max) return escaped;
+  return `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
 }
 
 function title(deploy: DeployRecord): string {
@@ -116,7 +119,7 @@ export function threadReply(deploy: DeployRecord, event: ThreadEvent, ctx: Rende
       const failure = event.stage.failure;
       const lines = [`:red_circle: Stage *${escapeText(event.stage.name)}* failed.`];
       if (failure) {
-        lines.push(`Action \`${escapeText(failure.actionName)}\`: ${escapeText(truncate(failure.summary, MAX_SUMMARY))}`);
+        lines.push(`Action \`${escapeText(failure.actionName)}\`: ${escapeAndTruncate(failure.summary, MAX_SUMMARY)}`);
         if (failure.logUrl) lines.push(`<${failure.logUrl}|Logs of the failed action>`);
       }
       return simple(lines.join('\n'));
@@ -135,7 +138,7 @@ function finishedReply(deploy: DeployRecord): ChatMessage {
     case 'failed': {
       const failed = deploy.stages.find((s) => s.status === 'Failed');
       const where = failed ? ` at stage *${escapeText(failed.name)}*` : '';
-      const why = deploy.statusSummary ? `: ${escapeText(truncate(deploy.statusSummary, MAX_SUMMARY))}` : '';
+      const why = deploy.statusSummary ? `: ${escapeAndTruncate(deploy.statusSummary, MAX_SUMMARY)}` : '';
       return simple(
         `:x: Deploy of \`${deploy.branch}\` to lane *${deploy.lane}* failed${where}${why}.${execution} ` +
           'The lane keeps running what it ran before. Fix the cause and run the deploy again.',
@@ -148,7 +151,7 @@ function finishedReply(deploy: DeployRecord): ChatMessage {
     case 'superseded':
       return simple(`:fast_forward: CodePipeline superseded this execution with a newer one.${execution}`);
     case 'error':
-      return simple(`:warning: The deploy could not run: ${deploy.error ?? 'unknown error'}`);
+      return simple(`:warning: The deploy could not run: ${escapeAndTruncate(deploy.error ?? 'unknown error', MAX_SUMMARY)}`);
     default:
       return simple(`Deploy is ${deploy.status}.`);
   }

@@ -120,10 +120,12 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
+  let started = false;
   return {
     app,
     receiver,
     async start(requestedPort: number) {
+      started = true;
       if (receiver instanceof HTTPReceiver) {
         const server = await receiver.start(requestedPort);
         const address = server.address();
@@ -133,7 +135,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       return options.port;
     },
     async stop() {
-      await receiver.stop?.();
+      if (started) await receiver.stop?.();
     },
   };
 }

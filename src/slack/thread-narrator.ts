@@ -28,9 +28,14 @@ export interface SlackPacing {
   postIntervalMs: number;
   /** Minimum gap between chat.update calls of this bot (Tier 3: about 50 a minute). */
   updateIntervalMs: number;
+  /**
+   * How long a thread's send lock lives without renewal: how soon another process takes over a
+   * thread whose sender died. Renewed before every Slack call (whose timeout is 10 s).
+   */
+  threadLockMs: number;
 }
 
-export const SLACK_PACING: SlackPacing = { postIntervalMs: 1000, updateIntervalMs: 1200 };
+export const SLACK_PACING: SlackPacing = { postIntervalMs: 1000, updateIntervalMs: 1200, threadLockMs: 15_000 };
 
 // Adds an entry unless one with the same id was ever added to this thread.
 const APPEND_SCRIPT = `
@@ -65,10 +70,20 @@ const RELEASE_LOCK_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-const LOCK_TTL_MS = 60_000;
+const RENEW_LOCK_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 /** Stored as `rootTs` when Slack refused the root message for good: the deploy has no thread. */
 const ROOT_UNAVAILABLE = 'unavailable';
 const LOCK_BUSY_RETRY_MS = 250;
+
+class LostThreadLockError extends Error {
+  constructor(deployId: string) {
+    super(`lost the Slack send lock of deploy ${deployId}`);
+    this.name = 'LostThreadLockError';
+  }
+}
 
 /** The producer side: what jobs call to have something said in a deploy's thread. */
 export class ThreadNarrator {
@@ -125,11 +140,14 @@ export class ThreadFlusher {
     const { deployId } = data;
     const lockKey = this.keys.threadLock(deployId);
     const token = randomUUID();
-    const locked = await this.redis.set(lockKey, token, 'PX', LOCK_TTL_MS, 'NX');
+    const locked = await this.redis.set(lockKey, token, 'PX', this.pacing.threadLockMs, 'NX');
     // Another process is sending this thread's messages; come back in case it stops before ours.
     if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures: data.failures ?? 0 });
     try {
-      const outcome = await this.drain(deployId);
+      const outcome = await this.drain(deployId, async () => {
+        const renewed = await this.redis.eval(RENEW_LOCK_SCRIPT, 1, lockKey, token, this.pacing.threadLockMs);
+        if (renewed !== 1) throw new LostThreadLockError(deployId);
+      });
       return outcome.done ? DONE : outcome;
     } catch (error) {
       return this.onSlackError(deployId, error, data.failures ?? 0);
@@ -138,9 +156,11 @@ export class ThreadFlusher {
     }
   }
 
-  private async drain(deployId: string): Promise<StepOutcome> {
+  /** Sends what the thread has pending, in order; `renewLock` runs before every Slack call. */
+  private async drain(deployId: string, renewLock: () => Promise<void>): Promise<StepOutcome> {
     const log = this.logger.child({ deployId });
     for (;;) {
+      await renewLock();
       const deploy = await this.deploys.get(deployId);
       if (!deploy) {
         log.warn('deploy record is gone; dropping its thread messages');
@@ -203,6 +223,11 @@ export class ThreadFlusher {
 
   private async onSlackError(deployId: string, error: unknown, failures: number): Promise<StepOutcome> {
     const log = this.logger.child({ deployId });
+    if (error instanceof LostThreadLockError) {
+      // This process stalled past its lock; whoever holds it now sends the thread.
+      log.warn('lost the thread lock while sending; leaving the thread to its new sender');
+      return later(LOCK_BUSY_RETRY_MS, { failures });
+    }
     if (error instanceof ChatRateLimitedError) {
       const deploy = await this.deploys.get(deployId);
       const until = Date.now() + error.retryAfterMs;

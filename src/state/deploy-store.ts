@@ -53,8 +53,7 @@ export class DeployStore {
     if (deployIds.length === 0) return result;
     const pipeline = this.redis.pipeline();
     for (const id of deployIds) pipeline.hgetall(this.keys.deploy(id));
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([, hash], i) => {
+    execOrThrow(await pipeline.exec()).forEach((hash, i) => {
       const record = fromHash(hash as Record<string, string>);
       if (record) result.set(deployIds[i]!, record);
     });
@@ -71,6 +70,15 @@ export class DeployStore {
     const moved = await this.redis.eval(TRANSITION_SCRIPT, 1, this.keys.deploy(deployId), from.length, to, ...from, ...toFields(patch));
     return moved === 1;
   }
+}
+
+/** ioredis reports a failed pipelined command in its result slot; surface it instead of reading null. */
+export function execOrThrow(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('Redis pipeline was not executed (connection closed)');
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
 }
 
 function toFields(values: Partial<DeployRecord>): string[] {

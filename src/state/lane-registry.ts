@@ -7,7 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { DeployRecord } from '../domain/deploy';
 import type { LaneRef, Scope } from '../domain/names';
-import type { DeployStore } from './deploy-store';
+import { execOrThrow, type DeployStore } from './deploy-store';
 import type { RedisKeys } from './keys';
 
 // KEYS: lane hash, lanes set, this deploy's record.
@@ -139,7 +139,7 @@ export class LaneRegistry {
   private async getMany(scope: Scope, lanes: string[]): Promise<LaneView[]> {
     const pipeline = this.redis.pipeline();
     for (const lane of lanes) pipeline.hgetall(this.keys.lane({ ...scope, lane }));
-    const hashes = ((await pipeline.exec()) ?? []).map(([, hash]) => (hash ?? {}) as Record<string, string>);
+    const hashes = execOrThrow(await pipeline.exec()).map((hash) => (hash ?? {}) as Record<string, string>);
     const ids = hashes.flatMap((h) => [h.lastDeployId, h.pendingDeployId].filter((id): id is string => !!id));
     const records = await this.deploys.getMany([...new Set(ids)]);
     const views: LaneView[] = [];

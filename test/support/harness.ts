@@ -75,7 +75,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     logger: pino({ level: env.LOG_LEVEL }),
     clock,
     pollIntervalMs: 50,
-    pacing: { postIntervalMs: 5, updateIntervalMs: 5 },
+    pacing: { postIntervalMs: 5, updateIntervalMs: 5, threadLockMs: 2000 },
     ...options.overrides,
   });
   const port = await bot.start();

@@ -1,0 +1,446 @@
+// Ack latency of `/lane deploy`: the real lanebot (HTTP receiver + its workers, CLOUD=sim, real
+// Redis) against a bare Bolt app that only acks the same signed request. `npm run bench`.
+//
+// Layout: two threads in one process.
+//  - The "Slack side" runs in a worker thread: the Slack Web API / response_url stub and the load
+//    generator (20 async loops posting signed slash commands and timing them). In production
+//    Slack is remote; keeping the client and the stub off the apps' event loop means a request's
+//    time is not inflated by the load generator's own work, nor the client's clock stopped late
+//    because the loop was busy running the bot's jobs.
+//  - The "app side" runs on the main thread: the lanebot exactly as deployed (default role `all`,
+//    so its BullMQ workers share the event loop with the receiver) and the bare Bolt app.
+//
+// Order (why not alternate rounds): the bot's requests leave work behind that outlives the round
+// by minutes: every deploy runs a simulated pipeline (~1 s at SIM_TIME_SCALE=300) and narrates its
+// thread, paced at one Slack post per second per channel, and all deploys share one channel. A bare
+// round run after a bot round would share the event loop with that backlog and measure it too. So
+// the baseline is measured first, while the bot is started but idle: warm bare, measure bare (500),
+// warm bot, measure bot (500). A last informational round measures the bare app again while the bot's
+// workers are still busy: it separates "what the bot's request path costs" from "what sharing the
+// event loop with the workers costs", and is not used for the ratio.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { Redis } from 'ioredis';
+import { parseConfig, readEnvOptions } from '../src/config';
+import { createLanebot, type Lanebot } from '../src/lanebot';
+import { Metrics } from '../src/metrics';
+import { signSlackBody, slashCommandBody } from '../test/support/signed-request';
+import { SlackStub } from '../test/support/slack-stub';
+
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SIGNING_SECRET = 'bench-signing-secret';
+const CHANNEL = 'C0USERAPIDEV';
+const LANES = Array.from({ length: 25 }, (_, i) => `lane-${String(i + 1).padStart(2, '0')}`);
+const WARMUP = 50;
+const REQUESTS = 500;
+const CONCURRENCY = 20;
+const SLACK_ACK_DEADLINE_MS = 3_000;
+const MAX_RATIO = 1.5;
+const HARD_TIMEOUT_MS = 5 * 60_000;
+
+const BENCH_CONFIG = `
+services:
+  user-api: {}
+environments:
+  dev: {}
+channels:
+  ${CHANNEL}: { service: user-api, env: dev }
+`;
+
+// ---------------------------------------------------------------------------------------------
+// Messages between the app side (main thread) and the Slack side (worker thread).
+
+interface RunRequest {
+  type: 'run';
+  id: number;
+  /** Base URL of the app under test. */
+  target: string;
+  /** Tag used in response_url ids, so the stub's records say which round sent what. */
+  label: string;
+  n: number;
+  concurrency: number;
+  /** First request number; branches are release/1.2.<seq>, lanes cycle over LANES. */
+  firstSeq: number;
+}
+
+interface RunResult {
+  type: 'result';
+  id: number;
+  /** Per-request wall time, ms, in completion order. */
+  latenciesMs: number[];
+  wallMs: number;
+  /** Requests that did not answer 200 (or threw), at most a few. */
+  failures: string[];
+  failureCount: number;
+}
+
+type ToSlackSide = RunRequest | { type: 'stop'; id: number };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+type FromSlackSide =
+  | { type: 'ready'; apiUrl: string }
+  | RunResult
+  | { type: 'stopped'; id: number; responses: number; apiCalls: Record<string, number> }
+  | { type: 'error'; message: string };
+
+// ---------------------------------------------------------------------------------------------
+// Slack side: the stub and the load generator.
+
+async function slackSide(): Promise<void> {
+  const port = parentPort!;
+  const stub = await new SlackStub().start();
+  port.postMessage({ type: 'ready', apiUrl: stub.apiUrl } satisfies FromSlackSide);
+
+  port.on('message', (message: ToSlackSide) => {
+    if (message.type === 'run') {
+      runLoad(stub, message).then(
+        (result) => port.postMessage(result),
+        (error: unknown) => port.postMessage({ type: 'error', message: String((error as Error)?.stack ?? error) } satisfies FromSlackSide),
+      );
+    } else {
+      // The stub keeps every message it received; report how much Slack traffic the bot produced.
+      const apiCalls: Record<string, number> = {};
+      for (const call of stub.calls) apiCalls[call.method] = (apiCalls[call.method] ?? 0) + 1;
+      void stub.stop().then(() => {
+        port.postMessage({ type: 'stopped', id: message.id, responses: stub.responses.length, apiCalls } satisfies FromSlackSide);
+        port.close();
+      });
+    }
+  });
+}
+
+async function runLoad(stub: SlackStub, run: RunRequest): Promise<RunResult> {
+  const url = `${run.target}/slack/events`;
+  const latenciesMs: number[] = [];
+  const failures: string[] = [];
+  let failureCount = 0;
+  let next = 0;
+
+  // A worker pool: `concurrency` loops, each taking the next request number until none are left,
+  // so exactly `concurrency` requests are in flight until the tail.
+  async function loop(): Promise<void> {
+    while (next < run.n) {
+      const seq = run.firstSeq + next++;
+      const body = slashCommandBody({
+        text: `deploy ${LANES[seq % LANES.length]} release/1.2.${seq}`,
+        channel: CHANNEL,
+        responseUrl: stub.responseUrl(`${run.label}-${seq}`),
+      });
+      const headers = signSlackBody(body, SIGNING_SECRET);
+      const started = process.hrtime.bigint();
+      try {
+        const response = await fetch(url, { method: 'POST', headers, body });
+        const text = await response.text();
+        latenciesMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+        if (response.status !== 200) {
+          failureCount++;
+          if (failures.length < 5) failures.push(`#${seq}: HTTP ${response.status} ${text.slice(0, 200)}`);
+        }
+      } catch (error) {
+        failureCount++;
+        if (failures.length < 5) failures.push(`#${seq}: ${String(error)}${(error as Error).cause ? ` (${String((error as Error).cause)})` : ''}`);
+      }
+    }
+  }
+
+  const t0 = process.hrtime.bigint();
+  await Promise.all(Array.from({ length: run.concurrency }, loop));
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { type: 'result', id: run.id, latenciesMs, wallMs, failures, failureCount };
+}
+
+// ---------------------------------------------------------------------------------------------
+// App side: the bot, the bare app, the rounds, the report.
+
+class SlackSide {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (m: FromSlackSide) => void; reject: (e: Error) => void }>();
+  private failed?: Error;
+
+  private constructor(
+    readonly worker: Worker,
+    readonly apiUrl: string,
+  ) {
+    worker.on('message', (message: FromSlackSide) => {
+      if (message.type === 'error') return this.fail(new Error(`Slack side failed: ${message.message}`));
+      if (message.type === 'ready') return;
+      const waiter = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      waiter?.resolve(message);
+    });
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (this.pending.size > 0) this.fail(new Error(`Slack side exited (code ${code}) with requests pending`));
+    });
+  }
+
+  static async start(): Promise<SlackSide> {
+    const worker = new Worker(__filename);
+    const apiUrl = await new Promise<string>((resolve, reject) => {
+      worker.once('message', (m: FromSlackSide) => (m.type === 'ready' ? resolve(m.apiUrl) : reject(new Error(JSON.stringify(m)))));
+      worker.once('error', reject);
+    });
+    return new SlackSide(worker, apiUrl);
+  }
+
+  private fail(error: Error): void {
+    this.failed = error;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+
+  private ask<T extends FromSlackSide>(message: WithoutId<ToSlackSide>): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (m: FromSlackSide) => void, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+
+  run(request: Omit<RunRequest, 'type' | 'id'>): Promise<RunResult> {
+    return this.ask<RunResult>({ type: 'run', ...request });
+  }
+
+  async stop(): Promise<Extract<FromSlackSide, { type: 'stopped' }>> {
+    const stopped = await this.ask<Extract<FromSlackSide, { type: 'stopped' }>>({ type: 'stop' });
+    await this.worker.terminate();
+    return stopped;
+  }
+}
+
+interface Row {
+  target: string;
+  n: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  rps: number;
+  /** Main-thread (app side) event loop: utilization and p99 delay during the round. */
+  elu: number;
+  loopDelayP99: number;
+}
+
+/** Nearest-rank percentile of sorted values. */
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+let seq = 0;
+
+async function measure(slack: SlackSide, target: string, url: string, n: number, label: string): Promise<Row> {
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const eluStart: EventLoopUtilization = performance.eventLoopUtilization();
+  const result = await slack.run({ target: url, label, n, concurrency: CONCURRENCY, firstSeq: seq });
+  const elu = performance.eventLoopUtilization(eluStart);
+  loopDelay.disable();
+  seq += n;
+  if (result.failureCount > 0) {
+    throw new Error(`${target}: ${result.failureCount} of ${n} requests did not get HTTP 200:\n  ${result.failures.join('\n  ')}`);
+  }
+  if (result.latenciesMs.length !== n) throw new Error(`${target}: ${result.latenciesMs.length} timings for ${n} requests`);
+  const sorted = [...result.latenciesMs].sort((a, b) => a - b);
+  return {
+    target,
+    n,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1]!,
+    rps: n / (result.wallMs / 1000),
+    elu: elu.utilization,
+    loopDelayP99: loopDelay.percentile(99) / 1e6,
+  };
+}
+
+async function startBareApp(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events' });
+  const app = new App({
+    signingSecret: SIGNING_SECRET,
+    receiver,
+    authorize: async () => ({ botToken: 'xoxb-bench' }),
+    logLevel: LogLevel.ERROR,
+  });
+  app.command('/lane', async ({ ack }) => {
+    await ack();
+  });
+  const server = await receiver.start(0);
+  const address = server.address();
+  if (!address || typeof address !== 'object') throw new Error('bare app did not bind a port');
+  return { url: `http://127.0.0.1:${address.port}`, stop: () => receiver.stop() };
+}
+
+async function deletePrefix(prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let count = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}
+
+async function deployCommandCounts(metrics: Metrics): Promise<{ run: number; failed: number }> {
+  const counts = { run: 0, failed: 0 };
+  for (const value of (await metrics.commands.get()).values) {
+    if (value.labels.command !== 'deploy') continue;
+    if (value.labels.outcome === 'run') counts.run += value.value;
+    if (value.labels.outcome === 'failed') counts.failed += value.value;
+  }
+  return counts;
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'app loop util', 'app loop delay p99 ms'];
+  const lines = rows.map((r) => [
+    r.target,
+    String(r.n),
+    r.p50.toFixed(2),
+    r.p90.toFixed(2),
+    r.p99.toFixed(2),
+    r.max.toFixed(2),
+    r.rps.toFixed(0),
+    `${(r.elu * 100).toFixed(0)}%`,
+    r.loopDelayP99.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const line of lines) console.log(format(line));
+}
+
+async function main(): Promise<void> {
+  setTimeout(() => {
+    console.error(`bench: still running after ${HARD_TIMEOUT_MS / 1000} s; giving up`);
+    process.exit(1);
+  }, HARD_TIMEOUT_MS).unref();
+
+  const prefix = `bench-${randomUUID()}`;
+  let slack: SlackSide | undefined;
+  let bot: Lanebot | undefined;
+  let bare: { url: string; stop: () => Promise<void> } | undefined;
+  let failed = false;
+  try {
+    slack = await SlackSide.start();
+
+    const env = readEnvOptions({
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      PORT: '0',
+      REDIS_URL,
+      CLOUD: 'sim',
+      SIM_TIME_SCALE: '300',
+      LANEBOT_REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      // `all` (the default, as deployed: receiver and workers in one process). BENCH_LANEBOT_ROLE=web
+      // measures the receiver alone, as when the workers run in a separate LANEBOT_ROLE=worker
+      // process (here nobody then processes the queued deploys; they are deleted at the end).
+      LANEBOT_ROLE: process.env.BENCH_LANEBOT_ROLE ?? 'all',
+    });
+    // The product's own defaults (logger from LOG_LEVEL, system clock, Slack pacing, worker
+    // settings); only the metrics registry is handed in, to read the command counters afterwards.
+    const metrics = new Metrics();
+    bot = createLanebot(env, parseConfig(BENCH_CONFIG, 'bench config'), { metrics });
+    const botUrl = `http://127.0.0.1:${await bot.start()}`;
+    bare = await startBareApp();
+
+    console.log(`lanebot ack-latency bench: ${REQUESTS} signed "/lane deploy <lane> <branch>" per target, ${CONCURRENCY} in flight, ` +
+      `${LANES.length} lanes, warm-up ${WARMUP} each (not counted); Redis prefix ${prefix}`);
+
+    await measure(slack, 'bare (warm-up)', bare.url, WARMUP, 'warm-bare');
+    const bareRow = await measure(slack, 'bare bolt', bare.url, REQUESTS, 'bare');
+    await measure(slack, 'lanebot (warm-up)', botUrl, WARMUP, 'warm-bot');
+    const botRow = await measure(slack, 'lanebot', botUrl, REQUESTS, 'bot');
+    const busyRow = await measure(slack, 'bare, bot busy (info)', bare.url, REQUESTS, 'bare-busy');
+
+    // Every deploy command acked above is queued after the ack; wait for Redis to confirm them all.
+    const expected = WARMUP + REQUESTS;
+    const deadline = Date.now() + 30_000;
+    let commands = await deployCommandCounts(metrics);
+    while (commands.run + commands.failed < expected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      commands = await deployCommandCounts(metrics);
+    }
+    const deployCounts = await bot.queues.deploy.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
+    const watchCounts = await bot.queues.watch.getJobCounts('waiting', 'active', 'delayed');
+    const narrateCounts = await bot.queues.narrate.getJobCounts('waiting', 'active', 'delayed');
+    const deployRecords = await countKeys(bot.redis, `${prefix}:deploy:*`);
+    // Job runs by queue and outcome (done, later = re-delayed, failed): the workers' share of the event loop.
+    const jobRuns = new Map<string, string[]>();
+    for (const v of (await metrics.jobs.get()).values) {
+      if (v.value > 0) jobRuns.set(String(v.labels.queue), [...(jobRuns.get(String(v.labels.queue)) ?? []), `${v.labels.outcome} ${v.value}`]);
+    }
+
+    console.log('');
+    printTable([bareRow, botRow, busyRow]);
+    console.log('');
+    const ratioP50 = botRow.p50 / bareRow.p50;
+    const ratioP99 = botRow.p99 / bareRow.p99;
+    console.log(`ratio p50 bot/bare: ${ratioP50.toFixed(2)}`);
+    console.log(`ratio p99 bot/bare: ${ratioP99.toFixed(2)}`);
+    const ratioOk = ratioP99 <= MAX_RATIO;
+    const deadlineOk = botRow.p99 < SLACK_ACK_DEADLINE_MS;
+    console.log(`${ratioOk ? 'PASS' : 'FAIL'}: p99 ratio ${ratioP99.toFixed(2)} ${ratioOk ? '<=' : '>'} ${MAX_RATIO} (p50 ratio ${ratioP50.toFixed(2)}, reported only)`);
+    console.log(`${deadlineOk ? 'PASS' : 'FAIL'}: lanebot p99 ${botRow.p99.toFixed(1)} ms ${deadlineOk ? '<' : '>='} ${SLACK_ACK_DEADLINE_MS} ms (Slack's ack deadline)`);
+    console.log('');
+    console.log(
+      `deploys queued by the bot: ${commands.run} of ${expected} commands confirmed by Redis (${commands.failed} failed); ` +
+        `${deployRecords} deploy records in Redis`,
+    );
+    console.log(`queues now: deploy ${JSON.stringify(deployCounts)}; watch ${JSON.stringify(watchCounts)}; narrate ${JSON.stringify(narrateCounts)}`);
+    console.log(`job runs so far: ${[...jobRuns].map(([queue, outcomes]) => `${queue} (${outcomes.join(', ')})`).join('; ') || 'none'}`);
+    if (commands.run + commands.failed < expected) {
+      throw new Error(`only ${commands.run + commands.failed} of ${expected} deploy commands finished within 30 s of the last ack`);
+    }
+    console.log(`note: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ` +
+      `${os.platform()} ${os.release()}; Redis ${REDIS_URL}; LANEBOT_ROLE=${env.LANEBOT_ROLE}; ` +
+      'app side on the main thread, Slack stub + load generator in a worker thread');
+  } catch (error) {
+    failed = true;
+    console.error(`bench FAILED: ${(error as Error)?.stack ?? String(error)}`);
+  } finally {
+    await bot?.stop().catch((error: unknown) => console.error('stopping the bot failed:', error));
+    await bare?.stop().catch((error: unknown) => console.error('stopping the bare app failed:', error));
+    const stopped = await slack?.stop().catch((error: unknown) => console.error('stopping the Slack stub failed:', error));
+    if (stopped) {
+      console.log(`Slack stub saw ${stopped.responses} response_url replies and Web API calls ${JSON.stringify(stopped.apiCalls)}`);
+    }
+    const deleted = await deletePrefix(prefix).catch((error: unknown) => {
+      console.error(`deleting Redis keys under ${prefix} failed:`, error);
+      return -1;
+    });
+    if (deleted >= 0) console.log(`cleaned up ${deleted} Redis keys under ${prefix}`);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+if (isMainThread) {
+  void main();
+} else {
+  void slackSide();
+}

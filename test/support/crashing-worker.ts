@@ -1,0 +1,38 @@
+// A lanebot worker process for the "killed mid-deploy" test. It starts the pipeline through the
+// simulator, records that it did, and then hangs before it can record the execution — the worst
+// moment to die. The test SIGKILLs it there.
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import type { PipelinesPort } from '../../src/cloud/pipelines.port';
+import { SimPipelines } from '../../src/cloud/sim/sim-pipelines';
+import { parseConfig, readEnvOptions } from '../../src/config';
+import { createLanebot } from '../../src/lanebot';
+import { systemClock } from '../../src/clock';
+import { TEST_CONFIG } from './harness';
+
+const env = readEnvOptions(process.env);
+const markerRedis = new Redis(env.REDIS_URL);
+const sim = new SimPipelines({
+  redis: markerRedis,
+  prefix: `${env.LANEBOT_REDIS_PREFIX}:sim`,
+  clock: systemClock,
+  timeScale: env.SIM_TIME_SCALE,
+  pipelineNames: () => ['user-api-dev', 'orders-dev'],
+});
+const hangingPipelines: PipelinesPort = {
+  async startExecution(input) {
+    const result = await sim.startExecution(input);
+    await markerRedis.set(`${env.LANEBOT_REDIS_PREFIX}:test:started`, result.executionId);
+    return new Promise(() => undefined);
+  },
+  getExecution: (pipeline, id) => sim.getExecution(pipeline, id),
+};
+
+const bot = createLanebot(env, parseConfig(TEST_CONFIG), {
+  logger: pino({ level: env.LOG_LEVEL }),
+  pipelines: hangingPipelines,
+  pollIntervalMs: 50,
+  pacing: { postIntervalMs: 5, updateIntervalMs: 5, threadLockMs: 2000 },
+  workerOptions: { lockDuration: 2000, stalledInterval: 1000 },
+});
+void bot.start().then(() => process.send?.('ready'));

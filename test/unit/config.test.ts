@@ -1,0 +1,325 @@
+import { parseConfig, parseDuration, pipelineNameFor, readEnvOptions, type LanebotConfig } from '../../src/config';
+import { ConfigError } from '../../src/errors';
+
+/** The example of DESIGN.md, verbatim. */
+const DESIGN_EXAMPLE = `
+services:
+  user-api: {}                 # optional per service: pipeline: "{service}-{env}"
+environments:
+  dev: {}
+  prod:
+    protected: true            # deploys need an approval
+    approvers: [U0APPROVER1]   # Slack user ids (usergroup ids S… allowed)
+channels:
+  C0USERAPIDEV: { service: user-api, env: dev }   # channel binding: /lane in this channel means user-api/dev
+expiry:
+  warnAfter: 6d
+  deleteAfter: 7d
+`;
+
+const DAY = 86_400_000;
+
+/** The ConfigError parseConfig throws for `text` (fails the test when it does not throw one). */
+function configErrorOf(text: string): ConfigError {
+  try {
+    parseConfig(text);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    return error as ConfigError;
+  }
+  throw new Error('expected parseConfig to throw');
+}
+
+function envErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    readEnvOptions(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+    return error as ConfigError;
+  }
+  throw new Error('expected readEnvOptions to throw');
+}
+
+/** A minimal valid config with `extra` lines appended under the given top-level sections. */
+function config(parts: { services?: string; environments?: string; channels?: string; expiry?: string; extra?: string }): string {
+  return [
+    'services:',
+    parts.services ?? '  user-api: {}',
+    'environments:',
+    parts.environments ?? '  dev: {}',
+    ...(parts.channels !== undefined ? ['channels:', parts.channels] : []),
+    ...(parts.expiry !== undefined ? ['expiry:', parts.expiry] : []),
+    parts.extra ?? '',
+  ].join('\n');
+}
+
+describe('parseConfig', () => {
+  it('parses the DESIGN.md example', () => {
+    const parsed = parseConfig(DESIGN_EXAMPLE);
+    expect(parsed.services).toEqual({ 'user-api': {} });
+    expect(parsed.environments).toEqual({
+      dev: { protected: false, approvers: [] },
+      prod: { protected: true, approvers: ['U0APPROVER1'] },
+    });
+    expect(parsed.channels).toEqual({ C0USERAPIDEV: { service: 'user-api', env: 'dev' } });
+    expect(parsed.expiry).toEqual({ warnAfter: 518_400_000, deleteAfter: 7 * DAY });
+    expect(parsed.expiry.warnAfter).toBe(6 * DAY);
+    expect(parsed.admins).toEqual([]);
+  });
+
+  it('fills defaults: no channels, expiry 6d/7d, null service and env bodies', () => {
+    const parsed = parseConfig('services:\n  orders:\nenvironments:\n  dev:\n');
+    expect(parsed.services).toEqual({ orders: {} });
+    expect(parsed.environments).toEqual({ dev: { protected: false, approvers: [] } });
+    expect(parsed.channels).toEqual({});
+    expect(parsed.expiry).toEqual({ warnAfter: 6 * DAY, deleteAfter: 7 * DAY });
+  });
+
+  it('accepts approvers that are user groups (S…) and enterprise users (W…)', () => {
+    const parsed = parseConfig(config({ environments: '  prod: { protected: true, approvers: [S0TEAM, W0ENT1, U0ONE] }' }));
+    expect(parsed.environments.prod?.approvers).toEqual(['S0TEAM', 'W0ENT1', 'U0ONE']);
+  });
+
+  it('names the source file in its errors', () => {
+    expect(() => parseConfig('services: [', '/etc/lanebot/prod.yml')).toThrow(/\/etc\/lanebot\/prod\.yml/);
+  });
+
+  it.each<[string, string, RegExp[]]>([
+    ['unknown top-level key', config({ extra: 'servics:\n  x: {}' }), [/unknown key "servics"/]],
+    ['unknown nested key', config({ services: '  user-api:\n    pipelin: "{service}-{env}"' }), [/services\.user-api: unknown key "pipelin"/]],
+    ['unknown env key', config({ environments: '  prod:\n    protect: true' }), [/environments\.prod: unknown key "protect"/]],
+    ['unknown channel key', config({ channels: '  C0ABC: { service: user-api, env: dev, lane: gray }' }), [/channels\.C0ABC: unknown key "lane"/]],
+    [
+      'channel bound to an undeclared service',
+      config({ channels: '  C0ABC: { service: users-api, env: dev }' }),
+      [/channels\.C0ABC\.service/, /"users-api" is not declared under services/],
+    ],
+    [
+      'channel bound to an undeclared env',
+      config({ channels: '  C0ABC: { service: user-api, env: staging }' }),
+      [/channels\.C0ABC\.env/, /"staging" is not declared under environments/],
+    ],
+    // The next two fail today: the check is `binding.service in config.services`, true for
+    // Object.prototype keys, so a binding to an undeclared "constructor"/"toString" passes.
+    [
+      'channel bound to an undeclared service named like an Object.prototype key',
+      config({ channels: '  C0ABC: { service: constructor, env: dev }' }),
+      [/channels\.C0ABC\.service/, /"constructor" is not declared under services/],
+    ],
+    [
+      'channel bound to an undeclared env named like an Object.prototype key',
+      config({ channels: '  C0ABC: { service: user-api, env: toString }' }),
+      [/channels\.C0ABC\.env/, /"toString" is not declared under environments/],
+    ],
+    ['channel binding without env', config({ channels: '  C0ABC: { service: user-api }' }), [/channels\.C0ABC\.env/]],
+    // Bad record keys (channel ids, service and env names) fail today: zod reports them as
+    // "Invalid key in record" and formatIssue drops the reason zod keeps in issue.issues.
+    ['bad channel id', config({ channels: '  general: { service: user-api, env: dev }' }), [/channels\.general/, /Slack channel id/]],
+    ['lowercase channel id', config({ channels: '  c0abc: { service: user-api, env: dev }' }), [/channels\.c0abc/, /Slack channel id/]],
+    [
+      'bad approver id',
+      config({ environments: '  prod: { protected: true, approvers: [alice] }' }),
+      [/environments\.prod\.approvers\.0/, /Slack user id/],
+    ],
+    ['bad admin id', config({ extra: 'admins: ["@bob"]' }), [/admins\.0/, /Slack user id/]],
+    [
+      'protected env without approvers',
+      config({ environments: '  prod: { protected: true }' }),
+      [/environments\.prod\.approvers/, /at least one approver/],
+    ],
+    ['protected that is not a boolean', config({ environments: '  prod: { protected: "yes" }' }), [/environments\.prod\.protected/]],
+    ['duration with a word unit', config({ expiry: '  warnAfter: 6 days' }), [/expiry\.warnAfter/, /"6 days" is not a duration/]],
+    ['duration without unit', config({ expiry: '  warnAfter: "6"' }), [/expiry\.warnAfter/, /not a duration/]],
+    ['zero duration', config({ expiry: '  warnAfter: 0d' }), [/expiry\.warnAfter/, /not a duration/]],
+    ['deleteAfter equal to warnAfter', config({ expiry: '  warnAfter: 7d\n  deleteAfter: 7d' }), [/expiry\.deleteAfter/, /longer than expiry\.warnAfter/]],
+    ['deleteAfter before warnAfter', config({ expiry: '  warnAfter: 2d\n  deleteAfter: 24h' }), [/expiry\.deleteAfter/, /longer than expiry\.warnAfter/]],
+    ['uppercase service name', config({ services: '  User-Api: {}' }), [/services\.User-Api/, /"User-Api" must start with a lowercase letter/]],
+    ['service name too long', config({ services: `  ${'s'.repeat(41)}: {}` }), [/services\.s{41}/, /longer than 40 characters/]],
+    ['env name too long', config({ environments: `  ${'e'.repeat(17)}: {}` }), [/environments\.e{17}/, /longer than 16 characters/]],
+    ['service name with --', config({ services: '  user--api: {}' }), [/services\.user--api/, /must not end with - or contain --/]],
+    [
+      'pipeline template with an unknown placeholder',
+      config({ services: '  user-api: { pipeline: "{service}-{stage}" }' }),
+      [/services\.user-api\.pipeline/, /placeholders \{service\} and \{env\}/],
+    ],
+    ['pipeline template with a space', config({ services: '  user-api: { pipeline: "my pipeline" }' }), [/services\.user-api\.pipeline/]],
+    [
+      'pipeline template rendering over 100 characters',
+      config({ services: `  user-api: { pipeline: "${'p'.repeat(95)}-{service}" }` }),
+      [/services\.user-api\.pipeline/, /not a valid CodePipeline name/],
+    ],
+    ['no services', 'services: {}\nenvironments:\n  dev: {}\n', [/services: declare at least one service/]],
+    ['no environments', 'services:\n  a: {}\nenvironments: {}\n', [/environments: declare at least one environment/]],
+    ['missing services', 'environments:\n  dev: {}\n', [/services/]],
+    ['services as a list', 'services: [user-api]\nenvironments:\n  dev: {}\n', [/services/]],
+  ])('rejects %s, naming the key', (_label, text, messages) => {
+    const error = configErrorOf(text);
+    expect(error.message).toMatch(/^lanebot\.yml is invalid:/);
+    for (const message of messages) expect(error.message).toMatch(message);
+  });
+
+  it('reports every problem, not only the first', () => {
+    const error = configErrorOf(
+      config({ channels: '  C0ABC: { service: nope, env: nada }', expiry: '  warnAfter: 9d\n  deleteAfter: 1d' }),
+    );
+    expect(error.message).toMatch(/channels\.C0ABC\.service/);
+    expect(error.message).toMatch(/channels\.C0ABC\.env/);
+    expect(error.message).toMatch(/expiry\.deleteAfter/);
+  });
+
+  it.each<[string, string, RegExp]>([
+    ['invalid YAML', 'services: [user-api\nenvironments: {}', /not valid YAML/],
+    ['bad indentation', 'services:\n  user-api: {}\n environments:\n  dev: {}', /not valid YAML/],
+    ['duplicate keys', 'services:\n  user-api: {}\n  user-api: {}\nenvironments:\n  dev: {}\n', /not valid YAML.*(duplicate|unique)/is],
+    ['duplicate top-level keys', 'services:\n  a: {}\nservices:\n  b: {}\nenvironments:\n  dev: {}\n', /not valid YAML.*(duplicate|unique)/is],
+  ])('rejects %s', (_label, text, message) => {
+    expect(configErrorOf(text).message).toMatch(message);
+  });
+
+  it.each([
+    ['an empty file', ''],
+    ['a file of comments', '# nothing here\n'],
+    ['a scalar', 'hello'],
+    ['a list', '- a\n- b'],
+  ])('rejects %s with a ConfigError (not a crash)', (_label, text) => {
+    const error = configErrorOf(text);
+    expect(error.message).toMatch(/lanebot\.yml is invalid/);
+  });
+
+  it('an empty file says what is required', () => {
+    const message = configErrorOf('').message;
+    expect(message).toMatch(/services/);
+    expect(message).toMatch(/environments/);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each<[string, number | undefined]>([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['12h', 43_200_000],
+    ['6d', 518_400_000],
+    [' 7d ', 7 * DAY],
+    ['0s', 0],
+    ['6 days', undefined],
+    ['6D', undefined],
+    ['1.5h', undefined],
+    ['-1d', undefined],
+    ['d', undefined],
+    ['', undefined],
+    ['1234567s', undefined],
+  ])('%j → %p', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+});
+
+describe('pipelineNameFor', () => {
+  const parsed: LanebotConfig = parseConfig(
+    config({
+      services: '  user-api: {}\n  orders: { pipeline: "deploy-{env}.{service}" }\n  billing: { pipeline: fixed-name }',
+      environments: '  dev: {}\n  prod: { protected: true, approvers: [U0APPROVER1] }',
+    }),
+  );
+
+  it.each<[string, string, string]>([
+    ['user-api', 'dev', 'user-api-dev'],
+    ['user-api', 'prod', 'user-api-prod'],
+    ['orders', 'dev', 'deploy-dev.orders'],
+    ['orders', 'prod', 'deploy-prod.orders'],
+    ['billing', 'prod', 'fixed-name'],
+  ])('%s/%s → %s', (service, env, name) => {
+    expect(pipelineNameFor(parsed, { service, env })).toBe(name);
+  });
+
+  it('replaces every occurrence of a placeholder', () => {
+    const twice = parseConfig(config({ services: '  api: { pipeline: "{service}-{env}-{service}" }' }));
+    expect(pipelineNameFor(twice, { service: 'api', env: 'dev' })).toBe('api-dev-api');
+  });
+});
+
+describe('readEnvOptions', () => {
+  const BASE = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret' };
+
+  it('applies the DESIGN.md defaults', () => {
+    const options = readEnvOptions({ ...BASE });
+    expect(options).toMatchObject({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 'secret',
+      PORT: 3000,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      CLOUD: 'aws',
+      SIM_TIME_SCALE: 1,
+      SLACK_API_URL: 'https://slack.com/api/',
+      LANEBOT_CONFIG: './lanebot.yml',
+    });
+    expect(options.SLACK_APP_TOKEN).toBeUndefined();
+  });
+
+  it('reads every variable given', () => {
+    const options = readEnvOptions({
+      ...BASE,
+      PORT: '8080',
+      REDIS_URL: 'rediss://cache:6380/2',
+      CLOUD: 'sim',
+      SIM_TIME_SCALE: '60',
+      SLACK_API_URL: 'http://localhost:9000/api/',
+      LANEBOT_CONFIG: '/etc/lanebot.yml',
+      AWS_REGION: 'eu-west-1',
+    });
+    expect(options).toMatchObject({
+      PORT: 8080,
+      REDIS_URL: 'rediss://cache:6380/2',
+      CLOUD: 'sim',
+      SIM_TIME_SCALE: 60,
+      SLACK_API_URL: 'http://localhost:9000/api/',
+      LANEBOT_CONFIG: '/etc/lanebot.yml',
+      AWS_REGION: 'eu-west-1',
+    });
+  });
+
+  it('does not need a signing secret in Socket Mode', () => {
+    const options = readEnvOptions({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' });
+    expect(options.SLACK_APP_TOKEN).toBe('xapp-1');
+    expect(options.SLACK_SIGNING_SECRET).toBeUndefined();
+  });
+
+  it('treats empty strings as unset, so defaults apply', () => {
+    const options = readEnvOptions({ ...BASE, PORT: '', CLOUD: '', REDIS_URL: '', SLACK_API_URL: '', LANEBOT_CONFIG: '', SLACK_APP_TOKEN: '' });
+    expect(options).toMatchObject({ PORT: 3000, CLOUD: 'aws', REDIS_URL: 'redis://127.0.0.1:6379', LANEBOT_CONFIG: './lanebot.yml' });
+    expect(options.SLACK_APP_TOKEN).toBeUndefined();
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, RegExp[]]>([
+    ['missing bot token', { SLACK_SIGNING_SECRET: 's' }, [/SLACK_BOT_TOKEN: required/]],
+    ['empty bot token', { SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: 's' }, [/SLACK_BOT_TOKEN: required/]],
+    ['no signing secret in HTTP mode', { SLACK_BOT_TOKEN: 'x' }, [/SLACK_SIGNING_SECRET: required in HTTP mode/, /SLACK_APP_TOKEN/]],
+    ['empty signing secret in HTTP mode', { SLACK_BOT_TOKEN: 'x', SLACK_SIGNING_SECRET: '' }, [/SLACK_SIGNING_SECRET: required/]],
+    ['bad CLOUD', { ...BASE, CLOUD: 'gcp' }, [/CLOUD: must be "aws" or "sim"/]],
+    ['uppercase CLOUD', { ...BASE, CLOUD: 'AWS' }, [/CLOUD/]],
+    ['non-numeric PORT', { ...BASE, PORT: 'http' }, [/PORT/]],
+    ['PORT out of range', { ...BASE, PORT: '70000' }, [/PORT/]],
+    ['negative PORT', { ...BASE, PORT: '-1' }, [/PORT/]],
+    ['fractional PORT', { ...BASE, PORT: '80.5' }, [/PORT/]],
+    ['bad REDIS_URL', { ...BASE, REDIS_URL: 'http://redis:6379' }, [/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/]],
+    ['bad SLACK_API_URL', { ...BASE, SLACK_API_URL: 'not a url' }, [/SLACK_API_URL/]],
+    ['zero SIM_TIME_SCALE', { ...BASE, SIM_TIME_SCALE: '0' }, [/SIM_TIME_SCALE: must be a positive number/]],
+    ['an empty environment', {}, [/SLACK_BOT_TOKEN: required/]],
+  ])('rejects %s', (_label, env, messages) => {
+    const error = envErrorOf(env);
+    expect(error.message).toMatch(/^environment is invalid:/);
+    for (const message of messages) expect(error.message).toMatch(message);
+  });
+
+  it('does not read process.env when given an env object', () => {
+    const saved = process.env.SLACK_BOT_TOKEN;
+    process.env.SLACK_BOT_TOKEN = 'from-process-env';
+    try {
+      expect(envErrorOf({ SLACK_SIGNING_SECRET: 's' }).message).toMatch(/SLACK_BOT_TOKEN/);
+    } finally {
+      if (saved === undefined) delete process.env.SLACK_BOT_TOKEN;
+      else process.env.SLACK_BOT_TOKEN = saved;
+    }
+  });
+});
