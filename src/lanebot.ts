@@ -21,7 +21,7 @@ import { createQueues, QUEUE_NAMES, runStep, type DeployJobData, type NarrateJob
 import type { ChatPort } from './slack/chat.port';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { createSlackWebClient, SlackChatAdapter } from './slack/slack-chat.adapter';
-import { SLACK_PACING, ThreadFlusher, ThreadNarrator, type SlackPacing } from './slack/thread-narrator';
+import { SLACK_PACING, sweepPendingThreads, ThreadFlusher, ThreadNarrator, type SlackPacing } from './slack/thread-narrator';
 import { DeployStore } from './state/deploy-store';
 import { RedisKeys } from './state/keys';
 import { LaneRegistry } from './state/lane-registry';
@@ -30,6 +30,8 @@ import { LaneRegistry } from './state/lane-registry';
 const AWS_POLL_INTERVAL_MS = 10_000;
 /** A deploy request that Redis has not confirmed by then is reported as unconfirmed. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How often stale pending Slack threads are re-scheduled. */
+const SWEEP_INTERVAL_MS = 15_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -166,10 +168,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         ...workerOptions,
         concurrency: 20,
       }),
-      new Worker<NarrateJobData>(QUEUE_NAMES.narrate, step<NarrateJobData>(QUEUE_NAMES.narrate, (data) => flusher.flush(data)), {
-        ...workerOptions,
-        concurrency: 20,
-      }),
+      new Worker<NarrateJobData>(
+        QUEUE_NAMES.narrate,
+        async (job, token) => {
+          if (job.name === 'sweep') return void (await sweepPendingThreads(redis, keys, queues));
+          return step<NarrateJobData>(QUEUE_NAMES.narrate, (data) => flusher.flush(data))(job, token);
+        },
+        { ...workerOptions, concurrency: 20 },
+      ),
     );
     for (const worker of workers) {
       worker.on('failed', (job, error) => logger.error({ queue: worker.name, jobId: job?.id, err: error }, 'job failed'));
@@ -193,7 +199,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await withTimeout(once(commandRedis, 'ready'), 3_000, 'Redis not ready').catch(() =>
         logger.warn({ redis: env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') }, 'Redis is not reachable yet; starting anyway'),
       );
-      if (env.LANEBOT_ROLE !== 'web') startWorkers();
+      if (env.LANEBOT_ROLE !== 'web') {
+        startWorkers();
+        // One schedule shared by every process (upsert is idempotent): see thread-narrator.ts.
+        // Not awaited: with Redis down it waits for the connection, and starting must not.
+        void queues.narrate
+          .upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { deployId: '' } })
+          .catch((error: unknown) => logger.warn({ err: describeCause(error) }, 'could not schedule the narrator sweep yet'));
+      }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
       logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD }, 'lanebot started');

@@ -1,4 +1,5 @@
 // Entry point: read env and config, build the bot, start it, stop it cleanly on SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
 import pino from 'pino';
 import { loadConfig, readEnvOptions } from './config';
 import { ConfigError } from './errors';
@@ -11,6 +12,8 @@ async function main(): Promise<void> {
   const bootLogger = pino({ base: { app: 'lanebot' } });
   let bot;
   try {
+    // A .env file in the working directory fills in variables the environment does not set.
+    if (existsSync('.env')) process.loadEnvFile('.env');
     const env = readEnvOptions();
     const config = loadConfig(env.LANEBOT_CONFIG);
     bot = createLanebot(env, config, { logger: pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } }) });

@@ -32,6 +32,9 @@ export interface NarrateJobData {
   deployId: string;
   /** Consecutive failed Slack calls, for backoff. */
   failures?: number;
+  /** A Slack send slot the job reserved before sleeping until it (0: none). */
+  slotAt?: number;
+  slotKind?: 'post' | 'update';
 }
 
 export interface Queues {

@@ -8,8 +8,21 @@ export interface ChatMessage {
   blocks?: KnownBlock[];
 }
 
+/**
+ * Attached to every message lanebot posts (as Slack message metadata), so that a sender that died
+ * between Slack's answer and recording it can be followed by one that finds the message instead of
+ * posting it twice.
+ */
+export interface PostMarker {
+  deployId: string;
+  /** `root`, or the thread entry's id. */
+  entry: string;
+}
+
 export interface ChatPort {
-  post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }>;
+  post(channel: string, message: ChatMessage, options?: { threadTs?: string; marker?: PostMarker }): Promise<{ ts: string }>;
+  /** The ts of a message this bot posted with `marker` since `since` (epoch ms), if there is one. */
+  findPosted(channel: string, marker: PostMarker, options: { threadTs?: string; since: number }): Promise<string | undefined>;
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
   permalink(channel: string, ts: string): Promise<string | undefined>;
 }

@@ -1,7 +1,10 @@
 // ChatPort over @slack/web-api's WebClient. Rate limits and transient failures are not retried
 // here: the narrator re-schedules its job instead of holding a worker while it waits.
 import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
-import { ChatRateLimitedError, ChatRejectedError, type ChatMessage, type ChatPort } from './chat.port';
+import { ChatRateLimitedError, ChatRejectedError, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
+
+/** Slack message metadata event type of everything lanebot posts. */
+const MARKER_EVENT_TYPE = 'lanebot_message';
 
 /** Slack errors that retrying cannot fix, with what to do about them. */
 const PERMANENT_ERRORS: Record<string, string> = {
@@ -31,12 +34,36 @@ export function createSlackWebClient(token: string, slackApiUrl: string): WebCli
 export class SlackChatAdapter implements ChatPort {
   constructor(private readonly client: WebClient) {}
 
-  async post(channel: string, message: ChatMessage, threadTs?: string): Promise<{ ts: string }> {
+  async post(channel: string, message: ChatMessage, options: { threadTs?: string; marker?: PostMarker } = {}): Promise<{ ts: string }> {
+    const metadata = options.marker
+      ? { event_type: MARKER_EVENT_TYPE, event_payload: { deploy_id: options.marker.deployId, entry: options.marker.entry } }
+      : undefined;
     const result = await this.call(() =>
-      this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, thread_ts: threadTs, unfurl_links: false }),
+      this.client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        thread_ts: options.threadTs,
+        unfurl_links: false,
+        metadata,
+      }),
     );
     if (!result.ts) throw new Error('chat.postMessage returned no ts');
     return { ts: result.ts };
+  }
+
+  async findPosted(channel: string, marker: PostMarker, options: { threadTs?: string; since: number }): Promise<string | undefined> {
+    const oldest = (options.since / 1000).toFixed(6);
+    const page = options.threadTs
+      ? await this.call(() =>
+          this.client.conversations.replies({ channel, ts: options.threadTs!, oldest, include_all_metadata: true, limit: 200 }),
+        )
+      : await this.call(() => this.client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200 }));
+    const found = (page.messages ?? []).find((m) => {
+      const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+      return meta?.event_type === MARKER_EVENT_TYPE && meta.event_payload?.deploy_id === marker.deployId && meta.event_payload?.entry === marker.entry;
+    });
+    return found?.ts;
   }
 
   async update(channel: string, ts: string, message: ChatMessage): Promise<void> {

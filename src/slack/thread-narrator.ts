@@ -1,11 +1,18 @@
 // The thread narrator: everything lanebot says about a deploy goes through a per-deploy outbox in
 // Redis and is sent by `narrate` jobs, so that
-//  - replies of one thread arrive in order (one sender per thread at a time, under a Redis lock);
+//  - replies of one thread arrive in order (one flush job per thread, plus a Redis send lock);
 //  - none is lost when Slack fails transiently (an entry leaves the outbox only once Slack took it);
 //  - root-message edits are coalesced (the root is re-rendered from the deploy record, once per
 //    batch of changes, never once per change);
-//  - Slack's limits hold across every bot process (pacing state is in Redis, 429s set it);
+//  - Slack's limits hold across every bot process (send slots are reserved in Redis; 429s push
+//    them out by Retry-After);
 //  - two processes never send the same reply (entries are de-duplicated by id when added).
+//
+// A thread with something to send is listed in a "pending" sorted set, changed atomically with the
+// outbox. The flush job (job id `flush-<deploy>`, so one per thread) removes the thread from that
+// set only when it finds nothing left to send. A periodic sweep re-schedules threads that stayed
+// pending, which covers the one gap a de-duplicated job id leaves: an entry added while the flush
+// job is completing.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -15,7 +22,7 @@ import { backoff, DONE, later, type NarrateJobData, type Queues, type StepOutcom
 import type { DeployStore } from '../state/deploy-store';
 import type { RedisKeys } from '../state/keys';
 import { DEPLOY_RETENTION_SECONDS } from '../state/deploy-store';
-import { ChatRateLimitedError, ChatRejectedError, type ChatPort } from './chat.port';
+import { ChatRateLimitedError, ChatRejectedError, type ChatPort, type PostMarker } from './chat.port';
 import { rootMessage, threadReply, type RenderContext, type ThreadEvent } from './messages';
 
 interface OutboxEntry {
@@ -37,28 +44,51 @@ export interface SlackPacing {
 
 export const SLACK_PACING: SlackPacing = { postIntervalMs: 1000, updateIntervalMs: 1200, threadLockMs: 15_000 };
 
+/** Threads pending longer than this without a change are re-scheduled by the sweep. */
+export const SWEEP_AFTER_MS = 10_000;
+
+// KEYS: seen set, outbox, pending set. ARGV: entry id, entry JSON, ttl seconds, now, deploy id.
 // Adds an entry unless one with the same id was ever added to this thread.
 const APPEND_SCRIPT = `
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1`;
 
-// Takes a send slot from every bucket, or says how long to wait for the latest of them.
-const PACE_SCRIPT = `
+// KEYS: root version hash, pending set. ARGV: now, deploy id.
+const TOUCH_ROOT_SCRIPT = `
+redis.call('HINCRBY', KEYS[1], 'wanted', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
+
+// KEYS: outbox, root version hash, pending set. ARGV: deploy id.
+// The thread leaves the pending set only if it has nothing left to send, atomically with the check.
+const SETTLE_SCRIPT = `
+if redis.call('LLEN', KEYS[1]) > 0 then return 0 end
+local wanted = tonumber(redis.call('HGET', KEYS[2], 'wanted') or '0')
+local sent = tonumber(redis.call('HGET', KEYS[2], 'sent') or '0')
+if wanted > sent then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`;
+
+// Reserves the next send slot in every bucket and returns how long until it (0: now). Each caller
+// gets its own slot, so waiting senders do not all wake at once to compete for the same one.
+const RESERVE_SCRIPT = `
 local now = tonumber(ARGV[1])
-local wait = 0
+local slot = now
 for i, key in ipairs(KEYS) do
   local nextAt = tonumber(redis.call('GET', key) or '0')
-  if nextAt - now > wait then wait = nextAt - now end
+  if nextAt > slot then slot = nextAt end
 end
-if wait > 0 then return wait end
 for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[i + 1])
-  redis.call('SET', key, now + interval, 'PX', interval + 60000)
+  redis.call('SET', key, slot + interval, 'PX', slot - now + interval + 60000)
 end
-return 0`;
+return slot - now`;
 
 // Pushes a bucket's next slot out to `until` (after a 429), never pulling it in.
 const BLOCK_SCRIPT = `
@@ -101,28 +131,40 @@ export class ThreadNarrator {
     const entry: OutboxEntry = { id: entryId, event };
     await this.redis.eval(
       APPEND_SCRIPT,
-      2,
+      3,
       this.keys.outboxSeen(deployId),
       this.keys.outbox(deployId),
+      this.keys.narratePending,
       entryId,
       JSON.stringify(entry),
       DEPLOY_RETENTION_SECONDS,
+      Date.now(),
+      deployId,
     );
-    await this.schedule(deployId);
+    await scheduleFlush(this.queues, deployId);
   }
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */
   async refreshRoot(deployId: string): Promise<void> {
-    await this.redis.hincrby(this.keys.rootVersion(deployId), 'wanted', 1);
-    await this.schedule(deployId);
-  }
-
-  private async schedule(deployId: string): Promise<void> {
-    // A fresh job id every time: a flush already running may have looked at the outbox before this
-    // entry arrived, so a job that merely de-duplicates against it could leave the entry unsent.
-    await this.queues.narrate.add('flush', { deployId }, { jobId: `flush-${deployId}-${randomUUID()}` });
+    await this.redis.eval(TOUCH_ROOT_SCRIPT, 2, this.keys.rootVersion(deployId), this.keys.narratePending, Date.now(), deployId, DEPLOY_RETENTION_SECONDS);
+    await scheduleFlush(this.queues, deployId);
   }
 }
+
+/** One flush job per thread: adding it again while it waits or runs is a no-op. */
+async function scheduleFlush(queues: Pick<Queues, 'narrate'>, deployId: string): Promise<void> {
+  // removeOnFail: a failed flush job must not keep its id (and block the thread) for a week.
+  await queues.narrate.add('flush', { deployId }, { jobId: `flush-${deployId}`, removeOnFail: true });
+}
+
+/** The `sweep` job: re-schedules threads left pending (see the top of this file). */
+export async function sweepPendingThreads(redis: Redis, keys: RedisKeys, queues: Pick<Queues, 'narrate'>): Promise<number> {
+  const stale = await redis.zrangebyscore(keys.narratePending, '-inf', Date.now() - SWEEP_AFTER_MS, 'LIMIT', 0, 1000);
+  for (const deployId of stale) await scheduleFlush(queues, deployId);
+  return stale.length;
+}
+
+type SlotKind = 'post' | 'update';
 
 /** The consumer side: the `narrate` job that drains one deploy's outbox. */
 export class ThreadFlusher {
@@ -138,75 +180,126 @@ export class ThreadFlusher {
 
   async flush(data: NarrateJobData): Promise<StepOutcome> {
     const { deployId } = data;
+    const failures = data.failures ?? 0;
+    // A send slot this job reserved before it went to sleep; used once, for the same kind of call.
+    const slot = { at: data.slotAt || undefined, kind: data.slotKind };
     const lockKey = this.keys.threadLock(deployId);
     const token = randomUUID();
     const locked = await this.redis.set(lockKey, token, 'PX', this.pacing.threadLockMs, 'NX');
     // Another process is sending this thread's messages; come back in case it stops before ours.
-    if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures: data.failures ?? 0 });
+    if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: slot.at ?? 0, slotKind: slot.kind });
     try {
-      const outcome = await this.drain(deployId, async () => {
+      return await this.drain(deployId, slot, async () => {
         const renewed = await this.redis.eval(RENEW_LOCK_SCRIPT, 1, lockKey, token, this.pacing.threadLockMs);
         if (renewed !== 1) throw new LostThreadLockError(deployId);
       });
-      return outcome.done ? DONE : outcome;
     } catch (error) {
-      return this.onSlackError(deployId, error, data.failures ?? 0);
+      return this.onSlackError(deployId, error, failures);
     } finally {
       await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, lockKey, token);
     }
   }
 
   /** Sends what the thread has pending, in order; `renewLock` runs before every Slack call. */
-  private async drain(deployId: string, renewLock: () => Promise<void>): Promise<StepOutcome> {
+  private async drain(deployId: string, slot: { at?: number; kind?: SlotKind }, renewLock: () => Promise<void>): Promise<StepOutcome> {
     const log = this.logger.child({ deployId });
+    const waitForSlot = async (kind: SlotKind, channel: string): Promise<StepOutcome | undefined> => {
+      let wait: number;
+      if (slot.at !== undefined && slot.kind === kind) {
+        wait = slot.at - Date.now();
+        slot.at = undefined;
+      } else {
+        wait = await this.reserve(kind, channel);
+      }
+      if (wait <= 0) return undefined;
+      return later(wait, { failures: 0, slotAt: Date.now() + wait, slotKind: kind });
+    };
+
+    await this.recoverInterruptedPost(deployId);
     for (;;) {
       await renewLock();
       const deploy = await this.deploys.get(deployId);
-      if (!deploy) {
-        log.warn('deploy record is gone; dropping its thread messages');
-        return DONE;
-      }
-
-      if (deploy.rootTs === ROOT_UNAVAILABLE) {
-        await this.redis.del(this.keys.outbox(deployId));
+      if (!deploy || deploy.rootTs === ROOT_UNAVAILABLE) {
+        if (!deploy) log.warn('deploy record is gone; dropping its thread messages');
+        await this.redis.del(this.keys.outbox(deployId), this.keys.rootVersion(deployId));
+        await this.redis.zrem(this.keys.narratePending, deployId);
         return DONE;
       }
 
       if (!deploy.rootTs) {
-        const wait = await this.pace([`channel:${deploy.channel}`], [this.pacing.postIntervalMs]);
-        if (wait > 0) return later(wait);
+        const sleep = await waitForSlot('post', deploy.channel);
+        if (sleep) return sleep;
         const version = await this.wantedRootVersion(deployId);
-        const { ts } = await this.chat.post(deploy.channel, rootMessage(deploy, this.clock.now()));
+        const marker = { deployId, entry: 'root' };
+        await this.noteSending(marker);
+        const { ts } = await this.chat.post(deploy.channel, rootMessage(deploy, this.clock.now()), { marker });
         await this.deploys.update(deployId, { rootTs: ts });
-        await this.redis.hset(this.keys.rootVersion(deployId), 'sent', version);
+        await this.redis.multi().hset(this.keys.rootVersion(deployId), 'sent', version).del(this.keys.threadSending(deployId)).exec();
         log.info({ channel: deploy.channel, ts }, 'posted deploy root message');
         continue;
       }
 
       const head = await this.redis.lindex(this.keys.outbox(deployId), 0);
       if (head) {
-        const wait = await this.pace([`channel:${deploy.channel}`], [this.pacing.postIntervalMs]);
-        if (wait > 0) return later(wait);
+        const sleep = await waitForSlot('post', deploy.channel);
+        if (sleep) return sleep;
         const entry = JSON.parse(head) as OutboxEntry;
-        await this.chat.post(deploy.channel, threadReply(deploy, entry.event, await this.context(entry.event)), deploy.rootTs);
+        const marker = { deployId, entry: entry.id };
+        await this.noteSending(marker);
+        const reply = threadReply(deploy, entry.event, await this.context(entry.event));
+        await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
         // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
-        await this.redis.lpop(this.keys.outbox(deployId));
+        await this.redis.multi().lpop(this.keys.outbox(deployId)).del(this.keys.threadSending(deployId)).exec();
         log.debug({ entry: entry.id }, 'posted thread reply');
         continue;
       }
 
       const [wanted, sent] = await this.rootVersions(deployId);
       if (wanted > sent) {
-        const wait = await this.pace(['chat.update', `channel:${deploy.channel}`], [this.pacing.updateIntervalMs, this.pacing.postIntervalMs]);
-        if (wait > 0) return later(wait);
-        // Re-read after pacing so the edit shows the newest state; every change before `wanted` is in it.
+        const sleep = await waitForSlot('update', deploy.channel);
+        if (sleep) return sleep;
+        // Re-read after waiting so the edit shows the newest state; every change before `wanted` is in it.
         const fresh = (await this.deploys.get(deployId)) ?? deploy;
         await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.clock.now()));
         await this.redis.hset(this.keys.rootVersion(deployId), 'sent', wanted);
         continue;
       }
-      return DONE;
+
+      const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(deployId), this.keys.rootVersion(deployId), this.keys.narratePending, deployId);
+      if (settled === 1) return DONE;
     }
+  }
+
+  private async noteSending(marker: PostMarker): Promise<void> {
+    await this.redis.set(this.keys.threadSending(marker.deployId), JSON.stringify({ entry: marker.entry, at: Date.now() }), 'EX', 24 * 3600);
+  }
+
+  /**
+   * The previous sender of this thread died during a post: Slack may have the message although
+   * lanebot never recorded it. Look for it (by its metadata marker) before posting it again.
+   */
+  private async recoverInterruptedPost(deployId: string): Promise<void> {
+    const raw = await this.redis.get(this.keys.threadSending(deployId));
+    if (!raw) return;
+    const { entry, at } = JSON.parse(raw) as { entry: string; at: number };
+    const deploy = await this.deploys.get(deployId);
+    const log = this.logger.child({ deployId, entry });
+    if (deploy && (entry === 'root' ? !deploy.rootTs : hasThread(deploy))) {
+      const found = await this.chat
+        .findPosted(deploy.channel, { deployId, entry }, { threadTs: entry === 'root' ? undefined : deploy.rootTs, since: at - 5_000 })
+        .catch((error: unknown) => {
+          log.warn({ err: error }, 'cannot check whether an interrupted post reached Slack (needs channels:history); it may appear twice');
+          return undefined;
+        });
+      if (found && entry === 'root') {
+        await this.deploys.update(deployId, { rootTs: found });
+      } else if (found) {
+        const head = await this.redis.lindex(this.keys.outbox(deployId), 0);
+        if (head && (JSON.parse(head) as OutboxEntry).id === entry) await this.redis.lpop(this.keys.outbox(deployId));
+      }
+      if (found) log.info({ ts: found }, 'an interrupted post had reached Slack; not posting it again');
+    }
+    await this.redis.del(this.keys.threadSending(deployId));
   }
 
   private async context(event: ThreadEvent): Promise<RenderContext> {
@@ -226,7 +319,7 @@ export class ThreadFlusher {
     if (error instanceof LostThreadLockError) {
       // This process stalled past its lock; whoever holds it now sends the thread.
       log.warn('lost the thread lock while sending; leaving the thread to its new sender');
-      return later(LOCK_BUSY_RETRY_MS, { failures });
+      return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: 0 });
     }
     if (error instanceof ChatRateLimitedError) {
       const deploy = await this.deploys.get(deployId);
@@ -234,15 +327,15 @@ export class ThreadFlusher {
       const buckets = ['chat.update', ...(deploy ? [`channel:${deploy.channel}`] : [])];
       for (const bucket of buckets) await this.redis.eval(BLOCK_SCRIPT, 1, this.keys.pace(bucket), until, Date.now());
       log.warn({ retryAfterMs: error.retryAfterMs }, 'Slack rate limited lanebot; waiting as told by Retry-After');
-      return later(error.retryAfterMs, { failures: 0 });
+      return later(error.retryAfterMs, { failures: 0, slotAt: 0 });
     }
     if (error instanceof ChatRejectedError) {
       await this.dropStuckMessage(deployId, error);
-      return later(0, { failures: 0 });
+      return later(0, { failures: 0, slotAt: 0 });
     }
     const retryIn = backoff(failures + 1, 1000, 60_000);
     log.warn({ err: error, retryInMs: Math.round(retryIn) }, 'Slack call failed; the message stays queued and will be retried');
-    return later(retryIn, { failures: failures + 1 });
+    return later(retryIn, { failures: failures + 1, slotAt: 0 });
   }
 
   /**
@@ -270,9 +363,12 @@ export class ThreadFlusher {
     }
   }
 
-  private async pace(buckets: string[], intervals: number[]): Promise<number> {
+  /** Posts share the channel's slot; edits also share the bot-wide chat.update slot. */
+  private async reserve(kind: SlotKind, channel: string): Promise<number> {
+    const buckets = kind === 'post' ? [`channel:${channel}`] : [`channel:${channel}`, 'chat.update'];
+    const intervals = kind === 'post' ? [this.pacing.postIntervalMs] : [this.pacing.postIntervalMs, this.pacing.updateIntervalMs];
     const keys = buckets.map((b) => this.keys.pace(b));
-    return Number(await this.redis.eval(PACE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals));
+    return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals));
   }
 
   private async wantedRootVersion(deployId: string): Promise<number> {

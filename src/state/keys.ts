@@ -36,12 +36,22 @@ export class RedisKeys {
     return `${this.prefix}:thread:${deployId}:seen`;
   }
 
+  /** What a thread's sender was posting when it last called Slack (cleared once recorded). */
+  threadSending(deployId: string): string {
+    return `${this.prefix}:thread:${deployId}:sending`;
+  }
+
   threadLock(deployId: string): string {
     return `${this.prefix}:thread:${deployId}:lock`;
   }
 
   rootVersion(deployId: string): string {
     return `${this.prefix}:thread:${deployId}:root`;
+  }
+
+  /** Deploy threads with something left to send (sorted set, score = last change). */
+  get narratePending(): string {
+    return `${this.prefix}:narrate:pending`;
   }
 
   pace(bucket: string): string {

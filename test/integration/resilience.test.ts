@@ -7,6 +7,8 @@ import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { signSlackBody, slashCommandBody } from '../support/signed-request';
 import { SlackStub } from '../support/slack-stub';
+import type { ChatPort } from '../../src/slack/chat.port';
+import { createSlackWebClient, SlackChatAdapter } from '../../src/slack/slack-chat.adapter';
 
 const FULL_RUN_MS = 400_000;
 
@@ -115,6 +117,47 @@ describe('Slack failing transiently', () => {
     const posts = t.stub.calls.filter((c) => c.method === 'chat.postMessage');
     expect(posts.filter((c) => c.status === 429).length).toBeGreaterThanOrEqual(1);
     expect(t.stub.calls.filter((c) => c.status === 500).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('a sender that dies between Slack taking a message and recording it', () => {
+  it('finds the message by its marker instead of posting it twice', async () => {
+    const stub = await new SlackStub().start();
+    const real = new SlackChatAdapter(createSlackWebClient('xoxb-test', stub.apiUrl));
+    const interrupted = new Set<string>();
+    // Each first post of an entry reaches Slack, then the "process" loses the answer.
+    const chat: ChatPort = {
+      post: async (channel, message, options) => {
+        const result = await real.post(channel, message, options);
+        const entry = options?.marker?.entry ?? '';
+        if (!interrupted.has(entry)) {
+          interrupted.add(entry);
+          throw new Error('connection reset after Slack accepted the message');
+        }
+        return result;
+      },
+      update: (channel, ts, message) => real.update(channel, ts, message),
+      permalink: (channel, ts) => real.permalink(channel, ts),
+      findPosted: (channel, marker, options) => real.findPosted(channel, marker, options),
+    };
+    const t = await startTestBot({ stub, overrides: { chat } });
+    try {
+      await t.command('deploy gray release/1.2.3');
+      await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'gray' }))?.last?.status === 'running');
+      t.clock.advance(FULL_RUN_MS);
+      const root = await waitFor('the root message', () => stub.rootMentioning('release/1.2.3'));
+      await waitFor('the success reply', () => stub.thread(root).find((m) => m.text.includes('now runs')), 30_000);
+      // The interrupted success reply is looked up in the thread before anything else is sent.
+      await waitFor('the thread to settle', async () => (await t.bot.redis.zcard(t.bot.keys.narratePending)) === 0);
+      expect(interrupted).toEqual(new Set(['root', 'finished']));
+      expect(stub.roots()).toHaveLength(1);
+      expect(stub.thread(root)).toHaveLength(1);
+      expect(stub.calls.map((c) => c.method).filter((m) => m.startsWith('conversations.'))).toEqual(['conversations.history', 'conversations.replies']);
+    } finally {
+      await t.stop();
+      await stub.stop();
+      await deletePrefix(t.prefix);
+    }
   });
 });
 

@@ -10,6 +10,7 @@ export interface StubMessage {
   threadTs?: string;
   text: string;
   blocks?: unknown[];
+  metadata?: unknown;
   /** How many times chat.update edited it. */
   edits: number;
 }
@@ -107,13 +108,15 @@ export class SlackStub {
       case 'auth.test':
         return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' };
       case 'chat.postMessage': {
-        const ts = `${1700000000 + this.tsCounter}.${String(++this.tsCounter).padStart(6, '0')}`;
+        // Real-time-based like Slack's, unique by a counter in the microseconds.
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.tsCounter).padStart(6, '0')}`;
         const message: StubMessage = {
           channel: String(body.channel),
           ts,
           threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined,
           text: String(body.text ?? ''),
           blocks: asBlocks(body.blocks),
+          metadata: typeof body.metadata === 'string' ? JSON.parse(body.metadata) : body.metadata,
           edits: 0,
         };
         this.messages.push(message);
@@ -126,6 +129,19 @@ export class SlackStub {
         message.blocks = asBlocks(body.blocks);
         message.edits += 1;
         return { ok: true, channel: message.channel, ts: message.ts };
+      }
+      case 'conversations.history':
+      case 'conversations.replies': {
+        const oldest = Number(body.oldest ?? 0);
+        const inScope = (m: StubMessage) =>
+          m.channel === body.channel &&
+          (method === 'conversations.history' ? !m.threadTs : m.threadTs === body.ts || m.ts === body.ts) &&
+          Number(m.ts) >= oldest;
+        const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
+        const messages = this.messages
+          .filter(inScope)
+          .map((m) => ({ type: 'message', ts: m.ts, thread_ts: m.threadTs, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) }));
+        return { ok: true, messages, has_more: false };
       }
       case 'chat.getPermalink':
         return { ok: true, permalink: `https://example.slack.com/archives/${String(body.channel)}/p${String(body.message_ts).replace('.', '')}` };
