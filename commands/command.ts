@@ -46,7 +46,13 @@ export interface Command<A = unknown> {
   /** Pure: tokens after the subcommand and global flags. */
   parse(tokens: string[], scope: Scope): ParseResult<A>;
   authorize(ctx: CommandContext, args: A, config: LanebotConfig): Authorization;
-  run(ctx: CommandContext, args: A, deps: CommandDeps): Promise<Reply>;
+  /**
+   * Optional text sent with the ack itself, before `run` starts: for commands whose result shows up
+   * elsewhere (a deploy's thread), so that success needs no second message.
+   */
+  acknowledge?(ctx: CommandContext, args: A): string;
+  /** Does the work; a reply, or undefined when the ack already said everything. */
+  run(ctx: CommandContext, args: A, deps: CommandDeps): Promise<Reply | undefined>;
 }
 
 export const allowEveryone = (): Authorization => ({ allowed: true });

@@ -4,7 +4,7 @@
 import { pipelineNameFor } from '../src/config';
 import { newDeployId } from '../src/domain/deploy';
 import { validateBranch, validateLane } from '../src/domain/names';
-import { ephemeral, mention, type Command } from './command';
+import { mention, type Command } from './command';
 
 export interface DeployArgs {
   lane: string;
@@ -42,6 +42,14 @@ export const deployCommand: Command<DeployArgs> = {
     };
   },
 
+  acknowledge(ctx, { lane, branch }) {
+    return (
+      `:inbox_tray: Queuing the deploy of \`${branch}\` to lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env}. ` +
+      'lanebot posts its progress in a thread in this channel.'
+    );
+  },
+
+  // The ack already told the user; only a failure to queue needs another message (thrown).
   async run(ctx, { lane, branch }, deps) {
     const now = deps.clock.now();
     await deps.enqueueDeploy({
@@ -55,9 +63,6 @@ export const deployCommand: Command<DeployArgs> = {
       channel: ctx.channelId,
       requestedAt: now,
     });
-    return ephemeral(
-      `:inbox_tray: Deploy of \`${branch}\` to lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env} is queued. ` +
-        'Follow it in the thread of the message lanebot posts in this channel.',
-    );
+    return undefined;
   },
 };

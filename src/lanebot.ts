@@ -30,6 +30,13 @@ import { LaneRegistry } from './state/lane-registry';
 const AWS_POLL_INTERVAL_MS = 10_000;
 /** A deploy request that Redis has not confirmed by then is reported as unconfirmed. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/**
+ * Jobs per process at once. Every job step is short (a few Redis calls and one AWS or Slack call;
+ * waiting happens in the delayed set), so small numbers carry hundreds of deploys. They are kept
+ * small on purpose: the workers share the event loop with the Slack receiver, whose acks must stay
+ * fast (bench/README.md). Scale out with more processes (LANEBOT_ROLE=worker) instead.
+ */
+const WORKER_CONCURRENCY = { deploy: 2, watch: 10, narrate: 5 } as const;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
@@ -162,11 +169,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       new Worker<DeployJobData>(
         QUEUE_NAMES.deploy,
         step<DeployJobData>(QUEUE_NAMES.deploy, (data) => deployJob.handle(data, data.failures ?? 0)),
-        { ...workerOptions, concurrency: 10 },
+        { ...workerOptions, concurrency: WORKER_CONCURRENCY.deploy },
       ),
       new Worker<WatchJobData>(QUEUE_NAMES.watch, step<WatchJobData>(QUEUE_NAMES.watch, (data) => watchJob.handle(data)), {
         ...workerOptions,
-        concurrency: 20,
+        concurrency: WORKER_CONCURRENCY.watch,
       }),
       new Worker<NarrateJobData>(
         QUEUE_NAMES.narrate,
@@ -174,7 +181,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           if (job.name === 'sweep') return void (await sweepPendingThreads(redis, keys, queues));
           return step<NarrateJobData>(QUEUE_NAMES.narrate, (data) => flusher.flush(data))(job, token);
         },
-        { ...workerOptions, concurrency: 20 },
+        { ...workerOptions, concurrency: WORKER_CONCURRENCY.narrate },
       ),
     );
     for (const worker of workers) {

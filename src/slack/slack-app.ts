@@ -100,13 +100,14 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       return;
     }
     // Ack before anything touches Redis: Slack gives up on the command after 3 seconds.
-    await ack();
+    const early = routed.command.acknowledge?.(routed.ctx, routed.args);
+    await ack(early ? { response_type: 'ephemeral', text: early } : undefined);
     observeAck(options.metrics, received);
     const name = routed.command.name;
     try {
       const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
       options.metrics.commands.inc({ command: name, outcome: 'run' });
-      await respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false });
+      if (reply) await respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false });
     } catch (error) {
       options.metrics.commands.inc({ command: name, outcome: 'failed' });
       const text = errorReplyText(error, log, { command: name });

@@ -19,10 +19,10 @@ describe('deploy flow', () => {
   it('deploys a branch to a lane and ends the thread with success', async () => {
     const sent = await t.command('deploy gray release/1.2.3');
     expect(sent.status).toBe(200);
-
-    const ack = await waitFor('the ephemeral confirmation', () => t.stub.responsesFor(sent.id)[0]);
-    expect(ack.body.response_type).toBe('ephemeral');
-    expect(ack.body.text).toContain('queued');
+    // Answered in the ack itself; success needs no second message (the thread is the answer).
+    const ack = JSON.parse(sent.body) as { response_type: string; text: string };
+    expect(ack.response_type).toBe('ephemeral');
+    expect(ack.text).toContain('Queuing the deploy of `release/1.2.3` to lane *gray* of user-api/dev');
 
     const root = await waitFor('the root message', () => t.stub.rootMentioning('release/1.2.3'));
     expect(root.channel).toBe('C0USERAPIDEV');
@@ -37,6 +37,7 @@ describe('deploy flow', () => {
     await waitFor('the root message to show success', () => root.text.includes('deployed'));
     expect(JSON.stringify(root.blocks)).toContain('Deploy — succeeded');
 
+    expect(t.stub.responsesFor(sent.id)).toEqual([]);
     const lane = await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'gray' });
     expect(lane?.last).toMatchObject({ branch: 'release/1.2.3', status: 'succeeded', requester: 'U0ALICE', channel: 'C0USERAPIDEV', rootTs: root.ts });
     expect(lane?.activeDeployId).toBeUndefined();
