@@ -284,3 +284,28 @@ describe('a worker killed mid-deploy', () => {
     expect(stub.roots()).toHaveLength(1);
   }, 60_000);
 });
+
+describe('many deploys in one channel', () => {
+  it('paces Slack calls per channel and still completes every thread', async () => {
+    const t = await startTestBot({
+      env: { SIM_TIME_SCALE: '3000' },
+      overrides: { clock: { now: () => Date.now() }, pacing: { postIntervalMs: 40, updateIntervalMs: 50, threadLockMs: 2000 } },
+    });
+    try {
+      const lanes = Array.from({ length: 12 }, (_, i) => `lane-${i}`);
+      for (const lane of lanes) await t.command(`deploy ${lane} release/${lane}`);
+      for (const lane of lanes) {
+        const root = await waitFor(`the root of ${lane}`, () => t.stub.rootMentioning(`release/${lane}`), 30_000);
+        await waitFor(`${lane} to succeed`, () => t.stub.thread(root).find((m) => m.text.includes('now runs')), 30_000);
+        await waitFor(`the root of ${lane} to say deployed`, () => root.text.includes('deployed'), 30_000);
+      }
+      expect(t.stub.roots()).toHaveLength(12);
+      // Nothing is left waiting to be sent.
+      const pending = await t.bot.redis.zcard(t.bot.keys.narratePending);
+      expect(pending).toBe(0);
+    } finally {
+      await t.stop();
+      await deletePrefix(t.prefix);
+    }
+  }, 90_000);
+});
