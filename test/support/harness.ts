@@ -7,23 +7,13 @@ import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot, type Lanebot, type LanebotOverrides } from '../../src/lanebot';
 import { postSlashCommand } from './signed-request';
 import { SlackStub } from './slack-stub';
+import { TEST_CONFIG } from './test-config';
+
+export { TEST_CONFIG };
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const SIGNING_SECRET = 'test-signing-secret';
 
-export const TEST_CONFIG = `
-services:
-  user-api: {}
-  orders: {}
-environments:
-  dev: {}
-  prod:
-    protected: true
-    approvers: [U0APPROVER1]
-channels:
-  C0USERAPIDEV: { service: user-api, env: dev }
-  C0ORDERSDEV: { service: orders, env: dev }
-`;
 
 /** A clock the test moves by hand; the simulator's pipelines advance only when it does. */
 export class ManualClock {

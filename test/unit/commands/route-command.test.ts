@@ -1,19 +1,8 @@
 import { closest, extractFlags, routeCommand, resolveScope, type Routed } from '../../../commands/index';
 import { parseConfig, type LanebotConfig } from '../../../src/config';
+import { TEST_CONFIG } from '../../support/test-config';
 
-const CONFIG_YAML = `
-services:
-  user-api: {}
-  orders: {}
-environments:
-  dev: {}
-  prod:
-    protected: true
-    approvers: [U0APPROVER1]
-channels:
-  C0USERAPIDEV: { service: user-api, env: dev }
-`;
-const config: LanebotConfig = parseConfig(CONFIG_YAML);
+const config: LanebotConfig = parseConfig(TEST_CONFIG);
 
 const BOUND = 'C0USERAPIDEV';
 const UNBOUND = 'C0RANDOM';
@@ -130,7 +119,7 @@ describe('routeCommand: deploy', () => {
     });
 
     it('renders a user-group approver as a subteam mention', () => {
-      const cfg = parseConfig(CONFIG_YAML.replace('[U0APPROVER1]', '[S0RELEASERS, U0APPROVER1]'));
+      const cfg = parseConfig(TEST_CONFIG.replace('[U0APPROVER1]', '[S0RELEASERS, U0APPROVER1]'));
       const reply = replyText(route('deploy gray main --env prod', { cfg }));
       expect(reply).toContain('<!subteam^S0RELEASERS>, <@U0APPROVER1>');
     });
