@@ -4,7 +4,7 @@ import type { StageView } from '../cloud/pipelines.port';
 import type { DeployRecord, DeployRequest, DeployStatus } from '../domain/deploy';
 import type { RedisKeys } from './keys';
 
-/** Deploy records outlive their deploy by this long; the lane registry keeps the latest one alive. */
+/** Deploy records are kept this long after they are created (the lane's history and threads). */
 export const DEPLOY_RETENTION_SECONDS = 90 * 24 * 3600;
 
 const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt']);

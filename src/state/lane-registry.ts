@@ -30,6 +30,13 @@ if not active or active == '' then
   redis.call('HSET', rec, 'admission', 'admitted', 'status', 'starting')
   return { 'admitted', '', '' }
 end
+local activeAt = tonumber(redis.call('HGET', ARGV[4] .. active, 'requestedAt') or '0')
+if activeAt > tonumber(ARGV[2]) then
+  -- The deploy running now was requested after this one: this request is already out of date.
+  redis.call('HSET', rec, 'admission', 'superseded', 'status', 'superseded', 'supersededBy', active,
+    'aheadDeployId', active, 'finishedAt', ARGV[3])
+  return { 'superseded', active, active }
+end
 local pending = redis.call('HGET', KEYS[1], 'pendingDeployId')
 local superseded = ''
 if pending and pending ~= '' and pending ~= me then

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { StageView } from '../../../src/cloud/pipelines.port';
+import type { DeployRequest } from '../../../src/domain/deploy';
+import { DEPLOY_RETENTION_SECONDS, DeployStore } from '../../../src/state/deploy-store';
+import { RedisKeys } from '../../../src/state/keys';
+import { deletePrefix, REDIS_URL } from '../../support/harness';
+
+const FILE_PREFIX = `test-${randomUUID()}`;
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+let redis: Redis;
+let keys: RedisKeys;
+let store: DeployStore;
+let testCount = 0;
+let seq = 0;
+
+function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
+  seq += 1;
+  return {
+    id: `d${seq}-${randomUUID().slice(0, 8)}`,
+    service: 'api',
+    env: 'staging',
+    lane: 'alpha',
+    branch: `feature/change-${seq}`,
+    pipeline: 'api-staging',
+    requester: 'U123',
+    channel: 'C456',
+    requestedAt: T0 + seq * 1000,
+    ...overrides,
+  };
+}
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+
+beforeEach(() => {
+  testCount += 1;
+  keys = new RedisKeys(`${FILE_PREFIX}:${testCount}`);
+  store = new DeployStore(redis, keys);
+});
+
+afterEach(async () => {
+  await deletePrefix(keys.prefix);
+});
+
+afterAll(async () => {
+  await deletePrefix(FILE_PREFIX);
+  redis.disconnect();
+});
+
+describe('DeployStore.create / get', () => {
+  it('round-trips a request as a queued record with numbers as numbers and no stages', async () => {
+    const req = request();
+    await expect(store.create(req)).resolves.toBe(true);
+
+    const record = await store.get(req.id);
+    expect(record).toEqual({ ...req, status: 'queued', stages: [] });
+    expect(typeof record!.requestedAt).toBe('number');
+
+    // The record expires after the retention period.
+    const ttl = await redis.ttl(keys.deploy(req.id));
+    expect(ttl).toBeGreaterThan(DEPLOY_RETENTION_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(DEPLOY_RETENTION_SECONDS);
+  });
+
+  it('round-trips stages as JSON and numeric times as numbers', async () => {
+    const req = request();
+    await store.create(req);
+    const stages: StageView[] = [
+      { name: 'Source', status: 'Succeeded', startedAt: T0, endedAt: T0 + 20_000 },
+      {
+        name: 'Build',
+        status: 'Failed',
+        startedAt: T0 + 20_000,
+        endedAt: T0 + 170_000,
+        failure: { actionName: 'BuildAndPush', summary: 'exit status 1', logUrl: 'https://example.test/log' },
+      },
+      { name: 'Deploy', status: 'NotStarted' },
+    ];
+    await store.update(req.id, { stages, startedAt: T0 + 5, finishedAt: T0 + 170_000, executionId: 'exec-1', statusSummary: 'Stage Build failed' });
+
+    const record = await store.get(req.id);
+    expect(record).toMatchObject({
+      id: req.id,
+      status: 'queued',
+      stages,
+      startedAt: T0 + 5,
+      finishedAt: T0 + 170_000,
+      executionId: 'exec-1',
+      statusSummary: 'Stage Build failed',
+    });
+    expect(typeof record!.startedAt).toBe('number');
+    expect(typeof record!.finishedAt).toBe('number');
+    // Stored as a JSON string in the hash.
+    expect(JSON.parse((await redis.hget(keys.deploy(req.id), 'stages'))!)).toEqual(stages);
+  });
+
+  it('skips undefined fields instead of storing them', async () => {
+    const req = request();
+    await store.create(req);
+    await store.update(req.id, { executionId: undefined, statusSummary: 'hello', error: undefined });
+
+    const hash = await redis.hgetall(keys.deploy(req.id));
+    expect(hash.statusSummary).toBe('hello');
+    expect(Object.keys(hash)).not.toContain('executionId');
+    expect(Object.keys(hash)).not.toContain('error');
+    const record = await store.get(req.id);
+    expect(record).not.toHaveProperty('executionId');
+    expect(record).not.toHaveProperty('error');
+
+    // A patch of only undefined values writes nothing.
+    await store.update(req.id, { executionId: undefined });
+    expect(await redis.hgetall(keys.deploy(req.id))).toEqual(hash);
+  });
+
+  it('returns undefined for an unknown deploy', async () => {
+    await expect(store.get('no-such-deploy')).resolves.toBeUndefined();
+  });
+
+  it('keeps the first record when created twice (returns false)', async () => {
+    const first = request();
+    await expect(store.create(first)).resolves.toBe(true);
+    await store.transition(first.id, ['queued'], 'running', { executionId: 'exec-1' });
+
+    const retry = { ...first, branch: 'other-branch', requestedAt: first.requestedAt + 99 };
+    await expect(store.create(retry)).resolves.toBe(false);
+
+    const record = await store.get(first.id);
+    expect(record).toMatchObject({ branch: first.branch, requestedAt: first.requestedAt, status: 'running', executionId: 'exec-1' });
+  });
+});
+
+describe('DeployStore.transition', () => {
+  it('moves from an allowed status and applies the patch', async () => {
+    const req = request();
+    await store.create(req);
+    await expect(store.transition(req.id, ['queued', 'waiting'], 'starting', { aheadDeployId: 'x' })).resolves.toBe(true);
+    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'starting', aheadDeployId: 'x' });
+
+    await expect(store.transition(req.id, ['starting'], 'running')).resolves.toBe(true);
+    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'running' });
+  });
+
+  it('refuses to move from a status not in the list and changes nothing', async () => {
+    const req = request();
+    await store.create(req);
+    await store.transition(req.id, ['queued'], 'succeeded', { finishedAt: T0 + 1 });
+    const before = await redis.hgetall(keys.deploy(req.id));
+
+    // "Finish the deploy" run twice: the second one must not overwrite the outcome.
+    await expect(store.transition(req.id, ['queued', 'waiting', 'starting', 'running'], 'failed', { finishedAt: T0 + 2, error: 'boom' })).resolves.toBe(false);
+    expect(await redis.hgetall(keys.deploy(req.id))).toEqual(before);
+    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'succeeded', finishedAt: T0 + 1 });
+  });
+
+  it('refuses an empty list of allowed statuses', async () => {
+    const req = request();
+    await store.create(req);
+    await expect(store.transition(req.id, [], 'running')).resolves.toBe(false);
+    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'queued' });
+  });
+
+  it('does not create a record for an unknown deploy', async () => {
+    await expect(store.transition('ghost', ['queued'], 'running', { executionId: 'e' })).resolves.toBe(false);
+    expect(await redis.exists(keys.deploy('ghost'))).toBe(0);
+  });
+});
+
+describe('DeployStore.getMany', () => {
+  it('returns the existing records by id and leaves out unknown ids', async () => {
+    const a = request();
+    const b = request({ lane: 'beta' });
+    await store.create(a);
+    await store.create(b);
+
+    const many = await store.getMany([a.id, 'missing', b.id]);
+    expect([...many.keys()].sort()).toEqual([a.id, b.id].sort());
+    expect(many.get(a.id)).toEqual({ ...a, status: 'queued', stages: [] });
+    expect(many.get(b.id)).toMatchObject({ lane: 'beta', status: 'queued' });
+    expect(many.has('missing')).toBe(false);
+  });
+
+  it('returns an empty map for no ids', async () => {
+    const many = await store.getMany([]);
+    expect(many.size).toBe(0);
+  });
+});
