@@ -1,6 +1,6 @@
-// Builds slash-command requests exactly as Slack sends them: form-encoded, signed with the app's
-// signing secret (v0 HMAC-SHA256 over "v0:{timestamp}:{body}").
-import { createHmac } from 'node:crypto';
+// Builds slash-command requests exactly as Slack sends them, through the sandbox's signing module
+// (one implementation of "what Slack sends" for the tests and the sandbox console).
+import { postSignedRequest, signSlackRequest, slashCommandBody as buildSlashCommandBody } from '../../src/sandbox/slack-signing';
 
 export interface SlashCommand {
   text: string;
@@ -10,30 +10,27 @@ export interface SlashCommand {
   command?: string;
 }
 
+/** The user and channel names the tests' Slack workspace gives their ids. */
+const USER_NAMES: Record<string, string> = { U0ALICE: 'alice', U0BOB: 'bob', U0APPROVER1: 'approver' };
+const CHANNEL_NAMES: Record<string, string> = { C0USERAPIDEV: 'user-api-dev', C0ORDERSDEV: 'orders-dev' };
+
 export function signSlackBody(body: string, signingSecret: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
-  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-  return {
-    'content-type': 'application/x-www-form-urlencoded',
-    'x-slack-request-timestamp': String(timestamp),
-    'x-slack-signature': signature,
-  };
+  return signSlackRequest(body, signingSecret, timestamp);
 }
 
 export function slashCommandBody(cmd: SlashCommand): string {
-  return new URLSearchParams({
-    token: 'legacy-verification-token',
-    team_id: 'T1',
-    team_domain: 'example',
-    channel_id: cmd.channel ?? 'C0USERAPIDEV',
-    channel_name: 'user-api-dev',
-    user_id: cmd.user ?? 'U0ALICE',
-    user_name: 'alice',
-    command: cmd.command ?? '/lane',
+  const userId = cmd.user ?? 'U0ALICE';
+  const channelId = cmd.channel ?? 'C0USERAPIDEV';
+  return buildSlashCommandBody({
     text: cmd.text,
-    api_app_id: 'A1',
-    response_url: cmd.responseUrl,
-    trigger_id: '1.2.3',
-  }).toString();
+    command: cmd.command,
+    userId,
+    userName: USER_NAMES[userId] ?? userId.toLowerCase(),
+    channelId,
+    channelName: CHANNEL_NAMES[channelId] ?? channelId.toLowerCase(),
+    responseUrl: cmd.responseUrl,
+    triggerId: '1.2.3',
+  });
 }
 
 export async function postSlashCommand(
@@ -41,7 +38,6 @@ export async function postSlashCommand(
   cmd: SlashCommand,
   signingSecret: string,
 ): Promise<{ status: number; body: string }> {
-  const body = slashCommandBody(cmd);
-  const response = await fetch(`${botUrl}/slack/events`, { method: 'POST', headers: signSlackBody(body, signingSecret), body });
-  return { status: response.status, body: await response.text() };
+  const { status, body } = await postSignedRequest(`${botUrl}/slack/events`, slashCommandBody(cmd), signingSecret);
+  return { status, body };
 }

@@ -1,8 +1,20 @@
-// A local stand-in for Slack's Web API (the bot's SLACK_API_URL points here) and for the
-// response_url that slash commands answer through. It records what the bot sent, keeps messages
-// with edits applied, and can be told to fail the next calls (429 with Retry-After, 500).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The integration tests' Slack: the sandbox's SlackWorkspace served by its console server (the
+// bot's SLACK_API_URL points here; slash commands answer through its response_urls), seen through
+// the small API the tests were written against. It records what the bot sent, keeps messages with
+// edits applied, and can be told to fail the next calls (429 with Retry-After, 500).
+import { startConsoleServer, type ConsoleServer } from '../../src/sandbox/console-server';
+import {
+  SlackWorkspace,
+  type ApiCall,
+  type ConsoleMessage,
+  type Failure,
+  type MessageChange,
+  type ResponseUrlPost,
+  type WorkspaceChannelData,
+  type WorkspaceUserData,
+} from '../../src/sandbox/slack-workspace';
+
+export type { ApiCall };
 
 export interface StubMessage {
   channel: string;
@@ -15,38 +27,75 @@ export interface StubMessage {
   edits: number;
 }
 
-export interface StubResponse {
-  id: string;
-  body: { text?: string; response_type?: string; [key: string]: unknown };
-}
+export type StubResponse = ResponseUrlPost;
 
-export interface ApiCall {
-  method: string;
-  body: Record<string, unknown>;
-  status: number;
-}
+/** The people and channels of the tests' workspace (TEST_CONFIG binds the channels). */
+export const TEST_USERS: WorkspaceUserData[] = [
+  { id: 'U0ALICE', name: 'alice', realName: 'Alice Example', title: 'Developer' },
+  { id: 'U0BOB', name: 'bob', realName: 'Bob Example', title: 'Developer' },
+  { id: 'U0APPROVER1', name: 'approver', realName: 'Ada Approver', title: 'Release manager' },
+];
 
-type Failure = { status: 429; retryAfterSeconds: number } | { status: 500 };
+export const TEST_CHANNELS: WorkspaceChannelData[] = [
+  { id: 'C0USERAPIDEV', name: 'user-api-dev', binding: { service: 'user-api', env: 'dev' } },
+  { id: 'C0ORDERSDEV', name: 'orders-dev', binding: { service: 'orders', env: 'dev' } },
+];
+
+/** The harness's SIGNING_SECRET (not imported: the harness imports this file). */
+const TEST_SIGNING_SECRET = 'test-signing-secret';
+
+export interface SlackStubOptions {
+  /** The bot, for commands and clicks sent through the console API; also settable with setBotUrl. */
+  botUrl?: string;
+  signingSecret?: string;
+  /** Defaults to TEST_USERS / TEST_CHANNELS; channels the bot names beyond them appear on first use. */
+  users?: WorkspaceUserData[];
+  channels?: WorkspaceChannelData[];
+  /** Console files, for tests of the static file serving. */
+  publicDir?: string;
+}
 
 export class SlackStub {
+  readonly workspace: SlackWorkspace;
+  /** Normal (not ephemeral) messages in ts order; each object follows later edits of its message. */
   readonly messages: StubMessage[] = [];
-  readonly responses: StubResponse[] = [];
-  readonly calls: ApiCall[] = [];
-  private readonly failures: Failure[] = [];
-  private server?: Server;
-  private tsCounter = 0;
   url = '';
+  private server?: ConsoleServer;
+
+  constructor(private readonly options: SlackStubOptions = {}) {
+    this.workspace = new SlackWorkspace({
+      users: options.users ?? TEST_USERS,
+      channels: options.channels ?? TEST_CHANNELS,
+      autoCreateChannels: true,
+    });
+    this.workspace.on('change', (change) => this.follow(change));
+  }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.server = await startConsoleServer({
+      workspace: this.workspace,
+      botUrl: this.options.botUrl,
+      signingSecret: this.options.signingSecret ?? TEST_SIGNING_SECRET,
+      port: 0,
+      publicDir: this.options.publicDir,
+    });
+    this.url = this.server.url;
     return this;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  /** Every accepted response_url post, in order. */
+  get responses(): StubResponse[] {
+    return this.workspace.responses;
+  }
+
+  /** Every Web API call, in order, with the HTTP status it got. */
+  get calls(): ApiCall[] {
+    return this.workspace.calls;
   }
 
   /** SLACK_API_URL for the bot. */
@@ -54,14 +103,20 @@ export class SlackStub {
     return `${this.url}/api/`;
   }
 
-  /** A response_url for one slash command. */
+  /** Where console commands and clicks go (the bot started after the stub). */
+  setBotUrl(url: string): void {
+    if (!this.server) throw new Error('start the stub before setting the bot URL');
+    this.server.setBotUrl(url);
+  }
+
+  /** A response_url for one slash command; answers to it are recorded under `id`. */
   responseUrl(id: string): string {
-    return `${this.url}/response/${id}`;
+    return this.workspace.responseUrl(this.workspace.registerResponseUrl(undefined, id));
   }
 
   /** The next Web API calls fail like this, in order. */
   failNext(...failures: Failure[]): void {
-    this.failures.push(...failures);
+    this.workspace.failNext(...failures);
   }
 
   roots(channel?: string): StubMessage[] {
@@ -81,97 +136,24 @@ export class SlackStub {
     return this.responses.filter((r) => r.id === id);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    const url = new URL(req.url ?? '/', this.url);
-    if (url.pathname.startsWith('/response/')) {
-      this.responses.push({ id: url.pathname.slice('/response/'.length), body: JSON.parse(raw || '{}') });
-      return send(res, 200, 'ok', 'text/plain');
-    }
-    const method = url.pathname.replace(/^\/api\//, '');
-    const body = parseBody(raw, req.headers['content-type']);
-    const failure = this.failures.shift();
-    if (failure) {
-      this.calls.push({ method, body, status: failure.status });
-      if (failure.status === 429) {
-        res.setHeader('retry-after', String(failure.retryAfterSeconds));
-        return send(res, 429, { ok: false, error: 'ratelimited' });
-      }
-      return send(res, 500, 'internal error', 'text/plain');
-    }
-    this.calls.push({ method, body, status: 200 });
-    send(res, 200, this.answer(method, body));
-  }
-
-  private answer(method: string, body: Record<string, unknown>): Record<string, unknown> {
-    switch (method) {
-      case 'auth.test':
-        return { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' };
-      case 'chat.postMessage': {
-        // Real-time-based like Slack's, unique by a counter in the microseconds.
-        const ts = `${Math.floor(Date.now() / 1000)}.${String(++this.tsCounter).padStart(6, '0')}`;
-        const message: StubMessage = {
-          channel: String(body.channel),
-          ts,
-          threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined,
-          text: String(body.text ?? ''),
-          blocks: asBlocks(body.blocks),
-          metadata: typeof body.metadata === 'string' ? JSON.parse(body.metadata) : body.metadata,
-          edits: 0,
-        };
-        this.messages.push(message);
-        return { ok: true, channel: message.channel, ts };
-      }
-      case 'chat.update': {
-        const message = this.messages.find((m) => m.channel === body.channel && m.ts === body.ts);
-        if (!message) return { ok: false, error: 'message_not_found' };
-        message.text = String(body.text ?? '');
-        message.blocks = asBlocks(body.blocks);
-        message.edits += 1;
-        return { ok: true, channel: message.channel, ts: message.ts };
-      }
-      case 'conversations.history':
-      case 'conversations.replies': {
-        const oldest = Number(body.oldest ?? 0);
-        const inScope = (m: StubMessage) =>
-          m.channel === body.channel &&
-          (method === 'conversations.history' ? !m.threadTs : m.threadTs === body.ts || m.ts === body.ts) &&
-          Number(m.ts) >= oldest;
-        const withMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
-        const messages = this.messages
-          .filter(inScope)
-          .map((m) => ({ type: 'message', ts: m.ts, thread_ts: m.threadTs, text: m.text, ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}) }));
-        return { ok: true, messages, has_more: false };
-      }
-      case 'chat.getPermalink':
-        return { ok: true, permalink: `https://example.slack.com/archives/${String(body.channel)}/p${String(body.message_ts).replace('.', '')}` };
-      default:
-        return { ok: false, error: 'unknown_method' };
-    }
+  /** Keeps `messages` in step with the workspace, editing the same objects the tests hold. */
+  private follow({ kind, message }: MessageChange): void {
+    if (message.ephemeral) return;
+    const index = this.messages.findIndex((m) => m.channel === message.channel && m.ts === message.ts);
+    if (kind === 'posted') this.messages.push(toStubMessage(message));
+    else if (kind === 'deleted' && index >= 0) this.messages.splice(index, 1);
+    else if (kind === 'updated' && index >= 0) Object.assign(this.messages[index]!, toStubMessage(message));
   }
 }
 
-function asBlocks(value: unknown): unknown[] | undefined {
-  if (typeof value === 'string') return JSON.parse(value) as unknown[];
-  return Array.isArray(value) ? value : undefined;
-}
-
-function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
-  if (!raw) return {};
-  if (contentType?.includes('application/json')) return JSON.parse(raw) as Record<string, unknown>;
-  return Object.fromEntries(new URLSearchParams(raw));
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json'): void {
-  res.writeHead(status, { 'content-type': type });
-  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+function toStubMessage(message: ConsoleMessage): StubMessage {
+  return {
+    channel: message.channel,
+    ts: message.ts,
+    threadTs: message.thread_ts,
+    text: message.text,
+    blocks: message.blocks,
+    metadata: message.metadata,
+    edits: message.edits,
+  };
 }
