@@ -26,6 +26,7 @@ import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { Redis } from 'ioredis';
 import { parseConfig, readEnvOptions } from '../src/config';
 import { createLanebot, type Lanebot } from '../src/lanebot';
+import { deleteKeysWithPrefix } from '../src/state/keys';
 import { Metrics } from '../src/metrics';
 import { signSlackBody, slashCommandBody } from '../test/support/signed-request';
 import { SlackStub } from '../test/support/slack-stub';
@@ -278,18 +279,11 @@ async function startBareApp(): Promise<{ url: string; stop: () => Promise<void> 
 
 async function deletePrefix(prefix: string): Promise<number> {
   const redis = new Redis(REDIS_URL);
-  let deleted = 0;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await redis.del(...keys);
-    } while (cursor !== '0');
+    return await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
-  return deleted;
 }
 
 async function countKeys(redis: Redis, pattern: string): Promise<number> {

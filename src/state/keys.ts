@@ -1,6 +1,7 @@
 // Every Redis key lanebot writes, in one place. All keys start with the configured prefix so that
 // several bots (or tests) can share one Redis. Keys are plain (no cluster hash tags): lanebot, like
 // BullMQ's default setup, runs against a single Redis primary.
+import type { Redis } from 'ioredis';
 import type { LaneRef, Scope } from '../domain/names';
 
 export class RedisKeys {
@@ -57,4 +58,16 @@ export class RedisKeys {
   pace(bucket: string): string {
     return `${this.prefix}:pace:${bucket}`;
   }
+}
+
+/** Deletes every key under `prefix` (a test's, a sandbox run's). SCAN, so Redis is never blocked. */
+export async function deleteKeysWithPrefix(redis: Pick<Redis, 'scan' | 'del'>, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
 }

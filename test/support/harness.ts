@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot, type Lanebot, type LanebotOverrides } from '../../src/lanebot';
+import { deleteKeysWithPrefix } from '../../src/state/keys';
 import { postSlashCommand } from './signed-request';
 import { SlackStub } from './slack-stub';
 import { TEST_CONFIG } from './test-config';
@@ -93,12 +94,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
 export async function deletePrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -145,6 +145,20 @@ export class SimPipelines implements PipelinesPort {
     return this.options.redis.lrange(this.key('executions', pipelineName), 0, -1);
   }
 
+  /** The newest executions across the simulated account, with the variables they started with. */
+  async recentExecutions(limit = 50): Promise<(ExecutionView & { variables: Record<string, string>; startedAt: number })[]> {
+    const { redis } = this.options;
+    const ids = (await Promise.all([...this.options.pipelineNames()].map((p) => redis.lrange(this.key('executions', p), -limit, -1)))).flat();
+    const raws = ids.length > 0 ? await redis.mget(...ids.map((id) => this.key('execution', id))) : [];
+    const now = this.options.clock.now();
+    return raws
+      .filter((raw): raw is string => raw !== null)
+      .map((raw) => JSON.parse(raw) as SimExecutionRecord)
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .slice(0, limit)
+      .map((record) => ({ ...this.view(record, now), variables: record.variables, startedAt: record.startedAt }));
+  }
+
   private view(record: SimExecutionRecord, now: number): ExecutionView {
     const scale = this.options.timeScale;
     let cursor = record.startedAt;
