@@ -5,6 +5,7 @@ import type { Clock } from '../src/clock';
 import type { LanebotConfig } from '../src/config';
 import type { DeployRequest } from '../src/domain/deploy';
 import type { Scope } from '../src/domain/names';
+import type { DeployStore } from '../src/state/deploy-store';
 import type { LaneRegistry } from '../src/state/lane-registry';
 
 export type ParseResult<A> = { ok: true; args: A } | { ok: false; problem: string };
@@ -31,6 +32,8 @@ export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
   lanes: Pick<LaneRegistry, 'get' | 'list'>;
+  /** Read-only: a deploy's record, for buttons that name a deploy by id. */
+  deploys: Pick<DeployStore, 'get'>;
   /** Queues a deploy; throws QueueUnavailableError when Redis cannot take it. */
   enqueueDeploy(request: DeployRequest): Promise<void>;
 }

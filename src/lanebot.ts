@@ -93,7 +93,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   }
   const deploys = new DeployStore(redis, keys);
   const lanes = new LaneRegistry(redis, keys, deploys);
-  const commandLanes = new LaneRegistry(commandRedis, keys, new DeployStore(commandRedis, keys));
+  const commandDeploys = new DeployStore(commandRedis, keys);
+  const commandLanes = new LaneRegistry(commandRedis, keys, commandDeploys);
 
   const pipelineNames = () =>
     Object.keys(config.services).flatMap((service) => Object.keys(config.environments).map((e) => pipelineNameFor(config, { service, env: e })));
@@ -124,6 +125,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     lanes: {
       get: (ref) => commandLanes.get(ref).catch(redisUnavailable),
       list: (scope) => commandLanes.list(scope).catch(redisUnavailable),
+    },
+    deploys: {
+      get: (deployId) => commandDeploys.get(deployId).catch(redisUnavailable),
     },
     enqueueDeploy: (request) => enqueueDeploy(commandRedis, commandQueues, request),
   };

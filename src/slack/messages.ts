@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../cloud/pipelines.port';
 import type { DeployRecord, DeployStatus } from '../domain/deploy';
 import type { LaneView } from '../state/lane-registry';
+import { ACTION_IDS, DEPLOY_AGAIN_STATUSES, encodeActionValue } from './action-ids';
 import type { ChatMessage } from './chat.port';
 
 /** Events that get their own reply in a deploy's thread. */
@@ -124,9 +125,46 @@ export function threadReply(deploy: DeployRecord, event: ThreadEvent, ctx: Rende
       }
       return simple(lines.join('\n'));
     }
-    case 'finished':
-      return finishedReply(deploy);
+    case 'finished': {
+      const reply = finishedReply(deploy);
+      // A deploy that changed nothing can be repeated with one click; the text keeps the command.
+      return DEPLOY_AGAIN_STATUSES.has(deploy.status) ? { ...reply, blocks: [...(reply.blocks ?? []), deployAgainActions(deploy)] } : reply;
+    }
   }
+}
+
+/** Slack's limit for a confirm dialog's text. */
+const MAX_CONFIRM_TEXT = 300;
+
+/** The "Deploy again" button. Its value names the deploy only; the listener reloads the rest. */
+function deployAgainActions(deploy: DeployRecord): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: 'deploy_again',
+    elements: [
+      {
+        type: 'button',
+        action_id: ACTION_IDS.deployAgain,
+        text: { type: 'plain_text', text: 'Deploy again' },
+        style: 'primary',
+        value: encodeActionValue({ v: 1, deployId: deploy.id }),
+        confirm: {
+          title: { type: 'plain_text', text: 'Deploy again?' },
+          text: { type: 'mrkdwn', text: deployAgainQuestion(deploy) },
+          confirm: { type: 'plain_text', text: 'Deploy again' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+        },
+      },
+    ],
+  };
+}
+
+function deployAgainQuestion({ lane, branch }: DeployRecord): string {
+  const question = (shown: string) => `Deploy \`${shown}\` to lane *${lane}* again?`;
+  const full = question(branch);
+  if (full.length <= MAX_CONFIRM_TEXT) return full;
+  // Branches go up to 255 characters and lanes to 63: cut the branch, never the lane.
+  return question(`${branch.slice(0, Math.max(1, branch.length - (full.length - MAX_CONFIRM_TEXT) - 1))}…`);
 }
 
 function finishedReply(deploy: DeployRecord): ChatMessage {

@@ -1,11 +1,24 @@
 // The Bolt app: HTTP mode (POST /slack/events) or Socket Mode when SLACK_APP_TOKEN is set, plus
 // GET /healthz and GET /metrics on the same port. Listeners are registered here by kind.
-import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type CustomRoute, type Logger as BoltLogger, type Receiver } from '@slack/bolt';
+import {
+  App,
+  HTTPReceiver,
+  LogLevel,
+  SocketModeReceiver,
+  type BlockAction,
+  type ButtonAction,
+  type CustomRoute,
+  type Logger as BoltLogger,
+  type Receiver,
+  type SlackActionMiddlewareArgs,
+} from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../../commands/command';
+import { deployAgain } from '../../commands/deploy';
 import { COMMANDS, routeCommand } from '../../commands/index';
 import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
+import { ACTION_IDS, decodeActionValue } from './action-ids';
 import { errorReplyText } from './error-reply';
 
 export interface SlackAppOptions {
@@ -116,6 +129,41 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       );
     }
   });
+
+  /**
+   * "Deploy again" on a failed, stopped or cancelled deploy. The value only names the deploy;
+   * deployAgain (commands/deploy.ts) reloads it and checks channel, lane, branch and clicker again.
+   */
+  async function deployAgainClicked({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>>): Promise<void> {
+    // The ack of a click cannot carry a message; the answer goes through response_url instead.
+    await ack();
+    const log = logger.child({ user: body.user.id, channel: body.channel?.id, action: ACTION_IDS.deployAgain });
+    const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: 'deploy_again', outcome });
+    const answer = (text: string) =>
+      respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
+        log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),
+      );
+
+    const decoded = decodeActionValue(action.value);
+    const channelId = body.channel?.id;
+    if (!decoded.ok || !channelId) {
+      count('rejected');
+      const problem = decoded.ok ? 'it was not clicked in a channel' : decoded.problem;
+      log.warn({ problem }, 'refused a Deploy again click with an unusable payload');
+      await answer(`:warning: This button is broken or outdated (${problem}); type \`/lane deploy <lane> <branch>\` instead.`);
+      return;
+    }
+    try {
+      const outcome = await deployAgain({ userId: body.user.id, channelId, deployId: decoded.value.deployId }, options.commandDeps);
+      count(outcome.kind === 'queued' ? 'run' : 'rejected');
+      await answer(outcome.reply.text);
+    } catch (error) {
+      count('failed');
+      await answer(errorReplyText(error, log, { command: 'deploy_again', deployId: decoded.value.deployId }));
+    }
+  }
+
+  app.action<BlockAction<ButtonAction>>(ACTION_IDS.deployAgain, deployAgainClicked);
 
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

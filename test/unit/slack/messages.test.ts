@@ -41,7 +41,10 @@ const STAGES: StageView[] = [
   { name: 'Verify', status: 'NotStarted' },
 ];
 
-/** Checks the shape Slack accepts: section (mrkdwn text ≤ 3000) or context (1–10 mrkdwn elements). */
+/**
+ * Checks the shape Slack accepts: section (mrkdwn text ≤ 3000), context (1–10 mrkdwn elements) or
+ * actions (1–25 buttons; label ≤ 75, action_id ≤ 255, value ≤ 2000).
+ */
 function expectValidBlocks(message: ChatMessage): void {
   expect(typeof message.text).toBe('string');
   expect(message.text.length).toBeGreaterThan(0);
@@ -50,7 +53,7 @@ function expectValidBlocks(message: ChatMessage): void {
   expect(blocks.length).toBeGreaterThan(0);
   expect(blocks.length).toBeLessThanOrEqual(50);
   for (const block of blocks) {
-    expect(['section', 'context']).toContain(block.type);
+    expect(['section', 'context', 'actions']).toContain(block.type);
     if (block.type === 'section') {
       expect(block.text?.type).toBe('mrkdwn');
       expect(block.text?.text.length).toBeGreaterThan(0);
@@ -63,6 +66,17 @@ function expectValidBlocks(message: ChatMessage): void {
         if (element.type === 'mrkdwn') {
           expect(element.text.length).toBeGreaterThan(0);
           expect(element.text.length).toBeLessThanOrEqual(3000);
+        }
+      }
+    } else if (block.type === 'actions') {
+      expect(block.elements.length).toBeGreaterThan(0);
+      expect(block.elements.length).toBeLessThanOrEqual(25);
+      for (const element of block.elements) {
+        expect(element.type).toBe('button');
+        if (element.type === 'button') {
+          expect(element.text.text.length).toBeLessThanOrEqual(75);
+          expect(element.action_id?.length).toBeLessThanOrEqual(255);
+          expect(element.value?.length ?? 0).toBeLessThanOrEqual(2000);
         }
       }
     }

@@ -1,0 +1,99 @@
+// The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
+// in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
+// followed to success, a button clicked, and a screenshot saved (test/output/sandbox.png).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REDIS_URL, waitFor } from '../support/harness';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUTPUT = join(__dirname, '..', 'output');
+const skip = process.env.SKIP_BROWSER_TESTS === '1';
+
+if (skip) {
+  // eslint-disable-next-line no-console -- says loudly that a part of the suite did not run.
+  console.warn('SKIPPED: browser tests (SKIP_BROWSER_TESTS=1)');
+}
+
+(skip ? describe.skip : describe)('the sandbox in a browser', () => {
+  let sandbox: ChildProcess;
+  let consoleUrl: string;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH; SKIP_BROWSER_TESTS=1 skips these tests`);
+    }
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    sandbox = spawn(process.execPath, ['--import', tsx, join(__dirname, '../../src/sandbox/main.ts')], {
+      env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(port + 1), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    sandbox.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    sandbox.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    consoleUrl = await waitFor('the sandbox to print its URL', () => /open (http:\/\/\S+)/.exec(output)?.[1], 60_000);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (sandbox && sandbox.exitCode === null) {
+      const exited = new Promise((resolve) => sandbox.once('exit', resolve));
+      sandbox.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  it('deploys a lane from the composer and follows its thread to success', async () => {
+    await page.goto(consoleUrl);
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const composer = page.getByTestId('composer');
+    await composer.fill('/lane deploy gray release/1.2.3');
+    await composer.press('Enter');
+
+    const root = page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.2.3' });
+    await root.first().waitFor({ timeout: 30_000 });
+    await page.getByTestId('message').filter({ hasText: 'Only visible to you' }).first().waitFor();
+
+    await root.first().getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const panel = page.getByTestId('thread-panel');
+    await panel.getByTestId('thread-reply').filter({ hasText: 'now runs' }).first().waitFor({ timeout: 30_000 });
+    await expectText(panel, 'Lane gray of user-api/dev now runs');
+    await root.first().filter({ hasText: 'deployed' }).waitFor({ timeout: 30_000 });
+
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox.png') });
+  }, 90_000);
+
+  it('shows a failed stage with its reason, and its "Deploy again" button queues the deploy again', async () => {
+    const composer = page.getByTestId('composer');
+    await composer.fill('/lane deploy blue feature/sim-fail-build');
+    await composer.press('Enter');
+    const root = page.getByTestId('message').filter({ hasText: 'lane blue ← feature/sim-fail-build' }).first();
+    await root.waitFor({ timeout: 30_000 });
+    await root.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const panel = page.getByTestId('thread-panel');
+    await panel.getByTestId('thread-reply').filter({ hasText: 'npm test' }).first().waitFor({ timeout: 30_000 });
+
+    const again = panel.getByTestId('button-lane_deploy_again').first();
+    await again.click({ timeout: 30_000 });
+    // The button asks for confirmation first, as Slack shows a confirm dialog.
+    await page.getByRole('button', { name: /deploy again/i }).last().click();
+    await waitFor('a second root message for the branch', async () => (await page.getByTestId('message').filter({ hasText: 'lane blue ← feature/sim-fail-build' }).count()) >= 2, 30_000);
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-failure.png') });
+  }, 90_000);
+});
+
+async function expectText(locator: { innerText(): Promise<string> }, text: string): Promise<void> {
+  expect(await locator.innerText()).toContain(text);
+}
