@@ -695,18 +695,21 @@ function messageContent(p: Params): { text: string; blocks?: unknown[] } {
 /** Blocks arrive as a JSON string (form bodies) or an array (JSON bodies). */
 function parseBlocks(value: unknown): unknown[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  let parsed: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      throw new SlackApiError('invalid_blocks_format');
-    }
-  }
+  const parsed = parseJsonParam(value, 'invalid_blocks_format');
   if (!Array.isArray(parsed)) throw new SlackApiError('invalid_blocks_format');
   if (parsed.length > MAX_BLOCKS) throw new SlackApiError('invalid_blocks', `no more than ${MAX_BLOCKS} items allowed`);
   if (!parsed.every(isBlock)) throw new SlackApiError('invalid_blocks', 'every block needs a type');
   return parsed.map(withBlockId);
+}
+
+/** Structured parameters arrive as JSON strings (form bodies) or as values (JSON bodies). */
+function parseJsonParam(value: unknown, errorCode: string): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    throw new SlackApiError(errorCode);
+  }
 }
 
 /** Slack gives every block without a block_id one of its own when the message is stored. */
@@ -722,14 +725,7 @@ function isBlock(value: unknown): boolean {
 
 function parseMetadata(value: unknown): MessageMetadata | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  let parsed: unknown = value;
-  if (typeof value === 'string') {
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      throw new SlackApiError('invalid_metadata_format');
-    }
-  }
+  const parsed = parseJsonParam(value, 'invalid_metadata_format');
   const candidate = parsed as { event_type?: unknown; event_payload?: unknown };
   if (typeof candidate !== 'object' || candidate === null || typeof candidate.event_type !== 'string') {
     throw new SlackApiError('invalid_metadata_format');
