@@ -7,7 +7,7 @@ export class Metrics {
 
   readonly commands = new Counter({
     name: 'lanebot_commands_total',
-    help: 'Slash commands received, by subcommand and outcome (run, rejected, failed).',
+    help: 'Slash commands and button clicks received, by subcommand (or button) and outcome (run, rejected, failed).',
     labelNames: ['command', 'outcome'] as const,
     registers: [this.registry],
   });
