@@ -8,6 +8,7 @@ import type { CommandDeps } from '../commands/command';
 import { systemClock, type Clock } from './clock';
 import { CodePipelineAdapter } from './cloud/aws/codepipeline.adapter';
 import type { PipelinesPort } from './cloud/pipelines.port';
+import { SimClock } from './cloud/sim/sim-clock';
 import { SimPipelines } from './cloud/sim/sim-pipelines';
 import { pipelineNameFor, type EnvOptions, type LanebotConfig } from './config';
 import type { DeployRequest } from './domain/deploy';
@@ -64,6 +65,8 @@ export interface Lanebot {
   slack: SlackApp;
   /** Present when CLOUD=sim. */
   sim?: SimPipelines;
+  /** The simulated account's movable clock, when CLOUD=sim and no clock was given. */
+  simClock?: SimClock;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
   start(): Promise<number>;
   /** Stops taking work, lets running jobs finish (or hands them back), closes connections. */
@@ -72,7 +75,6 @@ export interface Lanebot {
 
 export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides: LanebotOverrides = {}): Lanebot {
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
-  const clock = overrides.clock ?? systemClock;
   const metrics = overrides.metrics ?? new Metrics();
   const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
 
@@ -84,6 +86,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
+
+  // With the simulator, time is the simulated account's: real time plus what the sandbox advanced.
+  const simClock = !overrides.clock && env.CLOUD === 'sim' ? new SimClock(redis, `${keys.prefix}:sim:clock-offset`) : undefined;
+  const clock: Clock = overrides.clock ?? simClock ?? systemClock;
 
   const queues = createQueues(redis, keys.bull);
   const commandQueues = createQueues(commandRedis, keys.bull);
@@ -204,7 +210,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     lanes,
     slack,
     sim,
+    simClock,
     async start() {
+      await simClock?.start();
       // Take commands once Redis answers, so the first deploy is not refused for a connection still
       // being opened; if Redis is down, start anyway: commands then say so, and /healthz reports 503.
       await withTimeout(once(commandRedis, 'ready'), 3_000, 'Redis not ready').catch(() =>
@@ -246,6 +254,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
         else connection.disconnect();
       }
+      simClock?.stop();
       logger.info('lanebot stopped');
     },
   };

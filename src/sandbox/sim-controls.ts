@@ -31,10 +31,10 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
               startedAt: e.startedAt,
               stages: e.stages.map((s) => ({ name: s.name, status: s.status })),
             })),
-            // Stacks, target health, alarms and the movable clock come with the simulator's next parts.
+            // Stacks, target health and alarms come with the simulator's next parts.
             stacks: [],
             lanes: [],
-            clock: { offsetMs: 0, now: Date.now() },
+            clock: { offsetMs: bot.simClock?.offset ?? 0, now: bot.simClock?.now() ?? Date.now() },
           });
         }
         case 'POST /sandbox/sim/fail-next': {
@@ -48,17 +48,32 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           await sim.failNextRun(pipeline, stage, message);
           return send(res, 200, { ok: true, pipeline, stage });
         }
+        case 'POST /sandbox/sim/advance-clock': {
+          if (!bot.simClock) return send(res, 409, { ok: false, error: 'this bot runs with a fixed clock' });
+          const body = await readJson(req);
+          const hours = numberField(body, 'hours');
+          const days = numberField(body, 'days');
+          if (hours === null || days === null) return send(res, 400, { ok: false, error: '`hours` and `days` must be non-negative numbers' });
+          const offsetMs = await bot.simClock.advance(hours * 3_600_000 + days * 86_400_000);
+          return send(res, 200, { ok: true, offsetMs, now: bot.simClock.now() });
+        }
         case 'POST /sandbox/sim/lane-health':
-        case 'POST /sandbox/sim/advance-clock':
-          return send(res, 501, { ok: false, error: 'not in the simulator yet: lane health and the movable clock come with its next version' });
+          return send(res, 501, { ok: false, error: 'not in the simulator yet: lane health (5xx rate, unhealthy targets) comes with its next version' });
         default:
           return send(res, 404, { ok: false, error: `no simulator control ${route}` });
       }
     } catch (error) {
-      if (isLanebotError(error)) return send(res, 400, { ok: false, error: error.message });
+      if (isLanebotError(error) || error instanceof RangeError) return send(res, 400, { ok: false, error: error.message });
       return send(res, 400, { ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   };
+}
+
+/** A non-negative number field (0 when absent), or null when it is something else. */
+function numberField(body: Record<string, unknown>, name: string): number | null {
+  const value = body[name];
+  if (value === undefined) return 0;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
