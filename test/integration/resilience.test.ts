@@ -300,9 +300,9 @@ describe('many deploys in one channel', () => {
         await waitFor(`the root of ${lane} to say deployed`, () => root.text.includes('deployed'), 30_000);
       }
       expect(t.stub.roots()).toHaveLength(12);
-      // Nothing is left waiting to be sent.
-      const pending = await t.bot.redis.zcard(t.bot.keys.narratePending);
-      expect(pending).toBe(0);
+      // Every thread settles: nothing is left waiting to be sent.
+      await waitFor('every thread to settle', async () => (await t.bot.redis.zcard(t.bot.keys.narratePending)) === 0);
+      expect(await t.bot.redis.zcard(t.bot.keys.narratePending)).toBe(0);
     } finally {
       await t.stop();
       await deletePrefix(t.prefix);
