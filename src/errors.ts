@@ -5,16 +5,12 @@
 export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'INPUT_INVALID'
-  | 'CHANNEL_UNBOUND'
-  | 'NOT_AUTHORIZED'
   | 'QUEUE_UNAVAILABLE'
   | 'PIPELINE_NOT_FOUND'
   | 'PIPELINE_EXECUTION_NOT_FOUND'
   | 'AWS_THROTTLED'
   | 'AWS_ACCESS_DENIED'
-  | 'AWS_ERROR'
-  | 'SLACK_API'
-  | 'UNKNOWN';
+  | 'AWS_ERROR';
 
 export class LanebotError extends Error {
   readonly code: ErrorCode;

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { ExecutionView } from '../../../src/cloud/pipelines.port';
 import { SIM_APP_STAGES, SimPipelines } from '../../../src/cloud/sim/sim-pipelines';
 import { LanebotError } from '../../../src/errors';
-import { deletePrefix, REDIS_URL } from '../../support/harness';
+import { redisPerTest, T0 } from '../../support/fixtures';
 
-const FILE_PREFIX = `test-${randomUUID()}`;
-const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const PIPELINE = 'api-staging';
 const OTHER_PIPELINE = 'web-staging';
 
@@ -16,14 +13,12 @@ const BUILD_MS = 150_000;
 const DEPLOY_MS = 120_000;
 const TOTAL_MS = SOURCE_MS + BUILD_MS + DEPLOY_MS;
 
-let redis: Redis;
-let prefix: string;
+const db = redisPerTest();
 let t: number;
-let testCount = 0;
 const clock = { now: () => t };
 
 function sim(timeScale = 1, consoleUrl?: string): SimPipelines {
-  return new SimPipelines({ redis, prefix, clock, timeScale, pipelineNames: () => [PIPELINE, OTHER_PIPELINE], consoleUrl });
+  return new SimPipelines({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale, pipelineNames: () => [PIPELINE, OTHER_PIPELINE], consoleUrl });
 }
 
 async function start(pipelines: SimPipelines, branch = 'main', token: string = randomUUID(), pipelineName: string = PIPELINE): Promise<string> {
@@ -47,23 +42,8 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   throw new Error('expected the call to fail');
 }
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-
 beforeEach(() => {
-  testCount += 1;
-  prefix = `${FILE_PREFIX}:${testCount}:sim`;
   t = T0;
-});
-
-afterEach(async () => {
-  await deletePrefix(`${FILE_PREFIX}:${testCount}`);
-});
-
-afterAll(async () => {
-  await deletePrefix(FILE_PREFIX);
-  redis.disconnect();
 });
 
 describe('SimPipelines.startExecution', () => {

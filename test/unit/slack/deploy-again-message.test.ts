@@ -1,28 +1,13 @@
 // The "Deploy again" button on the final reply of a deploy that changed nothing.
 import type { ActionsBlock, Button, KnownBlock } from '@slack/web-api';
 import type { DeployRecord, DeployStatus } from '../../../src/domain/deploy';
+import { deployRecord, T0 } from '../../support/fixtures';
 import { MAX_BRANCH_LENGTH, MAX_LANE_LENGTH } from '../../../src/domain/names';
 import { ACTION_IDS, decodeActionValue } from '../../../src/slack/action-ids';
 import { threadReply } from '../../../src/slack/messages';
 
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 
-function deploy(overrides: Partial<DeployRecord> = {}): DeployRecord {
-  return {
-    id: 'mhx3k2a0-0123456789ab',
-    service: 'user-api',
-    env: 'dev',
-    lane: 'gray',
-    branch: 'release/1.2.3',
-    pipeline: 'user-api-dev',
-    requester: 'U1',
-    channel: 'C0USERAPIDEV',
-    requestedAt: T0,
-    status: 'failed',
-    stages: [],
-    ...overrides,
-  };
-}
+const deploy = (overrides: Partial<DeployRecord> = {}): DeployRecord => deployRecord({ status: 'failed', ...overrides });
 
 const finished = (record: DeployRecord) => threadReply(record, { kind: 'finished' }, { now: T0 });
 

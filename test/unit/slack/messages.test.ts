@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../../../src/cloud/pipelines.port';
 import type { DeployRecord, DeployStatus } from '../../../src/domain/deploy';
+import { deployRecord, T0 } from '../../support/fixtures';
 import type { ChatMessage } from '../../../src/slack/chat.port';
 import {
   escapeText,
@@ -13,26 +14,10 @@ import {
 } from '../../../src/slack/messages';
 import type { LaneView } from '../../../src/state/lane-registry';
 
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
 const sec = (n: number) => T0 + n * 1000;
 const EXEC_URL = 'https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/user-api-dev/executions/0123456789abcdef/timeline';
 
-function deploy(overrides: Partial<DeployRecord> = {}): DeployRecord {
-  return {
-    id: 'd1',
-    service: 'user-api',
-    env: 'dev',
-    lane: 'gray',
-    branch: 'release/1.2.3',
-    pipeline: 'user-api-dev',
-    requester: 'U1',
-    channel: 'C0USERAPIDEV',
-    requestedAt: T0,
-    status: 'queued',
-    stages: [],
-    ...overrides,
-  };
-}
+const deploy = deployRecord;
 
 const STAGES: StageView[] = [
   { name: 'Source', status: 'Succeeded', startedAt: sec(0), endedAt: sec(12) },

@@ -1,53 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { StageView } from '../../../src/cloud/pipelines.port';
 import type { DeployRequest } from '../../../src/domain/deploy';
 import { DEPLOY_RETENTION_SECONDS, DeployStore } from '../../../src/state/deploy-store';
 import { RedisKeys } from '../../../src/state/keys';
-import { deletePrefix, REDIS_URL } from '../../support/harness';
+import { deployRequest, redisPerTest, T0 } from '../../support/fixtures';
 
-const FILE_PREFIX = `test-${randomUUID()}`;
-const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
-
-let redis: Redis;
+const db = redisPerTest();
 let keys: RedisKeys;
 let store: DeployStore;
-let testCount = 0;
-let seq = 0;
-
-function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
-  seq += 1;
-  return {
-    id: `d${seq}-${randomUUID().slice(0, 8)}`,
-    service: 'api',
-    env: 'staging',
-    lane: 'alpha',
-    branch: `feature/change-${seq}`,
-    pipeline: 'api-staging',
-    requester: 'U123',
-    channel: 'C456',
-    requestedAt: T0 + seq * 1000,
-    ...overrides,
-  };
-}
-
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
+const request = deployRequest;
 
 beforeEach(() => {
-  testCount += 1;
-  keys = new RedisKeys(`${FILE_PREFIX}:${testCount}`);
-  store = new DeployStore(redis, keys);
-});
-
-afterEach(async () => {
-  await deletePrefix(keys.prefix);
-});
-
-afterAll(async () => {
-  await deletePrefix(FILE_PREFIX);
-  redis.disconnect();
+  keys = new RedisKeys(db.prefix);
+  store = new DeployStore(db.redis, keys);
 });
 
 describe('DeployStore.create / get', () => {
@@ -60,7 +24,7 @@ describe('DeployStore.create / get', () => {
     expect(typeof record!.requestedAt).toBe('number');
 
     // The record expires after the retention period.
-    const ttl = await redis.ttl(keys.deploy(req.id));
+    const ttl = await db.redis.ttl(keys.deploy(req.id));
     expect(ttl).toBeGreaterThan(DEPLOY_RETENTION_SECONDS - 60);
     expect(ttl).toBeLessThanOrEqual(DEPLOY_RETENTION_SECONDS);
   });
@@ -94,7 +58,7 @@ describe('DeployStore.create / get', () => {
     expect(typeof record!.startedAt).toBe('number');
     expect(typeof record!.finishedAt).toBe('number');
     // Stored as a JSON string in the hash.
-    expect(JSON.parse((await redis.hget(keys.deploy(req.id), 'stages'))!)).toEqual(stages);
+    expect(JSON.parse((await db.redis.hget(keys.deploy(req.id), 'stages'))!)).toEqual(stages);
   });
 
   it('skips undefined fields instead of storing them', async () => {
@@ -102,7 +66,7 @@ describe('DeployStore.create / get', () => {
     await store.create(req);
     await store.update(req.id, { executionId: undefined, statusSummary: 'hello', error: undefined });
 
-    const hash = await redis.hgetall(keys.deploy(req.id));
+    const hash = await db.redis.hgetall(keys.deploy(req.id));
     expect(hash.statusSummary).toBe('hello');
     expect(Object.keys(hash)).not.toContain('executionId');
     expect(Object.keys(hash)).not.toContain('error');
@@ -112,7 +76,7 @@ describe('DeployStore.create / get', () => {
 
     // A patch of only undefined values writes nothing.
     await store.update(req.id, { executionId: undefined });
-    expect(await redis.hgetall(keys.deploy(req.id))).toEqual(hash);
+    expect(await db.redis.hgetall(keys.deploy(req.id))).toEqual(hash);
   });
 
   it('returns undefined for an unknown deploy', async () => {
@@ -147,11 +111,11 @@ describe('DeployStore.transition', () => {
     const req = request();
     await store.create(req);
     await store.transition(req.id, ['queued'], 'succeeded', { finishedAt: T0 + 1 });
-    const before = await redis.hgetall(keys.deploy(req.id));
+    const before = await db.redis.hgetall(keys.deploy(req.id));
 
     // "Finish the deploy" run twice: the second one must not overwrite the outcome.
     await expect(store.transition(req.id, ['queued', 'waiting', 'starting', 'running'], 'failed', { finishedAt: T0 + 2, error: 'boom' })).resolves.toBe(false);
-    expect(await redis.hgetall(keys.deploy(req.id))).toEqual(before);
+    expect(await db.redis.hgetall(keys.deploy(req.id))).toEqual(before);
     await expect(store.get(req.id)).resolves.toMatchObject({ status: 'succeeded', finishedAt: T0 + 1 });
   });
 
@@ -164,7 +128,7 @@ describe('DeployStore.transition', () => {
 
   it('does not create a record for an unknown deploy', async () => {
     await expect(store.transition('ghost', ['queued'], 'running', { executionId: 'e' })).resolves.toBe(false);
-    expect(await redis.exists(keys.deploy('ghost'))).toBe(0);
+    expect(await db.redis.exists(keys.deploy('ghost'))).toBe(0);
   });
 });
 

@@ -1,37 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { DeployRecord, DeployRequest } from '../../../src/domain/deploy';
 import type { LaneRef, Scope } from '../../../src/domain/names';
 import { DeployStore } from '../../../src/state/deploy-store';
 import { RedisKeys } from '../../../src/state/keys';
 import { LaneRegistry, type Admission } from '../../../src/state/lane-registry';
-import { deletePrefix, REDIS_URL } from '../../support/harness';
+import { Redis } from 'ioredis';
+import { deployRequest, redisPerTest, T0 } from '../../support/fixtures';
+import { REDIS_URL } from '../../support/harness';
 
-const FILE_PREFIX = `test-${randomUUID()}`;
-const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 const SCOPE: Scope = { service: 'api', env: 'staging' };
 const LANE: LaneRef = { ...SCOPE, lane: 'alpha' };
 
-let redis: Redis;
+const db = redisPerTest();
 let keys: RedisKeys;
 let deploys: DeployStore;
 let lanes: LaneRegistry;
-let testCount = 0;
-let seq = 0;
-
-function request(overrides: Partial<DeployRequest> = {}): DeployRequest {
-  seq += 1;
-  return {
-    id: `d${seq}-${randomUUID().slice(0, 8)}`,
-    ...LANE,
-    branch: `feature/change-${seq}`,
-    pipeline: 'api-staging',
-    requester: 'U123',
-    channel: 'C456',
-    requestedAt: T0 + seq * 1000,
-    ...overrides,
-  };
-}
+const request = (overrides: Partial<DeployRequest> = {}) => deployRequest({ ...LANE, ...overrides });
 
 /** Records a deploy request (status 'queued') and returns its record, as the deploy job does. */
 async function queued(overrides: Partial<DeployRequest> = {}): Promise<DeployRecord> {
@@ -45,27 +28,13 @@ async function status(deployId: string): Promise<string | undefined> {
 }
 
 async function laneHash(ref: LaneRef = LANE): Promise<Record<string, string>> {
-  return redis.hgetall(keys.lane(ref));
+  return db.redis.hgetall(keys.lane(ref));
 }
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-});
-
 beforeEach(() => {
-  testCount += 1;
-  keys = new RedisKeys(`${FILE_PREFIX}:${testCount}`);
-  deploys = new DeployStore(redis, keys);
-  lanes = new LaneRegistry(redis, keys, deploys);
-});
-
-afterEach(async () => {
-  await deletePrefix(keys.prefix);
-});
-
-afterAll(async () => {
-  await deletePrefix(FILE_PREFIX);
-  redis.disconnect();
+  keys = new RedisKeys(db.prefix);
+  deploys = new DeployStore(db.redis, keys);
+  lanes = new LaneRegistry(db.redis, keys, deploys);
 });
 
 describe('LaneRegistry.admit', () => {
@@ -80,7 +49,7 @@ describe('LaneRegistry.admit', () => {
     expect(lane!.pending).toBeUndefined();
     expect(await status(first.id)).toBe('starting');
     expect((await laneHash()).lastDeployId).toBe(first.id);
-    expect(await redis.smembers(keys.lanes(SCOPE))).toEqual(['alpha']);
+    expect(await db.redis.smembers(keys.lanes(SCOPE))).toEqual(['alpha']);
   });
 
   it('parks a second deploy behind the active one', async () => {
@@ -130,8 +99,8 @@ describe('LaneRegistry.admit', () => {
 
     const snapshot = async () => ({
       lane: await laneHash(),
-      lanes: (await redis.smembers(keys.lanes(SCOPE))).sort(),
-      records: await Promise.all([first, second, third].map((d) => redis.hgetall(keys.deploy(d.id)))),
+      lanes: (await db.redis.smembers(keys.lanes(SCOPE))).sort(),
+      records: await Promise.all([first, second, third].map((d) => db.redis.hgetall(keys.deploy(d.id)))),
     });
     const before = await snapshot();
 
@@ -162,8 +131,8 @@ describe('LaneRegistry.admit', () => {
     await deploys.transition(gone.id, ['queued'], 'error', { error: 'pipeline missing' });
 
     await expect(lanes.admit(gone, T0 + 10)).resolves.toEqual({ decision: 'skip' });
-    expect(await redis.exists(keys.lane(LANE))).toBe(0);
-    expect(await redis.smembers(keys.lanes(SCOPE))).toEqual([]);
+    expect(await db.redis.exists(keys.lane(LANE))).toBe(0);
+    expect(await db.redis.smembers(keys.lanes(SCOPE))).toEqual([]);
     expect(await status(gone.id)).toBe('error');
     await expect(lanes.get(LANE)).resolves.toBeUndefined();
   });
@@ -247,11 +216,11 @@ describe('LaneRegistry.release', () => {
     await lanes.admit(second, T0 + 20);
     await lanes.release(LANE, first.id, T0 + 100);
     const before = await laneHash();
-    const secondBefore = await redis.hgetall(keys.deploy(second.id));
+    const secondBefore = await db.redis.hgetall(keys.deploy(second.id));
 
     await expect(lanes.release(LANE, first.id, T0 + 200)).resolves.toBe(second.id);
     expect(await laneHash()).toEqual(before);
-    expect(await redis.hgetall(keys.deploy(second.id))).toEqual(secondBefore);
+    expect(await db.redis.hgetall(keys.deploy(second.id))).toEqual(secondBefore);
 
     // Once the second one releases too, a repeat by either returns undefined (free lane).
     await expect(lanes.release(LANE, second.id, T0 + 300)).resolves.toBeUndefined();

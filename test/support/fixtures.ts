@@ -1,0 +1,69 @@
+// Shared builders for test data, and a per-test Redis key prefix for unit tests on the real Redis.
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { DeployRecord, DeployRequest } from '../../src/domain/deploy';
+import { deletePrefix, REDIS_URL } from './harness';
+
+export const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+/** A deploy record of user-api/dev lane gray; override what the test is about. */
+export function deployRecord(overrides: Partial<DeployRecord> = {}): DeployRecord {
+  return {
+    id: 'mhx3k2a0-0123456789ab',
+    service: 'user-api',
+    env: 'dev',
+    lane: 'gray',
+    branch: 'release/1.2.3',
+    pipeline: 'user-api-dev',
+    requester: 'U1',
+    channel: 'C0USERAPIDEV',
+    requestedAt: T0,
+    status: 'queued',
+    stages: [],
+    ...overrides,
+  };
+}
+
+let requestSeq = 0;
+
+/** A fresh deploy request, each one requested a second after the previous one. */
+export function deployRequest(overrides: Partial<DeployRequest> = {}): DeployRequest {
+  requestSeq += 1;
+  return {
+    id: `d${requestSeq}-${randomUUID().slice(0, 8)}`,
+    service: 'api',
+    env: 'staging',
+    lane: 'alpha',
+    branch: `feature/change-${requestSeq}`,
+    pipeline: 'api-staging',
+    requester: 'U123',
+    channel: 'C456',
+    requestedAt: T0 + requestSeq * 1000,
+    ...overrides,
+  };
+}
+
+/**
+ * Registers jest hooks that give every test of the file its own Redis key prefix (deleted after the
+ * test) on one shared connection. Read `.redis` and `.prefix` inside tests and beforeEach hooks.
+ */
+export function redisPerTest(): { redis: Redis; prefix: string } {
+  const filePrefix = `test-${randomUUID()}`;
+  let count = 0;
+  const state = { redis: undefined as unknown as Redis, prefix: '' };
+  beforeAll(() => {
+    state.redis = new Redis(REDIS_URL);
+  });
+  beforeEach(() => {
+    count += 1;
+    state.prefix = `${filePrefix}:${count}`;
+  });
+  afterEach(async () => {
+    await deletePrefix(state.prefix);
+  });
+  afterAll(async () => {
+    await deletePrefix(filePrefix);
+    state.redis.disconnect();
+  });
+  return state;
+}
