@@ -28,8 +28,25 @@ import { parseConfig, readEnvOptions } from '../src/config';
 import { createLanebot, type Lanebot } from '../src/lanebot';
 import { deleteKeysWithPrefix } from '../src/state/keys';
 import { Metrics } from '../src/metrics';
-import { signSlackBody, slashCommandBody } from '../test/support/signed-request';
-import { SlackStub } from '../test/support/slack-stub';
+import { startConsoleServer, type ConsoleServer } from '../src/sandbox/console-server';
+import { signSlackRequest, slashCommandBody } from '../src/sandbox/slack-signing';
+import { SlackWorkspace } from '../src/sandbox/slack-workspace';
+
+/** The sandbox's Slack stand-in, as Slack's side of the benchmark. */
+interface SlackStandIn {
+  workspace: SlackWorkspace;
+  server: ConsoleServer;
+}
+
+async function startSlack(): Promise<SlackStandIn> {
+  const workspace = new SlackWorkspace({
+    users: [{ id: 'U0ALICE', name: 'alice' }],
+    channels: [{ id: CHANNEL, name: 'user-api-dev' }],
+  });
+  const server = await startConsoleServer({ workspace, signingSecret: SIGNING_SECRET, port: 0 });
+  workspace.consoleUrl = server.url;
+  return { workspace, server };
+}
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SIGNING_SECRET = 'bench-signing-secret';
@@ -91,28 +108,28 @@ type FromSlackSide =
 
 async function slackSide(): Promise<void> {
   const port = parentPort!;
-  const stub = await new SlackStub().start();
-  port.postMessage({ type: 'ready', apiUrl: stub.apiUrl } satisfies FromSlackSide);
+  const slack = await startSlack();
+  port.postMessage({ type: 'ready', apiUrl: slack.server.apiUrl } satisfies FromSlackSide);
 
   port.on('message', (message: ToSlackSide) => {
     if (message.type === 'run') {
-      runLoad(stub, message).then(
+      runLoad(slack, message).then(
         (result) => port.postMessage(result),
         (error: unknown) => port.postMessage({ type: 'error', message: String((error as Error)?.stack ?? error) } satisfies FromSlackSide),
       );
     } else {
       // The stub keeps every message it received; report how much Slack traffic the bot produced.
       const apiCalls: Record<string, number> = {};
-      for (const call of stub.calls) apiCalls[call.method] = (apiCalls[call.method] ?? 0) + 1;
-      void stub.stop().then(() => {
-        port.postMessage({ type: 'stopped', id: message.id, responses: stub.responses.length, apiCalls } satisfies FromSlackSide);
+      for (const call of slack.workspace.calls) apiCalls[call.method] = (apiCalls[call.method] ?? 0) + 1;
+      void slack.server.close().then(() => {
+        port.postMessage({ type: 'stopped', id: message.id, responses: slack.workspace.responses.length, apiCalls } satisfies FromSlackSide);
         port.close();
       });
     }
   });
 }
 
-async function runLoad(stub: SlackStub, run: RunRequest): Promise<RunResult> {
+async function runLoad(slack: SlackStandIn, run: RunRequest): Promise<RunResult> {
   const url = `${run.target}/slack/events`;
   const latenciesMs: number[] = [];
   const failures: string[] = [];
@@ -126,10 +143,13 @@ async function runLoad(stub: SlackStub, run: RunRequest): Promise<RunResult> {
       const seq = run.firstSeq + next++;
       const body = slashCommandBody({
         text: `deploy ${LANES[seq % LANES.length]} release/1.2.${seq}`,
-        channel: CHANNEL,
-        responseUrl: stub.responseUrl(`${run.label}-${seq}`),
+        userId: 'U0ALICE',
+        userName: 'alice',
+        channelId: CHANNEL,
+        channelName: 'user-api-dev',
+        responseUrl: slack.workspace.responseUrl(slack.workspace.registerResponseUrl(undefined, `${run.label}-${seq}`)),
       });
-      const headers = signSlackBody(body, SIGNING_SECRET);
+      const headers = signSlackRequest(body, SIGNING_SECRET);
       const started = process.hrtime.bigint();
       try {
         const response = await fetch(url, { method: 'POST', headers, body });
