@@ -10,7 +10,10 @@ export type ErrorCode =
   | 'PIPELINE_EXECUTION_NOT_FOUND'
   | 'AWS_THROTTLED'
   | 'AWS_ACCESS_DENIED'
-  | 'AWS_ERROR';
+  | 'AWS_ERROR'
+  | 'STACK_BUSY'
+  | 'STACK_WAIT_TIMEOUT'
+  | 'RULE_PRIORITIES_EXHAUSTED';
 
 export class LanebotError extends Error {
   readonly code: ErrorCode;
@@ -75,6 +78,26 @@ export class AwsAccessDeniedError extends LanebotError {
       { cause },
     );
     this.name = 'AwsAccessDeniedError';
+  }
+}
+
+/**
+ * Another CloudFormation operation holds the stack (one at a time per stack). The stacks adapter
+ * turns it into a `busy` value where the port expects one; elsewhere it is a retryable fault.
+ */
+export class StackBusyError extends LanebotError {
+  readonly stackName: string;
+  /** The stack status that holds it, e.g. UPDATE_IN_PROGRESS. */
+  readonly status: string;
+
+  constructor(stackName: string, status: string, cause?: unknown) {
+    super('STACK_BUSY', `Stack \`${stackName}\` is busy (${status}); try again once that operation has finished.`, {
+      cause,
+      retryable: true,
+    });
+    this.name = 'StackBusyError';
+    this.stackName = stackName;
+    this.status = status;
   }
 }
 

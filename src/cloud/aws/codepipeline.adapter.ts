@@ -10,13 +10,8 @@ import {
   type CodePipelineClient,
   type PipelineDeclaration,
 } from '@aws-sdk/client-codepipeline';
-import {
-  AwsAccessDeniedError,
-  AwsThrottledError,
-  LanebotError,
-  PipelineNotFoundError,
-  describeCause,
-} from '../../errors';
+import { AwsThrottledError, LanebotError, PipelineNotFoundError } from '../../errors';
+import { mapAwsError, realSleep, retryThrottled, sdkErrorName } from './aws-call';
 import type {
   ExecutionStatus,
   ExecutionView,
@@ -33,25 +28,13 @@ export interface CodePipelineAdapterOptions {
   maxThrottleRetries?: number;
 }
 
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 5_000;
-const THROTTLING_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded']);
 const TERMINAL_STAGE_STATUSES: ReadonlySet<StageStatus> = new Set(['Succeeded', 'Failed', 'Stopped', 'Cancelled']);
-
-/** What lanebot reads off a thrown SDK error; SDK errors are recognised by name, not class. */
-interface SdkErrorShape {
-  name?: unknown;
-  message?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
 
 interface CallContext {
   operation: string;
   pipelineName: string;
   executionId?: string;
 }
-
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CodePipelineAdapter implements PipelinesPort {
   private readonly client: CodePipelineClient;
@@ -141,21 +124,13 @@ export class CodePipelineAdapter implements PipelinesPort {
   // The SDK's own retry runs first; this bounded extra retry rides out bursts, and after it the
   // job layer re-delays the job (AWS_THROTTLED is retryable) instead of holding a worker.
   private async call<T>(ctx: CallContext, send: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await send();
-      } catch (error) {
-        if (!isThrottling(error)) throw mapError(error, ctx);
-        if (attempt >= this.maxThrottleRetries) throw new AwsThrottledError(ctx.operation, error);
-        await this.sleep(backoffMs(attempt));
-      }
+    try {
+      return await retryThrottled(ctx.operation, send, { sleep: this.sleep, maxThrottleRetries: this.maxThrottleRetries });
+    } catch (error) {
+      if (error instanceof AwsThrottledError) throw error;
+      throw mapError(error, ctx);
     }
   }
-}
-
-/** Exponential with up to +50% jitter, so callers throttled together do not retry together. */
-function backoffMs(attempt: number): number {
-  return Math.round(Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt * (1 + Math.random() / 2)));
 }
 
 function buildStage(name: string, declaredActions: number, all: ActionExecutionDetail[], execution: ExecutionStatus): StageView {
@@ -206,17 +181,8 @@ function times(dates: (Date | undefined)[]): number[] {
   return dates.filter((d): d is Date => d !== undefined).map((d) => d.getTime());
 }
 
-function isThrottling(error: unknown): boolean {
-  const { name, message, $metadata } = (error ?? {}) as SdkErrorShape;
-  if (typeof name === 'string' && THROTTLING_NAMES.has(name)) return true;
-  // CodePipeline also uses LimitExceededException for quotas (e.g. too many pipelines), which no retry fixes.
-  if (name === 'LimitExceededException' && typeof message === 'string' && /rate|throttl|too many requests/i.test(message)) return true;
-  return $metadata?.httpStatusCode === 429;
-}
-
 function mapError(error: unknown, { operation, pipelineName, executionId }: CallContext): LanebotError {
-  const { name, $metadata } = (error ?? {}) as SdkErrorShape;
-  switch (name) {
+  switch (sdkErrorName(error)) {
     case 'PipelineNotFoundException':
       return new PipelineNotFoundError(pipelineName, error);
     case 'PipelineExecutionNotFoundException':
@@ -225,12 +191,7 @@ function mapError(error: unknown, { operation, pipelineName, executionId }: Call
         `Execution ${executionId ?? '(unknown)'} of pipeline \`${pipelineName}\` was not found; it may be too old or belong to another pipeline.`,
         { cause: error },
       );
-    case 'AccessDeniedException':
-      return new AwsAccessDeniedError(`codepipeline:${operation}`, error);
-    default: {
-      // No $metadata means the request never got an answer (network); those and 5xx may pass on retry.
-      const retryable = $metadata === undefined || ($metadata.httpStatusCode ?? 0) >= 500;
-      return new LanebotError('AWS_ERROR', `CodePipeline ${operation} failed: ${describeCause(error)}`, { cause: error, retryable });
-    }
+    default:
+      return mapAwsError(error, 'codepipeline', operation, `on pipeline \`${pipelineName}\``);
   }
 }

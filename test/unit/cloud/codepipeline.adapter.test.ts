@@ -333,7 +333,7 @@ describe('error mapping', () => {
     const serverError = await pipelines.getExecution(PIPELINE, EXEC).catch((e: unknown) => e);
     const clientError = await pipelines.getExecution(PIPELINE, EXEC).catch((e: unknown) => e);
 
-    expect(serverError).toMatchObject({ code: 'AWS_ERROR', retryable: true, message: 'CodePipeline GetPipelineExecution failed: boom' });
+    expect(serverError).toMatchObject({ code: 'AWS_ERROR', retryable: true, message: `codepipeline:GetPipelineExecution on pipeline \`${PIPELINE}\` failed: boom` });
     expect(clientError).toMatchObject({ code: 'AWS_ERROR', retryable: false });
     expect(sleeps).toEqual([]);
   });
