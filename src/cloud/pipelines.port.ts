@@ -33,6 +33,8 @@ export interface StageView {
   startedAt?: number;
   endedAt?: number;
   failure?: StageFailure;
+  /** A short note on the stage's state (e.g. "no changes", "waiting for the stack"), shown after it. */
+  detail?: string;
 }
 
 export interface ExecutionView {

@@ -1,24 +1,34 @@
-// The console's simulator controls (`/sandbox/sim/...`), for the page and for scripts.
+// The console's simulator controls (`/sandbox/sim/...`), for the page and for scripts: what the
+// simulated account holds (executions, stacks, lanes' health) and the levers a person pulls to see
+// how the bot reacts (fail a stage or a stack operation, answer an approval, make a lane unhealthy,
+// move the clock). Bad input is answered 400 with a message that names the field.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipelineNameFor, type LanebotConfig } from '../config';
+import type { LanebotConfig } from '../config';
+import { simPipelineCatalog } from '../cloud/sim/sim-pipelines';
+import { MAX_UNHEALTHY_TARGETS } from '../cloud/sim/sim-lane-health';
+import { validateLane } from '../domain/names';
 import { isLanebotError } from '../errors';
 import type { Lanebot } from '../lanebot';
 import type { ExtraRoutes } from './console-server';
 
+/** CloudFormation's stack name rule. */
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+/** Input the caller got wrong: answered 400 with this message. */
+class BadRequest extends Error {}
+
 export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRoutes {
-  const sim = bot.sim;
-  const pipelines = Object.keys(config.services).flatMap((service) =>
-    Object.keys(config.environments).map((env) => pipelineNameFor(config, { service, env })),
-  );
+  const pipelines = simPipelineCatalog(config).map((p) => p.name);
 
   return async (req, res, url) => {
     if (!url.pathname.startsWith('/sandbox/sim/')) return false;
+    const { sim, simStacks, simHealth } = bot;
     if (!sim) return send(res, 409, { ok: false, error: 'the bot does not run with CLOUD=sim' });
     const route = `${req.method} ${url.pathname}`;
     try {
       switch (route) {
         case 'GET /sandbox/sim/state': {
-          const executions = await sim.recentExecutions(50);
+          const [executions, stacks, lanes] = await Promise.all([sim.recentExecutions(50), simStacks?.list() ?? [], simHealth?.lanes() ?? []]);
           return send(res, 200, {
             ok: true,
             pipelines,
@@ -28,12 +38,44 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
               lane: e.variables.LANE,
               branch: e.variables.BRANCH,
               status: e.status,
+              statusSummary: e.statusSummary,
               startedAt: e.startedAt,
               stages: e.stages.map((s) => ({ name: s.name, status: s.status })),
+              // Set while the execution waits at a manual approval: answer it with POST /sandbox/sim/approve.
+              pendingApproval: e.pendingApproval ?? null,
             })),
-            // Stacks, target health and alarms come with the simulator's next parts.
-            stacks: [],
-            lanes: [],
+            stacks: stacks.map((s) => ({
+              name: s.stackName,
+              family: s.family,
+              status: s.status,
+              statusReason: s.statusReason,
+              lastOperation: s.lastOperation ?? null,
+              parameters: s.parameters,
+              outputs: s.outputs,
+            })),
+            lanes: lanes.map((l) => ({
+              service: l.service,
+              env: l.env,
+              lane: l.lane,
+              stack: l.stackName,
+              stackStatus: l.stackStatus ?? null,
+              errorRatePercent: l.errorRatePercent,
+              unhealthyTargets: l.unhealthyTargets,
+              desiredTasks: l.desiredTasks,
+              runningTasks: l.runningTasks,
+              targetHealth: l.targetHealth
+                ? {
+                    healthy: l.targetHealth.healthy,
+                    unhealthy: l.targetHealth.unhealthy,
+                    initial: l.targetHealth.initial,
+                    draining: l.targetHealth.draining,
+                    unused: l.targetHealth.unused,
+                    unavailable: l.targetHealth.unavailable,
+                    targets: l.targetHealth.targets,
+                  }
+                : null,
+              alarms: l.alarms,
+            })),
             clock: { offsetMs: bot.simClock?.offset ?? 0, now: bot.simClock?.now() ?? Date.now() },
           });
         }
@@ -44,9 +86,30 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           if (!pipelines.includes(pipeline)) {
             return send(res, 400, { ok: false, error: `unknown pipeline "${pipeline}"; pipelines: ${pipelines.join(', ')}` });
           }
-          const message = typeof body.message === 'string' && body.message.trim() ? body.message.trim().slice(0, 500) : undefined;
+          const message = optionalText(body, 'message');
           await sim.failNextRun(pipeline, stage, message);
           return send(res, 200, { ok: true, pipeline, stage });
+        }
+        case 'POST /sandbox/sim/fail-next-stack': {
+          if (!simStacks) return send(res, 409, { ok: false, error: 'this bot has no simulated stacks' });
+          const body = await readJson(req);
+          const stack = body.stack;
+          if (typeof stack !== 'string' || !STACK_NAME.test(stack)) {
+            throw new BadRequest('`stack` must be a stack name (a letter, then letters, digits and -, at most 128), e.g. app-user-api-dev-gray');
+          }
+          const reason = optionalText(body, 'reason');
+          await simStacks.failNextOperation(stack, reason);
+          const exists = (await simStacks.describeStack(stack)) !== undefined;
+          return send(res, 200, { ok: true, stack, exists });
+        }
+        case 'POST /sandbox/sim/approve': {
+          const body = await readJson(req);
+          const executionId = body.executionId;
+          if (typeof executionId !== 'string' || executionId.trim() === '') throw new BadRequest('`executionId` is required (a pipeline execution id)');
+          if (typeof body.approved !== 'boolean') throw new BadRequest('`approved` must be true (approve) or false (reject)');
+          const summary = optionalText(body, 'summary');
+          await sim.approve(executionId.trim(), body.approved, summary);
+          return send(res, 200, { ok: true, executionId: executionId.trim(), approved: body.approved });
         }
         case 'POST /sandbox/sim/advance-clock': {
           if (!bot.simClock) return send(res, 409, { ok: false, error: 'this bot runs with a fixed clock' });
@@ -57,14 +120,47 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           const offsetMs = await bot.simClock.advance(hours * 3_600_000 + days * 86_400_000);
           return send(res, 200, { ok: true, offsetMs, now: bot.simClock.now() });
         }
-        case 'POST /sandbox/sim/lane-health':
-          return send(res, 501, { ok: false, error: 'not in the simulator yet: lane health (5xx rate, unhealthy targets) comes with its next version' });
+        case 'POST /sandbox/sim/lane-health': {
+          if (!simHealth) return send(res, 409, { ok: false, error: 'this bot has no simulated lane health' });
+          const body = await readJson(req);
+          const service = body.service;
+          const env = body.env;
+          const lane = body.lane;
+          if (typeof service !== 'string' || !config.services[service]) {
+            throw new BadRequest(`\`service\` must be one of ${Object.keys(config.services).join(', ')}`);
+          }
+          if (typeof env !== 'string' || !config.environments[env]) {
+            throw new BadRequest(`\`env\` must be one of ${Object.keys(config.environments).join(', ')}`);
+          }
+          if (typeof lane !== 'string') throw new BadRequest('`lane` is required (a lane name, e.g. gray)');
+          const valid = validateLane(lane, { service, env });
+          if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
+          const errorRatePercent = body.errorRatePercent;
+          const unhealthyTargets = body.unhealthyTargets;
+          if (errorRatePercent === undefined && unhealthyTargets === undefined) {
+            throw new BadRequest('give `errorRatePercent` (0 to 100) and/or `unhealthyTargets` (a whole number)');
+          }
+          if (errorRatePercent !== undefined && !(typeof errorRatePercent === 'number' && errorRatePercent >= 0 && errorRatePercent <= 100)) {
+            throw new BadRequest('`errorRatePercent` must be a number from 0 to 100 (percent of requests answered with a 5xx)');
+          }
+          if (unhealthyTargets !== undefined && !(Number.isInteger(unhealthyTargets) && (unhealthyTargets as number) >= 0 && (unhealthyTargets as number) <= MAX_UNHEALTHY_TARGETS)) {
+            throw new BadRequest(`\`unhealthyTargets\` must be a whole number from 0 to ${MAX_UNHEALTHY_TARGETS}`);
+          }
+          const ref = { service, env, lane };
+          const settings = await simHealth.setHealth(ref, {
+            errorRatePercent: errorRatePercent as number | undefined,
+            unhealthyTargets: unhealthyTargets as number | undefined,
+          });
+          return send(res, 200, { ok: true, ...ref, errorRatePercent: settings.errorRatePercent, unhealthyTargets: settings.unhealthyTargets });
+        }
         default:
           return send(res, 404, { ok: false, error: `no simulator control ${route}` });
       }
     } catch (error) {
-      if (isLanebotError(error) || error instanceof RangeError) return send(res, 400, { ok: false, error: error.message });
-      return send(res, 400, { ok: false, error: error instanceof Error ? error.message : String(error) });
+      if (error instanceof BadRequest || error instanceof RangeError || error instanceof SyntaxError) return send(res, 400, { ok: false, error: error.message });
+      // The simulator's own refusals (no such stage, not waiting for an approval, …) are the caller's to fix.
+      if (isLanebotError(error) && !error.retryable) return send(res, 400, { ok: false, error: error.message });
+      return send(res, 500, { ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   };
 }
@@ -76,17 +172,30 @@ function numberField(body: Record<string, unknown>, name: string): number | null
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
 }
 
+/** An optional free-text field, trimmed and capped; a non-string is refused by name. */
+function optionalText(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BadRequest(`\`${name}\` must be a string`);
+  return value.trim() ? value.trim().slice(0, 500) : undefined;
+}
+
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 64 * 1024) throw new Error('request body too large');
+    if (size > 64 * 1024) throw new BadRequest('request body too large');
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
-  const parsed: unknown = text ? JSON.parse(text) : {};
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the body must be a JSON object');
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch (error) {
+    throw new BadRequest(`the body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequest('the body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 

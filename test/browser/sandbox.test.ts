@@ -1,6 +1,7 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
-// followed to success, a button clicked, and a screenshot saved (test/output/sandbox.png).
+// followed to success, a button clicked, the Simulator panel's lane health and approvals used, and
+// screenshots saved (test/output/sandbox*.png).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -91,6 +92,46 @@ if (skip) {
     await page.getByRole('button', { name: /deploy again/i }).last().click();
     await waitFor('a second root message for the branch', async () => (await page.getByTestId('message').filter({ hasText: 'lane blue ← feature/sim-fail-build' }).count()) >= 2, 30_000);
     await page.screenshot({ path: join(OUTPUT, 'sandbox-failure.png') });
+  }, 90_000);
+
+  it('sets a lane\'s 5xx rate in the Lane health tab and sees its alarm fire and clear', async () => {
+    // The first test deployed lane gray of user-api/dev; at SIM_TIME_SCALE=300 its alarms settle within seconds.
+    const panel = page.getByTestId('sim-panel');
+    if ((await panel.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
+    await page.getByRole('tab', { name: /Stacks/ }).click();
+    const stack = page.locator('[data-testid="stack-row"][data-stack="app-user-api-dev-gray"]');
+    await stack.getByTestId('stack-status').filter({ hasText: 'CREATE_COMPLETE' }).waitFor({ timeout: 30_000 });
+
+    await page.getByRole('tab', { name: /Lane health/ }).click();
+    const lane = page.locator('[data-testid="lane-row"][data-lane="user-api/dev/gray"]');
+    await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
+    await lane.getByTestId('targets-healthy').waitFor();
+
+    await lane.getByTestId('lane-5xx').fill('5');
+    await lane.getByTestId('lane-apply').click();
+    await lane.locator('[data-testid="alarm-errorRate"][data-state="ALARM"]').waitFor({ timeout: 30_000 });
+    expect(await lane.getByTestId('lane-5xx').inputValue()).toBe('5');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-lane-health.png') });
+
+    await lane.getByTestId('lane-5xx').fill('0');
+    await lane.getByTestId('lane-5xx').press('Enter');
+    await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
+  }, 90_000);
+
+  it('approves a deploy waiting at its manual approval from the executions list', async () => {
+    // bob may deploy to prod; prod's pipeline then waits for an approver.
+    const answer = await fetch(`${consoleUrl}/sandbox/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'U0BOB', channel: 'C0USERAPIPROD', text: 'deploy gray release/1.2.3' }),
+    });
+    expect(answer.status).toBe(200);
+    await page.getByRole('tab', { name: /Pipeline executions/ }).click();
+    const row = page.getByTestId('execution-row').filter({ hasText: 'user-api-prod' }).first();
+    await row.getByTestId('approve').click({ timeout: 30_000 });
+    await row.getByText('Succeeded').waitFor({ timeout: 30_000 });
+    expect(await row.getByTestId('approve').count()).toBe(0);
   }, 90_000);
 });
 

@@ -39,6 +39,12 @@ describe('Deploy again button', () => {
     const root = await waitFor('the root message', () => t.stub.roots(CHANNEL).find((m) => m.text.includes(`${env} · lane ${lane} ← ${BRANCH}`)));
     const ref = { service: 'user-api', env, lane };
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(ref))?.last?.status === 'running');
+    if (env === 'prod') {
+      // Protected: the pipeline waits at its manual approval (approve buttons are not lanebot's yet).
+      t.clock.advance(FULL_RUN_MS);
+      const [pending] = await waitFor('the approval to be pending', () => t.bot.sim!.pendingApprovals().then((p) => (p.length > 0 ? p : undefined)));
+      await t.bot.sim!.approve(pending!.executionId, true, 'approved by the test');
+    }
     t.clock.advance(FULL_RUN_MS);
     const final = await waitFor('the final reply', () => t.stub.thread(root).find((m) => m.text.includes('failed at stage *Build*')));
     return { root, final };

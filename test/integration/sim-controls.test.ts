@@ -64,6 +64,119 @@ describe('simulator controls', () => {
       status: 400,
       body: { error: expect.stringContaining('No stage') },
     });
-    expect(await post('/sandbox/sim/lane-health', { lane: 'gray' })).toMatchObject({ status: 501 });
+    expect(await post('/sandbox/sim/fail-next', { pipeline: 'user-api-dev', stage: 'Build', message: 42 })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('`message`') },
+    });
+  });
+
+  const state = async () => (await (await fetch(`${url}/sandbox/sim/state`)).json()) as SimState;
+
+  it('sets a lane\'s 5xx rate and unhealthy targets, and its target health and alarms follow', async () => {
+    await t.command('deploy green release/2.0.0');
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'green' }))?.last?.status === 'running');
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const created = await waitFor('the lane stack', async () => (await state()).lanes.find((l) => l.lane === 'green' && l.stackStatus === 'CREATE_COMPLETE'));
+    expect(created).toMatchObject({ service: 'user-api', env: 'dev', stack: 'app-user-api-dev-green', errorRatePercent: 0, unhealthyTargets: 0 });
+    expect(created.targetHealth).toMatchObject({ unhealthy: 0, initial: 0 });
+    expect(created.targetHealth!.healthy).toBeGreaterThan(0);
+    expect(created.alarms.length).toBeGreaterThanOrEqual(2);
+    expect(created.alarms.every((a) => a.state === 'OK')).toBe(true);
+    // The alarms are the ones the lane stack publishes in its outputs.
+    const stack = (await state()).stacks.find((s) => s.name === 'app-user-api-dev-green')!;
+    expect(stack).toMatchObject({ family: 'lane', status: 'CREATE_COMPLETE', lastOperation: { kind: 'create', finished: true } });
+    expect(created.alarms.map((a) => a.name).every((name) => Object.values(stack.outputs).includes(name))).toBe(true);
+
+    expect(await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'green', errorRatePercent: 5, unhealthyTargets: 1 })).toMatchObject({
+      status: 200,
+      body: { ok: true, lane: 'green', errorRatePercent: 5, unhealthyTargets: 1 },
+    });
+    const changed = (await state()).lanes.find((l) => l.lane === 'green')!;
+    expect(changed).toMatchObject({ errorRatePercent: 5, unhealthyTargets: 1, targetHealth: { unhealthy: 1 } });
+    // An alarm follows only once the change has held for its evaluation window.
+    expect(changed.alarms.find((a) => a.kind === 'errorRate')).toMatchObject({ state: 'OK' });
+
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const fired = (await state()).lanes.find((l) => l.lane === 'green')!;
+    expect(fired.alarms.find((a) => a.kind === 'errorRate')).toMatchObject({ state: 'ALARM', reason: expect.stringContaining('5%') });
+    expect(fired.alarms.find((a) => a.kind === 'unhealthyHosts')).toMatchObject({ state: 'ALARM' });
+    // The simulator behind the bot's ports says the same.
+    const names = fired.alarms.map((a) => a.name);
+    expect((await t.bot.simHealth!.alarmStates(names)).alarms.map((a) => a.state)).toEqual(fired.alarms.map((a) => a.state));
+  });
+
+  it('makes the next operation of a stack fail, and shows it in the stack list', async () => {
+    expect(await post('/sandbox/sim/fail-next-stack', { stack: 'app-user-api-dev-blue', reason: 'Resource handler returned message: "no capacity"' })).toMatchObject({
+      status: 200,
+      body: { ok: true, stack: 'app-user-api-dev-blue', exists: false },
+    });
+    await t.command('deploy blue release/3.0.0');
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'blue' }))?.last?.status === 'running');
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const failed = await waitFor('the failed stack', async () =>
+      (await state()).stacks.find((s) => s.name === 'app-user-api-dev-blue' && s.lastOperation?.finished),
+    );
+    expect(failed).toMatchObject({ status: 'ROLLBACK_COMPLETE', lastOperation: { kind: 'create', succeeded: false } });
+    const root = await waitFor('the root message', () => t.stub.rootMentioning('release/3.0.0'));
+    await waitFor('the failure in the thread', () => t.stub.thread(root).find((m) => m.text.includes('no capacity')));
+  });
+
+  it('answers a pending manual approval', async () => {
+    const sim = t.bot.sim!;
+    const { executionId } = await sim.startExecution({
+      pipelineName: 'user-api-prod',
+      variables: { LANE: 'gray', BRANCH: 'release/1.2.3' },
+      clientRequestToken: `approve-${Date.now()}`,
+    });
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const waiting = (await state()).executions.find((e) => e.executionId === executionId)!;
+    expect(waiting).toMatchObject({ status: 'InProgress', pendingApproval: { stageName: 'Approval', actionName: 'ManualApproval' } });
+    expect((await state()).executions.filter((e) => e.executionId !== executionId).every((e) => e.pendingApproval === null)).toBe(true);
+
+    expect(await post('/sandbox/sim/approve', { executionId, approved: false, summary: 'not during the freeze' })).toMatchObject({
+      status: 200,
+      body: { ok: true, executionId, approved: false },
+    });
+    const rejected = (await state()).executions.find((e) => e.executionId === executionId)!;
+    expect(rejected).toMatchObject({ status: 'Failed', pendingApproval: null });
+
+    expect(await post('/sandbox/sim/approve', { executionId, approved: true })).toMatchObject({ status: 400, body: { ok: false } });
+  });
+
+  it('names the field a bad control request got wrong', async () => {
+    const bad = async (path: string, body: unknown, field: string) =>
+      expect(await post(path, body)).toMatchObject({ status: 400, body: { ok: false, error: expect.stringContaining(field) } });
+    await bad('/sandbox/sim/lane-health', { lane: 'gray' }, '`service`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'qa', lane: 'gray', errorRatePercent: 1 }, '`env`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'Gray!', errorRatePercent: 1 }, '`lane`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray' }, '`errorRatePercent`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 150 }, '`errorRatePercent`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: '5' }, '`errorRatePercent`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', unhealthyTargets: 1.5 }, '`unhealthyTargets`');
+    await bad('/sandbox/sim/fail-next-stack', { stack: 42 }, '`stack`');
+    await bad('/sandbox/sim/fail-next-stack', { stack: 'app-x', reason: ['no'] }, '`reason`');
+    await bad('/sandbox/sim/approve', { approved: true }, '`executionId`');
+    await bad('/sandbox/sim/approve', { executionId: 'e-1', approved: 'yes' }, '`approved`');
+    await bad('/sandbox/sim/approve', { executionId: 'no-such-execution', approved: true }, 'no-such-execution');
+
+    const notJson = await fetch(`${url}/sandbox/sim/approve`, { method: 'POST', body: '{nope' });
+    expect(notJson.status).toBe(400);
+    expect(await post('/sandbox/sim/nothing', {})).toMatchObject({ status: 404 });
   });
 });
+
+interface SimState {
+  executions: { executionId: string; status: string; pendingApproval: { stageName: string; actionName: string } | null }[];
+  stacks: { name: string; family: string; status: string; lastOperation: { kind: string; finished: boolean; succeeded: boolean } | null; outputs: Record<string, string> }[];
+  lanes: {
+    service: string;
+    env: string;
+    lane: string;
+    stack: string;
+    stackStatus: string | null;
+    errorRatePercent: number;
+    unhealthyTargets: number;
+    targetHealth: { healthy: number; unhealthy: number; initial: number } | null;
+    alarms: { kind: string; name: string; state: string; reason: string; updatedAt: number }[];
+  }[];
+}

@@ -4,7 +4,7 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { PipelinesPort } from '../../src/cloud/pipelines.port';
-import { SimPipelines } from '../../src/cloud/sim/sim-pipelines';
+import { simPipelineCatalog, SimPipelines } from '../../src/cloud/sim/sim-pipelines';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
 import { systemClock } from '../../src/clock';
@@ -17,7 +17,7 @@ const sim = new SimPipelines({
   prefix: `${env.LANEBOT_REDIS_PREFIX}:sim`,
   clock: systemClock,
   timeScale: env.SIM_TIME_SCALE,
-  pipelineNames: () => ['user-api-dev', 'orders-dev'],
+  pipelines: () => simPipelineCatalog(parseConfig(TEST_CONFIG)),
 });
 const hangingPipelines: PipelinesPort = {
   async startExecution(input) {

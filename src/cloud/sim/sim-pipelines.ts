@@ -1,24 +1,57 @@
-// The simulator's CodePipeline: V2 pipelines in PARALLEL mode with Source → Build → Deploy, kept in
-// Redis so every bot process (and the sandbox console) sees the same simulated account.
+// The simulator's CodePipeline: V2 pipelines in PARALLEL mode, kept in Redis so every bot process
+// (and the sandbox console) sees the same simulated account. Three families, as the real templates
+// (templates/pipelines/) make them:
+//  - app `{service}-{env}`: Source (AppSource, InfraSource) → Approval (ManualApproval, protected
+//    environments only) → Build (BuildAndPush) → Deploy (DeployLaneStack);
+//  - infra `infra-{env}`: Source (InfraSource) → Deploy (DeployInfraStack);
+//  - boot `boot-{env}`: Source (InfraSource) → Deploy (DeployBootStack), variable SERVICE.
 //
 // An execution's state is computed from its start time and the clock, not advanced by timers:
-// nothing to lose when a process dies, and SIM_TIME_SCALE simply divides every duration.
+// nothing to lose when a process dies, and SIM_TIME_SCALE simply divides every duration. Two things
+// are not known from the clock alone and are recorded when they happen: an approver's answer
+// (`approve`), and the Deploy action's stack operation, which really deploys through SimStacks. That
+// operation is started lazily, by whoever reads the simulated account first once the action has
+// begun, and as of the moment the action began; it is recorded per execution, so it happens once.
+// Before any read, every running execution's pending stack operations are started in the order
+// their actions began (`settle`), so after a jump of the clock the earlier deploy of a lane still
+// wins and the later one finds the stack busy, whichever execution is read first.
 //
 // Making a stage fail, two ways:
 //  - a branch with a path segment `sim-fail-<stage>` (e.g. `feature/sim-fail-build`) fails that
 //    stage (source, build or deploy) of every execution of that branch;
 //  - `failNextRun(pipeline, stage, message?)` fails that stage of the pipeline's next execution.
-import { randomUUID } from 'node:crypto';
+// A failing Deploy stage makes its stack operation fail and roll back, so the stack shows it too.
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
+import { pipelineNameFor, type LanebotConfig } from '../../config';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
-import type { ExecutionStatus, ExecutionView, PipelinesPort, StageStatus, StageView, StartExecutionInput } from '../pipelines.port';
+import { TERMINAL_STATUSES as TERMINAL, type ExecutionStatus, type ExecutionView, type PipelinesPort, type StageStatus, type StageView, type StartExecutionInput } from '../pipelines.port';
+import type { DeployStackInput } from '../stacks.port';
+import { SimStacks, simRepositoryUri, type SimDeployResult } from './sim-stacks';
+
+export type SimPipelineKind = 'app' | 'infra' | 'boot';
+
+/** A pipeline of the simulated account. */
+export interface SimPipelineInfo {
+  name: string;
+  kind: SimPipelineKind;
+  env: string;
+  /** The service of an app pipeline. */
+  service?: string;
+  /** Protected environments' app pipelines have a manual approval stage. */
+  protected?: boolean;
+}
 
 export interface SimAction {
   name: string;
-  /** Simulated seconds the action takes (before SIM_TIME_SCALE). */
+  /** `timed` takes `seconds`; `approval` waits for `approve()`; `deploy` deploys a stack through SimStacks. */
+  kind: 'timed' | 'approval' | 'deploy';
+  /** Simulated seconds a timed action takes (before SIM_TIME_SCALE). */
   seconds: number;
-  /** What the action reports when made to fail. */
+  /** What a timed action reports when made to fail (a deploy action reports its stack's failure). */
   failure: string;
 }
 
@@ -28,36 +61,80 @@ export interface SimStage {
   actions: SimAction[];
 }
 
-/** The shape of every simulated app pipeline (`{service}-{env}`). */
+const INFRA_SOURCE: SimAction = {
+  name: 'InfraSource',
+  kind: 'timed',
+  seconds: 8,
+  failure: 'Could not fetch the infra repository: the CodeStar connection is not available',
+};
+
+/** Every stage an app pipeline can have; the Approval stage only in protected environments. */
 export const SIM_APP_STAGES: readonly SimStage[] = [
   {
     name: 'Source',
     actions: [
-      { name: 'AppSource', seconds: 12, failure: 'Could not find branch in the app repository (CodeStar connection returned 404)' },
-      { name: 'InfraSource', seconds: 8, failure: 'Could not fetch the infra repository: the CodeStar connection is not available' },
+      { name: 'AppSource', kind: 'timed', seconds: 12, failure: 'Could not find branch in the app repository (CodeStar connection returned 404)' },
+      INFRA_SOURCE,
     ],
   },
+  { name: 'Approval', actions: [{ name: 'ManualApproval', kind: 'approval', seconds: 0, failure: 'Rejected by approver' }] },
   {
     name: 'Build',
     actions: [
       {
         name: 'BuildAndPush',
+        kind: 'timed',
         seconds: 150,
         failure: 'Error while executing command: npm test. Reason: exit status 1 (3 tests failed in src/orders.test.ts)',
       },
     ],
   },
-  {
-    name: 'Deploy',
-    actions: [
-      {
-        name: 'DeployLaneStack',
-        seconds: 120,
-        failure: 'Stack app-deploy failed: ECS Deployment Circuit Breaker was triggered (tasks failed the /health check); rolled back',
-      },
-    ],
-  },
+  { name: 'Deploy', actions: [{ name: 'DeployLaneStack', kind: 'deploy', seconds: 0, failure: 'ECS Deployment Circuit Breaker was triggered' }] },
 ];
+
+export const SIM_INFRA_STAGES: readonly SimStage[] = [
+  { name: 'Source', actions: [INFRA_SOURCE] },
+  { name: 'Deploy', actions: [{ name: 'DeployInfraStack', kind: 'deploy', seconds: 0, failure: 'The maximum number of addresses has been reached' }] },
+];
+
+export const SIM_BOOT_STAGES: readonly SimStage[] = [
+  { name: 'Source', actions: [INFRA_SOURCE] },
+  { name: 'Deploy', actions: [{ name: 'DeployBootStack', kind: 'deploy', seconds: 0, failure: 'The load balancer limit has been reached' }] },
+];
+
+export function simStagesFor(info: SimPipelineInfo): readonly SimStage[] {
+  switch (info.kind) {
+    case 'app':
+      return info.protected ? SIM_APP_STAGES : SIM_APP_STAGES.filter((s) => s.name !== 'Approval');
+    case 'infra':
+      return SIM_INFRA_STAGES;
+    case 'boot':
+      return SIM_BOOT_STAGES;
+  }
+}
+
+/** The pipelines of the simulated account for a config: app pipelines, plus infra and boot per env. */
+export function simPipelineCatalog(config: LanebotConfig): SimPipelineInfo[] {
+  const envs = Object.entries(config.environments);
+  const app = Object.keys(config.services).flatMap((service) =>
+    envs.map(([env, options]) => ({ name: pipelineNameFor(config, { service, env }), kind: 'app' as const, env, service, protected: options.protected })),
+  );
+  const shared = envs.flatMap(([env, options]) => [
+    { name: `infra-${env}`, kind: 'infra' as const, env, protected: options.protected },
+    { name: `boot-${env}`, kind: 'boot' as const, env, protected: options.protected },
+  ]);
+  return [...app, ...shared];
+}
+
+/** CodePipeline expires a manual approval nobody answered after 7 days (not scaled: it is a policy, not work). */
+export const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
+
+/** Template files (under templatesDir) the Deploy actions use when present; a placeholder otherwise. */
+export const SIM_TEMPLATE_FILES: Record<SimPipelineKind, string> = {
+  app: 'service-stack.yaml',
+  infra: 'infra-stack.yaml',
+  boot: 'boot-stack.yaml',
+};
 
 interface SimExecutionRecord {
   executionId: string;
@@ -70,6 +147,48 @@ interface SimExecutionRecord {
   stoppedAt?: number;
 }
 
+interface ApprovalRecord {
+  approved: boolean;
+  summary?: string;
+  at: number;
+}
+
+/** A Deploy action's course, fixed when its stack operation starts. */
+interface DeployActionRecord {
+  stackName?: string;
+  endsAt?: number;
+  failure?: string;
+  /** The stack was in ROLLBACK_COMPLETE and is being deleted until then; the create follows. */
+  replacedUntil?: number;
+  /** Not recorded: a stack operation is due at this time but the caller did not allow starting it. */
+  pendingAt?: number;
+  /** A note for the stage view (StageView.detail). */
+  detail?: string;
+}
+
+/** How many stack operations an evaluation may start (settle starts them one at a time, in time order). */
+interface StepBudget {
+  left: number;
+}
+
+export interface PendingApproval {
+  pipelineName: string;
+  executionId: string;
+  variables: Record<string, string>;
+  stageName: string;
+  actionName: string;
+  /** When the approval was requested (the stage started). */
+  since: number;
+  expiresAt: number;
+}
+
+export type SimExecutionSummary = ExecutionView & {
+  variables: Record<string, string>;
+  startedAt: number;
+  /** Set while the execution waits for an approver. */
+  pendingApproval?: { stageName: string; actionName: string; since: number; expiresAt: number };
+};
+
 export interface SimPipelinesOptions {
   redis: Redis;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
@@ -77,24 +196,39 @@ export interface SimPipelinesOptions {
   clock: Clock;
   timeScale: number;
   /** Pipelines that exist in the simulated account. */
-  pipelineNames: () => Iterable<string>;
+  pipelines: () => Iterable<SimPipelineInfo>;
+  /** The simulated CloudFormation the Deploy actions deploy with (default: the same account's). */
+  stacks?: SimStacks;
   /** Base URL of a console that shows simulated executions (the sandbox), for links in Slack. */
   consoleUrl?: string;
+  /** Where the stack templates are (default: ./templates). */
+  templatesDir?: string;
 }
 
 export class SimPipelines implements PipelinesPort {
-  constructor(private readonly options: SimPipelinesOptions) {}
+  private readonly templates = new Map<SimPipelineKind, string>();
+  private readonly stacks: SimStacks;
+
+  constructor(private readonly options: SimPipelinesOptions) {
+    const { redis, prefix, clock, timeScale } = options;
+    this.stacks = options.stacks ?? new SimStacks({ redis, prefix, clock, timeScale });
+  }
 
   private key(...parts: string[]): string {
     return [this.options.prefix, ...parts].join(':');
   }
 
-  private exists(pipelineName: string): boolean {
-    return [...this.options.pipelineNames()].includes(pipelineName);
+  /** The pipelines of the simulated account. */
+  pipelines(): SimPipelineInfo[] {
+    return [...this.options.pipelines()];
+  }
+
+  private info(pipelineName: string): SimPipelineInfo | undefined {
+    return this.pipelines().find((p) => p.name === pipelineName);
   }
 
   async startExecution({ pipelineName, variables, clientRequestToken }: StartExecutionInput): Promise<{ executionId: string }> {
-    if (!this.exists(pipelineName)) throw new PipelineNotFoundError(pipelineName);
+    if (!this.info(pipelineName)) throw new PipelineNotFoundError(pipelineName);
     const { redis } = this.options;
     // Like CodePipeline: the same client request token returns the execution it started first.
     const tokenKey = this.key('token', pipelineName, clientRequestToken);
@@ -118,26 +252,59 @@ export class SimPipelines implements PipelinesPort {
       .multi()
       .set(this.key('execution', candidate), JSON.stringify(record), 'EX', 30 * 24 * 3600)
       .rpush(this.key('executions', pipelineName), candidate)
+      .sadd(this.key('active'), candidate)
       .exec();
     return { executionId: candidate };
   }
 
   async getExecution(pipelineName: string, executionId: string): Promise<ExecutionView> {
-    if (!this.exists(pipelineName)) throw new PipelineNotFoundError(pipelineName);
-    const raw = await this.options.redis.get(this.key('execution', executionId));
-    const record = raw ? (JSON.parse(raw) as SimExecutionRecord) : undefined;
-    if (!record || record.pipelineName !== pipelineName) {
-      throw new LanebotError('PIPELINE_EXECUTION_NOT_FOUND', `Execution ${executionId} of pipeline \`${pipelineName}\` does not exist.`);
-    }
-    return this.view(record, this.options.clock.now());
+    const info = this.info(pipelineName);
+    if (!info) throw new PipelineNotFoundError(pipelineName);
+    const record = await this.loadExecution(executionId);
+    if (!record || record.pipelineName !== pipelineName) throw executionNotFound(pipelineName, executionId);
+    const now = this.options.clock.now();
+    await this.settle(now);
+    return (await this.evaluate(record, info, now)).view;
   }
 
   /** Makes `stage` of the pipeline's next execution fail (the sandbox's "fail next run" control). */
   async failNextRun(pipelineName: string, stage: string, message?: string): Promise<void> {
-    if (!SIM_APP_STAGES.some((s) => s.name.toLowerCase() === stage.toLowerCase())) {
-      throw new LanebotError('INPUT_INVALID', `No stage "${stage}"; simulated pipelines have ${SIM_APP_STAGES.map((s) => s.name).join(', ')}.`);
+    const info = this.info(pipelineName);
+    if (!info) throw new PipelineNotFoundError(pipelineName);
+    // An approval stage does not fail by itself: it waits for an answer (reject it with approve()).
+    const failable = simStagesFor(info).filter((s) => !s.actions.some((a) => a.kind === 'approval'));
+    if (!failable.some((s) => s.name.toLowerCase() === stage.toLowerCase())) {
+      throw new LanebotError('INPUT_INVALID', `No stage "${stage}" to fail in ${pipelineName}; it has ${failable.map((s) => s.name).join(', ')}.`);
     }
     await this.options.redis.rpush(this.key('fail-next', pipelineName), JSON.stringify({ stage, message }));
+  }
+
+  /**
+   * An approver's answer to the execution's pending manual approval, like CodePipeline's
+   * PutApprovalResult. Approved: the next stages run, timed from now. Rejected: the stage fails.
+   */
+  async approve(executionId: string, approved: boolean, summary?: string): Promise<void> {
+    const record = await this.loadExecution(executionId);
+    const info = record && this.info(record.pipelineName);
+    if (!record || !info) throw new LanebotError('PIPELINE_EXECUTION_NOT_FOUND', `Execution ${executionId} does not exist.`);
+    const now = this.options.clock.now();
+    const { pendingApproval } = await this.evaluate(record, info, now);
+    if (!pendingApproval) {
+      throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` is not waiting for an approval.`);
+    }
+    const answer: ApprovalRecord = { approved, summary: summary?.trim() || undefined, at: now };
+    const stored = await this.options.redis.set(this.key('approval', executionId), JSON.stringify(answer), 'EX', 30 * 24 * 3600, 'NX');
+    if (stored !== 'OK') {
+      throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` has already been approved or rejected.`);
+    }
+  }
+
+  /** Executions waiting for an approver, oldest request first. */
+  async pendingApprovals(limit = 50): Promise<PendingApproval[]> {
+    return (await this.recentExecutions(limit))
+      .filter((e) => e.pendingApproval)
+      .map((e) => ({ pipelineName: e.pipelineName, executionId: e.executionId, variables: e.variables, ...e.pendingApproval! }))
+      .sort((a, b) => a.since - b.since);
   }
 
   /** Ids of every execution ever started on a pipeline, oldest first. */
@@ -146,53 +313,129 @@ export class SimPipelines implements PipelinesPort {
   }
 
   /** The newest executions across the simulated account, with the variables they started with. */
-  async recentExecutions(limit = 50): Promise<(ExecutionView & { variables: Record<string, string>; startedAt: number })[]> {
+  async recentExecutions(limit = 50): Promise<SimExecutionSummary[]> {
     const { redis } = this.options;
-    const ids = (await Promise.all([...this.options.pipelineNames()].map((p) => redis.lrange(this.key('executions', p), -limit, -1)))).flat();
+    const infos = new Map(this.pipelines().map((p) => [p.name, p]));
+    const ids = (await Promise.all([...infos.keys()].map((p) => redis.lrange(this.key('executions', p), -limit, -1)))).flat();
     const raws = ids.length > 0 ? await redis.mget(...ids.map((id) => this.key('execution', id))) : [];
     const now = this.options.clock.now();
-    return raws
+    await this.settle(now);
+    const records = raws
       .filter((raw): raw is string => raw !== null)
       .map((raw) => JSON.parse(raw) as SimExecutionRecord)
       .sort((a, b) => b.startedAt - a.startedAt)
-      .slice(0, limit)
-      .map((record) => ({ ...this.view(record, now), variables: record.variables, startedAt: record.startedAt }));
+      .slice(0, limit);
+    return Promise.all(
+      records.map(async (record) => {
+        const { view, pendingApproval } = await this.evaluate(record, infos.get(record.pipelineName)!, now);
+        return { ...view, variables: record.variables, startedAt: record.startedAt, ...(pendingApproval ? { pendingApproval } : {}) };
+      }),
+    );
   }
 
-  private view(record: SimExecutionRecord, now: number): ExecutionView {
+  /**
+   * Starts the stack operations of running executions that are due by `now`, earliest first. Each
+   * evaluation with a zero budget reports when its next operation is due without starting it.
+   */
+  private async settle(now: number): Promise<void> {
+    const { redis } = this.options;
+    const ids = await redis.smembers(this.key('active'));
+    if (ids.length === 0) return;
+    const raws = await redis.mget(...ids.map((id) => this.key('execution', id)));
+    const due = new Map<string, { record: SimExecutionRecord; info: SimPipelineInfo; at: number }>();
+    const probe = async (record: SimExecutionRecord, info: SimPipelineInfo) => {
+      const { view, pendingDeployAt } = await this.evaluate(record, info, now, { left: 0 });
+      if (pendingDeployAt !== undefined) due.set(record.executionId, { record, info, at: pendingDeployAt });
+      else due.delete(record.executionId);
+      if (TERMINAL.has(view.status)) await redis.srem(this.key('active'), record.executionId);
+    };
+    for (const [index, raw] of raws.entries()) {
+      const record = raw ? (JSON.parse(raw) as SimExecutionRecord) : undefined;
+      const info = record && this.info(record.pipelineName);
+      if (!record || !info) {
+        await redis.srem(this.key('active'), ids[index]!);
+        continue;
+      }
+      await probe(record, info);
+    }
+    while (due.size > 0) {
+      const next = [...due.values()].reduce((a, b) => (b.at < a.at ? b : a));
+      await this.evaluate(next.record, next.info, now, { left: 1 });
+      await probe(next.record, next.info);
+    }
+  }
+
+  private async loadExecution(executionId: string): Promise<SimExecutionRecord | undefined> {
+    const raw = await this.options.redis.get(this.key('execution', executionId));
+    return raw ? (JSON.parse(raw) as SimExecutionRecord) : undefined;
+  }
+
+  private async evaluate(
+    record: SimExecutionRecord,
+    info: SimPipelineInfo,
+    now: number,
+    budget: StepBudget = { left: Number.POSITIVE_INFINITY },
+  ): Promise<{ view: ExecutionView; pendingApproval?: SimExecutionSummary['pendingApproval']; pendingDeployAt?: number }> {
     const scale = this.options.timeScale;
+    const link = this.options.consoleUrl ? `${this.options.consoleUrl}/sim/executions/${record.executionId}` : undefined;
     let cursor = record.startedAt;
     let status: ExecutionStatus = 'Succeeded';
     let statusSummary: string | undefined;
+    let pendingApproval: SimExecutionSummary['pendingApproval'];
+    let pendingDeployAt: number | undefined;
     const stages: StageView[] = [];
-    for (const stage of SIM_APP_STAGES) {
+    for (const stage of simStagesFor(info)) {
       if (status !== 'Succeeded') {
         stages.push({ name: stage.name, status: 'NotStarted' });
         continue;
       }
       const startedAt = cursor;
       const failing = record.failStage?.toLowerCase() === stage.name.toLowerCase();
-      let stageStatus: StageStatus = 'Succeeded';
+      let inProgress = false;
       let failure: StageView['failure'];
+      let detail: string | undefined;
+      const fail = (actionName: string, summary: string) => ({ actionName, summary, logUrl: link });
       for (const action of stage.actions) {
-        const end = cursor + (action.seconds * 1000) / scale;
-        if (now < end) {
-          stageStatus = 'InProgress';
-          break;
+        if (action.kind === 'timed') {
+          const end = cursor + (action.seconds * 1000) / scale;
+          if (now < end) {
+            inProgress = true;
+            break;
+          }
+          cursor = end;
+          if (failing) failure = fail(action.name, record.failMessage ?? action.failure);
+        } else if (action.kind === 'approval') {
+          const answer = await this.approvalOf(record.executionId);
+          const expiresAt = cursor + APPROVAL_TIMEOUT_MS;
+          if (!answer) {
+            if (now < expiresAt) {
+              inProgress = true;
+              detail = 'waiting for approval';
+              pendingApproval = { stageName: stage.name, actionName: action.name, since: cursor, expiresAt };
+              break;
+            }
+            cursor = expiresAt;
+            failure = fail(action.name, 'The approval request expired: nobody approved or rejected it within 7 days.');
+          } else {
+            cursor = Math.max(cursor, answer.at);
+            if (!answer.approved) failure = fail(action.name, `Rejected by approver${answer.summary ? `: ${answer.summary}` : ''}`);
+          }
+        } else {
+          const outcome = await this.deployAction(record, info, cursor, failing, now, budget);
+          pendingDeployAt = outcome.pendingAt;
+          detail = outcome.detail;
+          if (outcome.endsAt === undefined || now < outcome.endsAt) {
+            inProgress = true;
+            break;
+          }
+          cursor = outcome.endsAt;
+          if (outcome.failure !== undefined) failure = fail(action.name, outcome.failure);
         }
-        cursor = end;
-        if (failing) {
-          stageStatus = 'Failed';
-          failure = {
-            actionName: action.name,
-            summary: record.failMessage ?? action.failure,
-            logUrl: this.options.consoleUrl ? `${this.options.consoleUrl}/sim/executions/${record.executionId}` : undefined,
-          };
-          break;
-        }
+        if (failure) break;
       }
+      const stageStatus: StageStatus = inProgress ? 'InProgress' : failure ? 'Failed' : 'Succeeded';
       const endedAt = stageStatus === 'InProgress' ? undefined : cursor;
-      stages.push({ name: stage.name, status: stageStatus, startedAt, endedAt, failure });
+      stages.push({ name: stage.name, status: stageStatus, startedAt, endedAt, failure, ...(detail ? { detail } : {}) });
       if (stageStatus === 'InProgress') status = 'InProgress';
       if (stageStatus === 'Failed') {
         status = 'Failed';
@@ -200,14 +443,170 @@ export class SimPipelines implements PipelinesPort {
       }
     }
     return {
-      pipelineName: record.pipelineName,
-      executionId: record.executionId,
-      status,
-      statusSummary,
-      stages,
-      url: this.options.consoleUrl ? `${this.options.consoleUrl}/sim/executions/${record.executionId}` : undefined,
+      view: { pipelineName: record.pipelineName, executionId: record.executionId, status, statusSummary, stages, url: link },
+      pendingApproval,
+      pendingDeployAt,
     };
   }
+
+  private async approvalOf(executionId: string): Promise<ApprovalRecord | undefined> {
+    const raw = await this.options.redis.get(this.key('approval', executionId));
+    return raw ? (JSON.parse(raw) as ApprovalRecord) : undefined;
+  }
+
+  /**
+   * The Deploy action that began at `at`: starts its stack operation the first time (as of `at`) and
+   * returns when the action ends (undefined while that is not known yet) and why it failed.
+   */
+  private async deployAction(
+    record: SimExecutionRecord,
+    info: SimPipelineInfo,
+    at: number,
+    failing: boolean,
+    now: number,
+    budget: StepBudget,
+  ): Promise<DeployActionRecord> {
+    const fail = failing ? { reason: record.failMessage } : undefined;
+    const first = await this.once(this.key('deploy', record.executionId), at, budget, async () => {
+      const input = this.stackInput(record, info);
+      if ('problem' in input) return { endsAt: at, failure: input.problem };
+      // The app pipeline deploys with a CodeBuild script that replaces a ROLLBACK_COMPLETE stack
+      // (templates/buildspec.yaml); infra and boot use CloudFormation's CREATE_UPDATE, which refuses it.
+      const refuseFailedStack = info.kind !== 'app';
+      return this.outcome(input.stackName, await this.stacks.deployStackAt(input, at, { fail, refuseFailedStack }), at, fail);
+    });
+    if (first.replacedUntil === undefined) return first;
+    // The failed stack's delete runs first (`aws cloudformation wait stack-delete-complete`), then the create.
+    if (now < first.replacedUntil) return { detail: 'deleting the stack its failed create left (ROLLBACK_COMPLETE)' };
+    const replacedUntil = first.replacedUntil;
+    return this.once(this.key('deploy', record.executionId, 'recreate'), replacedUntil, budget, async () => {
+      const input = this.stackInput(record, info);
+      if ('problem' in input) return { endsAt: replacedUntil, failure: input.problem };
+      const again = { ...input, clientRequestToken: `${input.clientRequestToken}-r` };
+      const result = await this.stacks.deployStackAt(again, replacedUntil, { fail });
+      // A second ROLLBACK_COMPLETE in a row cannot happen (the delete just finished); report it plainly if it does.
+      const outcome = this.outcome(input.stackName, result, replacedUntil, fail);
+      return outcome.replacedUntil === undefined ? outcome : { endsAt: replacedUntil, failure: `Stack ${input.stackName} could not be replaced` };
+    });
+  }
+
+  /**
+   * A step recorded once per key across processes (the first writer wins; everyone reads its value).
+   * Without budget left, it is not taken: the answer says when it is due.
+   */
+  private async once(key: string, dueAt: number, budget: StepBudget, compute: () => Promise<DeployActionRecord>): Promise<DeployActionRecord> {
+    const { redis } = this.options;
+    const cached = await redis.get(key);
+    if (cached) return JSON.parse(cached) as DeployActionRecord;
+    if (budget.left <= 0) return { pendingAt: dueAt };
+    budget.left -= 1;
+    const value = await compute();
+    const stored = await redis.set(key, JSON.stringify(value), 'EX', 30 * 24 * 3600, 'NX');
+    if (stored === 'OK') return value;
+    return JSON.parse((await redis.get(key)) ?? JSON.stringify(value)) as DeployActionRecord;
+  }
+
+  /** What the CloudFormation deploy action reports for the stack call's result. */
+  private outcome(stackName: string, deployed: SimDeployResult, at: number, fail: { reason?: string } | undefined): DeployActionRecord {
+    const { result, operation, stackId } = deployed;
+    switch (result.kind) {
+      case 'started':
+        // A replayed token whose operation is no longer kept: it ended long ago; report it as done.
+        if (!operation) return { stackName, endsAt: at };
+        return {
+          stackName,
+          endsAt: operation.endsAt,
+          failure: operation.succeeded ? undefined : operation.failureReasons.join('; ') || operation.statusReason || operation.finalStatus,
+        };
+      case 'no-changes':
+        // Nothing to deploy, so nothing can fail in the stack; a planned failure still fails the action,
+        // so the sandbox's "fail next Deploy" keeps working for a redeploy of the same commit.
+        if (fail) return { stackName, endsAt: at, failure: fail.reason ?? 'Simulated deploy failure (sim-fail-deploy)' };
+        return { stackName, endsAt: at, detail: 'no changes' };
+      case 'busy':
+        return { stackName, endsAt: at, failure: `Stack:${stackId ?? stackName} is in ${result.status} state and can not be updated.` };
+      case 'rejected':
+        return { stackName, endsAt: at, failure: result.reason };
+      case 'replacing':
+        return { stackName, replacedUntil: operation!.endsAt };
+    }
+  }
+
+  /** The stack a Deploy action deploys, from the pipeline and the execution's variables. */
+  private stackInput(record: SimExecutionRecord, info: SimPipelineInfo): DeployStackInput | { problem: string } {
+    const vars = record.variables;
+    const clientRequestToken = `sim-${record.executionId}`;
+    const templateBody = this.template(info.kind);
+    switch (info.kind) {
+      case 'app': {
+        const lane = vars.LANE;
+        const service = info.service ?? '';
+        if (!lane) return { problem: `The pipeline variable LANE is not set: start ${info.name} with LANE=<lane> and BRANCH=<branch>.` };
+        const commit = createHash('sha256').update(`${service}:${vars.BRANCH ?? ''}`).digest('hex').slice(0, 12);
+        return {
+          stackName: `app-${service}-${info.env}-${lane}`,
+          templateBody,
+          parameters: {
+            Env: info.env,
+            ServiceName: service,
+            Lane: lane,
+            // The buildspec tags images `{lane}-{first 12 of the commit}`; the simulated commit is the branch's.
+            ImageUri: `${simRepositoryUri(info.name)}:${lane}-${commit}`,
+            RulePriority: vars.RULE_PRIORITY || '0',
+          },
+          // What templates/buildspec.yaml passes to `aws cloudformation deploy --tags`.
+          tags: { 'lanebot:service': service, 'lanebot:env': info.env, 'lanebot:lane': lane },
+          clientRequestToken,
+        };
+      }
+      case 'infra':
+        return { stackName: `infra-environment-${info.env}`, templateBody, parameters: { Env: info.env }, clientRequestToken };
+      case 'boot': {
+        const service = vars.SERVICE?.trim();
+        if (!service) {
+          return {
+            problem: `The pipeline variable SERVICE is not set: ${info.name} bootstraps one service per execution; start it with SERVICE=<service>.`,
+          };
+        }
+        if (!/^[a-z][a-z0-9-]*$/.test(service)) {
+          return { problem: `The pipeline variable SERVICE="${service}" is not a service name (a lowercase letter, then a-z, 0-9 and -).` };
+        }
+        return { stackName: `boot-${service}-${info.env}`, templateBody, parameters: { Env: info.env, ServiceName: service }, clientRequestToken };
+      }
+    }
+  }
+
+  /** The family's template from templatesDir, read once; a placeholder while the templates are not written. */
+  private template(kind: SimPipelineKind): string {
+    let body = this.templates.get(kind);
+    if (body === undefined) {
+      const file = join(resolve(this.options.templatesDir ?? 'templates'), SIM_TEMPLATE_FILES[kind]);
+      try {
+        body = readFileSync(file, 'utf8');
+      } catch {
+        body = placeholderTemplate(kind);
+      }
+      this.templates.set(kind, body);
+    }
+    return body;
+  }
+}
+
+function placeholderTemplate(kind: SimPipelineKind): string {
+  const parameters = { app: ['Env', 'ServiceName', 'Lane', 'ImageUri', 'RulePriority'], infra: ['Env'], boot: ['Env', 'ServiceName'] }[kind];
+  return [
+    "AWSTemplateFormatVersion: '2010-09-09'",
+    `Description: lanebot simulator placeholder (templates/${SIM_TEMPLATE_FILES[kind]} not found)`,
+    'Parameters:',
+    ...parameters.map((p) => `  ${p}: { Type: String }`),
+    'Resources:',
+    '  Placeholder: { Type: AWS::CloudFormation::WaitConditionHandle }',
+    '',
+  ].join('\n');
+}
+
+function executionNotFound(pipelineName: string, executionId: string): LanebotError {
+  return new LanebotError('PIPELINE_EXECUTION_NOT_FOUND', `Execution ${executionId} of pipeline \`${pipelineName}\` does not exist.`);
 }
 
 function failFromBranch(branch: string | undefined): { stage: string } | undefined {

@@ -1413,7 +1413,7 @@ function connectEvents() {
 // ---------------------------------------------------------------------------------------------
 // Simulator panel
 
-const sim = { timer: null, unavailableToasted: false, loading: false, lastState: null };
+const sim = { timer: null, unavailableToasted: false, loading: false, again: false, lastState: null };
 
 function simOpen() {
   return $('sim-panel').dataset.open === 'true';
@@ -1430,7 +1430,7 @@ function setSimOpen(open) {
   if (open) {
     sim.unavailableToasted = false;
     refreshSim();
-    sim.timer = setInterval(refreshSim, 3000);
+    sim.timer = setInterval(refreshSim, 2000);
   }
 }
 
@@ -1469,8 +1469,13 @@ function statusBadge(status) {
 }
 
 async function refreshSim() {
-  if (sim.loading) return;
+  // One at a time; a refresh asked for meanwhile (e.g. after a control) runs right after.
+  if (sim.loading) {
+    sim.again = true;
+    return;
+  }
   sim.loading = true;
+  sim.again = false;
   try {
     const data = await api('GET', '/sim/state');
     $('sim-unavailable').hidden = true;
@@ -1488,6 +1493,7 @@ async function refreshSim() {
     }
   } finally {
     sim.loading = false;
+    if (sim.again) refreshSim();
   }
 }
 
@@ -1496,37 +1502,10 @@ function emptyRow(cols, text) {
 }
 
 function renderSimState(data) {
-  const executions = Array.isArray(data.executions) ? [...data.executions] : [];
-  executions.sort((a, b) => (toDate(b.startedAt)?.getTime() ?? 0) - (toDate(a.startedAt)?.getTime() ?? 0));
   const now = toDate(data.clock?.now)?.getTime() ?? Date.now();
-  $('sim-executions').tBodies[0].replaceChildren(...(executions.length ? executions.map((e) => {
-    const started = toDate(e.startedAt);
-    return h('tr', null,
-      h('td', null, h('code', null, e.pipeline ?? '')),
-      h('td', null, e.lane ?? ''),
-      h('td', null, h('code', null, e.branch ?? '')),
-      h('td', null, statusBadge(e.status)),
-      h('td', { title: started ? fullTime(started) : '' }, started ? ago(started, now) : '—'),
-      h('td', { class: 'mono', title: e.executionId ?? '' }, String(e.executionId ?? '').slice(0, 8)));
-  }) : [emptyRow(6, 'No pipeline executions yet. Run /lane deploy in a bound channel.')]));
-
-  $('count-executions').textContent = String(executions.length);
-  const stacks = Array.isArray(data.stacks) ? data.stacks : [];
-  $('count-stacks').textContent = String(stacks.length);
-  $('sim-stacks').tBodies[0].replaceChildren(...(stacks.length
-    ? stacks.map((s) => h('tr', null, h('td', null, h('code', null, s.name ?? '')), h('td', null, statusBadge(s.status))))
-    : [emptyRow(2, 'No stacks.')]));
-
-  const lanes = Array.isArray(data.lanes) ? data.lanes : [];
-  $('count-lanes').textContent = String(lanes.length);
-  $('sim-lanes').tBodies[0].replaceChildren(...(lanes.length
-    ? lanes.map((l) => h('tr', null,
-      h('td', null, `${l.service}/${l.env}`),
-      h('td', null, h('b', null, l.lane ?? '')),
-      h('td', { class: Number(l.http5xxRate) > 0 ? 'warn' : '' }, String(l.http5xxRate ?? '—')),
-      h('td', { class: Number(l.unhealthyTargets) > 0 ? 'warn' : '' }, String(l.unhealthyTargets ?? '—'))))
-    : [emptyRow(4, 'No lanes yet.')]));
-  $('lane-names').replaceChildren(...[...new Set(lanes.map((l) => l.lane).filter(Boolean))].map((lane) => h('option', { value: lane })));
+  renderExecutions(Array.isArray(data.executions) ? [...data.executions] : [], now);
+  renderStacks(Array.isArray(data.stacks) ? data.stacks : [], now);
+  renderLanes(Array.isArray(data.lanes) ? data.lanes : [], now);
 
   const clock = data.clock;
   const clockNow = toDate(clock?.now);
@@ -1540,17 +1519,211 @@ function renderSimState(data) {
   }
 }
 
+// ---- executions, with Approve / Reject on those waiting at a manual approval
+
+function renderExecutions(executions, now) {
+  executions.sort((a, b) => (toDate(b.startedAt)?.getTime() ?? 0) - (toDate(a.startedAt)?.getTime() ?? 0));
+  $('sim-executions').tBodies[0].replaceChildren(...(executions.length ? executions.map((e) => {
+    const started = toDate(e.startedAt);
+    return h('tr', { 'data-testid': 'execution-row', 'data-execution': e.executionId ?? '' },
+      h('td', null, h('code', null, e.pipeline ?? '')),
+      h('td', null, e.lane ?? ''),
+      h('td', null, h('code', null, e.branch ?? '')),
+      h('td', { title: e.statusSummary ?? '' }, statusBadge(e.status)),
+      h('td', { title: started ? fullTime(started) : '' }, started ? ago(started, now) : '—'),
+      h('td', { class: 'mono', title: e.executionId ?? '' }, String(e.executionId ?? '').slice(0, 8)),
+      h('td', { class: 'wrap' }, e.pendingApproval ? approvalControls(e, now) : null));
+  }) : [emptyRow(7, 'No pipeline executions yet. Run /lane deploy in a bound channel.')]));
+  $('count-executions').textContent = String(executions.length);
+  const waiting = executions.filter((e) => e.pendingApproval).length;
+  $('count-executions').title = waiting ? `${waiting} waiting for approval` : '';
+  $('count-executions').classList.toggle('count-alert', waiting > 0);
+}
+
+function approvalControls(execution, now) {
+  const since = toDate(execution.pendingApproval.since);
+  const answer = (approved) => (event) => {
+    event.currentTarget.closest('.approval').classList.add('busy');
+    simPost('/sim/approve', { executionId: execution.executionId, approved, summary: `${approved ? 'Approved' : 'Rejected'} in the sandbox console` },
+      `${approved ? 'Approved' : 'Rejected'} ${execution.pipeline} (${execution.lane ?? 'no lane'}).`);
+  };
+  return h('span', { class: 'approval', title: `${execution.pendingApproval.stageName} / ${execution.pendingApproval.actionName}, as an approver would answer in the AWS console` },
+    h('span', { class: 'status status-wait' }, `⏸ approval${since ? ` · ${ago(since, now)}` : ''}`),
+    h('button', { type: 'button', class: 'mini-btn mini-approve', 'data-testid': 'approve', onclick: answer(true) }, 'Approve'),
+    h('button', { type: 'button', class: 'mini-btn mini-reject', 'data-testid': 'reject', onclick: answer(false) }, 'Reject'));
+}
+
+// ---- stacks
+
+function stackTone(status) {
+  const s = String(status ?? '');
+  if (/FAILED|ROLLBACK/.test(s)) return 'bad';
+  if (/IN_PROGRESS/.test(s)) return 'busy';
+  if (/COMPLETE/.test(s)) return 'good';
+  return 'neutral';
+}
+
+function stackBadge(status) {
+  return h('span', { class: `status status-${stackTone(status)}`, 'data-testid': 'stack-status' }, status ?? '—');
+}
+
+function lastOperationCell(op, now) {
+  if (!op) return '—';
+  const started = toDate(op.startedAt);
+  const ends = toDate(op.endsAt);
+  const outcome = !op.finished ? 'running' : op.succeeded ? 'succeeded' : 'failed';
+  const when = op.finished && ends ? `ended ${ago(ends, now)}` : started ? `started ${ago(started, now)}` : '';
+  return h('span', { class: 'last-op', title: op.statusReason ?? '' },
+    h('b', null, op.kind ?? 'operation'), ' ', h('span', { class: `op-${outcome}` }, outcome), when ? h('span', { class: 'muted' }, ` · ${when}`) : null,
+    op.statusReason ? h('div', { class: 'op-reason' }, op.statusReason) : null);
+}
+
+function renderStacks(stacks, now) {
+  $('count-stacks').textContent = String(stacks.length);
+  $('sim-stacks').tBodies[0].replaceChildren(...(stacks.length
+    ? stacks.map((s) => h('tr', { 'data-testid': 'stack-row', 'data-stack': s.name ?? '' },
+      h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null),
+      h('td', { title: s.statusReason ?? '' }, stackBadge(s.status)),
+      h('td', { class: 'wrap' }, lastOperationCell(s.lastOperation, now)),
+      h('td', null, h('button', {
+        type: 'button',
+        class: 'mini-btn mini-reject',
+        'data-testid': 'fail-next-stack',
+        title: 'Make the next create or update of this stack fail and roll back',
+        onclick: () => simPost('/sim/fail-next-stack', { stack: s.name }, `The next operation of ${s.name} fails.`),
+      }, 'Fail next op'))))
+    : [emptyRow(4, 'No stacks yet: a deploy creates its lane stack.')]));
+  $('stack-names').replaceChildren(...stacks.map((s) => h('option', { value: s.name })));
+}
+
+// ---- lane health: one row per lane, updated in place so that its inputs keep focus and edits
+
+const ALARM_LABELS = { errorRate: '5xx rate', unhealthyHosts: 'unhealthy hosts', runningTasks: 'tasks < desired' };
+const ALARM_TONE = { OK: 'good', ALARM: 'bad', INSUFFICIENT_DATA: 'off' };
+const laneRows = new Map();
+
+function laneKey(l) {
+  return `${l.service}/${l.env}/${l.lane}`;
+}
+
+function renderLanes(lanes, now) {
+  $('count-lanes').textContent = String(lanes.length);
+  const alarming = lanes.some((l) => (l.alarms ?? []).some((a) => a.state === 'ALARM'));
+  $('count-lanes').classList.toggle('count-alert', alarming);
+  $('lane-names').replaceChildren(...[...new Set(lanes.map((l) => l.lane).filter(Boolean))].map((lane) => h('option', { value: lane })));
+  const body = $('sim-lanes').tBodies[0];
+  if (!lanes.length) {
+    laneRows.clear();
+    body.replaceChildren(emptyRow(4, 'No lanes yet: deploy one, or set a lane’s health in the form.'));
+    return;
+  }
+  const rows = lanes.map((l) => {
+    let row = laneRows.get(laneKey(l));
+    if (!row) {
+      row = laneRow(l);
+      laneRows.set(laneKey(l), row);
+    }
+    updateLaneRow(row, l, now);
+    return row.tr;
+  });
+  for (const key of [...laneRows.keys()]) if (!lanes.some((l) => laneKey(l) === key)) laneRows.delete(key);
+  // Re-attach only when the rows changed: moving a row would take the focus from its inputs.
+  const current = [...body.children];
+  if (current.length !== rows.length || current.some((tr, i) => tr !== rows[i])) body.replaceChildren(...rows);
+}
+
+function laneRow(l) {
+  const rate = h('input', { type: 'range', min: '0', max: '20', step: '0.5', 'aria-label': `5xx rate of ${l.lane} (slider)`, 'data-testid': 'lane-5xx-slider' });
+  const rateNumber = h('input', { type: 'number', min: '0', max: '100', step: '0.1', class: 'num', 'aria-label': `5xx rate of ${l.lane} in percent`, 'data-testid': 'lane-5xx' });
+  const unhealthy = h('input', { type: 'number', min: '0', max: '100', step: '1', class: 'num', 'aria-label': `unhealthy targets of ${l.lane}`, 'data-testid': 'lane-unhealthy' });
+  const apply = h('button', { type: 'submit', class: 'mini-btn', 'data-testid': 'lane-apply' }, 'Set');
+  const form = h('form', { class: 'lane-form', autocomplete: 'off' },
+    h('label', { class: 'lane-field', title: 'Share of the lane’s requests answered with a 5xx (the alarm fires above 1% over 5 minutes)' }, '5xx', rate, rateNumber, '%'),
+    h('label', { class: 'lane-field', title: 'Targets failing the health check (ECS keeps replacing them, so fewer tasks run)' }, 'unhealthy', unhealthy),
+    apply);
+  for (const input of [rate, rateNumber, unhealthy]) input.addEventListener('input', () => { input.dataset.dirty = '1'; });
+  rate.addEventListener('input', () => { rateNumber.value = rate.value; rateNumber.dataset.dirty = '1'; });
+  rateNumber.addEventListener('input', () => { rate.value = String(Math.min(20, Number(rateNumber.value) || 0)); });
+  // Releasing the slider applies it, as the number box does with Enter or Set.
+  rate.addEventListener('change', () => form.requestSubmit());
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = { service: l.service, env: l.env, lane: l.lane };
+    if (rateNumber.dataset.dirty) body.errorRatePercent = Number(rateNumber.value);
+    if (unhealthy.dataset.dirty) body.unhealthyTargets = Number(unhealthy.value);
+    if (body.errorRatePercent === undefined && body.unhealthyTargets === undefined) return;
+    const ok = await simPost('/sim/lane-health', body, `Lane ${l.lane} of ${l.service}/${l.env}: ${describeHealthChange(body)}.`);
+    if (ok) for (const input of [rate, rateNumber, unhealthy]) delete input.dataset.dirty;
+  });
+  const cells = {
+    lane: h('td', null),
+    targets: h('td', { class: 'wrap' }),
+    settings: h('td', { class: 'wrap' }, form),
+    alarms: h('td', { class: 'wrap' }),
+  };
+  const tr = h('tr', { 'data-testid': 'lane-row', 'data-lane': laneKey(l) }, cells.lane, cells.targets, cells.settings, cells.alarms);
+  return { tr, cells, inputs: { rate, rateNumber, unhealthy } };
+}
+
+function describeHealthChange(body) {
+  const parts = [];
+  if (body.errorRatePercent !== undefined) parts.push(`5xx rate ${body.errorRatePercent}%`);
+  if (body.unhealthyTargets !== undefined) parts.push(`${body.unhealthyTargets} unhealthy target${body.unhealthyTargets === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+function updateLaneRow(row, l, now) {
+  row.cells.lane.replaceChildren(h('b', null, l.lane ?? ''), h('span', { class: 'muted small' }, ` ${l.service}/${l.env}`),
+    h('div', { title: l.stack ?? '' }, l.stackStatus ? stackBadge(l.stackStatus) : h('span', { class: 'muted small' }, 'no lane stack')));
+  row.cells.targets.replaceChildren(targetSummary(l.targetHealth),
+    l.stackStatus ? h('div', { class: 'muted small' }, `${l.runningTasks ?? 0}/${l.desiredTasks ?? 0} tasks running`) : null);
+  row.cells.alarms.replaceChildren((l.alarms ?? []).length ? h('span', { class: 'alarms' }, ...l.alarms.map((a) => alarmBadge(a, now))) : h('span', { class: 'muted' }, '—'));
+  // The server's values, unless the person is editing them.
+  const { rate, rateNumber, unhealthy } = row.inputs;
+  const editing = (input) => input.dataset.dirty || document.activeElement === input;
+  if (!editing(rateNumber) && !editing(rate)) {
+    rateNumber.value = String(l.errorRatePercent ?? 0);
+    rate.value = String(Math.min(20, Number(l.errorRatePercent ?? 0)));
+  }
+  if (!editing(unhealthy)) unhealthy.value = String(l.unhealthyTargets ?? 0);
+  row.cells.settings.classList.toggle('warn-cell', Number(l.errorRatePercent) > 1 || Number(l.unhealthyTargets) > 0);
+}
+
+function targetSummary(health) {
+  if (!health) return h('span', { class: 'muted', title: 'The lane has no target group (no lane stack yet)' }, 'no target group');
+  const total = (health.targets ?? []).length;
+  const parts = [
+    ['healthy', 'good'], ['unhealthy', 'bad'], ['initial', 'busy'], ['draining', 'off'], ['unused', 'off'], ['unavailable', 'off'],
+  ].filter(([key]) => Number(health[key]) > 0).map(([key, tone]) => h('span', { class: `status status-${tone}`, 'data-testid': `targets-${key}` }, `${health[key]} ${key}`));
+  const reasons = (health.targets ?? []).filter((t) => t.reason).map((t) => `${t.id}:${t.port ?? ''} ${t.state} — ${t.description ?? t.reason}`);
+  return h('span', { class: 'targets', title: reasons.join('\n') }, ...(parts.length ? parts : [h('span', { class: 'muted' }, total ? '' : 'no targets')]));
+}
+
+function alarmBadge(alarm, now) {
+  const since = toDate(alarm.updatedAt);
+  const label = alarm.state === 'INSUFFICIENT_DATA' ? 'no data' : alarm.state;
+  return h('span', {
+    class: `status status-${ALARM_TONE[alarm.state] ?? 'neutral'} alarm`,
+    'data-testid': `alarm-${alarm.kind}`,
+    'data-state': alarm.state,
+    title: `${alarm.name}\n${alarm.state}${since ? ` since ${fullTime(since)} (${ago(since, now)})` : ''}\n${alarm.reason ?? ''}`,
+  }, `${ALARM_LABELS[alarm.kind] ?? alarm.name}: ${label}`);
+}
+
+/** Posts a control; resolves true when the simulator took it. */
 async function simPost(path, body, okText) {
   try {
     const result = await api('POST', path, body);
     if (result && result.ok === false) {
       toast(result.error || 'the simulator refused', 'error');
-      return;
+      return false;
     }
     toast(okText, 'ok');
     if (simOpen()) refreshSim();
+    return true;
   } catch (error) {
     toast(errorText(error, { notFound: 'not available' }), 'error');
+    return false;
   }
 }
 
@@ -1569,6 +1742,14 @@ function wireSim() {
     if (message) body.message = message;
     simPost('/sim/fail-next', body, `The next run of ${body.pipeline} fails at ${body.stage}.`);
   });
+  $('stack-fail-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const body = { stack: String(form.get('stack') ?? '').trim() };
+    const reason = String(form.get('reason') ?? '').trim();
+    if (reason) body.reason = reason;
+    simPost('/sim/fail-next-stack', body, `The next operation of ${body.stack} fails.`);
+  });
   $('health-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
@@ -1577,10 +1758,10 @@ function wireSim() {
       service,
       env,
       lane: String(form.get('lane') ?? '').trim(),
-      http5xxRate: Number(form.get('http5xxRate') ?? 0),
+      errorRatePercent: Number(form.get('errorRatePercent') ?? 0),
       unhealthyTargets: Number(form.get('unhealthyTargets') ?? 0),
     };
-    simPost('/sim/lane-health', body, `Lane ${body.lane} of ${service}/${env}: 5xx rate ${body.http5xxRate}, ${body.unhealthyTargets} unhealthy.`);
+    simPost('/sim/lane-health', body, `Lane ${body.lane} of ${service}/${env}: ${describeHealthChange(body)}.`);
   });
   for (const tab of document.querySelectorAll('.sim-tab')) {
     tab.addEventListener('click', () => {

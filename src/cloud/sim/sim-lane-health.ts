@@ -1,0 +1,404 @@
+// The simulator's ELBv2 target health and CloudWatch alarms of the lanes: LoadBalancerPort and
+// AlarmsPort over the simulated lane stacks (sim-stacks.ts), so the bot can say "2/2 healthy" and
+// "the 5xx alarm fired" without AWS.
+//
+// What a person sets per lane (the sandbox's controls): a 5xx rate in percent and a number of
+// unhealthy targets (both 0 by default), kept in Redis so every process agrees. Everything else
+// comes from the lane stack: its target group (output TargetGroupArn), its alarms (outputs
+// ErrorRateAlarmName, UnhealthyHostsAlarmName, RunningTasksAlarmName, as in
+// templates/service-stack.yaml) and its DesiredCount parameter. A target group and its alarms exist
+// exactly while the lane stack publishes them.
+//
+// Time, like the rest of the simulator, comes from the clock and SIM_TIME_SCALE divides it:
+//  - right after the lane stack is created, its targets are `initial` for a minute and its alarms
+//    have INSUFFICIENT_DATA for a few minutes (no datapoints yet);
+//  - an alarm follows a setting only once the setting has held for the alarm's evaluation window
+//    (5xx rate: one 5-minute period; unhealthy hosts: 3 minutes; tasks below desired: 5 minutes), as
+//    CloudWatch does;
+//  - a lane without tasks has no traffic: its 5xx alarm has INSUFFICIENT_DATA.
+// An alarm's state is recorded in Redis when it changes, with the moment it changed, so reading
+// it again (from any process) does not move its timestamp.
+//
+// Unhealthy targets also lower the running tasks: ECS stops tasks that fail the load balancer's
+// health check and starts replacements, which fail again, so the service stays short of its desired
+// count (running = desired - unhealthy) and the "tasks below desired" alarm follows.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../clock';
+import { laneStackName, type LaneRef } from '../../domain/names';
+import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
+import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type TargetHealthView } from '../load-balancer.port';
+import type { SimStackListing } from './sim-stacks';
+
+/** The simulated stacks this reads lane stacks from (SimStacks). */
+export interface SimLaneStacksSource {
+  list(): Promise<SimStackListing[]>;
+}
+
+export interface SimLaneHealthOptions {
+  redis: Redis;
+  /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
+  prefix: string;
+  clock: Clock;
+  timeScale: number;
+  stacks: SimLaneStacksSource;
+}
+
+export interface LaneHealthSettings {
+  /** Share of the lane's requests answered with a 5xx, in percent (0–100). */
+  errorRatePercent: number;
+  /** Targets of the lane that fail their health check. */
+  unhealthyTargets: number;
+  /** When each setting last changed (epoch ms of the simulated clock); absent while never set. */
+  errorRateChangedAt?: number;
+  unhealthyTargetsChangedAt?: number;
+}
+
+export type LaneAlarmKind = 'errorRate' | 'unhealthyHosts' | 'runningTasks';
+
+export interface SimLaneAlarm extends AlarmView {
+  kind: LaneAlarmKind;
+}
+
+/** One lane as the sandbox shows it: its settings, what its stack says, and the resulting health. */
+export interface SimLaneView extends LaneRef, LaneHealthSettings {
+  /** The lane stack, when it exists. */
+  stackName: string;
+  stackStatus?: string;
+  desiredTasks: number;
+  runningTasks: number;
+  targetGroupArn?: string;
+  /** Counts and targets; undefined when the lane has no target group (no stack, or not created yet). */
+  targetHealth?: TargetGroupHealth;
+  alarms: SimLaneAlarm[];
+}
+
+/** Simulated minutes (before SIM_TIME_SCALE). */
+const TARGET_WARMUP_MINUTES = 1;
+const ALARM_WARMUP_MINUTES = 3;
+const WINDOW_MINUTES: Record<LaneAlarmKind, number> = { errorRate: 5, unhealthyHosts: 3, runningTasks: 5 };
+/** The 5xx alarm's threshold (percent of requests), as in the lane template. */
+export const ERROR_RATE_THRESHOLD_PERCENT = 1;
+/** Lane stack outputs that name each alarm; the second 5xx name is an older spelling of the simulator. */
+const ALARM_OUTPUTS: Record<LaneAlarmKind, readonly string[]> = {
+  errorRate: ['ErrorRateAlarmName', 'Http5xxAlarmName'],
+  unhealthyHosts: ['UnhealthyHostsAlarmName'],
+  runningTasks: ['RunningTasksAlarmName'],
+};
+const ALARM_KINDS = Object.keys(ALARM_OUTPUTS) as LaneAlarmKind[];
+/** The lane template's DesiredCount default. */
+const DEFAULT_DESIRED_TASKS = 1;
+const DEFAULT_CONTAINER_PORT = 8080;
+export const MAX_UNHEALTHY_TARGETS = 100;
+const STATE_TTL_SECONDS = 30 * 24 * 3600;
+
+/**
+ * Records an alarm's state if it changed (then with its transition time, never earlier than the
+ * last one), else refreshes only its reason: returns the updatedAt in force.
+ * KEYS[1] alarm key; ARGV epoch, state, reason, since, ttl.
+ */
+const RECORD_STATE_SCRIPT = `
+local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt')
+if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
+  redis.call('HSET', KEYS[1], 'reason', ARGV[3])
+  return cur[3]
+end
+local since = tonumber(ARGV[4])
+if cur[1] == ARGV[1] and cur[3] and tonumber(cur[3]) > since then since = tonumber(cur[3]) end
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3], 'updatedAt', tostring(since))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
+return tostring(since)
+`;
+
+/** Sets the given fields, and their changedAt only when the value really changes. KEYS[1]; ARGV now, then field/value pairs. */
+const SET_SETTINGS_SCRIPT = `
+for i = 2, #ARGV, 2 do
+  local field, value = ARGV[i], ARGV[i + 1]
+  -- An absent setting is 0, so setting 0 first does not restart the alarm's window.
+  if (redis.call('HGET', KEYS[1], field) or '0') ~= value then
+    redis.call('HSET', KEYS[1], field, value, field .. 'ChangedAt', ARGV[1])
+  end
+end
+return redis.call('HGETALL', KEYS[1])
+`;
+
+/** A lane stack as this module reads it. */
+interface LaneStack {
+  ref: LaneRef;
+  stack: SimStackListing;
+  desired: number;
+  /** When the create operation ended (the stack's resources exist); undefined once the stack was updated since. */
+  createdAt?: number;
+}
+
+type Verdict = { state: AlarmState; reason: string; since: number } | 'pending';
+
+export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
+  constructor(private readonly options: SimLaneHealthOptions) {}
+
+  private key(...parts: string[]): string {
+    return [this.options.prefix, 'health', ...parts].join(':');
+  }
+
+  private settingsKey({ service, env, lane }: LaneRef): string {
+    return this.key('lane', service, env, lane);
+  }
+
+  /** Simulated minutes in real milliseconds of the simulated clock. */
+  private minutes(n: number): number {
+    return (n * 60_000) / this.options.timeScale;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Controls
+
+  /** Changes a lane's 5xx rate and/or unhealthy targets; the lane's alarms follow over their windows. */
+  async setHealth(ref: LaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
+    const { errorRatePercent, unhealthyTargets } = change;
+    if (errorRatePercent !== undefined && !(Number.isFinite(errorRatePercent) && errorRatePercent >= 0 && errorRatePercent <= 100)) {
+      throw new RangeError('errorRatePercent must be a number from 0 to 100');
+    }
+    if (unhealthyTargets !== undefined && !(Number.isInteger(unhealthyTargets) && unhealthyTargets >= 0 && unhealthyTargets <= MAX_UNHEALTHY_TARGETS)) {
+      throw new RangeError(`unhealthyTargets must be a whole number from 0 to ${MAX_UNHEALTHY_TARGETS}`);
+    }
+    // Record the alarms' states as they are before the change, so their timestamps stay what they were.
+    const laneStack = (await this.laneStacks()).find((l) => sameLane(l.ref, ref));
+    if (laneStack) await this.evaluateLane(laneStack, await this.settings(ref), this.options.clock.now());
+
+    const fields: string[] = [];
+    if (errorRatePercent !== undefined) fields.push('errorRate', String(errorRatePercent));
+    if (unhealthyTargets !== undefined) fields.push('unhealthyTargets', String(unhealthyTargets));
+    const key = this.settingsKey(ref);
+    const flat = (await this.options.redis.eval(SET_SETTINGS_SCRIPT, 1, key, String(this.options.clock.now()), ...fields)) as string[];
+    await this.options.redis.sadd(this.key('lanes'), laneId(ref));
+    return parseSettings(pairs(flat));
+  }
+
+  async settings(ref: LaneRef): Promise<LaneHealthSettings> {
+    return parseSettings(await this.options.redis.hgetall(this.settingsKey(ref)));
+  }
+
+  /** Every lane with a lane stack or with settings, with its target health and alarms now. */
+  async lanes(): Promise<SimLaneView[]> {
+    const now = this.options.clock.now();
+    const stacks = await this.laneStacks();
+    const refs = new Map<string, LaneRef>(stacks.map((l) => [laneId(l.ref), l.ref]));
+    for (const id of await this.options.redis.smembers(this.key('lanes'))) {
+      const ref = parseLaneId(id);
+      if (ref && !refs.has(id)) refs.set(id, ref);
+    }
+    const views: SimLaneView[] = [];
+    for (const [id, ref] of refs) {
+      const settings = await this.settings(ref);
+      const laneStack = stacks.find((l) => laneId(l.ref) === id);
+      const view: SimLaneView = {
+        ...ref,
+        ...settings,
+        stackName: laneStack?.stack.stackName ?? laneStackName(ref),
+        desiredTasks: laneStack?.desired ?? 0,
+        runningTasks: laneStack ? runningTasks(laneStack, settings) : 0,
+        alarms: [],
+      };
+      if (laneStack) {
+        view.stackStatus = laneStack.stack.status;
+        view.targetGroupArn = laneStack.stack.outputs.TargetGroupArn;
+        view.targetHealth = this.targetsOf(laneStack, settings, now);
+        view.alarms = await this.evaluateLane(laneStack, settings, now);
+      }
+      views.push(view);
+    }
+    return views.sort((a, b) => `${a.service}/${a.env}/${a.lane}`.localeCompare(`${b.service}/${b.env}/${b.lane}`));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // LoadBalancerPort
+
+  async targetHealth(targetGroupArn: string): Promise<TargetGroupHealth | undefined> {
+    const laneStack = (await this.laneStacks()).find((l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
+    if (!laneStack) return undefined;
+    return this.targetsOf(laneStack, await this.settings(laneStack.ref), this.options.clock.now());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // AlarmsPort
+
+  async alarmStates(alarmNames: string[]): Promise<AlarmStates> {
+    const names = [...new Set(alarmNames)];
+    if (names.length === 0) return { alarms: [], missing: [] };
+    const now = this.options.clock.now();
+    const found = new Map<string, AlarmView>();
+    for (const laneStack of await this.laneStacks()) {
+      const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
+      if (!wanted) continue;
+      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now)) {
+        found.set(alarm.name, { name: alarm.name, state: alarm.state, reason: alarm.reason, updatedAt: alarm.updatedAt });
+      }
+    }
+    return { alarms: names.flatMap((name) => found.get(name) ?? []), missing: names.filter((name) => !found.has(name)) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async laneStacks(): Promise<LaneStack[]> {
+    const lanes: LaneStack[] = [];
+    for (const stack of await this.options.stacks.list()) {
+      if (stack.family !== 'lane') continue;
+      const { ServiceName: service, Env: env, Lane: lane, DesiredCount } = stack.parameters;
+      if (!service || !env || !lane) continue;
+      // No target group published: the stack's ECS service does not exist (yet, or any more after a failed create).
+      const exists = Boolean(stack.outputs.TargetGroupArn);
+      const desired = !exists ? 0 : DesiredCount === undefined || DesiredCount === '' ? DEFAULT_DESIRED_TASKS : Math.max(0, Math.floor(Number(DesiredCount)) || 0);
+      // Only a stack whose latest operation is its create tells when it was created; one updated
+      // since has been up for at least that create's time, taken as settled.
+      const op = stack.lastOperation;
+      const createdAt = op?.kind === 'create' ? op.endsAt : undefined;
+      lanes.push({ ref: { service, env, lane }, stack, desired, createdAt });
+    }
+    return lanes;
+  }
+
+  private targetsOf(laneStack: LaneStack, settings: LaneHealthSettings, now: number): TargetGroupHealth | undefined {
+    const arn = laneStack.stack.outputs.TargetGroupArn;
+    if (!arn) return undefined;
+    const port = Number(laneStack.stack.parameters.ContainerPort) || DEFAULT_CONTAINER_PORT;
+    const unhealthy = Math.min(settings.unhealthyTargets, laneStack.desired);
+    const deleting = laneStack.stack.status === 'DELETE_IN_PROGRESS';
+    const warming = laneStack.createdAt !== undefined && now < laneStack.createdAt + this.minutes(TARGET_WARMUP_MINUTES);
+    const targets: TargetHealthView[] = [];
+    for (let i = 0; i < laneStack.desired; i++) {
+      const id = taskIp(laneStack.stack.stackId, i);
+      if (deleting) {
+        targets.push({ id, port, state: 'draining', reason: 'Target.DeregistrationInProgress', description: 'Target deregistration is in progress' });
+      } else if (warming) {
+        targets.push({ id, port, state: 'initial', reason: 'Elb.InitialHealthChecking', description: 'Initial health checks in progress' });
+      } else if (i >= laneStack.desired - unhealthy) {
+        targets.push({ id, port, state: 'unhealthy', reason: 'Target.ResponseCodeMismatch', description: 'Health checks failed with these codes: [503]' });
+      } else {
+        targets.push({ id, port, state: 'healthy' });
+      }
+    }
+    return summarizeTargets(arn, targets);
+  }
+
+  /** The lane's alarms now, each recorded in Redis when its state changed. */
+  private async evaluateLane(laneStack: LaneStack, settings: LaneHealthSettings, now: number): Promise<SimLaneAlarm[]> {
+    const alarms: SimLaneAlarm[] = [];
+    for (const kind of ALARM_KINDS) {
+      const name = alarmNameOf(laneStack, kind);
+      if (!name) continue;
+      const key = this.key('alarm', name);
+      const verdict = this.verdict(kind, laneStack, settings, now);
+      if (verdict === 'pending') {
+        // The setting changed less than a window ago: the alarm is still where it was.
+        const stored = await this.options.redis.hgetall(key);
+        if (stored.epoch === laneStack.stack.stackId && isAlarmState(stored.state)) {
+          alarms.push({ kind, name, state: stored.state, reason: stored.reason ?? '', updatedAt: Number(stored.updatedAt) });
+        } else {
+          // Never evaluated before (the stack came after the change): no datapoints to speak of yet.
+          alarms.push({ kind, name, state: 'INSUFFICIENT_DATA', reason: 'Insufficient Data: no datapoints were received yet.', updatedAt: laneStack.createdAt ?? now });
+        }
+        continue;
+      }
+      const updatedAt = Number(
+        await this.options.redis.eval(RECORD_STATE_SCRIPT, 1, key, laneStack.stack.stackId, verdict.state, verdict.reason, String(verdict.since), String(STATE_TTL_SECONDS)),
+      );
+      alarms.push({ kind, name, state: verdict.state, reason: verdict.reason, updatedAt });
+    }
+    return alarms;
+  }
+
+  /** Where an alarm should be now, and since when; `pending` while a change is inside its window. */
+  private verdict(kind: LaneAlarmKind, laneStack: LaneStack, settings: LaneHealthSettings, now: number): Verdict {
+    const warmEnd = laneStack.createdAt === undefined ? 0 : laneStack.createdAt + this.minutes(ALARM_WARMUP_MINUTES);
+    if (now < warmEnd) {
+      return { state: 'INSUFFICIENT_DATA', reason: 'Insufficient Data: the lane was just created; no datapoints were received yet.', since: laneStack.createdAt! };
+    }
+    const window = WINDOW_MINUTES[kind];
+    if (kind === 'errorRate' && laneStack.desired === 0) {
+      return { state: 'INSUFFICIENT_DATA', reason: `Insufficient Data: the lane had no requests in the last ${window} minutes (it runs no tasks).`, since: Math.max(warmEnd, now) };
+    }
+    const changedAt = kind === 'errorRate' ? settings.errorRateChangedAt : settings.unhealthyTargetsChangedAt;
+    const since = Math.max(warmEnd, (changedAt ?? 0) + this.minutes(window));
+    if (now < since) return 'pending';
+    switch (kind) {
+      case 'errorRate': {
+        const rate = settings.errorRatePercent;
+        const breach = rate > ERROR_RATE_THRESHOLD_PERCENT;
+        return {
+          state: breach ? 'ALARM' : 'OK',
+          reason: `Threshold Crossed: 1 datapoint [${rate}] was ${breach ? '' : 'not '}greater than the threshold (${ERROR_RATE_THRESHOLD_PERCENT}.0): ${rate}% of the requests got a 5xx over ${window} minutes.`,
+          since,
+        };
+      }
+      case 'unhealthyHosts': {
+        const count = Math.min(settings.unhealthyTargets, laneStack.desired);
+        const breach = count > 0;
+        return {
+          state: breach ? 'ALARM' : 'OK',
+          reason: `Threshold Crossed: ${window} datapoints were ${breach ? '' : 'not '}greater than the threshold (0.0): ${count} unhealthy target${count === 1 ? '' : 's'}.`,
+          since,
+        };
+      }
+      case 'runningTasks': {
+        const missing = laneStack.desired - runningTasks(laneStack, settings);
+        const breach = missing > 0;
+        return {
+          state: breach ? 'ALARM' : 'OK',
+          reason: `Threshold Crossed: ${window} datapoints were ${breach ? '' : 'not '}greater than the threshold (0.0): ${runningTasks(laneStack, settings)} of ${laneStack.desired} desired tasks running.`,
+          since,
+        };
+      }
+    }
+  }
+}
+
+function runningTasks(laneStack: LaneStack, settings: LaneHealthSettings): number {
+  return Math.max(0, laneStack.desired - Math.min(settings.unhealthyTargets, laneStack.desired));
+}
+
+function alarmNameOf(laneStack: LaneStack, kind: LaneAlarmKind): string | undefined {
+  for (const output of ALARM_OUTPUTS[kind]) {
+    const name = laneStack.stack.outputs[output];
+    if (name) return name;
+  }
+  return undefined;
+}
+
+/** A task's private IP, stable for a stack (awsvpc tasks register by IP). */
+function taskIp(stackId: string, index: number): string {
+  const h = createHash('sha256').update(stackId).digest();
+  return `10.0.${h[0]! % 250}.${10 + ((h[1]! + index) % 240)}`;
+}
+
+function isAlarmState(value: string | undefined): value is AlarmState {
+  return value === 'OK' || value === 'ALARM' || value === 'INSUFFICIENT_DATA';
+}
+
+function parseSettings(hash: Record<string, string>): LaneHealthSettings {
+  const settings: LaneHealthSettings = {
+    errorRatePercent: Number(hash.errorRate ?? 0),
+    unhealthyTargets: Number(hash.unhealthyTargets ?? 0),
+  };
+  if (hash.errorRateChangedAt) settings.errorRateChangedAt = Number(hash.errorRateChangedAt);
+  if (hash.unhealthyTargetsChangedAt) settings.unhealthyTargetsChangedAt = Number(hash.unhealthyTargetsChangedAt);
+  return settings;
+}
+
+function pairs(flat: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) record[flat[i]!] = flat[i + 1]!;
+  return record;
+}
+
+function sameLane(a: LaneRef, b: LaneRef): boolean {
+  return a.service === b.service && a.env === b.env && a.lane === b.lane;
+}
+
+function laneId({ service, env, lane }: LaneRef): string {
+  return `${service}/${env}/${lane}`;
+}
+
+function parseLaneId(id: string): LaneRef | undefined {
+  const [service, env, lane] = id.split('/');
+  return service && env && lane ? { service, env, lane } : undefined;
+}

@@ -1,0 +1,534 @@
+import { randomUUID } from 'node:crypto';
+import type { DeployStackInput, StackEvent } from '../../../src/cloud/stacks.port';
+import { SimStacks } from '../../../src/cloud/sim/sim-stacks';
+import { redisPerTest, T0 } from '../../support/fixtures';
+
+// Simulated durations of a lane stack's operations, in ms at time scale 1.
+const CREATE_MS = 90_000;
+const UPDATE_MS = 60_000;
+const DELETE_MS = 30_000;
+
+const TEMPLATE = 'Resources:\n  TaskDefinition:\n    Type: AWS::ECS::TaskDefinition\n    Properties: { Family: !Sub "${ServiceName}" }\n';
+
+const db = redisPerTest();
+let t: number;
+const clock = { now: () => t };
+
+function sim(timeScale = 1): SimStacks {
+  return new SimStacks({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale });
+}
+
+function lane(name: string, overrides: { priority?: number; image?: string; service?: string; env?: string; tags?: Record<string, string>; token?: string } = {}): DeployStackInput {
+  const service = overrides.service ?? 'user-api';
+  const env = overrides.env ?? 'dev';
+  return {
+    stackName: `app-${service}-${env}-${name}`,
+    templateBody: TEMPLATE,
+    parameters: {
+      Env: env,
+      ServiceName: service,
+      Lane: name,
+      ImageUri: `000000000000.dkr.ecr.sim-1.amazonaws.com/${service}:${overrides.image ?? `${name}-aaaaaaaaaaaa`}`,
+      RulePriority: String(overrides.priority ?? 0),
+    },
+    tags: overrides.tags,
+    clientRequestToken: overrides.token ?? randomUUID(),
+  };
+}
+
+/** Deploys and moves the clock past the operation; returns the stack id. */
+async function deployed(stacks: SimStacks, input: DeployStackInput): Promise<string> {
+  const result = await stacks.deployStack(input);
+  if (result.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(result)}`);
+  t += result.operation === 'create' ? CREATE_MS : UPDATE_MS;
+  return result.stackId;
+}
+
+function stackStatuses(events: StackEvent[], stackName: string): string[] {
+  return events.filter((e) => e.logicalResourceId === stackName).map((e) => e.status);
+}
+
+beforeEach(() => {
+  t = T0;
+});
+
+describe('SimStacks create', () => {
+  it('creates a lane stack over about 90 s, streaming its events as time passes', async () => {
+    const stacks = sim();
+    const input = lane('gray', { priority: 7 });
+    const result = await stacks.deployStack(input);
+    expect(result).toEqual({ kind: 'started', operation: 'create', stackId: expect.stringMatching(/^arn:aws:cloudformation:sim-1:000000000000:stack\/app-user-api-dev-gray\/[0-9a-f-]{36}$/), eventCursor: expect.any(String) });
+    if (result.kind !== 'started') return;
+
+    const progress = await stacks.progress(input.stackName, result.eventCursor);
+    expect(progress).toMatchObject({ status: 'CREATE_IN_PROGRESS', finished: false, succeeded: false, failureReasons: [] });
+    // At the start: the stack's event and the first resource's.
+    expect(progress.events.map((e) => [e.logicalResourceId, e.status, e.timestamp])).toEqual([
+      [input.stackName, 'CREATE_IN_PROGRESS', T0],
+      ['TaskExecutionRole', 'CREATE_IN_PROGRESS', T0],
+    ]);
+    expect(progress.events[0]!.reason).toBe('User Initiated');
+    const view = await stacks.describeStack(input.stackName);
+    expect(view).toMatchObject({ stackId: result.stackId, status: 'CREATE_IN_PROGRESS', parameters: input.parameters, outputs: {} });
+
+    t = T0 + CREATE_MS / 2;
+    const middle = await stacks.progress(input.stackName, progress.cursor);
+    expect(middle.status).toBe('CREATE_IN_PROGRESS');
+    expect(middle.events.length).toBeGreaterThan(0);
+    expect(middle.events.every((e) => e.timestamp > T0 && e.timestamp <= t)).toBe(true);
+    expect(middle.events.map((e) => e.eventId)).not.toContain(progress.events[0]!.eventId);
+
+    t = T0 + CREATE_MS - 1;
+    expect((await stacks.describeStack(input.stackName))?.status).toBe('CREATE_IN_PROGRESS');
+
+    t = T0 + CREATE_MS;
+    const rest = await stacks.progress(input.stackName, middle.cursor);
+    expect(rest).toMatchObject({ status: 'CREATE_COMPLETE', finished: true, succeeded: true, failureReasons: [] });
+    expect(rest.events.at(-1)).toMatchObject({ logicalResourceId: input.stackName, status: 'CREATE_COMPLETE', timestamp: T0 + CREATE_MS });
+    // Nothing new after the end.
+    expect((await stacks.progress(input.stackName, rest.cursor)).events).toEqual([]);
+
+    const all = [...progress.events, ...middle.events, ...rest.events];
+    const timestamps = all.map((e) => e.timestamp);
+    expect(timestamps).toEqual([...timestamps].sort((a, b) => a - b));
+    expect(new Set(all.map((e) => e.eventId)).size).toBe(all.length);
+    const resources = all.filter((e) => e.status === 'CREATE_COMPLETE' && e.logicalResourceId !== input.stackName);
+    // The resources of templates/service-stack.yaml.
+    expect(resources.map((e) => [e.logicalResourceId, e.resourceType])).toEqual([
+      ['TaskExecutionRole', 'AWS::IAM::Role'],
+      ['TaskDefinition', 'AWS::ECS::TaskDefinition'],
+      ['LaneTargetGroup', 'AWS::ElasticLoadBalancingV2::TargetGroup'],
+      ['LaneListenerRule', 'AWS::ElasticLoadBalancingV2::ListenerRule'],
+      ['Service', 'AWS::ECS::Service'],
+      ['TargetErrorRateAlarm', 'AWS::CloudWatch::Alarm'],
+      ['UnhealthyHostsAlarm', 'AWS::CloudWatch::Alarm'],
+      ['RunningTasksAlarm', 'AWS::CloudWatch::Alarm'],
+    ]);
+    // Without a cursor, progress lists the current operation from its start.
+    expect((await stacks.progress(input.stackName)).events).toEqual(all);
+
+    const done = await stacks.describeStack(input.stackName);
+    expect(done?.status).toBe('CREATE_COMPLETE');
+    // The outputs of templates/service-stack.yaml.
+    expect(done?.outputs).toEqual({
+      TargetGroupArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:sim-1:000000000000:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/),
+      TargetGroupFullName: expect.stringMatching(/^targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/),
+      ListenerRuleArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:sim-1:000000000000:listener-rule\/app\/user-api-dev\//),
+      RulePriority: '7',
+      ServiceName: 'user-api-dev-gray',
+      ClusterName: expect.stringMatching(/^infra-environment-dev-Cluster-[0-9A-F]{12}$/),
+      ErrorRateAlarmName: 'user-api-dev-gray-5xx-rate',
+      UnhealthyHostsAlarmName: 'user-api-dev-gray-unhealthy-hosts',
+      RunningTasksAlarmName: 'user-api-dev-gray-tasks-below-desired',
+      ImageUri: input.parameters.ImageUri,
+    });
+    expect(done?.outputs.TargetGroupArn).toContain(done?.outputs.TargetGroupFullName);
+  });
+
+  it("gives lane default no listener rule or target group of its own: it uses the boot stack's default one", async () => {
+    const stacks = sim();
+    const input = lane('default', { priority: 3 });
+    await deployed(stacks, input);
+    const events = (await stacks.progress(input.stackName)).events;
+    expect(events.map((e) => e.logicalResourceId)).not.toContain('LaneListenerRule');
+    expect(events.map((e) => e.logicalResourceId)).not.toContain('LaneTargetGroup');
+    const outputs = (await stacks.describeStack(input.stackName))!.outputs;
+    expect(outputs.ListenerRuleArn).toBeUndefined();
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toEqual([]);
+
+    await deployed(stacks, { stackName: 'boot-user-api-dev', templateBody: TEMPLATE, parameters: { Env: 'dev', ServiceName: 'user-api' }, clientRequestToken: 'boot' });
+    t += 180_000;
+    expect(outputs.TargetGroupArn).toBe((await stacks.describeStack('boot-user-api-dev'))!.outputs.DefaultTargetGroupArn);
+  });
+
+  it('divides durations by the time scale', async () => {
+    const stacks = sim(10);
+    const input = lane('gray');
+    await stacks.deployStack(input);
+    t = T0 + CREATE_MS / 10 - 1;
+    expect((await stacks.progress(input.stackName)).status).toBe('CREATE_IN_PROGRESS');
+    t = T0 + CREATE_MS / 10;
+    expect((await stacks.progress(input.stackName)).status).toBe('CREATE_COMPLETE');
+  });
+
+  it('reports a stack that never existed as DELETE_COMPLETE', async () => {
+    await expect(sim().progress('app-user-api-dev-none')).resolves.toMatchObject({ status: 'DELETE_COMPLETE', finished: true, succeeded: true, events: [] });
+    await expect(sim().describeStack('app-user-api-dev-none')).resolves.toBeUndefined();
+  });
+});
+
+describe('SimStacks one operation at a time', () => {
+  it('answers busy, with the status, to a deploy or delete while an operation runs', async () => {
+    const stacks = sim();
+    await stacks.deployStack(lane('gray'));
+    t = T0 + 10_000;
+    await expect(stacks.deployStack(lane('gray', { image: 'gray-bbbbbbbbbbbb' }))).resolves.toEqual({ kind: 'busy', status: 'CREATE_IN_PROGRESS' });
+    await expect(stacks.deleteStack('app-user-api-dev-gray', 'del-1')).resolves.toEqual({ kind: 'busy', status: 'CREATE_IN_PROGRESS' });
+
+    t = T0 + CREATE_MS;
+    const update = await stacks.deployStack(lane('gray', { image: 'gray-bbbbbbbbbbbb' }));
+    expect(update).toMatchObject({ kind: 'started', operation: 'update' });
+    t += 1_000;
+    await expect(stacks.deployStack(lane('gray', { image: 'gray-cccccccccccc' }))).resolves.toEqual({ kind: 'busy', status: 'UPDATE_IN_PROGRESS' });
+    // The cleanup phase still holds the stack.
+    t = T0 + CREATE_MS + UPDATE_MS - 100;
+    expect((await stacks.describeStack('app-user-api-dev-gray'))?.status).toBe('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+    await expect(stacks.deployStack(lane('gray', { image: 'gray-cccccccccccc' }))).resolves.toEqual({
+      kind: 'busy',
+      status: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+    });
+    t = T0 + CREATE_MS + UPDATE_MS;
+    expect((await stacks.describeStack('app-user-api-dev-gray'))?.status).toBe('UPDATE_COMPLETE');
+  });
+
+  it('returns the first call\'s operation for the same client request token', async () => {
+    const stacks = sim();
+    const input = lane('gray', { token: 'deploy-1' });
+    const first = await stacks.deployStack(input);
+    t += 5_000;
+    await expect(stacks.deployStack(input)).resolves.toEqual(first);
+    t = T0 + CREATE_MS;
+    // Done, and the stack matches: still the operation the token started, not "no changes".
+    await expect(stacks.deployStack(input)).resolves.toEqual(first);
+    const events = (await stacks.progress(input.stackName)).events;
+    expect(stackStatuses(events, input.stackName)).toEqual(['CREATE_IN_PROGRESS', 'CREATE_COMPLETE']);
+    // A new token with the same template and parameters: nothing to do.
+    await expect(stacks.deployStack({ ...input, clientRequestToken: 'deploy-2' })).resolves.toEqual({ kind: 'no-changes', stackId: (first as { stackId: string }).stackId });
+  });
+});
+
+describe('SimStacks updates', () => {
+  it('answers no-changes for the same template, parameters and tags; updates what changed', async () => {
+    const stacks = sim();
+    const stackId = await deployed(stacks, lane('gray', { priority: 2, tags: { team: 'a' } }));
+    await expect(stacks.deployStack(lane('gray', { priority: 2, tags: { team: 'a' } }))).resolves.toEqual({ kind: 'no-changes', stackId });
+
+    const start = t;
+    const update = await stacks.deployStack(lane('gray', { priority: 2, tags: { team: 'a' }, image: 'gray-bbbbbbbbbbbb' }));
+    expect(update).toEqual({ kind: 'started', operation: 'update', stackId, eventCursor: expect.any(String) });
+    if (update.kind !== 'started') return;
+    // During the update, describe-stacks shows the new parameters and the old outputs.
+    t = start + 1_000;
+    const during = await stacks.describeStack('app-user-api-dev-gray');
+    expect(during?.parameters.ImageUri).toContain('gray-bbbbbbbbbbbb');
+    expect(during?.outputs.ImageUri).toContain('gray-aaaaaaaaaaaa');
+
+    t = start + UPDATE_MS;
+    const progress = await stacks.progress('app-user-api-dev-gray', update.eventCursor);
+    expect(progress).toMatchObject({ status: 'UPDATE_COMPLETE', succeeded: true });
+    expect(stackStatuses(progress.events, 'app-user-api-dev-gray')).toEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE']);
+    const touched = new Set(progress.events.filter((e) => e.logicalResourceId !== 'app-user-api-dev-gray').map((e) => e.logicalResourceId));
+    expect([...touched].sort()).toEqual(['Service', 'TaskDefinition']);
+    // The task definition is replaced: the new one first, the old one deleted at cleanup.
+    expect(progress.events.filter((e) => e.logicalResourceId === 'TaskDefinition').map((e) => e.status)).toEqual([
+      'UPDATE_IN_PROGRESS',
+      'UPDATE_COMPLETE',
+      'DELETE_IN_PROGRESS',
+      'DELETE_COMPLETE',
+    ]);
+    expect((await stacks.describeStack('app-user-api-dev-gray'))?.outputs.ImageUri).toContain('gray-bbbbbbbbbbbb');
+
+    // Tags alone are a change too.
+    await expect(stacks.deployStack(lane('gray', { priority: 2, tags: { team: 'b' }, image: 'gray-bbbbbbbbbbbb' }))).resolves.toMatchObject({
+      kind: 'started',
+      operation: 'update',
+    });
+  });
+
+  it('streams events across operations from an older cursor', async () => {
+    const stacks = sim();
+    const create = await stacks.deployStack(lane('gray'));
+    if (create.kind !== 'started') throw new Error('not started');
+    t = T0 + 1_000;
+    const early = await stacks.progress('app-user-api-dev-gray', create.eventCursor);
+    t = T0 + CREATE_MS;
+    await stacks.deployStack(lane('gray', { image: 'gray-bbbbbbbbbbbb' }));
+    t += UPDATE_MS;
+    const later = await stacks.progress('app-user-api-dev-gray', early.cursor);
+    expect(stackStatuses(later.events, 'app-user-api-dev-gray')).toEqual(['CREATE_COMPLETE', 'UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE']);
+    expect(later.events[0]!.timestamp).toBeGreaterThanOrEqual(early.events.at(-1)!.timestamp);
+  });
+});
+
+describe('SimStacks failures', () => {
+  it('rolls a failed create back to ROLLBACK_COMPLETE; the next deploy deletes it (replacing) and then creates it anew', async () => {
+    const stacks = sim();
+    const name = 'app-user-api-dev-gray';
+    await stacks.failNextOperation(name);
+    const create = await stacks.deployStack(lane('gray', { priority: 4 }));
+    if (create.kind !== 'started') throw new Error('not started');
+
+    t = T0 + CREATE_MS;
+    const failed = await stacks.progress(name, create.eventCursor);
+    expect(failed).toMatchObject({ status: 'ROLLBACK_COMPLETE', finished: true, succeeded: false });
+    expect(stackStatuses(failed.events, name)).toEqual(['CREATE_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS', 'ROLLBACK_COMPLETE']);
+    expect(failed.failureReasons).toEqual([expect.stringContaining('ECS Deployment Circuit Breaker was triggered')]);
+    const serviceFailed = failed.events.find((e) => e.status === 'CREATE_FAILED');
+    expect(serviceFailed).toMatchObject({ logicalResourceId: 'Service', resourceType: 'AWS::ECS::Service' });
+    // What was created is deleted again, the failed resource included.
+    const deleted = failed.events.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.logicalResourceId);
+    expect(deleted).toEqual(['Service', 'LaneListenerRule', 'LaneTargetGroup', 'TaskDefinition', 'TaskExecutionRole']);
+    const view = await stacks.describeStack(name);
+    expect(view).toMatchObject({ status: 'ROLLBACK_COMPLETE', statusReason: 'The following resource(s) failed to create: [Service]. Rollback requested by user.', outputs: {} });
+    // A rolled-back create holds no listener rule.
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toEqual([]);
+
+    const replacing = await stacks.deployStack(lane('gray', { priority: 4 }));
+    expect(replacing).toEqual({ kind: 'replacing', status: 'ROLLBACK_COMPLETE' });
+    expect((await stacks.describeStack(name))?.status).toBe('DELETE_IN_PROGRESS');
+    await expect(stacks.deployStack(lane('gray', { priority: 4 }))).resolves.toEqual({ kind: 'busy', status: 'DELETE_IN_PROGRESS' });
+
+    t += DELETE_MS;
+    await expect(stacks.describeStack(name)).resolves.toBeUndefined();
+    expect((await stacks.progress(name)).status).toBe('DELETE_COMPLETE');
+    const again = await stacks.deployStack(lane('gray', { priority: 4 }));
+    expect(again).toMatchObject({ kind: 'started', operation: 'create' });
+    expect((again as { stackId: string }).stackId).not.toBe(create.stackId);
+    t += CREATE_MS;
+    expect((await stacks.describeStack(name))?.status).toBe('CREATE_COMPLETE');
+  });
+
+  it('rolls a failed update back to the previous parameters, with the given reason, once', async () => {
+    const stacks = sim();
+    const name = 'app-user-api-dev-gray';
+    await deployed(stacks, lane('gray'));
+    await stacks.failNextOperation(name, 'tasks failed the /health check');
+    const start = t;
+    const update = await stacks.deployStack(lane('gray', { image: 'gray-bbbbbbbbbbbb' }));
+    if (update.kind !== 'started') throw new Error('not started');
+    t = start + UPDATE_MS;
+    const progress = await stacks.progress(name, update.eventCursor);
+    expect(progress).toMatchObject({ status: 'UPDATE_ROLLBACK_COMPLETE', finished: true, succeeded: false, failureReasons: ['tasks failed the /health check'] });
+    expect(stackStatuses(progress.events, name)).toEqual([
+      'UPDATE_IN_PROGRESS',
+      'UPDATE_ROLLBACK_IN_PROGRESS',
+      'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS',
+      'UPDATE_ROLLBACK_COMPLETE',
+    ]);
+    expect(progress.events.find((e) => e.status === 'UPDATE_FAILED')).toMatchObject({ logicalResourceId: 'Service', reason: 'tasks failed the /health check' });
+    const view = await stacks.describeStack(name);
+    expect(view?.parameters.ImageUri).toContain('gray-aaaaaaaaaaaa');
+    expect(view?.outputs.ImageUri).toContain('gray-aaaaaaaaaaaa');
+    expect(view?.statusReason).toBe('The following resource(s) failed to update: [Service].');
+
+    // The plan was used up: the same update now succeeds.
+    await deployed(stacks, lane('gray', { image: 'gray-bbbbbbbbbbbb' }));
+    expect((await stacks.describeStack(name))?.status).toBe('UPDATE_COMPLETE');
+  });
+
+  it('rejects an empty or malformed template without touching the stack', async () => {
+    const stacks = sim();
+    const input = lane('gray');
+    await expect(stacks.deployStack({ ...input, templateBody: '  ' })).resolves.toMatchObject({ kind: 'rejected', reason: expect.stringContaining("Value '' at 'templateBody'") });
+    await expect(stacks.deployStack({ ...input, templateBody: 'Resources:\n  A: [unclosed' })).resolves.toMatchObject({
+      kind: 'rejected',
+      reason: expect.stringMatching(/^Template format error: YAML not well-formed/),
+    });
+    await expect(stacks.deployStack({ ...input, templateBody: '{"Description": "no resources"}' })).resolves.toEqual({
+      kind: 'rejected',
+      reason: 'Template format error: At least one Resources member must be defined.',
+    });
+    await expect(stacks.describeStack(input.stackName)).resolves.toBeUndefined();
+    // JSON templates are fine.
+    await expect(stacks.deployStack({ ...input, templateBody: '{"Resources": {"A": {"Type": "AWS::SNS::Topic"}}}' })).resolves.toMatchObject({ kind: 'started' });
+  });
+});
+
+describe('SimStacks delete and listener rules', () => {
+  it('deletes a stack, idempotently by token, and reports it gone', async () => {
+    const stacks = sim();
+    const name = 'app-user-api-dev-gray';
+    await deployed(stacks, lane('gray', { priority: 1 }));
+    const start = t;
+    const deletion = await stacks.deleteStack(name, 'del-1');
+    expect(deletion).toEqual({ kind: 'started', eventCursor: expect.any(String) });
+    await expect(stacks.deleteStack(name, 'del-1')).resolves.toEqual(deletion);
+    await expect(stacks.deleteStack(name, 'del-2')).resolves.toEqual({ kind: 'busy', status: 'DELETE_IN_PROGRESS' });
+    // Still there, outputs included, while it is being deleted.
+    expect((await stacks.describeStack(name))?.outputs.ServiceName).toBe('user-api-dev-gray');
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toHaveLength(1);
+
+    t = start + DELETE_MS;
+    const progress = await stacks.progress(name, (deletion as { eventCursor: string }).eventCursor);
+    expect(progress).toMatchObject({ status: 'DELETE_COMPLETE', finished: true, succeeded: true });
+    expect(progress.events.filter((e) => e.logicalResourceId !== name).map((e) => `${e.logicalResourceId} ${e.status}`).filter((s) => s.endsWith('COMPLETE'))).toEqual([
+      'RunningTasksAlarm DELETE_COMPLETE',
+      'UnhealthyHostsAlarm DELETE_COMPLETE',
+      'TargetErrorRateAlarm DELETE_COMPLETE',
+      'Service DELETE_COMPLETE',
+      'LaneListenerRule DELETE_COMPLETE',
+      'LaneTargetGroup DELETE_COMPLETE',
+      'TaskDefinition DELETE_COMPLETE',
+      'TaskExecutionRole DELETE_COMPLETE',
+    ]);
+    await expect(stacks.describeStack(name)).resolves.toBeUndefined();
+    await expect(stacks.deleteStack(name, 'del-3')).resolves.toEqual({ kind: 'gone' });
+    await expect(stacks.list()).resolves.toEqual([]);
+    await expect(stacks.list({ includeDeleted: true })).resolves.toMatchObject([{ stackName: name, status: 'DELETE_COMPLETE', family: 'lane' }]);
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toEqual([]);
+  });
+
+  it("fails a lane stack whose rule priority another lane of the service/env holds, with ELBv2's message", async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 5 }));
+    // Other services and environments have their own listeners.
+    await deployed(stacks, lane('gray', { priority: 5, service: 'orders' }));
+    await deployed(stacks, lane('gray', { priority: 5, env: 'prod' }));
+
+    const start = t;
+    const blue = await stacks.deployStack(lane('blue', { priority: 5 }));
+    if (blue.kind !== 'started') throw new Error('not started');
+    t = start + CREATE_MS;
+    const progress = await stacks.progress('app-user-api-dev-blue', blue.eventCursor);
+    expect(progress.status).toBe('ROLLBACK_COMPLETE');
+    expect(progress.failureReasons).toEqual([expect.stringContaining("Priority '5' is currently in use")]);
+    expect(progress.events.find((e) => e.status === 'CREATE_FAILED')?.logicalResourceId).toBe('LaneListenerRule');
+    // The Service was never reached.
+    expect(progress.events.map((e) => e.logicalResourceId)).not.toContain('Service');
+
+    const rules = await stacks.listenerRules('user-api', 'dev');
+    expect(rules).toEqual([
+      {
+        priority: 5,
+        lane: 'gray',
+        stackName: 'app-user-api-dev-gray',
+        listenerArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:sim-1:000000000000:listener\/app\/user-api-dev\/[0-9a-f]{16}\/[0-9a-f]{16}$/),
+        targetGroupArn: (await stacks.describeStack('app-user-api-dev-gray'))!.outputs.TargetGroupArn,
+      },
+    ]);
+  });
+
+  it('fails an update that moves the rule to a priority in use, keeping the old one', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 1 }));
+    await deployed(stacks, lane('blue', { priority: 2 }));
+    const start = t;
+    await stacks.deployStack(lane('blue', { priority: 1 }));
+    t = start + UPDATE_MS;
+    const progress = await stacks.progress('app-user-api-dev-blue');
+    expect(progress.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(progress.events.find((e) => e.status === 'UPDATE_FAILED')).toMatchObject({ logicalResourceId: 'LaneListenerRule', reason: expect.stringContaining("Priority '1' is currently in use") });
+    expect((await stacks.listenerRules('user-api', 'dev')).map((r) => [r.lane, r.priority])).toEqual([
+      ['gray', 1],
+      ['blue', 2],
+    ]);
+  });
+
+  it('frees a deleted lane stack\'s priority (with its target group) once the delete completes', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 9 }));
+    const grayTargetGroup = (await stacks.describeStack('app-user-api-dev-gray'))!.outputs.TargetGroupArn;
+    const start = t;
+    await stacks.deleteStack('app-user-api-dev-gray', 'del-gray');
+    t = start + DELETE_MS;
+    await deployed(stacks, lane('blue', { priority: 9 }));
+    expect((await stacks.describeStack('app-user-api-dev-blue'))?.status).toBe('CREATE_COMPLETE');
+    const rules = await stacks.listenerRules('user-api', 'dev');
+    expect(rules.map((r) => [r.lane, r.priority])).toEqual([['blue', 9]]);
+    expect(rules[0]!.targetGroupArn).toBe((await stacks.describeStack('app-user-api-dev-blue'))!.outputs.TargetGroupArn);
+    expect(rules[0]!.targetGroupArn).not.toBe(grayTargetGroup);
+  });
+
+  it('lets only one of two lanes racing for a priority have it', async () => {
+    const a = sim();
+    const b = sim(); // a second process on the same simulated account
+    const results = await Promise.all([a.deployStack(lane('gray', { priority: 3 })), b.deployStack(lane('blue', { priority: 3 }))]);
+    expect(results.map((r) => r.kind)).toEqual(['started', 'started']);
+    t = T0 + CREATE_MS;
+    const statuses = await Promise.all(['gray', 'blue'].map(async (l) => (await a.describeStack(`app-user-api-dev-${l}`))!.status));
+    expect(statuses.sort()).toEqual(['CREATE_COMPLETE', 'ROLLBACK_COMPLETE']);
+    await expect(a.listenerRules('user-api', 'dev')).resolves.toHaveLength(1);
+  });
+});
+
+describe('SimStacks families and listing', () => {
+  it('gives boot, infra and pipeline stacks their own resources and outputs', async () => {
+    const stacks = sim();
+    const base = { templateBody: TEMPLATE, clientRequestToken: randomUUID() };
+    await stacks.deployStack({ ...base, stackName: 'infra-environment-dev', parameters: { Env: 'dev' } });
+    await stacks.deployStack({ ...base, stackName: 'boot-user-api-dev', parameters: { Env: 'dev', ServiceName: 'user-api' }, clientRequestToken: randomUUID() });
+    await stacks.deployStack({
+      ...base,
+      stackName: 'pipeline-user-api-dev',
+      parameters: { Env: 'dev', ServiceName: 'user-api', PipelineName: 'user-api-dev' },
+      clientRequestToken: randomUUID(),
+    });
+    await stacks.deployStack({ ...base, stackName: 'pipeline-infra-dev', parameters: { Env: 'dev' }, clientRequestToken: randomUUID() });
+    t = T0 + 240_000; // the slowest, the environment, takes about 4 minutes
+
+    const boot = await stacks.describeStack('boot-user-api-dev');
+    expect(boot).toMatchObject({ status: 'CREATE_COMPLETE' });
+    // The outputs of templates/boot-stack.yaml.
+    expect(boot?.outputs).toEqual({
+      LoadBalancerArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:sim-1:000000000000:loadbalancer\/app\/user-api-dev\/[0-9a-f]{16}$/),
+      DnsName: expect.stringMatching(/^user-api-dev-\d+\.sim-1\.elb\.amazonaws\.com$/),
+      HttpListenerArn: expect.stringMatching(/^arn:aws:elasticloadbalancing:sim-1:000000000000:listener\/app\/user-api-dev\//),
+      CloudMapServiceArn: expect.stringMatching(/^arn:aws:servicediscovery:sim-1:000000000000:service\/srv-/),
+      LogGroupName: '/ecs/dev/user-api',
+      DefaultTargetGroupArn: expect.stringMatching(/:targetgroup\//),
+      TaskSecurityGroupId: expect.stringMatching(/^sg-[0-9a-f]{17}$/),
+    });
+    const bootResources = (await stacks.progress('boot-user-api-dev')).events.map((e) => e.logicalResourceId);
+    expect(bootResources).toEqual(expect.arrayContaining(['LoadBalancer', 'HttpListener', 'DefaultTargetGroup', 'LogGroup']));
+
+    // A lane of that service sits on the boot stack's listener.
+    await deployed(stacks, lane('gray', { priority: 1 }));
+    expect((await stacks.listenerRules('user-api', 'dev'))[0]!.listenerArn).toBe(boot!.outputs.HttpListenerArn);
+
+    // The outputs of templates/infra-stack.yaml; lane stacks import the cluster name.
+    const infra = await stacks.describeStack('infra-environment-dev');
+    expect(infra?.outputs).toEqual({
+      VpcId: expect.stringMatching(/^vpc-[0-9a-f]{17}$/),
+      PrivateSubnets: expect.stringMatching(/^subnet-[0-9a-f]{17},subnet-[0-9a-f]{17}$/),
+      PublicSubnets: expect.stringMatching(/^subnet-[0-9a-f]{17},subnet-[0-9a-f]{17}$/),
+      ClusterName: expect.stringMatching(/^infra-environment-dev-Cluster-/),
+      NamespaceId: expect.stringMatching(/^ns-[0-9a-f]{16}$/),
+    });
+    expect((await stacks.describeStack('app-user-api-dev-gray'))!.outputs.ClusterName).toBe(infra!.outputs.ClusterName);
+    expect((await stacks.progress('infra-environment-dev')).events.map((e) => e.resourceType)).toEqual(
+      expect.arrayContaining(['AWS::EC2::VPC', 'AWS::ECS::Cluster', 'AWS::ServiceDiscovery::PrivateDnsNamespace']),
+    );
+    // templates/pipelines/: the app pipeline's stack also has the ECR repository the build pushes to.
+    expect((await stacks.describeStack('pipeline-user-api-dev'))?.outputs).toEqual({
+      PipelineName: 'user-api-dev',
+      ArtifactBucketName: expect.stringMatching(/^pipeline-user-api-dev-artifactbucket-[0-9a-f]{12}$/),
+      RepositoryUri: expect.stringMatching(/^000000000000\.dkr\.ecr\.sim-1\.amazonaws\.com\/pipeline-user-api-dev-repository-[0-9a-f]{12}$/),
+      BuildProjectName: 'user-api-dev-build',
+      LaneStackRoleArn: expect.stringMatching(/^arn:aws:iam::000000000000:role\//),
+    });
+    expect((await stacks.describeStack('pipeline-infra-dev'))?.outputs).toEqual({
+      PipelineName: 'infra-dev',
+      ArtifactBucketName: expect.any(String),
+      InfraStackRoleArn: expect.stringMatching(/^arn:aws:iam::000000000000:role\/pipeline-infra-dev-InfraStackRole-/),
+    });
+
+    const listing = await stacks.list();
+    expect(listing.map((s) => [s.stackName, s.family, s.status])).toEqual([
+      ['app-user-api-dev-gray', 'lane', 'CREATE_COMPLETE'],
+      ['boot-user-api-dev', 'boot', 'CREATE_COMPLETE'],
+      ['infra-environment-dev', 'infra', 'CREATE_COMPLETE'],
+      ['pipeline-infra-dev', 'pipeline', 'CREATE_COMPLETE'],
+      ['pipeline-user-api-dev', 'pipeline', 'CREATE_COMPLETE'],
+    ]);
+    expect(listing[2]!.lastOperation).toEqual({
+      kind: 'create',
+      startedAt: T0,
+      endsAt: T0 + 240_000,
+      finalStatus: 'CREATE_COMPLETE',
+      succeeded: true,
+      statusReason: undefined,
+      finished: true,
+    });
+  });
+
+  it('makes the next operation of a boot stack fail on its load balancer by default', async () => {
+    const stacks = sim();
+    await stacks.failNextOperation('boot-user-api-dev');
+    await stacks.deployStack({ stackName: 'boot-user-api-dev', templateBody: TEMPLATE, parameters: { Env: 'dev', ServiceName: 'user-api' }, clientRequestToken: 'b1' });
+    t = T0 + 180_000;
+    const progress = await stacks.progress('boot-user-api-dev');
+    expect(progress.status).toBe('ROLLBACK_COMPLETE');
+    expect(progress.events.find((e) => e.status === 'CREATE_FAILED')?.logicalResourceId).toBe('LoadBalancer');
+    expect(progress.failureReasons).toEqual([expect.stringContaining('ElasticLoadBalancingV2')]);
+  });
+});
