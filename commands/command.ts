@@ -50,6 +50,11 @@ export interface Command<A = unknown> {
   parse(tokens: string[], scope: Scope): ParseResult<A>;
   authorize(ctx: CommandContext, args: A, config: LanebotConfig): Authorization;
   /**
+   * Optional: what the configuration lacks for this command (e.g. `/lane setup` without a `setup:`
+   * section), checked after authorization; a problem is answered with the usage and nothing runs.
+   */
+  precondition?(ctx: CommandContext, args: A, config: LanebotConfig): string | undefined;
+  /**
    * Optional text sent with the ack itself, before `run` starts: for commands whose result shows up
    * elsewhere (a deploy's thread), so that success needs no second message.
    */
@@ -59,6 +64,26 @@ export interface Command<A = unknown> {
 }
 
 export const allowEveryone = (): Authorization => ({ allowed: true });
+
+/**
+ * Authorization of the admin commands: the user must be listed under `admins:` by user id. User
+ * groups (S…) are listed in the config too, but checking membership would mean a Slack call before
+ * the ack; until that exists, members of an admin group are told to be listed by user id.
+ */
+export function adminsOnly(commandName: string) {
+  return (ctx: CommandContext, _args: unknown, config: LanebotConfig): Authorization => {
+    if (config.admins.includes(ctx.userId)) return { allowed: true };
+    const groups = config.admins.filter((id) => id.startsWith('S'));
+    const listed = config.admins.length > 0 ? ` (${config.admins.map(mention).join(', ')})` : '';
+    const groupNote =
+      groups.length > 0 ? ' lanebot checks admins by user id: if you are in an admin group, ask for your user id to be listed under `admins:`.' : '';
+    const none = config.admins.length === 0 ? ' No admins are configured: add Slack user ids under `admins:` in lanebot.yml.' : '';
+    return {
+      allowed: false,
+      reason: `\`/lane ${commandName}\` changes shared infrastructure, so only lanebot admins${listed} may run it.${groupNote}${none}`,
+    };
+  };
+}
 
 export function ephemeral(text: string): Reply {
   return { text, visibility: 'ephemeral' };

@@ -1,8 +1,11 @@
 // `/lane help`: the grammar.
 import type { LanebotConfig } from '../src/config';
+import { bootCommand } from './boot';
 import { allowEveryone, ephemeral, type Command } from './command';
 import { deployCommand } from './deploy';
+import { infraCommand } from './infra';
 import { listCommand } from './list';
+import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const helpCommand: Command<Record<string, never>> = {
@@ -24,6 +27,8 @@ export function helpText(config: LanebotConfig, channelId: string): string {
     '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',
     '',
     ...commands.map((c) => `\`${c.usage}\` — ${c.summary}`),
+    '',
+    `For lanebot admins (order on a new environment: setup, infra, boot): ${[setupCommand, infraCommand, bootCommand].map((c) => `\`${c.usage}\``).join(', ')}.`,
     '',
     binding
       ? `In this channel, commands are about *${binding.service}/${binding.env}*. Add \`--service <name> --env <name>\` to target another.`

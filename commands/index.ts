@@ -4,13 +4,16 @@ import type { LanebotConfig } from '../src/config';
 import type { Scope } from '../src/domain/names';
 import { printable } from '../src/domain/names';
 import { ephemeral, type Command, type CommandContext, type Reply } from './command';
+import { bootCommand } from './boot';
 import { deployCommand } from './deploy';
 import { helpCommand } from './help';
+import { infraCommand } from './infra';
 import { listCommand } from './list';
+import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, statusCommand, listCommand, helpCommand].map((c) => [c.name, c]),
+  [deployCommand, statusCommand, listCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
@@ -70,6 +73,8 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
   const ctx: CommandContext = { userId: input.userId, channelId: input.channelId, scope };
   const auth = command.authorize(ctx, parsed.args, config);
   if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`) };
+  const missing = command.precondition?.(ctx, parsed.args, config);
+  if (missing) return replyWith(missing, command);
   return { kind: 'run', command, args: parsed.args, ctx };
 }
 

@@ -40,6 +40,10 @@ const scopeName = (kind: 'service' | 'environment') =>
     if (!result.ok) ctx.addIssue({ code: 'custom', message: result.problem });
   });
 
+// GitHub/Bitbucket/GitLab repository ids as CodeStar connections take them: owner/name.
+const REPOSITORY_ID = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
+const repository = z.string().regex(REPOSITORY_ID, 'must be a repository id such as acme/user-api (owner/name)');
+
 const serviceSchema = z.strictObject({
   /** Pipeline name template; `{service}` and `{env}` are replaced. Default `{service}-{env}`. */
   pipeline: z
@@ -47,6 +51,28 @@ const serviceSchema = z.strictObject({
     .refine((t) => /^[A-Za-z0-9.@_{}-]+$/.test(t) && t.replace(/\{(service|env)\}/g, '').match(/[{}]/) === null, {
       message: 'must be a pipeline name that may use the placeholders {service} and {env}, e.g. "{service}-{env}"',
     })
+    .optional(),
+  /** The service's app repository (owner/name), the app pipeline's AppSource; needed by `/lane setup`. */
+  repo: repository.optional(),
+});
+
+/** What `/lane setup` passes to the pipeline stacks it deploys (templates/pipelines/*.yaml). */
+const setupSchema = z.strictObject({
+  connectionArn: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:\d{12}:connection\/[A-Za-z0-9-]+$/,
+      'must be a CodeStar connection ARN such as arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-…',
+    ),
+  infraRepo: repository,
+  infraBranch: z
+    .string()
+    .regex(/^[A-Za-z0-9._\/+-]{1,255}$/, 'must be a branch name (letters, digits, . _ / + -)')
+    .default('main'),
+  /** The service role CloudFormation creates the pipeline stacks with (templates/iam/pipeline-stack-role.yaml). */
+  stackRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/lanebot-pipeline-stacks')
     .optional(),
 });
 
@@ -67,6 +93,8 @@ const configSchema = z
         z.strictObject({ service: z.string(), env: z.string() }),
       )
       .default({}),
+    /** Optional: without it `/lane setup` explains what to add. */
+    setup: setupSchema.optional(),
     admins: z.array(z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)')).default([]),
     expiry: z
       .strictObject({ warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d') })
@@ -110,6 +138,7 @@ const configSchema = z
   });
 
 export type LanebotConfig = z.output<typeof configSchema>;
+export type SetupConfig = z.output<typeof setupSchema>;
 
 function renderPipelineName(template: string | undefined, scope: Scope): string {
   if (template === undefined) return defaultPipelineName(scope);
@@ -183,6 +212,8 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Namespaces every Redis key (queues and state), so several bots or tests can share one Redis. */
     LANEBOT_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, 'must be letters, digits, :, _ or -').default('lanebot'),
+    /** Where `/lane setup` reads the pipeline templates; default: the templates/ lanebot ships with. */
+    LANEBOT_TEMPLATES_DIR: z.string().min(1).optional(),
     /** Which parts this process runs: the Slack receiver, the workers, or both. */
     LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   })

@@ -1,24 +1,42 @@
 // The composition root: the one place that turns env + config into running parts. Tests build the
 // same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps } from '../commands/command';
 import { systemClock, type Clock } from './clock';
+import { CloudFormationAdapter } from './cloud/aws/cloudformation.adapter';
 import { CodePipelineAdapter } from './cloud/aws/codepipeline.adapter';
 import type { PipelinesPort } from './cloud/pipelines.port';
+import type { StacksPort } from './cloud/stacks.port';
 import { SimClock } from './cloud/sim/sim-clock';
-import { SimPipelines } from './cloud/sim/sim-pipelines';
-import { pipelineNameFor, type EnvOptions, type LanebotConfig } from './config';
+import { simPipelineCatalog, SimPipelines } from './cloud/sim/sim-pipelines';
+import { SimStacks } from './cloud/sim/sim-stacks';
+import { SimLaneHealth } from './cloud/sim/sim-lane-health';
+import type { EnvOptions, LanebotConfig } from './config';
 import type { DeployRequest } from './domain/deploy';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describeCause, LanebotError, QueueUnavailableError } from './errors';
 import { DeployJob } from './jobs/deploy.job';
+import { SetupJob } from './jobs/setup.job';
 import type { JobDeps } from './jobs/job-deps';
 import { WatchJob } from './jobs/watch.job';
 import { Metrics } from './metrics';
-import { createQueues, QUEUE_NAMES, runStep, type DeployJobData, type NarrateJobData, type Queues, type StepOutcome, type WatchJobData } from './queue/queues';
+import {
+  createQueues,
+  QUEUE_NAMES,
+  runStep,
+  type DeployJobData,
+  type NarrateJobData,
+  type Queues,
+  type SetupJobData,
+  type StepOutcome,
+  type WatchJobData,
+} from './queue/queues';
 import type { ChatPort } from './slack/chat.port';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { createSlackWebClient, SlackChatAdapter } from './slack/slack-chat.adapter';
@@ -26,6 +44,7 @@ import { SLACK_PACING, sweepPendingThreads, ThreadFlusher, ThreadNarrator, type 
 import { DeployStore } from './state/deploy-store';
 import { RedisKeys } from './state/keys';
 import { LaneRegistry } from './state/lane-registry';
+import { RulePriorities } from './state/rule-priorities';
 
 /** Seconds between polls of a running execution on AWS (CodePipeline's read APIs are throttled). */
 const AWS_POLL_INTERVAL_MS = 10_000;
@@ -37,7 +56,7 @@ const ENQUEUE_TIMEOUT_MS = 5_000;
  * small on purpose: the workers share the event loop with the Slack receiver, whose acks must stay
  * fast (bench/README.md). Scale out with more processes (LANEBOT_ROLE=worker) instead.
  */
-const WORKER_CONCURRENCY = { deploy: 2, watch: 10, narrate: 5 } as const;
+const WORKER_CONCURRENCY = { deploy: 2, watch: 10, narrate: 5, stacks: 2 } as const;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
@@ -47,6 +66,7 @@ export interface LanebotOverrides {
   logger?: Logger;
   clock?: Clock;
   pipelines?: PipelinesPort;
+  stacks?: StacksPort;
   chat?: ChatPort;
   pollIntervalMs?: number;
   pacing?: SlackPacing;
@@ -62,9 +82,14 @@ export interface Lanebot {
   queues: Queues;
   deploys: DeployStore;
   lanes: LaneRegistry;
+  rulePriorities: RulePriorities;
   slack: SlackApp;
   /** Present when CLOUD=sim. */
   sim?: SimPipelines;
+  /** The simulated account's CloudFormation, when CLOUD=sim. */
+  simStacks?: SimStacks;
+  /** The simulated lanes' target health and alarms (set from the sandbox), when CLOUD=sim. */
+  simHealth?: SimLaneHealth;
   /** The simulated account's movable clock, when CLOUD=sim and no clock was given. */
   simClock?: SimClock;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
@@ -93,7 +118,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   const queues = createQueues(redis, keys.bull);
   const commandQueues = createQueues(commandRedis, keys.bull);
-  for (const queue of [queues.deploy, queues.watch, queues.narrate, commandQueues.deploy, commandQueues.watch, commandQueues.narrate]) {
+  const allQueues = [queues, commandQueues].flatMap((q) => [q.deploy, q.watch, q.narrate, q.stacks]);
+  for (const queue of allQueues) {
     // Without a listener BullMQ prints every connection error to the console.
     queue.on('error', (error) => logger.debug({ queue: queue.name, err: describeCause(error) }, 'queue connection error'));
   }
@@ -101,19 +127,38 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const lanes = new LaneRegistry(redis, keys, deploys);
   const commandDeploys = new DeployStore(commandRedis, keys);
   const commandLanes = new LaneRegistry(commandRedis, keys, commandDeploys);
+  const rulePriorities = new RulePriorities(redis, keys);
 
-  const pipelineNames = () =>
-    Object.keys(config.services).flatMap((service) => Object.keys(config.environments).map((e) => pipelineNameFor(config, { service, env: e })));
+  // The simulated account's CloudFormation; the simulated pipelines' Deploy actions deploy through it.
+  const simStacks = env.CLOUD === 'sim' ? new SimStacks({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE }) : undefined;
+  const simHealth = simStacks && new SimLaneHealth({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, stacks: simStacks });
   let sim: SimPipelines | undefined;
   let pipelines: PipelinesPort;
   if (overrides.pipelines) {
     pipelines = overrides.pipelines;
   } else if (env.CLOUD === 'sim') {
-    sim = new SimPipelines({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, pipelineNames });
+    sim = new SimPipelines({
+      redis,
+      prefix: `${keys.prefix}:sim`,
+      clock,
+      timeScale: env.SIM_TIME_SCALE,
+      pipelines: () => simPipelineCatalog(config),
+      stacks: simStacks!,
+      templatesDir: env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir(),
+    });
     pipelines = sim;
   } else {
     const region = env.AWS_REGION ?? 'us-east-1';
     pipelines = new CodePipelineAdapter({ client: new CodePipelineClient({ region, retryMode: 'adaptive' }), region });
+  }
+  let stacks: StacksPort;
+  if (overrides.stacks) {
+    stacks = overrides.stacks;
+  } else if (env.CLOUD === 'sim') {
+    stacks = simStacks!;
+  } else {
+    const region = env.AWS_REGION ?? 'us-east-1';
+    stacks = new CloudFormationAdapter({ client: new CloudFormationClient({ region, retryMode: 'adaptive' }), region });
   }
   const pollIntervalMs =
     overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
@@ -121,9 +166,23 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const chat = overrides.chat ?? new SlackChatAdapter(createSlackWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL));
   const narrator = new ThreadNarrator(redis, keys, queues);
   const flusher = new ThreadFlusher(redis, keys, deploys, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
-  const jobDeps: JobDeps = { deploys, lanes, pipelines, narrator, queues, clock, logger: logger.child({ component: 'jobs' }), pollIntervalMs };
+  const jobDeps: JobDeps = {
+    deploys,
+    lanes,
+    pipelines,
+    stacks,
+    rulePriorities,
+    config,
+    templatesDir: env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir(),
+    narrator,
+    queues,
+    clock,
+    logger: logger.child({ component: 'jobs' }),
+    pollIntervalMs,
+  };
   const deployJob = new DeployJob(jobDeps);
   const watchJob = new WatchJob(jobDeps);
+  const setupJob = new SetupJob(jobDeps);
 
   const commandDeps: CommandDeps = {
     config,
@@ -185,6 +244,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         ...workerOptions,
         concurrency: WORKER_CONCURRENCY.watch,
       }),
+      new Worker<SetupJobData>(QUEUE_NAMES.stacks, step<SetupJobData>(QUEUE_NAMES.stacks, (data) => setupJob.handle(data)), {
+        ...workerOptions,
+        concurrency: WORKER_CONCURRENCY.stacks,
+      }),
       new Worker<NarrateJobData>(
         QUEUE_NAMES.narrate,
         async (job, token) => {
@@ -208,8 +271,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     queues,
     deploys,
     lanes,
+    rulePriorities,
     slack,
     sim,
+    simStacks,
+    simHealth,
     simClock,
     async start() {
       await simClock?.start();
@@ -286,6 +352,12 @@ function redisUnavailable(error: unknown): never {
     `lanebot could not read its Redis (${describeCause(error)}). Try again in a minute; if it keeps failing, tell your platform team.`,
     { cause: error, retryable: true },
   );
+}
+
+/** The templates/ directory lanebot ships with: next to src/ when run from source, two up from dist/src/. */
+function defaultTemplatesDir(): string {
+  const candidates = [resolve(__dirname, '..', 'templates'), resolve(__dirname, '..', '..', 'templates')];
+  return candidates.find((dir) => existsSync(join(dir, 'pipelines'))) ?? candidates[0]!;
 }
 
 class TimeoutError extends Error {

@@ -35,9 +35,18 @@ export function isFinished(status: DeployStatus): boolean {
   return FINISHED_STATUSES.has(status);
 }
 
+/**
+ * What a record is about. Besides lane deploys, the admin operations (`/lane infra`, `/lane boot`,
+ * `/lane setup`) are records of the same shape, queued, serialized and narrated the same way; their
+ * `lane` is a slot name starting with `@` (never a valid lane), see operationRef in names.ts.
+ */
+export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup';
+
 /** What the user asked for; the job data of a deploy request. */
 export interface DeployRequest extends LaneRef {
   id: string;
+  /** Absent on lane deploys (and on records written before admin operations existed). */
+  kind?: Exclude<OperationKind, 'deploy'>;
   branch: string;
   pipeline: string;
   /** Slack user id of whoever typed the command. */
@@ -72,6 +81,10 @@ export interface DeployRecord extends DeployRequest {
  */
 export function newDeployId(now: number): string {
   return `${now.toString(36)}-${randomBytes(6).toString('hex')}`;
+}
+
+export function kindOf(record: Pick<DeployRequest, 'kind'>): OperationKind {
+  return record.kind ?? 'deploy';
 }
 
 export function deployStatusFor(execution: ExecutionStatus): DeployStatus {

@@ -41,12 +41,12 @@ export const DERIVED_NAMES: readonly DerivedName[] = [
     build: ({ service, env, lane }) => ecsServiceName({ service, env, lane }),
   },
   {
-    // The widest value of the lane's listener rule: the member in the middle of a list with a space
-    // after the comma. ALB header condition values are at most 128 characters.
+    // The widest value of the lane's listener rule (templates/service-stack.yaml, tested against it).
+    // ALB header condition values are at most 128 characters.
     what: 'listener rule header value',
     limit: 128,
     rule: 'ALB http-header condition values are at most 128 characters',
-    build: ({ lane }) => `*, ctx=lane:${lane},*`,
+    build: ({ lane }) => laneRuleHeaderValues(lane).reduce((widest, value) => (value.length > widest.length ? value : widest)),
   },
   {
     // The buildspec tags images `{lane}-{first 12 of the commit}`; ECR tags are at most 128 characters.
@@ -77,8 +77,50 @@ export function ecsServiceName({ service, env, lane }: LaneRef): string {
   return `${service}-${env}-${lane}`;
 }
 
+/**
+ * The `tracestate` values of a lane's listener rule, as templates/service-stack.yaml writes them.
+ * ALB matches each against the whole header (`*` any run, `?` one character, case-insensitive).
+ * Together they match the list member `ctx=lane:{lane}` alone, first, in the middle or last, with or
+ * without spaces after the commas, and never `ctx=lane:{lane}2`: nothing but a comma may follow the
+ * lane. What precedes `ctx` is free, so a member whose key merely ends in `ctx` (`myctx=lane:{lane}`)
+ * matches too: a rule holds at most 5 values and 5 wildcards, and pinning both ends of the member
+ * exactly would take 6 values (start, `,` or `, ` before it; end or `,` after it).
+ */
+export function laneRuleHeaderValues(lane: string): string[] {
+  return [`*ctx=lane:${lane}`, `*ctx=lane:${lane},*`];
+}
+
 export function defaultPipelineName({ service, env }: Scope): string {
   return `${service}-${env}`;
+}
+
+/** The environment's infrastructure pipeline (templates/pipelines/infra-pipeline.yaml). */
+export function infraPipelineName(env: string): string {
+  return `infra-${env}`;
+}
+
+/** The environment's service bootstrap pipeline, run once per service with SERVICE set. */
+export function bootPipelineName(env: string): string {
+  return `boot-${env}`;
+}
+
+/** The CloudFormation stack `/lane setup` deploys a pipeline with. */
+export function pipelineStackName(pipelineName: string): string {
+  return `pipeline-${pipelineName}`;
+}
+
+/**
+ * Where an admin operation is serialized in the lane registry: a slot whose name starts with `@`,
+ * which no lane can have. `/lane infra` changes the whole environment, so its slot is the
+ * environment's (service `*`); boot and setup are per service and environment.
+ */
+export function operationRef(kind: 'infra' | 'boot' | 'setup', { service, env }: Scope): LaneRef {
+  return kind === 'infra' ? { service: '*', env, lane: '@infra' } : { service, env, lane: `@${kind}` };
+}
+
+/** True for the registry slots of admin operations, which are not lanes. */
+export function isOperationSlot(lane: string): boolean {
+  return lane.startsWith('@');
 }
 
 export type Validation = { ok: true } | { ok: false; problem: string };

@@ -5,8 +5,13 @@
 //                                                 └─ newer one waiting ──▶ superseded
 //
 // A deploy that waited is started by a `start` job when the deploy ahead of it finishes.
+//
+// Admin operations take the same path with their own slot instead of a lane: `/lane infra` and
+// `/lane boot` start their pipeline here too; `/lane setup` hands over to the setup job, which deploys
+// stacks instead of starting a pipeline.
+import { setupStackNames } from '../domain/pipeline-stacks';
 import { isLanebotError, describeCause } from '../errors';
-import type { DeployRecord, DeployRequest } from '../domain/deploy';
+import { kindOf, type DeployRecord, type DeployRequest } from '../domain/deploy';
 import { backoff, DONE, later, type DeployJobData, type StepOutcome } from '../queue/queues';
 import { finishDeploy } from './finish-deploy';
 import { MAX_AWS_FAILURES, type JobDeps } from './job-deps';
@@ -53,21 +58,24 @@ export class DeployJob {
     const { deploys, pipelines, narrator, clock } = this.deps;
     const deploy = await deploys.get(deployId);
     if (!deploy) return DONE;
+    if (deploy.status === 'running' && kindOf(deploy) === 'setup') {
+      // Handed to the setup job already (this job is a retry): make sure that job exists.
+      await this.deps.queues.stacks.add('setup', { deployId: deploy.id }, { jobId: `setup-${deploy.id}` });
+      return DONE;
+    }
     if (deploy.status === 'running' && deploy.executionId) {
       // Started already (this job is a retry): make sure it is being watched, and stop there.
       await this.watch(deploy);
       return DONE;
     }
     if (deploy.status !== 'starting') return DONE;
+    if (kindOf(deploy) === 'setup') return this.startSetup(deploy);
 
     let executionId: string;
     try {
+      const variables = await this.variablesFor(deploy);
       // The deploy id is the idempotency token: a retry of this call returns the same execution.
-      ({ executionId } = await pipelines.startExecution({
-        pipelineName: deploy.pipeline,
-        variables: { LANE: deploy.lane, BRANCH: deploy.branch },
-        clientRequestToken: deploy.id,
-      }));
+      ({ executionId } = await pipelines.startExecution({ pipelineName: deploy.pipeline, variables, clientRequestToken: deploy.id }));
     } catch (error) {
       return this.startFailed(deploy, error, failures);
     }
@@ -76,6 +84,32 @@ export class DeployJob {
     if (moved) this.deps.logger.info({ deployId, executionId, pipeline: deploy.pipeline }, 'pipeline execution started');
     await narrator.refreshRoot(deploy.id);
     await this.watch({ ...deploy, executionId });
+    return DONE;
+  }
+
+  /** The pipeline variables each kind of record starts its pipeline with (templates/pipelines/). */
+  private async variablesFor(deploy: DeployRecord): Promise<Record<string, string>> {
+    switch (kindOf(deploy)) {
+      case 'deploy': {
+        // Allocated on the lane's first deploy and the same ever after (state/rule-priorities.ts).
+        const priority = await this.deps.rulePriorities.allocate(deploy);
+        return { LANE: deploy.lane, BRANCH: deploy.branch, RULE_PRIORITY: String(priority) };
+      }
+      case 'boot':
+        return { SERVICE: deploy.service };
+      case 'infra':
+      case 'setup':
+        return {};
+    }
+  }
+
+  /** `/lane setup`: list its stacks as the record's stages and let the setup job deploy them. */
+  private async startSetup(deploy: DeployRecord): Promise<StepOutcome> {
+    const { deploys, narrator, clock, queues, config } = this.deps;
+    const stages = setupStackNames({ service: deploy.service, env: deploy.env }, config).map((name) => ({ name, status: 'NotStarted' as const }));
+    await deploys.transition(deploy.id, ['starting'], 'running', { startedAt: clock.now(), stages });
+    await narrator.refreshRoot(deploy.id);
+    await queues.stacks.add('setup', { deployId: deploy.id }, { jobId: `setup-${deploy.id}` });
     return DONE;
   }
 

@@ -10,6 +10,8 @@ export const QUEUE_NAMES = {
   watch: 'watch',
   /** Sends a deploy thread's pending Slack messages, in order, within Slack's rate limits. */
   narrate: 'narrate',
+  /** Deploys stacks (`/lane setup`) and follows them until they end. */
+  stacks: 'stacks',
 } as const;
 
 export type DeployJobData = (
@@ -28,6 +30,20 @@ export interface WatchJobData {
   failures?: number;
 }
 
+export interface SetupJobData {
+  deployId: string;
+  /** Consecutive failed AWS calls, for backoff. */
+  failures?: number;
+  /** Per stack: where its event stream was last read. */
+  cursors?: Record<string, string>;
+  /** Per stack: reasons of failed resources seen so far in its operation. */
+  reasons?: Record<string, string[]>;
+  /** Stacks being deleted after a failed create, to be created again once gone. */
+  replacing?: string[];
+  /** Per stack: when lanebot first found it busy with another operation. */
+  busySince?: Record<string, number>;
+}
+
 export interface NarrateJobData {
   deployId: string;
   /** Consecutive failed Slack calls, for backoff. */
@@ -41,6 +57,7 @@ export interface Queues {
   deploy: Queue<DeployJobData>;
   watch: Queue<WatchJobData>;
   narrate: Queue<NarrateJobData>;
+  stacks: Queue<SetupJobData>;
   close(): Promise<void>;
 }
 
@@ -60,12 +77,14 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
   const deploy = new Queue<DeployJobData>(QUEUE_NAMES.deploy, opts);
   const watch = new Queue<WatchJobData>(QUEUE_NAMES.watch, opts);
   const narrate = new Queue<NarrateJobData>(QUEUE_NAMES.narrate, opts);
+  const stacks = new Queue<SetupJobData>(QUEUE_NAMES.stacks, opts);
   return {
     deploy,
     watch,
     narrate,
+    stacks,
     async close() {
-      await Promise.all([deploy.close(), watch.close(), narrate.close()]);
+      await Promise.all([deploy.close(), watch.close(), narrate.close(), stacks.close()]);
     },
   };
 }

@@ -1,7 +1,7 @@
 // Block Kit messages, built by pure functions from records. Nothing here talks to Slack or Redis.
 import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../cloud/pipelines.port';
-import type { DeployRecord, DeployStatus } from '../domain/deploy';
+import { kindOf, type DeployRecord, type DeployStatus } from '../domain/deploy';
 import type { LaneView } from '../state/lane-registry';
 import { ACTION_IDS, DEPLOY_AGAIN_STATUSES, encodeActionValue } from './action-ids';
 import type { ChatMessage } from './chat.port';
@@ -66,20 +66,44 @@ function escapeAndTruncate(text: string, max: number): string {
 }
 
 function title(deploy: DeployRecord): string {
-  return `*${deploy.service} · ${deploy.env} · lane ${deploy.lane}* ← \`${deploy.branch}\``;
+  switch (kindOf(deploy)) {
+    case 'deploy':
+      return `*${deploy.service} · ${deploy.env} · lane ${deploy.lane}* ← \`${deploy.branch}\``;
+    case 'infra':
+      return `*${deploy.env} · environment infrastructure* ← infra repo \`${deploy.branch}\``;
+    case 'boot':
+      return `*${deploy.service} · ${deploy.env} · service bootstrap* ← infra repo \`${deploy.branch}\``;
+    case 'setup':
+      return `*${deploy.service} · ${deploy.env} · pipeline setup*`;
+  }
+}
+
+/** The root message's one-line text (notifications, screen readers). */
+function summaryLine(deploy: DeployRecord): string {
+  switch (kindOf(deploy)) {
+    case 'deploy':
+      return `${deploy.service} · ${deploy.env} · lane ${deploy.lane} ← ${deploy.branch}`;
+    case 'infra':
+      return `${deploy.env} · environment infrastructure (${deploy.pipeline})`;
+    case 'boot':
+      return `${deploy.service} · ${deploy.env} · service bootstrap (${deploy.pipeline})`;
+    case 'setup':
+      return `${deploy.service} · ${deploy.env} · pipeline setup`;
+  }
 }
 
 function stageLine(stage: StageView, now: number): string {
   const end = stage.endedAt ?? (stage.status === 'InProgress' ? now : undefined);
   const duration = stage.startedAt !== undefined && end !== undefined ? ` · ${formatDuration(end - stage.startedAt)}` : '';
   const state = stage.status === 'NotStarted' ? 'not started' : stage.status.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-  return `${STAGE_ICON[stage.status]} ${escapeText(stage.name)} — ${state}${duration}`;
+  const detail = stage.detail ? ` (${escapeAndTruncate(stage.detail, 200)})` : '';
+  return `${STAGE_ICON[stage.status]} ${escapeText(stage.name)} — ${state}${detail}${duration}`;
 }
 
 /** The root message of a deploy's thread, edited in place as the deploy moves on. */
 export function rootMessage(deploy: DeployRecord, now: number): ChatMessage {
   const status = STATUS_LABEL[deploy.status];
-  const text = `${deploy.service} · ${deploy.env} · lane ${deploy.lane} ← ${deploy.branch}, requested by <@${deploy.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
+  const text = `${summaryLine(deploy)}, requested by <@${deploy.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `${title(deploy)}\n${status}` } },
   ];
@@ -93,7 +117,7 @@ export function rootMessage(deploy: DeployRecord, now: number): ChatMessage {
     const id = deploy.executionId.slice(0, 8);
     context.push(deploy.executionUrl ? `<${deploy.executionUrl}|execution ${id}>` : `execution ${id}`);
   }
-  context.push(`pipeline \`${deploy.pipeline}\``);
+  context.push(kindOf(deploy) === 'setup' ? `pipelines of \`${deploy.pipeline}\`` : `pipeline \`${deploy.pipeline}\``);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] });
   return { text, blocks };
 }
@@ -103,6 +127,11 @@ export function threadReply(deploy: DeployRecord, event: ThreadEvent, ctx: Rende
   switch (event.kind) {
     case 'queued_behind': {
       const ahead = ctx.other;
+      if (kindOf(deploy) !== 'deploy') {
+        const by = ahead ? ` by <@${ahead.requester}>` : '';
+        const link = ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';
+        return simple(`:double_vertical_bar: Another \`/lane ${kindOf(deploy)}\`${by} is running${link}; this one starts when it ends.`);
+      }
       const what = ahead ? `the deploy of \`${ahead.branch}\` by <@${ahead.requester}>` : 'the deploy in progress';
       const link = ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';
       return simple(
@@ -112,13 +141,18 @@ export function threadReply(deploy: DeployRecord, event: ThreadEvent, ctx: Rende
     }
     case 'superseded': {
       const newer = ctx.other;
+      if (kindOf(deploy) !== 'deploy') {
+        const link = ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';
+        return simple(`:fast_forward: Superseded by a newer \`/lane ${kindOf(deploy)}\`${link}; this one never started.`);
+      }
       const who = newer ? `a newer deploy of \`${newer.branch}\` by <@${newer.requester}>` : 'a newer deploy';
       const link = ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';
       return simple(`:fast_forward: Superseded by ${who}${link}. This deploy never started; nothing was changed.`);
     }
     case 'stage_failed': {
       const failure = event.stage.failure;
-      const lines = [`:red_circle: Stage *${escapeText(event.stage.name)}* failed.`];
+      const what = kindOf(deploy) === 'setup' ? 'Stack' : 'Stage';
+      const lines = [`:red_circle: ${what} *${escapeText(event.stage.name)}* failed.`];
       if (failure) {
         lines.push(`Action \`${escapeText(failure.actionName)}\`: ${escapeAndTruncate(failure.summary, MAX_SUMMARY)}`);
         if (failure.logUrl) lines.push(`<${failure.logUrl}|Logs of the failed action>`);
@@ -127,6 +161,7 @@ export function threadReply(deploy: DeployRecord, event: ThreadEvent, ctx: Rende
     }
     case 'finished': {
       const reply = finishedReply(deploy);
+      if (kindOf(deploy) !== 'deploy') return operationFinishedReply(deploy);
       // A deploy that changed nothing can be repeated with one click; the text keeps the command.
       return DEPLOY_AGAIN_STATUSES.has(deploy.status) ? { ...reply, blocks: [...(reply.blocks ?? []), deployAgainActions(deploy)] } : reply;
     }
@@ -192,6 +227,38 @@ function finishedReply(deploy: DeployRecord): ChatMessage {
       return simple(`:warning: The deploy could not run: ${escapeAndTruncate(deploy.error ?? 'unknown error', MAX_SUMMARY)}`);
     default:
       return simple(`Deploy is ${deploy.status}.`);
+  }
+}
+
+/** The last reply of an admin operation's thread: what it did, or why not and what to do. */
+function operationFinishedReply(op: DeployRecord): ChatMessage {
+  const kind = kindOf(op);
+  const command = `/lane ${kind}`;
+  const took = op.startedAt !== undefined && op.finishedAt !== undefined ? ` in ${formatDuration(op.finishedAt - op.startedAt)}` : '';
+  const execution = op.executionUrl ? ` <${op.executionUrl}|Execution in the AWS console>.` : '';
+  const done: Record<Exclude<typeof kind, 'deploy'>, string> = {
+    infra: `The infrastructure of *${op.env}* is deployed${took} (stack \`infra-environment-${op.env}\`: VPC, subnets, ECS cluster, Cloud Map namespace \`${op.env}.local\`). Next, per service: \`/lane boot\`.`,
+    boot: `Service *${op.service}* is bootstrapped in *${op.env}*${took} (stack \`boot-${op.service}-${op.env}\`: ALB, listener, log group, Cloud Map service). Lanes can be deployed now: \`/lane deploy <lane> <branch>\`.`,
+    setup: `The pipelines of *${op.service}/${op.env}* are set up${took}: ${op.stages.map((s) => `\`${s.name}\``).join(', ')}. On a new environment run \`/lane infra\`, then \`/lane boot\`, then deploy lanes.`,
+  };
+  switch (op.status) {
+    case 'succeeded':
+      return simple(`:white_check_mark: ${done[kind as keyof typeof done]}${execution}`);
+    case 'failed': {
+      const failedStages = op.stages.filter((s) => s.status === 'Failed');
+      const where = failedStages.length > 0 ? ` at ${failedStages.map((s) => `*${escapeText(s.name)}*`).join(', ')}` : '';
+      const why = op.statusSummary ? `: ${escapeAndTruncate(op.statusSummary, MAX_SUMMARY)}` : '';
+      return simple(`:x: \`${command}\` failed${where}${why}.${execution} Fix the cause (the replies above say what failed) and run \`${command}\` again.`);
+    }
+    case 'stopped':
+    case 'cancelled':
+      return simple(`:octagonal_sign: The pipeline execution was ${op.status}.${execution} Run \`${command}\` to try again.`);
+    case 'superseded':
+      return simple(`:fast_forward: Superseded by a newer \`${command}\`; this one did not run.${execution}`);
+    case 'error':
+      return simple(`:warning: \`${command}\` could not run: ${escapeAndTruncate(op.error ?? 'unknown error', MAX_SUMMARY)}`);
+    default:
+      return simple(`\`${command}\` is ${op.status}.`);
   }
 }
 

@@ -29,6 +29,11 @@ export class RedisKeys {
     return `${this.prefix}:lanes:${service}:${env}`;
   }
 
+  /** The ALB listener rule priority of every lane of a service/env (hash lane → priority). */
+  rulePriorities({ service, env }: Scope): string {
+    return `${this.prefix}:rule-priorities:${service}:${env}`;
+  }
+
   outbox(deployId: string): string {
     return `${this.prefix}:thread:${deployId}:outbox`;
   }

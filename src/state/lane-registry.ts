@@ -6,7 +6,7 @@
 // `release` hands the lane to the waiting one. Both are safe to run again after a crash.
 import type { Redis } from 'ioredis';
 import type { DeployRecord } from '../domain/deploy';
-import type { LaneRef, Scope } from '../domain/names';
+import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
 import { execOrThrow, type DeployStore } from './deploy-store';
 import type { RedisKeys } from './keys';
 
@@ -139,7 +139,7 @@ export class LaneRegistry {
   }
 
   async list(scope: Scope): Promise<LaneView[]> {
-    const lanes = (await this.redis.smembers(this.keys.lanes(scope))).sort();
+    const lanes = (await this.redis.smembers(this.keys.lanes(scope))).filter((lane) => !isOperationSlot(lane)).sort();
     return this.getMany(scope, lanes);
   }
 

@@ -323,3 +323,42 @@ describe('readEnvOptions', () => {
     }
   });
 });
+
+describe('parseConfig: setup and service repositories', () => {
+  const ARN = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666';
+
+  it('reads the setup section with its default infra branch, and service repos', () => {
+    const parsed = parseConfig(
+      config({ services: '  user-api: { repo: acme/user-api }', extra: `setup:\n  connectionArn: ${ARN}\n  infraRepo: acme/infra-devops` }),
+    );
+    expect(parsed.setup).toEqual({ connectionArn: ARN, infraRepo: 'acme/infra-devops', infraBranch: 'main' });
+    expect(parsed.services['user-api']?.repo).toBe('acme/user-api');
+  });
+
+  it('accepts the older codestar-connections ARN form and a chosen branch', () => {
+    const arn = 'arn:aws:codestar-connections:eu-west-1:123456789012:connection/abc-123';
+    const parsed = parseConfig(config({ extra: `setup:\n  connectionArn: ${arn}\n  infraRepo: acme/infra\n  infraBranch: release/v2` }));
+    expect(parsed.setup?.infraBranch).toBe('release/v2');
+  });
+
+  it('is optional', () => {
+    expect(parseConfig(config({})).setup).toBeUndefined();
+  });
+
+  it.each<[string, string, RegExp[]]>([
+    ['a connection ARN that is not one', `setup:\n  connectionArn: my-connection\n  infraRepo: acme/infra`, [/setup\.connectionArn/, /CodeStar connection ARN/]],
+    ['a missing infraRepo', `setup:\n  connectionArn: ${ARN}`, [/setup\.infraRepo: required/]],
+    ['an infra repo without owner', `setup:\n  connectionArn: ${ARN}\n  infraRepo: infra`, [/setup\.infraRepo/, /owner\/name/]],
+    ['a stack role that is not a role ARN', `setup:\n  connectionArn: ${ARN}\n  infraRepo: acme/infra\n  stackRoleArn: lanebot-pipeline-stacks`, [/setup\.stackRoleArn/, /IAM role ARN/]],
+    ['a branch with a space', `setup:\n  connectionArn: ${ARN}\n  infraRepo: acme/infra\n  infraBranch: "my branch"`, [/setup\.infraBranch/]],
+    ['an unknown setup key', `setup:\n  connectionArn: ${ARN}\n  infraRepo: acme/infra\n  region: us-east-1`, [/setup: unknown key "region"/]],
+  ])('names the key for %s', (_label, extra, patterns) => {
+    const message = configErrorOf(config({ extra })).message;
+    for (const pattern of patterns) expect(message).toMatch(pattern);
+  });
+
+  it('names a bad service repo', () => {
+    const message = configErrorOf(config({ services: '  user-api: { repo: "https://github.com/acme/user-api" }' })).message;
+    expect(message).toMatch(/services\.user-api\.repo: must be a repository id such as acme\/user-api/);
+  });
+});

@@ -1,0 +1,49 @@
+// What `/lane infra`, `/lane boot` and `/lane setup` share: no arguments, admins only, and one
+// record queued like a deploy (src/jobs/deploy.job.ts admits it to its slot and starts it), so the
+// operation gets a thread narrated like a deploy's.
+import { newDeployId, type DeployRequest } from '../src/domain/deploy';
+import { bootPipelineName, infraPipelineName, operationRef, type Scope } from '../src/domain/names';
+import { pipelineNameFor, type LanebotConfig } from '../src/config';
+import type { CommandContext, CommandDeps, ParseResult } from './command';
+
+export type AdminOperationKind = 'infra' | 'boot' | 'setup';
+
+export function parseNoArguments(tokens: string[]): ParseResult<Record<string, never>> {
+  if (tokens.length > 0) return { ok: false, problem: `this command takes no arguments (got ${tokens.length})` };
+  return { ok: true, args: {} };
+}
+
+/** The pipeline an operation runs; for setup, the app pipeline whose stacks it sets up. */
+export function operationPipeline(kind: AdminOperationKind, scope: Scope, config: LanebotConfig): string {
+  switch (kind) {
+    case 'infra':
+      return infraPipelineName(scope.env);
+    case 'boot':
+      return bootPipelineName(scope.env);
+    case 'setup':
+      return pipelineNameFor(config, scope);
+  }
+}
+
+/** Queues an admin operation for `ctx.scope`, requested by `ctx.userId` in `ctx.channelId`. */
+export async function requestOperation(
+  kind: AdminOperationKind,
+  ctx: CommandContext,
+  deps: Pick<CommandDeps, 'config' | 'clock' | 'enqueueDeploy'>,
+): Promise<DeployRequest> {
+  const now = deps.clock.now();
+  const slot = operationRef(kind, ctx.scope);
+  const request: DeployRequest = {
+    id: newDeployId(now),
+    kind,
+    ...slot,
+    // The infra repository's branch: what the pipelines' InfraSource builds from.
+    branch: deps.config.setup?.infraBranch ?? 'main',
+    pipeline: operationPipeline(kind, ctx.scope, deps.config),
+    requester: ctx.userId,
+    channel: ctx.channelId,
+    requestedAt: now,
+  };
+  await deps.enqueueDeploy(request);
+  return request;
+}
