@@ -99,9 +99,9 @@ describe('boot-pipeline.yaml', () => {
 });
 
 describe('infra-pipeline.yaml', () => {
-  it('is the V2 pipeline infra-{env}: Source (InfraSource) -> Deploy (DeployInfraStack), QUEUED on its one stack', () => {
+  it('is the V2 PARALLEL pipeline infra-{env}: Source (InfraSource) -> Deploy (DeployInfraStack)', () => {
     const p = pipeline('pipelines/infra-pipeline.yaml');
-    expect(p).toMatchObject({ Name: 'infra-dev', PipelineType: 'V2', ExecutionMode: 'QUEUED' });
+    expect(p).toMatchObject({ Name: 'infra-dev', PipelineType: 'V2', ExecutionMode: 'PARALLEL' });
     expect(layout(p)).toEqual([
       ['Source', ['InfraSource']],
       ['Deploy', ['DeployInfraStack']],
