@@ -56,7 +56,8 @@ export class CodePipelineAdapter implements PipelinesPort {
       this.client.send(
         new StartPipelineExecutionCommand({
           name: pipelineName,
-          variables: Object.entries(variables).map(([name, value]) => ({ name, value })),
+          // The API takes 1 to 50 variables or none at all (infra-{env} has none): never an empty list.
+          variables: Object.keys(variables).length > 0 ? Object.entries(variables).map(([name, value]) => ({ name, value })) : undefined,
           clientRequestToken,
         }),
       ),

@@ -93,6 +93,16 @@ describe('startExecution', () => {
     });
   });
 
+  it('sends no variables list at all for a pipeline started without variables (the API takes 1 to 50)', async () => {
+    cp.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: EXEC });
+    await adapter().startExecution({ pipelineName: 'infra-dev', variables: {}, clientRequestToken: 'infra-1' });
+    expect(cp.commandCalls(StartPipelineExecutionCommand)[0]!.args[0].input).toEqual({
+      name: 'infra-dev',
+      variables: undefined,
+      clientRequestToken: 'infra-1',
+    });
+  });
+
   it('passes the same token again on a repeated start, leaving deduplication to AWS', async () => {
     cp.on(StartPipelineExecutionCommand).resolves({ pipelineExecutionId: EXEC });
     const pipelines = adapter();
