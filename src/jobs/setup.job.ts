@@ -149,7 +149,14 @@ export class SetupJob {
       this.deps.logger.warn({ deployId: deploy.id, err: error, retryInMs: Math.round(retryIn) }, 'stack call failed; retrying');
       return later(retryIn, { ...data, ...state, failures: failures + 1 });
     }
-    await finishDeploy(this.deps, deploy.id, 'error', { error: isLanebotError(error) ? error.message : describeCause(error) });
+    let message = isLanebotError(error) ? error.message : describeCause(error);
+    if (isLanebotError(error) && error.code === 'AWS_ACCESS_DENIED' && !this.deps.config.setup?.stackRoleArn) {
+      // The likeliest cause: the shipped bot policy creates nothing itself; it passes a service role.
+      message +=
+        ' lanebot.yml sets no `setup.stackRoleArn`: with the shipped bot policy, pipeline stacks are created by the role ' +
+        '`lanebot-pipeline-stacks` (templates/iam/pipeline-stack-role.yaml); put its ARN there and run `/lane setup` again.';
+    }
+    await finishDeploy(this.deps, deploy.id, 'error', { error: message });
     return DONE;
   }
 }

@@ -4,6 +4,7 @@
 // in the thread exactly as it would be with CloudFormation.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AwsAccessDeniedError } from '../../src/errors';
 import type { DeployStackInput, DeployStackResult, DeleteStackResult, StackProgress, StacksPort, StackView } from '../../src/cloud/stacks.port';
 import { deletePrefix, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
 
@@ -166,6 +167,22 @@ describe('/lane setup (scripted stack port)', () => {
     const stageFailed = await waitFor('the stack failure reply', () => bot.stub.thread(root).find((m) => m.text.includes('Stack *pipeline-user-api-dev* failed')));
     expect(stageFailed.text).toContain('Role lanebot-x is invalid');
     await waitFor('the final reply', () => bot.stub.thread(root).find((m) => m.text.includes('`/lane setup` failed')));
+  });
+
+  it('ends with what to set when AWS denies the stack call and no stack role is configured', async () => {
+    const denied = new AwsAccessDeniedError('cloudformation:CreateChangeSet for stack `pipeline-infra-dev`', new Error('not authorized'));
+    const stacks = new ScriptedStacks({
+      'pipeline-infra-dev': [{ fail: denied }],
+      'pipeline-boot-dev': [{ deploy: { kind: 'no-changes', stackId: 'b' } }],
+      'pipeline-user-api-dev': [{ deploy: { kind: 'no-changes', stackId: 'a' } }],
+    });
+    t = await startTestBot({ config: CONFIG.replace(/  stackRoleArn: .*\n/, ''), overrides: { stacks } });
+    await t.command('setup', { user: ADMIN });
+    const root = await waitFor('the setup root message', () => t!.stub.rootMentioning('pipeline setup'));
+    const final = await waitFor('the final reply', () => t!.stub.thread(root).find((m) => m.text.includes('could not run')));
+    expect(final.text).toContain('may not call cloudformation:CreateChangeSet');
+    expect(final.text).toContain('`setup.stackRoleArn`');
+    expect(final.text).toContain('templates/iam/pipeline-stack-role.yaml');
   });
 
   it('answers a non-admin at once and queues nothing', async () => {
