@@ -1,0 +1,90 @@
+// The sandbox driven through its console API alone, as a script would: `src/sandbox/main.ts` runs
+// as its own process (the real bot with CLOUD=sim, and the console standing in for Slack), and this
+// test only speaks HTTP to the console — commands in, messages out, simulator controls.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REDIS_URL, waitFor } from '../support/harness';
+
+interface ConsoleMessage {
+  ts: string;
+  thread_ts?: string;
+  user: string;
+  text: string;
+}
+
+const CHANNEL = 'C0USERAPIDEV';
+
+describe('the sandbox through its console API', () => {
+  let sandbox: ChildProcess;
+  let consoleUrl: string;
+
+  beforeAll(async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const tsx = pathToFileURL(require.resolve('tsx')).href;
+    sandbox = spawn(process.execPath, ['--import', tsx, join(__dirname, '../../src/sandbox/main.ts')], {
+      env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(port + 1), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    sandbox.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    sandbox.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    consoleUrl = await waitFor('the sandbox to print its URL', () => /open (http:\/\/\S+)/.exec(output)?.[1]?.replace(/\/$/, ''), 60_000);
+  }, 90_000);
+
+  afterAll(async () => {
+    if (sandbox && sandbox.exitCode === null) {
+      const exited = new Promise((resolve) => sandbox.once('exit', resolve));
+      sandbox.kill('SIGTERM');
+      await exited;
+    }
+  });
+
+  async function post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await fetch(`${consoleUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  async function messages(channel = CHANNEL): Promise<ConsoleMessage[]> {
+    return (await (await fetch(`${consoleUrl}/sandbox/messages?channel=${channel}`)).json()) as ConsoleMessage[];
+  }
+
+  /** The reply containing `needle` in the thread of the root containing `rootNeedle`. */
+  async function reply(rootNeedle: string, needle: string, timeoutMs = 60_000): Promise<ConsoleMessage> {
+    return waitFor(
+      `"${needle}" in the thread of "${rootNeedle}"`,
+      async () => {
+        const all = await messages();
+        const root = all.find((m) => !m.thread_ts && m.text.includes(rootNeedle));
+        return root && all.find((m) => m.thread_ts === root.ts && m.ts !== root.ts && m.text.includes(needle));
+      },
+      timeoutMs,
+    );
+  }
+
+  it('deploys lane gray and reads its successful thread', async () => {
+    const sent = await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'deploy gray release/1.2.3' });
+    expect(sent.status).toBe(200);
+    const done = await reply('lane gray ← release/1.2.3', 'now runs');
+    expect(done.text).toContain('Lane *gray* of user-api/dev now runs `release/1.2.3`');
+  });
+
+  it('shows the reason of a stage made to fail', async () => {
+    expect((await post('/sandbox/sim/fail-next', { pipeline: 'user-api-dev', stage: 'Build', message: 'unit tests failed: 3 of 120' })).status).toBe(200);
+    await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'deploy blue feature/checkout' });
+    const failed = await reply('lane blue ← feature/checkout', 'Stage *Build* failed');
+    expect(failed.text).toContain('unit tests failed: 3 of 120');
+  });
+
+  it('lets an admin set up the pipelines, then run infra and boot', async () => {
+    await post('/sandbox/commands', { user: 'U0BOB', channel: CHANNEL, text: 'setup' });
+    expect((await reply('pipeline setup', 'are set up')).text).toContain('`pipeline-user-api-dev`');
+    await post('/sandbox/commands', { user: 'U0BOB', channel: CHANNEL, text: 'infra' });
+    await reply('environment infrastructure', 'The infrastructure of *dev* is deployed');
+    await post('/sandbox/commands', { user: 'U0BOB', channel: CHANNEL, text: 'boot' });
+    await reply('service bootstrap', 'is bootstrapped');
+    const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as { stacks: { name?: string; stackName?: string; status: string }[] };
+    const names = state.stacks.map((s) => s.name ?? s.stackName);
+    expect(names).toEqual(expect.arrayContaining(['pipeline-user-api-dev', 'infra-environment-dev', 'boot-user-api-dev', 'app-user-api-dev-gray']));
+  });
+});
