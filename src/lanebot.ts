@@ -15,6 +15,7 @@ import { SimClock } from './cloud/sim/sim-clock';
 import { simPipelineCatalog, SimPipelines } from './cloud/sim/sim-pipelines';
 import { SimStacks } from './cloud/sim/sim-stacks';
 import { SimLaneHealth } from './cloud/sim/sim-lane-health';
+import { SimFaults } from './cloud/sim/sim-faults';
 import type { EnvOptions, LanebotConfig } from './config';
 import type { DeployRequest } from './domain/deploy';
 import { once } from 'node:events';
@@ -92,6 +93,8 @@ export interface Lanebot {
   simHealth?: SimLaneHealth;
   /** The simulated account's movable clock, when CLOUD=sim and no clock was given. */
   simClock?: SimClock;
+  /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
+  simFaults?: SimFaults;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
   start(): Promise<number>;
   /** Stops taking work, lets running jobs finish (or hands them back), closes connections. */
@@ -130,8 +133,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const rulePriorities = new RulePriorities(redis, keys);
 
   // The simulated account's CloudFormation; the simulated pipelines' Deploy actions deploy through it.
-  const simStacks = env.CLOUD === 'sim' ? new SimStacks({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE }) : undefined;
-  const simHealth = simStacks && new SimLaneHealth({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, stacks: simStacks });
+  const simFaults = env.CLOUD === 'sim' ? new SimFaults({ redis, prefix: `${keys.prefix}:sim` }) : undefined;
+  const simStacks =
+    env.CLOUD === 'sim' ? new SimStacks({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, faults: simFaults }) : undefined;
+  const simHealth =
+    simStacks && new SimLaneHealth({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, stacks: simStacks, faults: simFaults });
   let sim: SimPipelines | undefined;
   let pipelines: PipelinesPort;
   if (overrides.pipelines) {
@@ -145,6 +151,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       pipelines: () => simPipelineCatalog(config),
       stacks: simStacks!,
       templatesDir: env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir(),
+      faults: simFaults,
     });
     pipelines = sim;
   } else {
@@ -277,6 +284,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simStacks,
     simHealth,
     simClock,
+    simFaults,
     async start() {
       await simClock?.start();
       // Take commands once Redis answers, so the first deploy is not refused for a connection still

@@ -1,11 +1,11 @@
 // The console's simulator controls (`/sandbox/sim/...`), for the page and for scripts: what the
 // simulated account holds (executions, stacks, lanes' health) and the levers a person pulls to see
-// how the bot reacts (fail a stage or a stack operation, answer an approval, make a lane unhealthy,
-// move the clock). Bad input is answered 400 with a message that names the field.
+// how the bot reacts (fail a stage or a stack operation, fail the bot's next AWS calls, answer an
+// approval, make a lane unhealthy, move the clock). Bad input is answered 400 with a message that names the field.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LanebotConfig } from '../config';
-import { simPipelineCatalog } from '../cloud/sim/sim-pipelines';
 import { MAX_UNHEALTHY_TARGETS } from '../cloud/sim/sim-lane-health';
+import { checkedInjection } from '../cloud/sim/sim-faults';
 import { validateLane } from '../domain/names';
 import { isLanebotError } from '../errors';
 import type { Lanebot } from '../lanebot';
@@ -18,17 +18,22 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 class BadRequest extends Error {}
 
 export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRoutes {
-  const pipelines = simPipelineCatalog(config).map((p) => p.name);
-
   return async (req, res, url) => {
     if (!url.pathname.startsWith('/sandbox/sim/')) return false;
-    const { sim, simStacks, simHealth } = bot;
+    const { sim, simStacks, simHealth, simFaults } = bot;
     if (!sim) return send(res, 409, { ok: false, error: 'the bot does not run with CLOUD=sim' });
+    // Every pipeline of the simulated account: app pipelines and each env's infra-{env} and boot-{env}.
+    const pipelines = sim.pipelines().map((p) => p.name);
     const route = `${req.method} ${url.pathname}`;
     try {
       switch (route) {
         case 'GET /sandbox/sim/state': {
-          const [executions, stacks, lanes] = await Promise.all([sim.recentExecutions(50), simStacks?.list() ?? [], simHealth?.lanes() ?? []]);
+          const [executions, stacks, lanes, faults] = await Promise.all([
+            sim.recentExecutions(50),
+            simStacks?.list() ?? [],
+            simHealth?.lanes() ?? [],
+            simFaults?.pending() ?? [],
+          ]);
           return send(res, 200, {
             ok: true,
             pipelines,
@@ -77,6 +82,8 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
               alarms: l.alarms,
             })),
             clock: { offsetMs: bot.simClock?.offset ?? 0, now: bot.simClock?.now() ?? Date.now() },
+            // Armed with POST /sandbox/sim/fail-next-call, in the order they will fail the bot's calls.
+            faults,
           });
         }
         case 'POST /sandbox/sim/fail-next': {
@@ -99,8 +106,17 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           }
           const reason = optionalText(body, 'reason');
           await simStacks.failNextOperation(stack, reason);
-          const exists = (await simStacks.describeStack(stack)) !== undefined;
+          // From the listing, not describeStack: that is the bot's port, and would consume an armed fault.
+          const exists = (await simStacks.list()).some((s) => s.stackName === stack);
           return send(res, 200, { ok: true, stack, exists });
+        }
+        case 'POST /sandbox/sim/fail-next-call': {
+          if (!simFaults) return send(res, 409, { ok: false, error: 'this bot has no simulated faults' });
+          const body = await readJson(req);
+          // checkedInjection names the bad field (INPUT_INVALID, answered 400 below).
+          const injection = checkedInjection(body);
+          const pending = await simFaults.inject(injection);
+          return send(res, 200, { ok: true, ...injection, pending });
         }
         case 'POST /sandbox/sim/approve': {
           const body = await readJson(req);

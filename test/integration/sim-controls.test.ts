@@ -143,6 +143,46 @@ describe('simulator controls', () => {
     expect(await post('/sandbox/sim/approve', { executionId, approved: true })).toMatchObject({ status: 400, body: { ok: false } });
   });
 
+  it("arms faults for the bot's next AWS calls and lists them in the state until they are consumed", async () => {
+    expect((await state()).faults).toEqual([]);
+    expect(await post('/sandbox/sim/fail-next-call', { service: 'cloudformation', fault: 'unavailable', count: 2 })).toMatchObject({
+      status: 200,
+      body: { ok: true, service: 'cloudformation', fault: 'unavailable', count: 2, pending: [{ service: 'cloudformation', fault: 'unavailable', count: 2 }] },
+    });
+    expect(await post('/sandbox/sim/fail-next-call', { service: 'elbv2', fault: 'throttled' })).toMatchObject({ status: 200, body: { count: 1 } });
+    expect((await state()).faults).toEqual([
+      { service: 'cloudformation', fault: 'unavailable', count: 2 },
+      { service: 'elbv2', fault: 'throttled', count: 1 },
+    ]);
+    // The console's own reads of the simulated account are not the bot's calls: they consume nothing.
+    await post('/sandbox/sim/fail-next-stack', { stack: 'app-user-api-dev-purple' });
+    expect((await state()).faults).toHaveLength(2);
+
+    // The bot's next calls through its ports fail as armed, then go through.
+    for (let i = 0; i < 2; i++) {
+      await expect(t.bot.simStacks!.describeStack('app-user-api-dev-purple')).rejects.toMatchObject({ code: 'AWS_ERROR', retryable: true });
+    }
+    await expect(t.bot.simStacks!.describeStack('app-user-api-dev-purple')).resolves.toBeUndefined();
+    await expect(t.bot.simHealth!.targetHealth('arn:aws:elasticloadbalancing:sim-1:000000000000:targetgroup/none/1')).rejects.toMatchObject({
+      code: 'AWS_THROTTLED',
+    });
+    expect((await state()).faults).toEqual([]);
+  });
+
+  it('fails the next run of any simulated pipeline, infra and boot ones too', async () => {
+    const { pipelines } = (await (await fetch(`${url}/sandbox/sim/state`)).json()) as { pipelines: string[] };
+    expect(pipelines).toEqual(expect.arrayContaining(['user-api-dev', 'infra-dev', 'boot-dev', 'infra-prod', 'boot-prod']));
+    expect(await post('/sandbox/sim/fail-next', { pipeline: 'infra-dev', stage: 'Deploy', message: 'no more EIPs' })).toMatchObject({ status: 200 });
+    expect(await post('/sandbox/sim/fail-next', { pipeline: 'boot-dev', stage: 'Build' })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('No stage "Build" to fail in boot-dev') },
+    });
+    const { executionId } = await t.bot.sim!.startExecution({ pipelineName: 'infra-dev', variables: {}, clientRequestToken: `infra-${Date.now()}` });
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const run = (await state()).executions.find((e) => e.executionId === executionId);
+    expect(run).toMatchObject({ status: 'Failed' });
+  });
+
   it('names the field a bad control request got wrong', async () => {
     const bad = async (path: string, body: unknown, field: string) =>
       expect(await post(path, body)).toMatchObject({ status: 400, body: { ok: false, error: expect.stringContaining(field) } });
@@ -158,6 +198,12 @@ describe('simulator controls', () => {
     await bad('/sandbox/sim/approve', { approved: true }, '`executionId`');
     await bad('/sandbox/sim/approve', { executionId: 'e-1', approved: 'yes' }, '`approved`');
     await bad('/sandbox/sim/approve', { executionId: 'no-such-execution', approved: true }, 'no-such-execution');
+    await bad('/sandbox/sim/fail-next-call', { fault: 'throttled' }, '`service`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'ecs', fault: 'throttled' }, '`service`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'timeout' }, '`fault`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'throttled', count: 0 }, '`count`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'throttled', count: 101 }, '`count`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'throttled', count: '3' }, '`count`');
 
     const notJson = await fetch(`${url}/sandbox/sim/approve`, { method: 'POST', body: '{nope' });
     expect(notJson.status).toBe(400);
@@ -166,6 +212,7 @@ describe('simulator controls', () => {
 });
 
 interface SimState {
+  faults: { service: string; fault: string; count: number }[];
   executions: { executionId: string; status: string; pendingApproval: { stageName: string; actionName: string } | null }[];
   stacks: { name: string; family: string; status: string; lastOperation: { kind: string; finished: boolean; succeeded: boolean } | null; outputs: Record<string, string> }[];
   lanes: {

@@ -28,6 +28,7 @@ import type { Clock } from '../../clock';
 import { laneStackName, type LaneRef } from '../../domain/names';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type TargetHealthView } from '../load-balancer.port';
+import type { SimFaultCheck } from './sim-faults';
 import type { SimStackListing } from './sim-stacks';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
@@ -42,6 +43,8 @@ export interface SimLaneHealthOptions {
   clock: Clock;
   timeScale: number;
   stacks: SimLaneStacksSource;
+  /** Transport faults armed in the simulated account (sim-faults.ts); the port methods consume them. */
+  faults?: SimFaultCheck;
 }
 
 export interface LaneHealthSettings {
@@ -214,6 +217,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   // LoadBalancerPort
 
   async targetHealth(targetGroupArn: string): Promise<TargetGroupHealth | undefined> {
+    await this.options.faults?.check('elbv2', 'DescribeTargetHealth');
     const laneStack = (await this.laneStacks()).find((l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
     if (!laneStack) return undefined;
     return this.targetsOf(laneStack, await this.settings(laneStack.ref), this.options.clock.now());
@@ -225,6 +229,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   async alarmStates(alarmNames: string[]): Promise<AlarmStates> {
     const names = [...new Set(alarmNames)];
     if (names.length === 0) return { alarms: [], missing: [] };
+    // After the empty case: the CloudWatch adapter makes no call for no names, so nothing can fail.
+    await this.options.faults?.check('cloudwatch', 'DescribeAlarms');
     const now = this.options.clock.now();
     const found = new Map<string, AlarmView>();
     for (const laneStack of await this.laneStacks()) {

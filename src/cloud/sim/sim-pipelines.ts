@@ -30,6 +30,7 @@ import { pipelineNameFor, type LanebotConfig } from '../../config';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { TERMINAL_STATUSES as TERMINAL, type ExecutionStatus, type ExecutionView, type PipelinesPort, type StageStatus, type StageView, type StartExecutionInput } from '../pipelines.port';
 import type { DeployStackInput } from '../stacks.port';
+import type { SimFaultCheck } from './sim-faults';
 import { SimStacks, simRepositoryUri, type SimDeployResult } from './sim-stacks';
 
 export type SimPipelineKind = 'app' | 'infra' | 'boot';
@@ -197,12 +198,18 @@ export interface SimPipelinesOptions {
   timeScale: number;
   /** Pipelines that exist in the simulated account. */
   pipelines: () => Iterable<SimPipelineInfo>;
-  /** The simulated CloudFormation the Deploy actions deploy with (default: the same account's). */
+  /**
+   * The simulated CloudFormation the Deploy actions deploy with (default: the same account's). They
+   * use its simulator path (deployStackAt), never its port methods: the pipeline's own role is not
+   * the bot's, so faults armed for the bot's CloudFormation calls are not theirs to consume.
+   */
   stacks?: SimStacks;
   /** Base URL of a console that shows simulated executions (the sandbox), for links in Slack. */
   consoleUrl?: string;
   /** Where the stack templates are (default: ./templates). */
   templatesDir?: string;
+  /** Transport faults armed in the simulated account (sim-faults.ts); the port methods consume them. */
+  faults?: SimFaultCheck;
 }
 
 export class SimPipelines implements PipelinesPort {
@@ -228,6 +235,7 @@ export class SimPipelines implements PipelinesPort {
   }
 
   async startExecution({ pipelineName, variables, clientRequestToken }: StartExecutionInput): Promise<{ executionId: string }> {
+    await this.options.faults?.check('codepipeline', 'StartPipelineExecution', pipelineName);
     if (!this.info(pipelineName)) throw new PipelineNotFoundError(pipelineName);
     const { redis } = this.options;
     // Like CodePipeline: the same client request token returns the execution it started first.
@@ -258,6 +266,7 @@ export class SimPipelines implements PipelinesPort {
   }
 
   async getExecution(pipelineName: string, executionId: string): Promise<ExecutionView> {
+    await this.options.faults?.check('codepipeline', 'GetPipelineExecution', pipelineName);
     const info = this.info(pipelineName);
     if (!info) throw new PipelineNotFoundError(pipelineName);
     const record = await this.loadExecution(executionId);

@@ -28,6 +28,7 @@ import {
   type StacksPort,
   type StackView,
 } from '../stacks.port';
+import type { SimFaultCheck } from './sim-faults';
 
 /** The simulated account and region every sim ARN carries. */
 export const SIM_ACCOUNT = '000000000000';
@@ -158,6 +159,11 @@ export interface SimStacksOptions {
   prefix: string;
   clock: Clock;
   timeScale: number;
+  /**
+   * Transport faults armed in the simulated account (sim-faults.ts). Only the StacksPort methods
+   * consume them; the simulator's own paths (deployStackAt, list, …) never fail this way.
+   */
+  faults?: SimFaultCheck;
 }
 
 /** Releases the account lock only if we still hold it. */
@@ -174,16 +180,19 @@ export class SimStacks implements StacksPort {
   // StacksPort
 
   async deployStack(input: DeployStackInput): Promise<DeployStackResult> {
+    await this.checkFault('CreateChangeSet', input.stackName);
     return (await this.deployStackAt(input, this.options.clock.now())).result;
   }
 
   async describeStack(stackName: string): Promise<StackView | undefined> {
+    await this.checkFault('DescribeStacks', stackName);
     const record = await this.load(stackName);
     const state = record && stateAt(record, this.options.clock.now());
     return state?.exists ? viewOf(stackName, state) : undefined;
   }
 
   async progress(stackName: string, since?: string): Promise<StackProgress> {
+    await this.checkFault('DescribeStackEvents', stackName);
     const record = await this.load(stackName);
     const now = this.options.clock.now();
     const state = record && stateAt(record, now);
@@ -211,6 +220,7 @@ export class SimStacks implements StacksPort {
   }
 
   async deleteStack(stackName: string, clientRequestToken: string): Promise<DeleteStackResult> {
+    await this.checkFault('DeleteStack', stackName);
     return this.locked(async () => {
       const tokenKey = this.key('token', stackName, clientRequestToken);
       const earlier = await this.options.redis.get(tokenKey);
@@ -225,6 +235,11 @@ export class SimStacks implements StacksPort {
       await this.options.redis.set(tokenKey, JSON.stringify(result), 'EX', RECORD_TTL_SECONDS);
       return result;
     });
+  }
+
+  /** Fails the port call if a CloudFormation fault is armed, named as the AWS adapter names it. */
+  private async checkFault(operation: string, stackName: string): Promise<void> {
+    await this.options.faults?.check('cloudformation', operation, stackName);
   }
 
   // ---------------------------------------------------------------------------------------------

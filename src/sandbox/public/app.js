@@ -1503,6 +1503,8 @@ function emptyRow(cols, text) {
 
 function renderSimState(data) {
   const now = toDate(data.clock?.now)?.getTime() ?? Date.now();
+  renderPipelineChoices(Array.isArray(data.pipelines) ? data.pipelines : []);
+  renderFaults(Array.isArray(data.faults) ? data.faults : []);
   renderExecutions(Array.isArray(data.executions) ? [...data.executions] : [], now);
   renderStacks(Array.isArray(data.stacks) ? data.stacks : [], now);
   renderLanes(Array.isArray(data.lanes) ? data.lanes : [], now);
@@ -1517,6 +1519,29 @@ function renderSimState(data) {
     const skew = offset > 0 ? ` (+${days ? `${days} d ` : ''}${hours ? `${hours} h ` : ''}${!days && !hours ? `${minutes} min` : ''})`.replace(/ \)$/, ')') : '';
     $('sim-clock').textContent = `🕒 sim time ${clockNow.toLocaleString(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })}${skew}`;
   }
+}
+
+/** Every pipeline of the simulated account (infra-{env} and boot-{env} too) can be made to fail. */
+function renderPipelineChoices(names) {
+  const select = $('fail-pipeline');
+  const current = [...select.options].map((o) => o.value);
+  if (names.length === 0 || (current.length === names.length && current.every((v, i) => v === names[i]))) return;
+  const chosen = select.value;
+  select.replaceChildren(...names.map((name) => h('option', { value: name }, name)));
+  if (names.includes(chosen)) select.value = chosen;
+}
+
+const FAULT_LABELS = { throttled: 'throttled', 'access-denied': 'access denied', unavailable: '503 unavailable' };
+
+/** The armed faults, in the order they will fail the bot's calls. */
+function renderFaults(faults) {
+  const box = $('pending-faults');
+  if (faults.length === 0) {
+    box.replaceChildren('No faults armed.');
+    return;
+  }
+  box.replaceChildren('Armed:', ...faults.map((f) =>
+    h('span', { class: 'status status-bad', 'data-testid': 'pending-fault' }, `${f.count} × ${FAULT_LABELS[f.fault] ?? f.fault} on ${f.service}`)));
 }
 
 // ---- executions, with Approve / Reject on those waiting at a manual approval
@@ -1749,6 +1774,13 @@ function wireSim() {
     const reason = String(form.get('reason') ?? '').trim();
     if (reason) body.reason = reason;
     simPost('/sim/fail-next-stack', body, `The next operation of ${body.stack} fails.`);
+  });
+  $('call-fail-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const body = { service: form.get('service'), fault: form.get('fault'), count: Number(form.get('count') ?? 1) };
+    const calls = body.count === 1 ? 'call' : `${body.count} calls`;
+    simPost('/sim/fail-next-call', body, `The next ${calls} to ${body.service} fail: ${FAULT_LABELS[body.fault] ?? body.fault}.`);
   });
   $('health-form').addEventListener('submit', (event) => {
     event.preventDefault();
