@@ -2,12 +2,11 @@
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
 // followed to success, a button clicked, the Simulator panel's lane health and approvals used, and
 // screenshots saved (test/output/sandbox*.png).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REDIS_URL, waitFor } from '../support/harness';
+import { waitFor } from '../support/harness';
+import { startSandboxProcess, type SandboxProcess } from '../support/sandbox-process';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUTPUT = join(__dirname, '..', 'output');
@@ -19,7 +18,7 @@ if (skip) {
 }
 
 (skip ? describe.skip : describe)('the sandbox in a browser', () => {
-  let sandbox: ChildProcess;
+  let sandbox: SandboxProcess | undefined;
   let consoleUrl: string;
   let browser: Browser;
   let page: Page;
@@ -28,31 +27,19 @@ if (skip) {
     if (!existsSync(CHROMIUM)) {
       throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH; SKIP_BROWSER_TESTS=1 skips these tests`);
     }
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    sandbox = spawn(process.execPath, ['--import', tsx, join(__dirname, '../../src/sandbox/main.ts')], {
-      env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(port + 1), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    sandbox.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    sandbox.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    consoleUrl = await waitFor('the sandbox to print its URL', () => /open (http:\/\/\S+)/.exec(output)?.[1], 60_000);
+    sandbox = await startSandboxProcess();
+    consoleUrl = sandbox.consoleUrl;
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  }, 90_000);
+  }, 150_000);
 
   afterAll(async () => {
     await browser?.close();
-    if (sandbox && sandbox.exitCode === null) {
-      const exited = new Promise((resolve) => sandbox.once('exit', resolve));
-      sandbox.kill('SIGTERM');
-      await exited;
-    }
+    await sandbox?.stop();
   });
 
   it('deploys a lane from the composer and follows its thread to success', async () => {

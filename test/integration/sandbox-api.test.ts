@@ -1,10 +1,8 @@
 // The sandbox driven through its console API alone, as a script would: `src/sandbox/main.ts` runs
 // as its own process (the real bot with CLOUD=sim, and the console standing in for Slack), and this
 // test only speaks HTTP to the console — commands in, messages out, simulator controls.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REDIS_URL, waitFor } from '../support/harness';
+import { waitFor } from '../support/harness';
+import { startSandboxProcess, type SandboxProcess } from '../support/sandbox-process';
 
 interface ConsoleMessage {
   ts: string;
@@ -16,28 +14,16 @@ interface ConsoleMessage {
 const CHANNEL = 'C0USERAPIDEV';
 
 describe('the sandbox through its console API', () => {
-  let sandbox: ChildProcess;
+  let sandbox: SandboxProcess | undefined;
   let consoleUrl: string;
 
   beforeAll(async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const tsx = pathToFileURL(require.resolve('tsx')).href;
-    sandbox = spawn(process.execPath, ['--import', tsx, join(__dirname, '../../src/sandbox/main.ts')], {
-      env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(port + 1), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    sandbox.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-    sandbox.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    consoleUrl = await waitFor('the sandbox to print its URL', () => /open (http:\/\/\S+)/.exec(output)?.[1]?.replace(/\/$/, ''), 60_000);
-  }, 90_000);
+    sandbox = await startSandboxProcess();
+    consoleUrl = sandbox.consoleUrl;
+  }, 120_000);
 
   afterAll(async () => {
-    if (sandbox && sandbox.exitCode === null) {
-      const exited = new Promise((resolve) => sandbox.once('exit', resolve));
-      sandbox.kill('SIGTERM');
-      await exited;
-    }
+    await sandbox?.stop();
   });
 
   async function post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
