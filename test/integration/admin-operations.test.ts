@@ -1,15 +1,10 @@
 // The admin operations against the simulated account, end to end: `/lane setup` creates the
 // pipeline stacks, `/lane infra` and `/lane boot` run their pipelines (which create the environment
 // and service stacks), and lane deploys carry the lane's rule priority to the pipeline.
-import { deletePrefix, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { adminConfig, TEST_ADMIN as ADMIN } from '../support/test-config';
 
-const ADMIN = 'U0PLATFORM1';
-const CONFIG = `${TEST_CONFIG.replace('  user-api: {}', '  user-api: { repo: acme/user-api }')}
-admins: [${ADMIN}]
-setup:
-  connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666
-  infraRepo: acme/infra-devops
-`;
+const CONFIG = adminConfig();
 /** Longer than any simulated pipeline or stack operation. */
 const LONG_ENOUGH_MS = 30 * 60_000;
 

@@ -6,17 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsAccessDeniedError } from '../../src/errors';
 import type { DeployStackInput, DeployStackResult, DeleteStackResult, StackProgress, StacksPort, StackView } from '../../src/cloud/stacks.port';
-import { deletePrefix, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { adminConfig, TEST_ADMIN as ADMIN, TEST_CONNECTION_ARN } from '../support/test-config';
 
-const ADMIN = 'U0PLATFORM1';
-const CONFIG = `${TEST_CONFIG.replace('  user-api: {}', '  user-api: { repo: acme/user-api }')}
-admins: [${ADMIN}]
-setup:
-  connectionArn: arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666
-  infraRepo: acme/infra-devops
-  infraBranch: release
-  stackRoleArn: arn:aws:iam::123456789012:role/lanebot-pipeline-stacks
-`;
+const CONFIG = adminConfig('  infraBranch: release\n  stackRoleArn: arn:aws:iam::123456789012:role/lanebot-pipeline-stacks\n');
 
 type Step = { deploy: DeployStackResult } | { progress: Partial<StackProgress> & { status: string } } | { fail: Error };
 
@@ -102,7 +95,7 @@ describe('/lane setup (scripted stack port)', () => {
     const app = stacks.calls.find((c) => c.op === 'deploy' && c.stackName === 'pipeline-user-api-dev')!.input!;
     expect(app.parameters).toEqual({
       Env: 'dev',
-      ConnectionArn: 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666',
+      ConnectionArn: TEST_CONNECTION_ARN,
       InfraRepo: 'acme/infra-devops',
       InfraBranch: 'release',
       PipelineName: 'user-api-dev',

@@ -12,3 +12,17 @@ channels:
   C0USERAPIDEV: { service: user-api, env: dev }
   C0ORDERSDEV: { service: orders, env: dev }
 `;
+
+/** The admin of ADMIN_CONFIG. */
+export const TEST_ADMIN = 'U0PLATFORM1';
+export const TEST_CONNECTION_ARN = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666';
+
+/** TEST_CONFIG plus what the admin commands need: an admin, a `setup:` section (extra lines appended to it) and user-api's repo. */
+export function adminConfig(extraSetupLines = ''): string {
+  return `${TEST_CONFIG.replace('  user-api: {}', '  user-api: { repo: acme/user-api }')}
+admins: [${TEST_ADMIN}]
+setup:
+  connectionArn: ${TEST_CONNECTION_ARN}
+  infraRepo: acme/infra-devops
+${extraSetupLines}`;
+}
