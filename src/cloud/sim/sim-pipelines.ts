@@ -165,6 +165,8 @@ interface DeployActionRecord {
   pendingAt?: number;
   /** A note for the stage view (StageView.detail). */
   detail?: string;
+  /** Not recorded: the stack is being replaced until then, when the create is due. */
+  recheckAt?: number;
 }
 
 /** How many stack operations an evaluation may start (settle starts them one at a time, in time order). */
@@ -219,6 +221,7 @@ export class SimPipelines implements PipelinesPort {
   constructor(private readonly options: SimPipelinesOptions) {
     const { redis, prefix, clock, timeScale } = options;
     this.stacks = options.stacks ?? new SimStacks({ redis, prefix, clock, timeScale });
+    this.stacks.prepareTemplates((Object.keys(SIM_TEMPLATE_FILES) as SimPipelineKind[]).map((kind) => this.template(kind)));
   }
 
   private key(...parts: string[]): string {
@@ -260,7 +263,8 @@ export class SimPipelines implements PipelinesPort {
       .multi()
       .set(this.key('execution', candidate), JSON.stringify(record), 'EX', 30 * 24 * 3600)
       .rpush(this.key('executions', pipelineName), candidate)
-      .sadd(this.key('active'), candidate)
+      // Checked by settle() from its start on; each check says when the next one is needed.
+      .zadd(this.key('active'), record.startedAt, candidate)
       .exec();
     return { executionId: candidate };
   }
@@ -306,6 +310,7 @@ export class SimPipelines implements PipelinesPort {
     if (stored !== 'OK') {
       throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` has already been approved or rejected.`);
     }
+    await this.options.redis.zadd(this.key('active'), now, executionId);
   }
 
   /** Executions waiting for an approver, oldest request first. */
@@ -343,26 +348,33 @@ export class SimPipelines implements PipelinesPort {
   }
 
   /**
-   * Starts the stack operations of running executions that are due by `now`, earliest first. Each
+   * Starts the stack operations of running executions that are due by `now`, earliest first, so that
+   * after a clock jump the deploy that began first wins whichever execution is read first. Each
    * evaluation with a zero budget reports when its next operation is due without starting it.
+   *
+   * `active` is a sorted set scored by when each execution next needs a look (its current timed
+   * action ends, its approval expires, its Deploy begins). Only executions at or past that moment
+   * are evaluated, so a read costs O(due executions), not O(running executions): with every poll
+   * evaluating every execution, polling grew quadratically with the number of running lanes.
    */
   private async settle(now: number): Promise<void> {
     const { redis } = this.options;
-    const ids = await redis.smembers(this.key('active'));
+    const ids = await redis.zrangebyscore(this.key('active'), '-inf', now);
     if (ids.length === 0) return;
     const raws = await redis.mget(...ids.map((id) => this.key('execution', id)));
     const due = new Map<string, { record: SimExecutionRecord; info: SimPipelineInfo; at: number }>();
     const probe = async (record: SimExecutionRecord, info: SimPipelineInfo) => {
-      const { view, pendingDeployAt } = await this.evaluate(record, info, now, { left: 0 });
+      const { view, pendingDeployAt, nextCheckAt } = await this.evaluate(record, info, now, { left: 0 });
       if (pendingDeployAt !== undefined) due.set(record.executionId, { record, info, at: pendingDeployAt });
       else due.delete(record.executionId);
-      if (TERMINAL.has(view.status)) await redis.srem(this.key('active'), record.executionId);
+      if (TERMINAL.has(view.status) || nextCheckAt === undefined) await redis.zrem(this.key('active'), record.executionId);
+      else await redis.zadd(this.key('active'), nextCheckAt, record.executionId);
     };
     for (const [index, raw] of raws.entries()) {
       const record = raw ? (JSON.parse(raw) as SimExecutionRecord) : undefined;
       const info = record && this.info(record.pipelineName);
       if (!record || !info) {
-        await redis.srem(this.key('active'), ids[index]!);
+        await redis.zrem(this.key('active'), ids[index]!);
         continue;
       }
       await probe(record, info);
@@ -384,7 +396,7 @@ export class SimPipelines implements PipelinesPort {
     info: SimPipelineInfo,
     now: number,
     budget: StepBudget = { left: Number.POSITIVE_INFINITY },
-  ): Promise<{ view: ExecutionView; pendingApproval?: SimExecutionSummary['pendingApproval']; pendingDeployAt?: number }> {
+  ): Promise<{ view: ExecutionView; pendingApproval?: SimExecutionSummary['pendingApproval']; pendingDeployAt?: number; nextCheckAt?: number }> {
     const scale = this.options.timeScale;
     const link = this.options.consoleUrl ? `${this.options.consoleUrl}/sim/executions/${record.executionId}` : undefined;
     let cursor = record.startedAt;
@@ -392,6 +404,8 @@ export class SimPipelines implements PipelinesPort {
     let statusSummary: string | undefined;
     let pendingApproval: SimExecutionSummary['pendingApproval'];
     let pendingDeployAt: number | undefined;
+    /** When settle() must look again: the moment this evaluation stopped at; none once nothing is left to start. */
+    let nextCheckAt: number | undefined;
     const stages: StageView[] = [];
     for (const stage of simStagesFor(info)) {
       if (status !== 'Succeeded') {
@@ -409,6 +423,7 @@ export class SimPipelines implements PipelinesPort {
           const end = cursor + (action.seconds * 1000) / scale;
           if (now < end) {
             inProgress = true;
+            nextCheckAt = end;
             break;
           }
           cursor = end;
@@ -419,6 +434,8 @@ export class SimPipelines implements PipelinesPort {
           if (!answer) {
             if (now < expiresAt) {
               inProgress = true;
+              // approve() brings the next look forward to the answer.
+              nextCheckAt = expiresAt;
               detail = 'waiting for approval';
               pendingApproval = { stageName: stage.name, actionName: action.name, since: cursor, expiresAt };
               break;
@@ -432,6 +449,7 @@ export class SimPipelines implements PipelinesPort {
         } else {
           const outcome = await this.deployAction(record, info, cursor, failing, now, budget);
           pendingDeployAt = outcome.pendingAt;
+          nextCheckAt = outcome.pendingAt ?? outcome.recheckAt;
           detail = outcome.detail;
           if (outcome.endsAt === undefined || now < outcome.endsAt) {
             inProgress = true;
@@ -455,6 +473,7 @@ export class SimPipelines implements PipelinesPort {
       view: { pipelineName: record.pipelineName, executionId: record.executionId, status, statusSummary, stages, url: link },
       pendingApproval,
       pendingDeployAt,
+      nextCheckAt,
     };
   }
 
@@ -486,7 +505,7 @@ export class SimPipelines implements PipelinesPort {
     });
     if (first.replacedUntil === undefined) return first;
     // The failed stack's delete runs first (`aws cloudformation wait stack-delete-complete`), then the create.
-    if (now < first.replacedUntil) return { detail: 'deleting the stack its failed create left (ROLLBACK_COMPLETE)' };
+    if (now < first.replacedUntil) return { detail: 'deleting the stack its failed create left (ROLLBACK_COMPLETE)', recheckAt: first.replacedUntil };
     const replacedUntil = first.replacedUntil;
     return this.once(this.key('deploy', record.executionId, 'recreate'), replacedUntil, budget, async () => {
       const input = this.stackInput(record, info);

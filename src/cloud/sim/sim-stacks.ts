@@ -172,6 +172,15 @@ const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return red
 export class SimStacks implements StacksPort {
   constructor(private readonly options: SimStacksOptions) {}
 
+  /**
+   * Checks templates ahead of their first deploy. A first parse of a real template blocks the event
+   * loop for tens of milliseconds, which the bot's Slack receiver (same process) would feel as a
+   * late ack; done at start, later deploys of the same text reuse the verdict.
+   */
+  prepareTemplates(bodies: Iterable<string>): void {
+    for (const body of bodies) templateProblem(body);
+  }
+
   private key(...parts: string[]): string {
     return [this.options.prefix, 'cfn', ...parts].join(':');
   }
@@ -525,8 +534,25 @@ function parseCursor(cursor: string | undefined): { seq: number; seen: number } 
   return match ? { seq: Number(match[1]), seen: Number(match[2]) } : undefined;
 }
 
+/**
+ * Verdicts of templateProblem by template hash. Parsing a real template takes milliseconds of the
+ * event loop the bot shares with its Slack receiver, and the same few templates come back on every
+ * deploy; a verdict never changes for the same text.
+ */
+const templateVerdicts = new Map<string, string | undefined>();
+const MAX_TEMPLATE_VERDICTS = 100;
+
 /** CloudFormation's checks before it looks at a template's content, plus "at least one resource". */
 function templateProblem(body: string): string | undefined {
+  const hash = sha256(body);
+  if (templateVerdicts.has(hash)) return templateVerdicts.get(hash);
+  const verdict = checkTemplate(body);
+  if (templateVerdicts.size >= MAX_TEMPLATE_VERDICTS) templateVerdicts.clear();
+  templateVerdicts.set(hash, verdict);
+  return verdict;
+}
+
+function checkTemplate(body: string): string | undefined {
   if (body.trim() === '') {
     return "1 validation error detected: Value '' at 'templateBody' failed to satisfy constraint: Member must have length greater than or equal to 1";
   }
