@@ -132,6 +132,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const commandLanes = new LaneRegistry(commandRedis, keys, commandDeploys);
   const rulePriorities = new RulePriorities(redis, keys);
 
+  const region = env.AWS_REGION ?? 'us-east-1';
+  const templatesDir = env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir();
   // The simulated account's CloudFormation; the simulated pipelines' Deploy actions deploy through it.
   const simFaults = env.CLOUD === 'sim' ? new SimFaults({ redis, prefix: `${keys.prefix}:sim` }) : undefined;
   const simStacks =
@@ -143,30 +145,24 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   if (overrides.pipelines) {
     pipelines = overrides.pipelines;
   } else if (env.CLOUD === 'sim') {
+    // The config does not change while the process runs, and neither do its pipelines.
+    const simCatalog = simPipelineCatalog(config);
     sim = new SimPipelines({
       redis,
       prefix: `${keys.prefix}:sim`,
       clock,
       timeScale: env.SIM_TIME_SCALE,
-      pipelines: () => simPipelineCatalog(config),
+      pipelines: () => simCatalog,
       stacks: simStacks!,
-      templatesDir: env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir(),
+      templatesDir,
       faults: simFaults,
     });
     pipelines = sim;
   } else {
-    const region = env.AWS_REGION ?? 'us-east-1';
     pipelines = new CodePipelineAdapter({ client: new CodePipelineClient({ region, retryMode: 'adaptive' }), region });
   }
-  let stacks: StacksPort;
-  if (overrides.stacks) {
-    stacks = overrides.stacks;
-  } else if (env.CLOUD === 'sim') {
-    stacks = simStacks!;
-  } else {
-    const region = env.AWS_REGION ?? 'us-east-1';
-    stacks = new CloudFormationAdapter({ client: new CloudFormationClient({ region, retryMode: 'adaptive' }), region });
-  }
+  const stacks: StacksPort =
+    overrides.stacks ?? simStacks ?? new CloudFormationAdapter({ client: new CloudFormationClient({ region, retryMode: 'adaptive' }), region });
   const pollIntervalMs =
     overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
 
@@ -180,7 +176,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     stacks,
     rulePriorities,
     config,
-    templatesDir: env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir(),
+    templatesDir,
     narrator,
     queues,
     clock,

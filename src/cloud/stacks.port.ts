@@ -55,6 +55,11 @@ export type DeployStackResult =
   | { kind: 'started'; operation: 'create' | 'update'; stackId: string; eventCursor?: string }
   /** The stack already matches the template and parameters: success, nothing to wait for. */
   | { kind: 'no-changes'; stackId: string }
+  /**
+   * CloudFormation is still computing the change set this token made (seconds, usually). Nothing
+   * runs yet; call again with the same token, which picks the change set up instead of waiting here.
+   */
+  | { kind: 'preparing' }
   /** Another operation holds the stack (one at a time per stack); try again when it ends. */
   | { kind: 'busy'; status: string }
   /**

@@ -4,6 +4,7 @@
 //
 // Per stack:  NotStarted ──deployStack──┬─ started ──▶ InProgress ──progress──▶ Succeeded | Failed
 //                  ▲                    ├─ no-changes ──▶ Succeeded ("no changes")
+//                  ├── preparing ◀──────┤  (the change set is being computed: the same token next poll)
 //                  └── busy (retry) ◀───┤─ replacing (failed create being deleted) ──▶ gone ──▶ NotStarted
 //                                       └─ rejected ──▶ Failed (the change set's reason)
 //
@@ -129,6 +130,8 @@ export class SetupJob {
         delete state.busySince[name];
         if (!state.replacing.includes(name)) state.replacing.push(name);
         return { name, status: 'InProgress', startedAt: stage.startedAt ?? now, detail: 'deleting the stack its failed first create left, to create it again' };
+      case 'preparing':
+        return { name, status: 'NotStarted', startedAt: stage.startedAt ?? now, detail: 'CloudFormation is preparing the change set' };
       case 'busy': {
         const since = (state.busySince[name] ??= now);
         if (now - since > MAX_BUSY_WAIT_MS) {

@@ -73,7 +73,7 @@ describe('/lane setup (scripted stack port)', () => {
 
   it('deploys the three pipeline stacks from templates/ with the configured parameters, and says what is next', async () => {
     const stacks = new ScriptedStacks({
-      'pipeline-infra-dev': [{ deploy: { kind: 'no-changes', stackId: 'infra-id' } }],
+      'pipeline-infra-dev': [{ deploy: { kind: 'preparing' } }, { deploy: { kind: 'no-changes', stackId: 'infra-id' } }],
       'pipeline-boot-dev': [
         { deploy: { kind: 'started', operation: 'create', stackId: 'boot-id', eventCursor: 'e0' } },
         { progress: { status: 'CREATE_IN_PROGRESS', cursor: 'e1' } },
@@ -109,9 +109,14 @@ describe('/lane setup (scripted stack port)', () => {
     expect(app.tags).toMatchObject({ 'lanebot:service': 'user-api', 'lanebot:env': 'dev' });
     // Progress is read from where the operation started, then from where the last read ended.
     expect(stacks.calls.filter((c) => c.op === 'progress' && c.stackName === 'pipeline-boot-dev').map((c) => c.since)).toEqual(['e0', 'e1']);
-    // Every stack gets its own idempotency token, derived from the setup record.
+    // Every stack gets its own idempotency token, derived from the setup record; a change set still
+    // being prepared is picked up on the next poll with the same token.
     const tokens = stacks.calls.filter((c) => c.op === 'deploy').map((c) => c.input!.clientRequestToken);
+    expect(tokens).toHaveLength(4);
     expect(new Set(tokens).size).toBe(3);
+    const infraTokens = stacks.calls.filter((c) => c.op === 'deploy' && c.stackName === 'pipeline-infra-dev').map((c) => c.input!.clientRequestToken);
+    expect(infraTokens).toHaveLength(2);
+    expect(new Set(infraTokens).size).toBe(1);
   });
 
   it('waits for a busy stack, replaces a failed first create, and reports a refused template with its reason', async () => {

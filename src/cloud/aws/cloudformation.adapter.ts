@@ -34,13 +34,9 @@ import {
 export interface CloudFormationAdapterOptions {
   client: CloudFormationClient;
   region: string;
-  /** Injectable so tests do not wait: used for throttling back-off and change-set polling. */
+  /** Injectable so tests do not wait: used for throttling back-off. */
   sleep?: (ms: number) => Promise<void>;
   maxThrottleRetries?: number;
-  /** How often deployStack asks whether CloudFormation has finished computing the change set. */
-  changeSetPollMs?: number;
-  /** How long deployStack waits for a change set before giving up (retryably). */
-  changeSetTimeoutMs?: number;
   /** At most this many pages of stack events per call (CloudFormation returns up to 100 a page). */
   maxEventPages?: number;
 }
@@ -65,8 +61,6 @@ export class CloudFormationAdapter implements StacksPort {
   private readonly region: string;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly maxThrottleRetries: number;
-  private readonly changeSetPollMs: number;
-  private readonly changeSetTimeoutMs: number;
   private readonly maxEventPages: number;
 
   constructor(options: CloudFormationAdapterOptions) {
@@ -74,8 +68,6 @@ export class CloudFormationAdapter implements StacksPort {
     this.region = options.region;
     this.sleep = options.sleep ?? realSleep;
     this.maxThrottleRetries = options.maxThrottleRetries ?? 3;
-    this.changeSetPollMs = options.changeSetPollMs ?? 1_000;
-    this.changeSetTimeoutMs = options.changeSetTimeoutMs ?? 120_000;
     this.maxEventPages = options.maxEventPages ?? 10;
   }
 
@@ -119,7 +111,14 @@ export class CloudFormationAdapter implements StacksPort {
       const refused = await this.createChangeSet(input, changeSetName, type, stack);
       if (refused) return refused;
     }
-    const changeSet = await this.waitForChangeSet(stackName, changeSetName);
+    const changeSet = await this.findChangeSet(stackName, changeSetName);
+    if (!changeSet) {
+      throw new LanebotError('AWS_ERROR', `Change set ${changeSetName} of stack \`${stackName}\` disappeared before it could run; try again.`, {
+        retryable: true,
+      });
+    }
+    // Not waited for here: the caller comes back with the same token, and this call finds it again.
+    if (CHANGE_SET_PENDING.has(changeSet.Status ?? '')) return { kind: 'preparing' };
     const stackId = changeSet.StackId ?? stack?.StackId ?? stackName;
     if (isExecuted(changeSet)) return this.alreadyStarted(stackName, token);
 
@@ -203,27 +202,6 @@ export class CloudFormationAdapter implements StacksPort {
       },
     );
     return typeof outcome === 'object' && 'kind' in outcome ? outcome : undefined;
-  }
-
-  /** Short bounded polling: CloudFormation computes a change set in seconds. */
-  private async waitForChangeSet(stackName: string, changeSetName: string): Promise<DescribeChangeSetOutput> {
-    for (let waited = 0; ; waited += this.changeSetPollMs) {
-      const changeSet = await this.findChangeSet(stackName, changeSetName);
-      if (!changeSet) {
-        throw new LanebotError('AWS_ERROR', `Change set ${changeSetName} of stack \`${stackName}\` disappeared before it could run; try again.`, {
-          retryable: true,
-        });
-      }
-      if (!CHANGE_SET_PENDING.has(changeSet.Status ?? '')) return changeSet;
-      if (waited >= this.changeSetTimeoutMs) {
-        throw new LanebotError(
-          'AWS_ERROR',
-          `CloudFormation is still preparing change set ${changeSetName} of stack \`${stackName}\` after ${Math.round(waited / 1000)} s; lanebot will retry.`,
-          { retryable: true },
-        );
-      }
-      await this.sleep(this.changeSetPollMs);
-    }
   }
 
   /** What a retried call reports: the operation the first call started, with a cursor just before it. */

@@ -557,6 +557,9 @@ export class SimPipelines implements PipelinesPort {
         return { stackName, endsAt: at, failure: result.reason };
       case 'replacing':
         return { stackName, replacedUntil: operation!.endsAt };
+      case 'preparing':
+        // SimStacks decides a change set at once; never seen here.
+        throw new Error(`SimStacks answered "preparing" for ${stackName}`);
     }
   }
 
