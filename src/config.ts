@@ -76,11 +76,16 @@ const setupSchema = z.strictObject({
     .optional(),
 });
 
+const slackPrincipal = z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)');
+
 const environmentSchema = z.strictObject({
   protected: z.boolean().default(false),
-  approvers: z
-    .array(z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)'))
-    .default([]),
+  approvers: z.array(slackPrincipal).default([]),
+  /**
+   * Who may deploy (user ids or user group ids); absent means everyone. Left undefined rather than
+   * defaulted, because "absent" (everyone) and "[]" (approvers and admins only) mean different things.
+   */
+  deployers: z.array(slackPrincipal).optional(),
 });
 
 const configSchema = z
@@ -95,7 +100,7 @@ const configSchema = z
       .default({}),
     /** Optional: without it `/lane setup` explains what to add. */
     setup: setupSchema.optional(),
-    admins: z.array(z.string().regex(SLACK_PRINCIPAL_ID, 'must be a Slack user id (U…/W…) or user group id (S…)')).default([]),
+    admins: z.array(slackPrincipal).default([]),
     expiry: z
       .strictObject({ warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d') })
       .prefault({}),

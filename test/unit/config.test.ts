@@ -82,6 +82,15 @@ describe('parseConfig', () => {
     expect(parsed.environments.prod?.approvers).toEqual(['S0TEAM', 'W0ENT1', 'U0ONE']);
   });
 
+  it('reads deployers per environment: absent means everyone (undefined), [] means nobody extra', () => {
+    const parsed = parseConfig(
+      config({ environments: '  dev: {}\n  staging: { deployers: [S0DEVS, U0ONE, W0ENT1] }\n  qa: { deployers: [] }' }),
+    );
+    expect(parsed.environments.dev?.deployers).toBeUndefined();
+    expect(parsed.environments.staging?.deployers).toEqual(['S0DEVS', 'U0ONE', 'W0ENT1']);
+    expect(parsed.environments.qa?.deployers).toEqual([]);
+  });
+
   it('names the source file in its errors', () => {
     expect(() => parseConfig('services: [', '/etc/lanebot/prod.yml')).toThrow(/\/etc\/lanebot\/prod\.yml/);
   });
@@ -124,6 +133,9 @@ describe('parseConfig', () => {
       [/environments\.prod\.approvers\.0/, /Slack user id/],
     ],
     ['bad admin id', config({ extra: 'admins: ["@bob"]' }), [/admins\.0/, /Slack user id/]],
+    ['bad deployer id', config({ environments: '  dev: { deployers: [U0ONE, "@alice"] }' }), [/environments\.dev\.deployers\.1/, /Slack user id/]],
+    ['deployers that are not a list', config({ environments: '  dev: { deployers: U0ONE }' }), [/environments\.dev\.deployers/]],
+    ['misspelt deployers', config({ environments: '  dev: { deployer: [U0ONE] }' }), [/environments\.dev: unknown key "deployer"/]],
     [
       'protected env without approvers',
       config({ environments: '  prod: { protected: true }' }),
