@@ -63,6 +63,16 @@ export class RedisKeys {
   pace(bucket: string): string {
     return `${this.prefix}:pace:${bucket}`;
   }
+
+  /** lanebot's copy of a Slack user group's members (set of user ids; src/access/user-groups.ts). */
+  userGroupMembers(groupId: string): string {
+    return `${this.prefix}:usergroup:${groupId}:members`;
+  }
+
+  /** When that copy was last refreshed from Slack (epoch ms, a string). */
+  userGroupRefreshedAt(groupId: string): string {
+    return `${this.prefix}:usergroup:${groupId}:refreshed-at`;
+  }
 }
 
 /** Deletes every key under `prefix` (a test's, a sandbox run's). SCAN, so Redis is never blocked. */
