@@ -18,6 +18,7 @@ import {
   type WebApiResponse,
   type WorkspaceMessage,
 } from './slack-workspace';
+import { postSignedEvent, subteamMembersChangedBody } from './workspace/events-api';
 
 /** A hook for routes the launcher adds (e.g. /sandbox/sim/...); resolves true when it answered. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -188,7 +189,36 @@ class SandboxConsole {
     'POST /sandbox/commands': async (req, res) => this.command(res, await readJsonObject(req)),
     'POST /sandbox/actions': async (req, res) => this.action(res, await readJsonObject(req)),
     'GET /sandbox/events': async (req, res, url) => this.events(req, res, url),
+    'GET /sandbox/usergroups': async (_req, res) => sendJson(res, 200, this.workspace.listUserGroups()),
+    'POST /sandbox/usergroups': async (req, res) => sendJson(res, 200, await this.setUserGroupMembers(await readJsonObject(req))),
   };
+
+  /**
+   * An admin sets a user group's members: `{id, users}`. Slack then sends the bot a signed
+   * subteam_members_changed event; the answer says whether the bot took it (the change stands
+   * either way, as in Slack, which does not undo an edit because an app was down).
+   */
+  private async setUserGroupMembers(body: Record<string, unknown>): Promise<unknown> {
+    const users = body.users;
+    if (!Array.isArray(users) || !users.every((u) => typeof u === 'string')) {
+      throw new HttpError(400, 'users is required (an array of user ids, possibly empty)');
+    }
+    const change = this.workspace.setUserGroupMembers(requiredField(body, 'id'), users as string[]);
+    const result = { ok: true, usergroup: change.group, added: change.added, removed: change.removed };
+    if (!this.botUrl) return { ...result, event: { delivered: false, error: 'the bot is not running yet (no bot URL is set)' } };
+    const endpoint = `${this.botUrl}/slack/events`;
+    const timeoutMs = this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    try {
+      const answer = await postSignedEvent(endpoint, subteamMembersChangedBody(change, this.workspace.bot, this.workspace.team), this.options.signingSecret, {
+        timeoutMs,
+      });
+      const delivered = answer.status >= 200 && answer.status < 300;
+      return { ...result, event: delivered ? { delivered, status: answer.status } : { delivered, status: answer.status, error: answer.body.slice(0, 200) } };
+    } catch (error) {
+      this.logger?.warn({ endpoint, err: error }, 'the bot did not take a subteam_members_changed event');
+      return { ...result, event: { delivered: false, error: `the bot at ${endpoint} is unreachable or slow (${describeFetchError(error)})` } };
+    }
+  }
 
   // ---- Slack, for the bot -------------------------------------------------------------------------
 

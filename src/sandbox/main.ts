@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     const workspace = new SlackWorkspace({
       users: sandbox.users,
       channels: sandbox.channels.map((c) => ({ ...c, members: c.members.length > 0 ? c.members : undefined })),
+      userGroups: sandbox.userGroups,
       logger,
     });
     const env = readEnvOptions({

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
+import { referencedGroups } from '../access/policy';
 import { parseConfig, type LanebotConfig } from '../config';
 import { ConfigError } from '../errors';
 
@@ -19,11 +20,21 @@ const channelSchema = z.strictObject({
   members: z.array(z.string()).default([]),
 });
 
+const userGroupSchema = z.strictObject({
+  id: z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id such as S0PRODAPPROVERS'),
+  handle: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a lowercase handle such as prod-approvers'),
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  users: z.array(z.string()).default([]),
+});
+
 const sandboxSchema = z.strictObject({
   workspace: z.strictObject({
     name: z.string().default('lanebot sandbox'),
     users: z.array(userSchema).min(1, 'declare at least one user'),
     channels: z.array(channelSchema).min(1, 'declare at least one channel'),
+    /** Slack user groups, which lanebot.yml may name as admins, approvers or deployers. */
+    userGroups: z.array(userGroupSchema).default([]),
   }),
   lanebot: z.record(z.string(), z.unknown()),
 });
@@ -31,6 +42,7 @@ const sandboxSchema = z.strictObject({
 export interface SandboxConfig {
   workspaceName: string;
   users: z.output<typeof userSchema>[];
+  userGroups: z.output<typeof userGroupSchema>[];
   channels: (z.output<typeof channelSchema> & { binding: { service: string; env: string } | null })[];
   lanebot: LanebotConfig;
 }
@@ -57,9 +69,23 @@ export function loadSandboxConfig(path: string): SandboxConfig {
     const stranger = channel.members.find((m) => !userIds.has(m));
     if (stranger) throw new ConfigError(`${path} is invalid:\n  - workspace.channels.${channel.name}.members: "${stranger}" is not a declared user`);
   }
+  const groupIds = new Set<string>();
+  for (const group of workspace.userGroups) {
+    const stranger = group.users.find((m) => !userIds.has(m));
+    if (stranger) throw new ConfigError(`${path} is invalid:\n  - workspace.userGroups.${group.handle}.users: "${stranger}" is not a declared user`);
+    if (groupIds.has(group.id)) throw new ConfigError(`${path} is invalid:\n  - workspace.userGroups.${group.handle}.id: ${group.id} is declared twice`);
+    groupIds.add(group.id);
+  }
+  // A group the bot's config names but the workspace lacks would make every refresh fail with
+  // no_such_subteam: say so at start instead.
+  const missing = referencedGroups(lanebot).filter((id) => !groupIds.has(id));
+  if (missing.length > 0) {
+    throw new ConfigError(`${path} is invalid:\n  - lanebot: names user group${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, not declared under workspace.userGroups`);
+  }
   return {
     workspaceName: workspace.name,
     users: workspace.users,
+    userGroups: workspace.userGroups,
     channels: workspace.channels.map((c) => ({ ...c, binding: Object.hasOwn(lanebot.channels, c.id) ? lanebot.channels[c.id]! : null })),
     lanebot,
   };
