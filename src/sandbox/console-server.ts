@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
+import { PAGE_SCRIPT, pageBundle, PageBundleError } from './page-bundle';
 import { blockActionsBody, postSignedRequest, slashCommandBody, type ClickedButton, type SignedPostResult } from './slack-signing';
 import {
   WorkspaceError,
@@ -399,14 +400,20 @@ class SandboxConsole {
   private async staticFile(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     const file = this.publicPath(pathname);
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new HttpError(404, `no file ${pathname}`);
-    const content = await readFile(file);
-    res.writeHead(200, {
-      'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': content.length,
-      'cache-control': 'no-cache',
+    if (info?.isFile()) return sendFile(req, res, file, await readFile(file));
+    // The page's script is not a file of publicDir but the bundle of src/sandbox/page (page-bundle.ts);
+    // a publicDir that has its own app.js (the tests' stand-in page) is served as it is.
+    const bundled = pathname === `/${PAGE_SCRIPT}` || pathname === `/${PAGE_SCRIPT}.map`;
+    if (!bundled) throw new HttpError(404, `no file ${pathname}`);
+    const bundle = await pageBundle().catch((error: unknown) => {
+      if (!(error instanceof PageBundleError)) throw error;
+      // Said where the person who started the console looks, and to the browser.
+      this.logger?.error({ err: error, code: error.code }, error.message);
+      throw new HttpError(500, error.message);
     });
-    res.end(req.method === 'HEAD' ? undefined : content);
+    const content = bundle.get(pathname.slice(1));
+    if (!content) throw new HttpError(404, `no file ${pathname}`);
+    sendFile(req, res, pathname, content);
   }
 
   /** The file under publicDir a URL path names; anything that could leave publicDir is refused. */
@@ -545,6 +552,15 @@ function describeFetchError(error: unknown): string {
   if (cause && typeof cause.code === 'string') return cause.code;
   if (cause && typeof cause.message === 'string') return cause.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+function sendFile(req: IncomingMessage, res: ServerResponse, name: string, content: Uint8Array): void {
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream',
+    'content-length': content.length,
+    'cache-control': 'no-cache',
+  });
+  res.end(req.method === 'HEAD' ? undefined : content);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
