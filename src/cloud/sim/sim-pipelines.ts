@@ -31,7 +31,8 @@ import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { TERMINAL_STATUSES as TERMINAL, type ExecutionStatus, type ExecutionView, type PipelinesPort, type StageStatus, type StageView, type StartExecutionInput } from '../pipelines.port';
 import type { DeployStackInput } from '../stacks.port';
 import type { SimFaultCheck } from './sim-faults';
-import { SimStacks, simRepositoryUri, type SimDeployResult } from './sim-stacks';
+import { simRepositoryUri } from './sim-account';
+import { SimStacks, type SimDeployResult } from './sim-stacks';
 
 export type SimPipelineKind = 'app' | 'infra' | 'boot';
 
