@@ -19,8 +19,15 @@ export function hex(length: number, ...parts: string[]): string {
   return sha256(parts.join('|')).slice(0, length);
 }
 
+/** A lane of a service in an environment. */
+export interface SimLaneRef {
+  service: string;
+  env: string;
+  lane: string;
+}
+
 /** The lane stack of a service/env lane, as templates/buildspec.yaml names it. */
-export function simLaneStackName({ service, env, lane }: { service: string; env: string; lane: string }): string {
+export function simLaneStackName({ service, env, lane }: SimLaneRef): string {
   return `app-${service}-${env}-${lane}`;
 }
 

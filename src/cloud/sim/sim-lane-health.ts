@@ -25,9 +25,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
-import { laneStackName, type LaneRef } from '../../domain/names';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type TargetHealthView } from '../load-balancer.port';
+import { simLaneStackName, type SimLaneRef } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
 import type { SimStackListing } from './sim-stacks';
 
@@ -64,7 +64,7 @@ export interface SimLaneAlarm extends AlarmView {
 }
 
 /** One lane as the sandbox shows it: its settings, what its stack says, and the resulting health. */
-export interface SimLaneView extends LaneRef, LaneHealthSettings {
+export interface SimLaneView extends SimLaneRef, LaneHealthSettings {
   /** The lane stack, when it exists. */
   stackName: string;
   stackStatus?: string;
@@ -127,7 +127,7 @@ return redis.call('HGETALL', KEYS[1])
 
 /** A lane stack as this module reads it. */
 interface LaneStack {
-  ref: LaneRef;
+  ref: SimLaneRef;
   stack: SimStackListing;
   desired: number;
   /** When the create operation ended (the stack's resources exist); undefined once the stack was updated since. */
@@ -143,7 +143,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
     return [this.options.prefix, 'health', ...parts].join(':');
   }
 
-  private settingsKey({ service, env, lane }: LaneRef): string {
+  private settingsKey({ service, env, lane }: SimLaneRef): string {
     return this.key('lane', service, env, lane);
   }
 
@@ -156,7 +156,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   // Controls
 
   /** Changes a lane's 5xx rate and/or unhealthy targets; the lane's alarms follow over their windows. */
-  async setHealth(ref: LaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
+  async setHealth(ref: SimLaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
     const { errorRatePercent, unhealthyTargets } = change;
     if (errorRatePercent !== undefined && !(Number.isFinite(errorRatePercent) && errorRatePercent >= 0 && errorRatePercent <= 100)) {
       throw new RangeError('errorRatePercent must be a number from 0 to 100');
@@ -177,7 +177,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
     return parseSettings(pairs(flat));
   }
 
-  async settings(ref: LaneRef): Promise<LaneHealthSettings> {
+  async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
     return parseSettings(await this.options.redis.hgetall(this.settingsKey(ref)));
   }
 
@@ -185,7 +185,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   async lanes(): Promise<SimLaneView[]> {
     const now = this.options.clock.now();
     const stacks = await this.laneStacks();
-    const refs = new Map<string, LaneRef>(stacks.map((l) => [laneId(l.ref), l.ref]));
+    const refs = new Map<string, SimLaneRef>(stacks.map((l) => [laneId(l.ref), l.ref]));
     for (const id of await this.options.redis.smembers(this.key('lanes'))) {
       const ref = parseLaneId(id);
       if (ref && !refs.has(id)) refs.set(id, ref);
@@ -197,7 +197,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
       const view: SimLaneView = {
         ...ref,
         ...settings,
-        stackName: laneStack?.stack.stackName ?? laneStackName(ref),
+        stackName: laneStack?.stack.stackName ?? simLaneStackName(ref),
         desiredTasks: laneStack?.desired ?? 0,
         runningTasks: laneStack ? runningTasks(laneStack, settings) : 0,
         alarms: [],
@@ -396,15 +396,15 @@ function pairs(flat: string[]): Record<string, string> {
   return record;
 }
 
-function sameLane(a: LaneRef, b: LaneRef): boolean {
+function sameLane(a: SimLaneRef, b: SimLaneRef): boolean {
   return a.service === b.service && a.env === b.env && a.lane === b.lane;
 }
 
-function laneId({ service, env, lane }: LaneRef): string {
+function laneId({ service, env, lane }: SimLaneRef): string {
   return `${service}/${env}/${lane}`;
 }
 
-function parseLaneId(id: string): LaneRef | undefined {
+function parseLaneId(id: string): SimLaneRef | undefined {
   const [service, env, lane] = id.split('/');
   return service && env && lane ? { service, env, lane } : undefined;
 }
