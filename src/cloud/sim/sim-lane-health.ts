@@ -19,6 +19,9 @@
 // An alarm's state is recorded in Redis when it changes, with the moment it changed, so reading
 // it again (from any process) does not move its timestamp.
 //
+// A lane whose stack is deleted is forgotten: settings made before the delete do not carry over to a
+// lane of the same name created later (its alarms start afresh anyway: they are recorded per stack id).
+//
 // Unhealthy targets also lower the running tasks: ECS stops tasks that fail the load balancer's
 // health check and starts replacements, which fail again, so the service stays short of its desired
 // count (running = desired - unhealthy) and the "tasks below desired" alarm follows.
@@ -33,7 +36,7 @@ import type { SimStackListing } from './sim-stacks';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {
-  list(): Promise<SimStackListing[]>;
+  list(options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
 }
 
 export interface SimLaneHealthOptions {
@@ -245,12 +248,15 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** The lane stacks that exist now; on the way, forgets the settings of lanes deleted since they were made. */
   private async laneStacks(): Promise<LaneStack[]> {
     const lanes: LaneStack[] = [];
-    for (const stack of await this.options.stacks.list()) {
+    for (const stack of await this.options.stacks.list({ includeDeleted: true })) {
       if (stack.family !== 'lane') continue;
       const { ServiceName: service, Env: env, Lane: lane, DesiredCount } = stack.parameters;
       if (!service || !env || !lane) continue;
+      if (stack.deletedAt !== undefined) await this.forgetIfDeleted({ service, env, lane }, stack.deletedAt);
+      if (stack.status === 'DELETE_COMPLETE') continue;
       // No target group published: the stack's ECS service does not exist (yet, or any more after a failed create).
       const exists = Boolean(stack.outputs.TargetGroupArn);
       const desired = !exists ? 0 : DesiredCount === undefined || DesiredCount === '' ? DEFAULT_DESIRED_TASKS : Math.max(0, Math.floor(Number(DesiredCount)) || 0);
@@ -261,6 +267,14 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
       lanes.push({ ref: { service, env, lane }, stack, desired, createdAt });
     }
     return lanes;
+  }
+
+  /** Drops the lane's settings unless one was made after its stack was deleted (for the lane to come). */
+  private async forgetIfDeleted(ref: SimLaneRef, deletedAt: number): Promise<void> {
+    const settings = await this.settings(ref);
+    const changedAt = Math.max(settings.errorRateChangedAt ?? 0, settings.unhealthyTargetsChangedAt ?? 0);
+    if (changedAt >= deletedAt) return;
+    await this.options.redis.multi().del(this.settingsKey(ref)).srem(this.key('lanes'), laneId(ref)).exec();
   }
 
   private targetsOf(laneStack: LaneStack, settings: LaneHealthSettings, now: number): TargetGroupHealth | undefined {

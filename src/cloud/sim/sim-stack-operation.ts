@@ -20,9 +20,13 @@ export interface OperationRecord {
   live?: StackConfig;
   events: StackEvent[];
   finalStatus: string;
-  /** When the rollback started, for a failed create or update. */
+  /** When the operation failed: the rollback started (create, update), or the delete stopped. */
   failedAt?: number;
   failureReason?: string;
+  /** A delete of a stack an earlier delete left half-deleted: the resources (logical ids) still there at its start. */
+  startedWith?: string[];
+  /** A failed delete: the resources (logical ids) it left, which the next delete removes. */
+  remaining?: string[];
 }
 
 export interface OperationPlan {
@@ -104,9 +108,20 @@ export function buildOperation(plan: OperationPlan): OperationRecord {
     const tl = new Timeline(plan, end);
     tl.stack(at, 'DELETE_IN_PROGRESS', 'User Initiated');
     const existing = plan.existing ?? (before ? resourcesOf(stackName, before) : []);
-    tl.run([...existing].reverse().map((spec) => ({ spec, verb: 'DELETE' as const })), at, at + d * 0.95);
-    tl.stack(end, 'DELETE_COMPLETE');
-    return { ...base, endsAt: end, events: tl.events, finalStatus: 'DELETE_COMPLETE' };
+    const steps = [...existing].reverse().map((spec) => ({ spec, verb: 'DELETE' as const }));
+    const failIndex = failure ? steps.findIndex((s) => s.spec.logicalId === failure.logicalId) : -1;
+    if (failIndex < 0) {
+      tl.run(steps, at, at + d * 0.95);
+      tl.stack(end, 'DELETE_COMPLETE');
+      return { ...base, endsAt: end, events: tl.events, finalStatus: 'DELETE_COMPLETE' };
+    }
+    // CloudFormation stops at the resource it could not delete: it and those after it remain, and
+    // the stack waits in DELETE_FAILED for another delete (nothing is rolled back).
+    const failedAt = Math.max(at, Math.round(tl.run(steps, at, at + d * 0.95, { index: failIndex, reason: failure!.reason })));
+    const failureReason = `The following resource(s) failed to delete: [${failure!.logicalId}].`;
+    tl.stack(failedAt, 'DELETE_FAILED', failureReason);
+    const remaining = steps.slice(failIndex).map((s) => s.spec.logicalId);
+    return { ...base, endsAt: failedAt, events: tl.events, finalStatus: 'DELETE_FAILED', failedAt, failureReason, remaining };
   }
 
   const target = resourcesOf(stackName, after!);

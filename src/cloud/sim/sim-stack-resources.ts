@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { clusterNameFor, hex, listenerRuleArn, loadBalancerNames, SIM_ACCOUNT, SIM_REGION, simRepositoryUri, targetGroupOf } from './sim-account';
 import { LANE_RULE_RESOURCE, laneRuleOf } from './sim-lane-rules';
-import { stackFamily, type StackConfig, type StackFamily } from './sim-stack-families';
+import { stackFamily, type OperationKind, type PlannedFailure, type StackConfig, type StackFamily } from './sim-stack-families';
 
 export interface ResourceSpec {
   logicalId: string;
@@ -17,29 +17,64 @@ export interface ResourceSpec {
   replaces?: boolean;
 }
 
-export const FAILING_RESOURCE: Record<StackFamily, string> = {
-  lane: 'Service',
-  boot: 'LoadBalancer',
-  infra: 'NatGateway1',
-  pipeline: 'Pipeline',
-  other: 'Resource',
+/**
+ * How a stack's operation fails when made to (the sandbox's fail-next-stack, a failing Deploy
+ * stage): on the resource that usually fails in that family and that kind of operation, with the
+ * family's usual reason unless `reason` says otherwise.
+ */
+export function plannedFailureOf(family: StackFamily, kind: OperationKind, reason?: string): PlannedFailure {
+  const usual = kind === 'delete' ? DELETE_FAILURES[family] : DEPLOY_FAILURES[family];
+  return { logicalId: usual.logicalId, reason: reason ?? usual.reason() };
+}
+
+const handlerToken = () => `(RequestToken: ${randomUUID()}, HandlerErrorCode: GeneralServiceException)`;
+
+/** A create or update. */
+const DEPLOY_FAILURES: Record<StackFamily, { logicalId: string; reason: () => string }> = {
+  lane: {
+    logicalId: 'Service',
+    reason: () => `Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." ${handlerToken()}`,
+  },
+  boot: {
+    logicalId: 'LoadBalancer',
+    reason: () =>
+      `Resource handler returned message: "You've reached the limit on the number of load balancers you can create (Service: ElasticLoadBalancingV2, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  infra: {
+    logicalId: 'NatGateway1',
+    reason: () =>
+      `Resource handler returned message: "The maximum number of addresses has been reached. (Service: Ec2, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  pipeline: {
+    logicalId: 'Pipeline',
+    reason: () =>
+      `Resource handler returned message: "CodePipeline is not authorized to perform AssumeRole on role arn:aws:iam::${SIM_ACCOUNT}:role/pipeline-role (Service: CodePipeline, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  other: { logicalId: 'Resource', reason: () => 'Simulated failure (sim failNextOperation)' },
 };
 
-export function defaultFailure(family: StackFamily): string {
-  const token = `(RequestToken: ${randomUUID()}, HandlerErrorCode: GeneralServiceException)`;
-  switch (family) {
-    case 'lane':
-      return `Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." ${token}`;
-    case 'boot':
-      return `Resource handler returned message: "You've reached the limit on the number of load balancers you can create (Service: ElasticLoadBalancingV2, Status Code: 400, Request ID: ${randomUUID()})" ${token}`;
-    case 'infra':
-      return `Resource handler returned message: "The maximum number of addresses has been reached. (Service: Ec2, Status Code: 400, Request ID: ${randomUUID()})" ${token}`;
-    case 'pipeline':
-      return `Resource handler returned message: "CodePipeline is not authorized to perform AssumeRole on role arn:aws:iam::${SIM_ACCOUNT}:role/pipeline-role (Service: CodePipeline, Status Code: 400, Request ID: ${randomUUID()})" ${token}`;
-    case 'other':
-      return 'Simulated failure (sim failNextOperation)';
-  }
-}
+/** A delete: each on a resource every stack of the family has, so an armed failure always fires. */
+const DELETE_FAILURES: Record<StackFamily, { logicalId: string; reason: () => string }> = {
+  lane: {
+    logicalId: 'Service',
+    reason: () =>
+      `Resource handler returned message: "The service's tasks did not stop before the deletion timed out (Service: Ecs, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  boot: {
+    logicalId: 'LoadBalancer',
+    reason: () =>
+      `Resource handler returned message: "Load balancer cannot be deleted because deletion protection is enabled (Service: ElasticLoadBalancingV2, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  infra: {
+    logicalId: 'Vpc',
+    reason: () => `Resource handler returned message: "The vpc has dependencies and cannot be deleted. (Service: Ec2, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  pipeline: {
+    logicalId: 'ArtifactBucket',
+    reason: () => `Resource handler returned message: "The bucket you tried to delete is not empty (Service: S3, Status Code: 409, Request ID: ${randomUUID()})" ${handlerToken()}`,
+  },
+  other: { logicalId: 'Resource', reason: () => 'Simulated failure (sim failNextOperation)' },
+};
 
 const LANE_TASK_PARAMS = ['ImageUri', 'Env', 'ServiceName', 'Lane'];
 

@@ -3,7 +3,7 @@
 // whether it failed follow the parameters describe-stacks shows, the resources that exist (outputs,
 // listener rule) and the outcome the simulator reports.
 import { isStackOperationSucceeded, type StackEvent, type StackView } from '../stacks.port';
-import { laneRuleOf, type LaneRule } from './sim-lane-rules';
+import { LANE_RULE_RESOURCE, laneRuleOf, type LaneRule } from './sim-lane-rules';
 import { STACK_RESOURCE, type OperationKind, type StackConfig } from './sim-stack-families';
 import type { OperationRecord } from './sim-stack-operation';
 import { outputsOf } from './sim-stack-resources';
@@ -24,6 +24,8 @@ export interface StackState {
   config?: StackConfig;
   /** The configuration whose resources (outputs, listener rule) exist, if any. */
   live?: StackConfig;
+  /** Which of `live`'s resources (logical ids) exist, when a failed delete removed some; undefined: all. */
+  resources?: string[];
   /** Whether the outputs are published. */
   outputs: boolean;
   /** The operation failed and is rolling back (or has). */
@@ -57,7 +59,8 @@ export function stateAt(record: StackRecord, t: number): StackState | undefined 
       return { op, status, failed, exists: true, config: failed ? op.before : op.after, live: failed ? op.before : op.after, outputs: true };
     case 'delete': {
       const gone = status === 'DELETE_COMPLETE';
-      return { op, status, failed, exists: !gone, config: op.before, live: gone ? undefined : op.live, outputs: !gone && !!op.live };
+      const resources = failed ? op.remaining : op.startedWith;
+      return { op, status, failed, exists: !gone, config: op.before, live: gone ? undefined : op.live, resources, outputs: !gone && !!op.live };
     }
   }
 }
@@ -93,7 +96,13 @@ export function failureReasonsOf(events: StackEvent[]): string[] {
   return events.filter((e) => e.status.endsWith('_FAILED') && e.reason).map((e) => e.reason!);
 }
 
-/** The rule a lane stack holds at a moment: from the start of its create until it is gone. */
+/** The rule a lane stack holds at a moment: from the start of its create until a delete removed it. */
 export function heldRule(stackName: string, state: StackState): LaneRule | undefined {
-  return state.exists && state.live ? laneRuleOf(stackName, state.live.parameters) : undefined;
+  if (!state.exists || !state.live || (state.resources && !state.resources.includes(LANE_RULE_RESOURCE))) return undefined;
+  return laneRuleOf(stackName, state.live.parameters);
+}
+
+/** When the stack was last deleted for good, if that is among its kept operations and done by `t`. */
+export function deletedAt(record: StackRecord, t: number): number | undefined {
+  return record.operations.filter((o) => o.kind === 'delete' && o.finalStatus === 'DELETE_COMPLETE' && o.endsAt <= t).at(-1)?.endsAt;
 }

@@ -14,12 +14,16 @@
 // deleted (`replacing`), template format errors (`rejected`), idempotency by client request token,
 // and ALB listener rules derived from the lane stacks: two lane stacks of one service/env cannot hold
 // the same rule priority (ELBv2's "Priority 'N' is currently in use"), and deleting a lane stack frees
-// its priority.
+// its priority. A delete can be made to fail (DELETE_FAILED, with the resources it could not remove
+// left in place, the listener rule among them if it came after); deleting again finishes the job.
+// Where the AWS adapter (aws/cloudformation.adapter.ts) turns CloudFormation's answers into port
+// values, this answers the same situations with the same values.
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
 import {
   isStackOperationFinished,
   isStackOperationSucceeded,
+  stackFailureReasons,
   type DeleteStackResult,
   type DeployStackInput,
   type DeployStackResult,
@@ -33,8 +37,8 @@ import type { SimFaultCheck } from './sim-faults';
 import { laneRuleOf, priorityInUse, type LaneRule } from './sim-lane-rules';
 import { sameConfig, SIM_STACK_SECONDS, stackFamily, type OperationKind, type PlannedFailure, type StackConfig, type StackFamily } from './sim-stack-families';
 import { buildOperation, type OperationRecord } from './sim-stack-operation';
-import { defaultFailure, FAILING_RESOURCE } from './sim-stack-resources';
-import { failureReasonsOf, heldRule, outcomeOf, stateAt, viewOf, type SimOperationOutcome, type StackRecord, type StackState } from './sim-stack-state';
+import { plannedFailureOf, resourcesOf } from './sim-stack-resources';
+import { deletedAt, heldRule, outcomeOf, stateAt, viewOf, type SimOperationOutcome, type StackRecord, type StackState } from './sim-stack-state';
 import { SimStackStore } from './sim-stack-store';
 import { templateProblem } from './sim-stack-template';
 
@@ -59,6 +63,8 @@ export interface SimListenerRule {
 export type SimStackListing = StackView & {
   family: StackFamily;
   lastOperation?: Omit<SimOperationOutcome, 'failureReasons'> & { finished: boolean };
+  /** When a stack of this name was last deleted for good (it may have been created again since). */
+  deletedAt?: number;
 };
 
 export interface SimStacksOptions {
@@ -128,7 +134,8 @@ export class SimStacks implements StacksPort {
       finished: isStackOperationFinished(state.status),
       succeeded: isStackOperationSucceeded(state.status),
       events,
-      failureReasons: failureReasonsOf(events),
+      // Worded as the adapter words them (`LogicalId: reason`), so a thread reads the same on either cloud.
+      failureReasons: stackFailureReasons(events),
       cursor,
     };
   }
@@ -141,10 +148,18 @@ export class SimStacks implements StacksPort {
       const record = await this.store.load(stackName);
       const now = this.options.clock.now();
       const state = record && stateAt(record, now);
+      // CloudFormation's DeleteStack is idempotent: a stack that is not there is already deleted.
       if (!record || !state?.exists) return { kind: 'gone' };
-      if (!isStackOperationFinished(state.status)) return { kind: 'busy', status: state.status };
-      const op = await this.startDelete(record, state, now);
-      const result: DeleteStackResult = { kind: 'started', eventCursor: `${op.seq}.0` };
+      let result: DeleteStackResult;
+      if (state.status === 'DELETE_IN_PROGRESS') {
+        // DeleteStack accepts a stack already being deleted and starts nothing: report the running delete, as the adapter does.
+        result = { kind: 'started', eventCursor: `${state.op.seq}.0` };
+      } else if (!isStackOperationFinished(state.status)) {
+        return { kind: 'busy', status: state.status };
+      } else {
+        const op = await this.startDelete(record, state, now, { armed: true });
+        result = { kind: 'started', eventCursor: `${op.seq}.0` };
+      }
       await this.store.answer(stackName, clientRequestToken, result);
       return result;
     });
@@ -190,8 +205,9 @@ export class SimStacks implements StacksPort {
       const exists = !!state?.exists;
       if (state && exists) {
         if (!isStackOperationFinished(state.status)) return { result: { kind: 'busy', status: state.status }, stackId: state.op.stackId };
-        if (state.status === 'ROLLBACK_COMPLETE' && options.refuseFailedStack) {
-          const reason = `Stack:${state.op.stackId} is in ROLLBACK_COMPLETE state and can not be updated.`;
+        // A stack whose delete failed can only be deleted again; CreateChangeSet says so (a ValidationError the adapter reports as rejected).
+        if ((state.status === 'ROLLBACK_COMPLETE' && options.refuseFailedStack) || state.status === 'DELETE_FAILED') {
+          const reason = `Stack:${state.op.stackId} is in ${state.status} state and can not be updated.`;
           return { result: { kind: 'rejected', reason }, stackId: state.op.stackId };
         }
         if (state.status === 'ROLLBACK_COMPLETE') {
@@ -211,7 +227,7 @@ export class SimStacks implements StacksPort {
       const before = exists ? state!.live ?? state!.config : undefined;
 
       // What fails, if anything: a listener rule priority held by another lane stack, else a planned failure.
-      const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, options.fail));
+      const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, kind, options.fail));
 
       const op = buildOperation({ stackName, stackId, seq, kind, at, before, after, failure, durationMs: this.durationMs(stackName, kind) });
       await this.store.save(current, op);
@@ -221,7 +237,11 @@ export class SimStacks implements StacksPort {
     });
   }
 
-  /** Makes the stack's next create or update fail with `reason` (default: the family's usual failure). */
+  /**
+   * Makes the stack's next create, update or delete fail with `reason` (default: the family's usual
+   * failure for that kind of operation). A delete with nothing to remove (a ROLLBACK_COMPLETE stack)
+   * cannot fail, and leaves the plan for the operation after it.
+   */
   async failNextOperation(stackName: string, reason?: string): Promise<void> {
     await this.store.armFailure(stackName, reason);
   }
@@ -234,10 +254,12 @@ export class SimStacks implements StacksPort {
       const state = stateAt(record, now);
       if (!state || (!state.exists && !options.includeDeleted)) continue;
       const { failureReasons: _, ...outcome } = outcomeOf(record.stackName, state.op);
+      const deleted = deletedAt(record, now);
       listing.push({
         ...viewOf(record.stackName, state),
         family: stackFamily(record.stackName),
         lastOperation: { ...outcome, finished: isStackOperationFinished(state.status) },
+        ...(deleted === undefined ? {} : { deletedAt: deleted }),
       });
     }
     return listing.sort((a, b) => a.stackName.localeCompare(b.stackName));
@@ -268,22 +290,27 @@ export class SimStacks implements StacksPort {
     return (SIM_STACK_SECONDS[stackFamily(stackName)][kind] * 1000) / this.options.timeScale;
   }
 
-  private async startDelete(record: StackRecord, state: StackState, at: number): Promise<OperationRecord> {
-    const seq = record.seq + 1;
-    const before = state.live;
+  /** Starts deleting the stack's resources; `armed` lets a failure armed for the stack fail it. */
+  private async startDelete(record: StackRecord, state: StackState, at: number, options: { armed?: boolean } = {}): Promise<OperationRecord> {
+    const { stackName } = record;
+    // A ROLLBACK_COMPLETE stack shows its parameters but has no resources left to delete; after a
+    // failed delete, only what it could not remove is left.
+    const all = state.status === 'ROLLBACK_COMPLETE' || !state.live ? [] : resourcesOf(stackName, state.live);
+    const existing = state.resources ? all.filter((r) => state.resources!.includes(r.logicalId)) : all;
+    const failure = options.armed && existing.length > 0 ? await this.plannedFailure(stackName, 'delete') : undefined;
     const op = buildOperation({
-      stackName: record.stackName,
+      stackName,
       stackId: state.op.stackId,
-      seq,
+      seq: record.seq + 1,
       kind: 'delete',
       at,
-      before,
-      // A ROLLBACK_COMPLETE stack shows its parameters but has no resources left to delete.
-      existing: state.status === 'ROLLBACK_COMPLETE' ? [] : undefined,
-      durationMs: this.durationMs(record.stackName, 'delete'),
+      existing,
+      failure,
+      durationMs: this.durationMs(stackName, 'delete'),
     });
     op.before = state.config;
     op.live = state.live;
+    if (state.resources) op.startedWith = state.resources;
     await this.store.save(record, op);
     return op;
   }
@@ -304,11 +331,10 @@ export class SimStacks implements StacksPort {
     return priorityInUse(wanted, held);
   }
 
-  private async plannedFailure(stackName: string, fail: { reason?: string } | undefined): Promise<PlannedFailure | undefined> {
-    const family = stackFamily(stackName);
+  /** `fail` (a failing Deploy stage) if given, else a failure armed for the stack's next operation, if any. */
+  private async plannedFailure(stackName: string, kind: OperationKind, fail?: { reason?: string }): Promise<PlannedFailure | undefined> {
     const planned = fail ?? (await this.store.takeFailure(stackName));
-    if (!planned) return undefined;
-    return { logicalId: FAILING_RESOURCE[family], reason: planned.reason ?? defaultFailure(family) };
+    return planned && plannedFailureOf(stackFamily(stackName), kind, planned.reason);
   }
 }
 
