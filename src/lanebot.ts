@@ -1,21 +1,20 @@
 // The composition root: the one place that turns env + config into running parts. Tests build the
 // same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps } from '../commands/command';
 import { systemClock, type Clock } from './clock';
-import { CloudFormationAdapter } from './cloud/aws/cloudformation.adapter';
-import { CodePipelineAdapter } from './cloud/aws/codepipeline.adapter';
+import { createAwsCloud } from './cloud/aws/create-aws-cloud';
+import type { CloudPorts } from './cloud/cloud';
 import type { PipelinesPort } from './cloud/pipelines.port';
 import type { StacksPort } from './cloud/stacks.port';
 import { SimClock } from './cloud/sim/sim-clock';
-import { simPipelineCatalog, SimPipelines } from './cloud/sim/sim-pipelines';
-import { SimStacks } from './cloud/sim/sim-stacks';
-import { SimLaneHealth } from './cloud/sim/sim-lane-health';
-import { SimFaults } from './cloud/sim/sim-faults';
+import { createSimCloud } from './cloud/sim/create-sim-cloud';
+import type { SimFaults } from './cloud/sim/sim-faults';
+import type { SimLaneHealth } from './cloud/sim/sim-lane-health';
+import type { SimPipelines } from './cloud/sim/sim-pipelines';
+import type { SimStacks } from './cloud/sim/sim-stacks';
 import type { EnvOptions, LanebotConfig } from './config';
 import type { DeployRequest } from './domain/deploy';
 import { once } from 'node:events';
@@ -132,37 +131,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const commandLanes = new LaneRegistry(commandRedis, keys, commandDeploys);
   const rulePriorities = new RulePriorities(redis, keys);
 
-  const region = env.AWS_REGION ?? 'us-east-1';
   const templatesDir = env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir();
-  // The simulated account's CloudFormation; the simulated pipelines' Deploy actions deploy through it.
-  const simFaults = env.CLOUD === 'sim' ? new SimFaults({ redis, prefix: `${keys.prefix}:sim` }) : undefined;
-  const simStacks =
-    env.CLOUD === 'sim' ? new SimStacks({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, faults: simFaults }) : undefined;
-  const simHealth =
-    simStacks && new SimLaneHealth({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, stacks: simStacks, faults: simFaults });
-  let sim: SimPipelines | undefined;
-  let pipelines: PipelinesPort;
-  if (overrides.pipelines) {
-    pipelines = overrides.pipelines;
-  } else if (env.CLOUD === 'sim') {
-    // The config does not change while the process runs, and neither do its pipelines.
-    const simCatalog = simPipelineCatalog(config);
-    sim = new SimPipelines({
-      redis,
-      prefix: `${keys.prefix}:sim`,
-      clock,
-      timeScale: env.SIM_TIME_SCALE,
-      pipelines: () => simCatalog,
-      stacks: simStacks!,
-      templatesDir,
-      faults: simFaults,
-    });
-    pipelines = sim;
-  } else {
-    pipelines = new CodePipelineAdapter({ client: new CodePipelineClient({ region, retryMode: 'adaptive' }), region });
-  }
-  const stacks: StacksPort =
-    overrides.stacks ?? simStacks ?? new CloudFormationAdapter({ client: new CloudFormationClient({ region, retryMode: 'adaptive' }), region });
+  // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
+  const simCloud =
+    env.CLOUD === 'sim'
+      ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, config, templatesDir })
+      : undefined;
+  const cloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
+  const { stacks: simStacks, laneHealth: simHealth, faults: simFaults } = simCloud?.sim ?? {};
+  const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
+  const pipelines: PipelinesPort = overrides.pipelines ?? cloud.pipelines;
+  const stacks: StacksPort = overrides.stacks ?? cloud.stacks;
   const pollIntervalMs =
     overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
 

@@ -4,7 +4,8 @@
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { PipelinesPort } from '../../src/cloud/pipelines.port';
-import { simPipelineCatalog, SimPipelines } from '../../src/cloud/sim/sim-pipelines';
+import { simPipelineCatalog } from '../../src/cloud/sim/sim-pipeline-catalog';
+import { SimPipelines } from '../../src/cloud/sim/sim-pipelines';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
 import { systemClock } from '../../src/clock';

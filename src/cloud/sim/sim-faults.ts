@@ -12,7 +12,7 @@
 import type { Redis } from 'ioredis';
 import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
-import { SIM_ACCOUNT } from './sim-stacks';
+import { SIM_ACCOUNT } from './sim-account';
 
 export const SIM_FAULT_SERVICES = ['codepipeline', 'cloudformation', 'elbv2', 'cloudwatch'] as const;
 export type SimFaultService = (typeof SIM_FAULT_SERVICES)[number];

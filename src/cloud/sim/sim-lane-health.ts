@@ -19,21 +19,24 @@
 // An alarm's state is recorded in Redis when it changes, with the moment it changed, so reading
 // it again (from any process) does not move its timestamp.
 //
+// A lane whose stack is deleted is forgotten: settings made before the delete do not carry over to a
+// lane of the same name created later (its alarms start afresh anyway: they are recorded per stack id).
+//
 // Unhealthy targets also lower the running tasks: ECS stops tasks that fail the load balancer's
 // health check and starts replacements, which fail again, so the service stays short of its desired
 // count (running = desired - unhealthy) and the "tasks below desired" alarm follows.
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
-import { laneStackName, type LaneRef } from '../../domain/names';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type TargetHealthView } from '../load-balancer.port';
+import { simLaneStackName, type SimLaneRef } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
 import type { SimStackListing } from './sim-stacks';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {
-  list(): Promise<SimStackListing[]>;
+  list(options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
 }
 
 export interface SimLaneHealthOptions {
@@ -64,7 +67,7 @@ export interface SimLaneAlarm extends AlarmView {
 }
 
 /** One lane as the sandbox shows it: its settings, what its stack says, and the resulting health. */
-export interface SimLaneView extends LaneRef, LaneHealthSettings {
+export interface SimLaneView extends SimLaneRef, LaneHealthSettings {
   /** The lane stack, when it exists. */
   stackName: string;
   stackStatus?: string;
@@ -127,7 +130,7 @@ return redis.call('HGETALL', KEYS[1])
 
 /** A lane stack as this module reads it. */
 interface LaneStack {
-  ref: LaneRef;
+  ref: SimLaneRef;
   stack: SimStackListing;
   desired: number;
   /** When the create operation ended (the stack's resources exist); undefined once the stack was updated since. */
@@ -143,7 +146,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
     return [this.options.prefix, 'health', ...parts].join(':');
   }
 
-  private settingsKey({ service, env, lane }: LaneRef): string {
+  private settingsKey({ service, env, lane }: SimLaneRef): string {
     return this.key('lane', service, env, lane);
   }
 
@@ -156,7 +159,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   // Controls
 
   /** Changes a lane's 5xx rate and/or unhealthy targets; the lane's alarms follow over their windows. */
-  async setHealth(ref: LaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
+  async setHealth(ref: SimLaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
     const { errorRatePercent, unhealthyTargets } = change;
     if (errorRatePercent !== undefined && !(Number.isFinite(errorRatePercent) && errorRatePercent >= 0 && errorRatePercent <= 100)) {
       throw new RangeError('errorRatePercent must be a number from 0 to 100');
@@ -177,7 +180,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
     return parseSettings(pairs(flat));
   }
 
-  async settings(ref: LaneRef): Promise<LaneHealthSettings> {
+  async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
     return parseSettings(await this.options.redis.hgetall(this.settingsKey(ref)));
   }
 
@@ -185,7 +188,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
   async lanes(): Promise<SimLaneView[]> {
     const now = this.options.clock.now();
     const stacks = await this.laneStacks();
-    const refs = new Map<string, LaneRef>(stacks.map((l) => [laneId(l.ref), l.ref]));
+    const refs = new Map<string, SimLaneRef>(stacks.map((l) => [laneId(l.ref), l.ref]));
     for (const id of await this.options.redis.smembers(this.key('lanes'))) {
       const ref = parseLaneId(id);
       if (ref && !refs.has(id)) refs.set(id, ref);
@@ -197,7 +200,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
       const view: SimLaneView = {
         ...ref,
         ...settings,
-        stackName: laneStack?.stack.stackName ?? laneStackName(ref),
+        stackName: laneStack?.stack.stackName ?? simLaneStackName(ref),
         desiredTasks: laneStack?.desired ?? 0,
         runningTasks: laneStack ? runningTasks(laneStack, settings) : 0,
         alarms: [],
@@ -245,12 +248,15 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** The lane stacks that exist now; on the way, forgets the settings of lanes deleted since they were made. */
   private async laneStacks(): Promise<LaneStack[]> {
     const lanes: LaneStack[] = [];
-    for (const stack of await this.options.stacks.list()) {
+    for (const stack of await this.options.stacks.list({ includeDeleted: true })) {
       if (stack.family !== 'lane') continue;
       const { ServiceName: service, Env: env, Lane: lane, DesiredCount } = stack.parameters;
       if (!service || !env || !lane) continue;
+      if (stack.deletedAt !== undefined) await this.forgetIfDeleted({ service, env, lane }, stack.deletedAt);
+      if (stack.status === 'DELETE_COMPLETE') continue;
       // No target group published: the stack's ECS service does not exist (yet, or any more after a failed create).
       const exists = Boolean(stack.outputs.TargetGroupArn);
       const desired = !exists ? 0 : DesiredCount === undefined || DesiredCount === '' ? DEFAULT_DESIRED_TASKS : Math.max(0, Math.floor(Number(DesiredCount)) || 0);
@@ -261,6 +267,14 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
       lanes.push({ ref: { service, env, lane }, stack, desired, createdAt });
     }
     return lanes;
+  }
+
+  /** Drops the lane's settings unless one was made after its stack was deleted (for the lane to come). */
+  private async forgetIfDeleted(ref: SimLaneRef, deletedAt: number): Promise<void> {
+    const settings = await this.settings(ref);
+    const changedAt = Math.max(settings.errorRateChangedAt ?? 0, settings.unhealthyTargetsChangedAt ?? 0);
+    if (changedAt >= deletedAt) return;
+    await this.options.redis.multi().del(this.settingsKey(ref)).srem(this.key('lanes'), laneId(ref)).exec();
   }
 
   private targetsOf(laneStack: LaneStack, settings: LaneHealthSettings, now: number): TargetGroupHealth | undefined {
@@ -396,15 +410,15 @@ function pairs(flat: string[]): Record<string, string> {
   return record;
 }
 
-function sameLane(a: LaneRef, b: LaneRef): boolean {
+function sameLane(a: SimLaneRef, b: SimLaneRef): boolean {
   return a.service === b.service && a.env === b.env && a.lane === b.lane;
 }
 
-function laneId({ service, env, lane }: LaneRef): string {
+function laneId({ service, env, lane }: SimLaneRef): string {
   return `${service}/${env}/${lane}`;
 }
 
-function parseLaneId(id: string): LaneRef | undefined {
+function parseLaneId(id: string): SimLaneRef | undefined {
   const [service, env, lane] = id.split('/');
   return service && env && lane ? { service, env, lane } : undefined;
 }

@@ -1,10 +1,7 @@
 // The simulator's CodePipeline: V2 pipelines in PARALLEL mode, kept in Redis so every bot process
-// (and the sandbox console) sees the same simulated account. Three families, as the real templates
-// (templates/pipelines/) make them:
-//  - app `{service}-{env}`: Source (AppSource, InfraSource) → Approval (ManualApproval, protected
-//    environments only) → Build (BuildAndPush) → Deploy (DeployLaneStack);
-//  - infra `infra-{env}`: Source (InfraSource) → Deploy (DeployInfraStack);
-//  - boot `boot-{env}`: Source (InfraSource) → Deploy (DeployBootStack), variable SERVICE.
+// (and the sandbox console) sees the same simulated account. Which pipelines and stages there are is
+// sim-pipeline-catalog.ts; what a Deploy action deploys is sim-pipeline-deploy.ts; this file runs
+// the executions.
 //
 // An execution's state is computed from its start time and the clock, not advanced by timers:
 // nothing to lose when a process dies, and SIM_TIME_SCALE simply divides every duration. Two things
@@ -21,121 +18,18 @@
 //    stage (source, build or deploy) of every execution of that branch;
 //  - `failNextRun(pipeline, stage, message?)` fails that stage of the pipeline's next execution.
 // A failing Deploy stage makes its stack operation fail and roll back, so the stack shows it too.
-import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
-import { pipelineNameFor, type LanebotConfig } from '../../config';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { TERMINAL_STATUSES as TERMINAL, type ExecutionStatus, type ExecutionView, type PipelinesPort, type StageStatus, type StageView, type StartExecutionInput } from '../pipelines.port';
-import type { DeployStackInput } from '../stacks.port';
 import type { SimFaultCheck } from './sim-faults';
-import { SimStacks, simRepositoryUri, type SimDeployResult } from './sim-stacks';
-
-export type SimPipelineKind = 'app' | 'infra' | 'boot';
-
-/** A pipeline of the simulated account. */
-export interface SimPipelineInfo {
-  name: string;
-  kind: SimPipelineKind;
-  env: string;
-  /** The service of an app pipeline. */
-  service?: string;
-  /** Protected environments' app pipelines have a manual approval stage. */
-  protected?: boolean;
-}
-
-export interface SimAction {
-  name: string;
-  /** `timed` takes `seconds`; `approval` waits for `approve()`; `deploy` deploys a stack through SimStacks. */
-  kind: 'timed' | 'approval' | 'deploy';
-  /** Simulated seconds a timed action takes (before SIM_TIME_SCALE). */
-  seconds: number;
-  /** What a timed action reports when made to fail (a deploy action reports its stack's failure). */
-  failure: string;
-}
-
-export interface SimStage {
-  name: string;
-  /** Actions of a stage run one after another. */
-  actions: SimAction[];
-}
-
-const INFRA_SOURCE: SimAction = {
-  name: 'InfraSource',
-  kind: 'timed',
-  seconds: 8,
-  failure: 'Could not fetch the infra repository: the CodeStar connection is not available',
-};
-
-/** Every stage an app pipeline can have; the Approval stage only in protected environments. */
-export const SIM_APP_STAGES: readonly SimStage[] = [
-  {
-    name: 'Source',
-    actions: [
-      { name: 'AppSource', kind: 'timed', seconds: 12, failure: 'Could not find branch in the app repository (CodeStar connection returned 404)' },
-      INFRA_SOURCE,
-    ],
-  },
-  { name: 'Approval', actions: [{ name: 'ManualApproval', kind: 'approval', seconds: 0, failure: 'Rejected by approver' }] },
-  {
-    name: 'Build',
-    actions: [
-      {
-        name: 'BuildAndPush',
-        kind: 'timed',
-        seconds: 150,
-        failure: 'Error while executing command: npm test. Reason: exit status 1 (3 tests failed in src/orders.test.ts)',
-      },
-    ],
-  },
-  { name: 'Deploy', actions: [{ name: 'DeployLaneStack', kind: 'deploy', seconds: 0, failure: 'ECS Deployment Circuit Breaker was triggered' }] },
-];
-
-export const SIM_INFRA_STAGES: readonly SimStage[] = [
-  { name: 'Source', actions: [INFRA_SOURCE] },
-  { name: 'Deploy', actions: [{ name: 'DeployInfraStack', kind: 'deploy', seconds: 0, failure: 'The maximum number of addresses has been reached' }] },
-];
-
-export const SIM_BOOT_STAGES: readonly SimStage[] = [
-  { name: 'Source', actions: [INFRA_SOURCE] },
-  { name: 'Deploy', actions: [{ name: 'DeployBootStack', kind: 'deploy', seconds: 0, failure: 'The load balancer limit has been reached' }] },
-];
-
-export function simStagesFor(info: SimPipelineInfo): readonly SimStage[] {
-  switch (info.kind) {
-    case 'app':
-      return info.protected ? SIM_APP_STAGES : SIM_APP_STAGES.filter((s) => s.name !== 'Approval');
-    case 'infra':
-      return SIM_INFRA_STAGES;
-    case 'boot':
-      return SIM_BOOT_STAGES;
-  }
-}
-
-/** The pipelines of the simulated account for a config: app pipelines, plus infra and boot per env. */
-export function simPipelineCatalog(config: LanebotConfig): SimPipelineInfo[] {
-  const envs = Object.entries(config.environments);
-  const app = Object.keys(config.services).flatMap((service) =>
-    envs.map(([env, options]) => ({ name: pipelineNameFor(config, { service, env }), kind: 'app' as const, env, service, protected: options.protected })),
-  );
-  const shared = envs.flatMap(([env, options]) => [
-    { name: `infra-${env}`, kind: 'infra' as const, env, protected: options.protected },
-    { name: `boot-${env}`, kind: 'boot' as const, env, protected: options.protected },
-  ]);
-  return [...app, ...shared];
-}
+import { simStagesFor, type SimPipelineInfo } from './sim-pipeline-catalog';
+import { deployActionOutcome, deployStackInput, SimTemplates, type DeployActionRecord } from './sim-pipeline-deploy';
+import { SimStacks } from './sim-stacks';
 
 /** CodePipeline expires a manual approval nobody answered after 7 days (not scaled: it is a policy, not work). */
 export const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
-
-/** Template files (under templatesDir) the Deploy actions use when present; a placeholder otherwise. */
-export const SIM_TEMPLATE_FILES: Record<SimPipelineKind, string> = {
-  app: 'service-stack.yaml',
-  infra: 'infra-stack.yaml',
-  boot: 'boot-stack.yaml',
-};
 
 interface SimExecutionRecord {
   executionId: string;
@@ -152,21 +46,6 @@ interface ApprovalRecord {
   approved: boolean;
   summary?: string;
   at: number;
-}
-
-/** A Deploy action's course, fixed when its stack operation starts. */
-interface DeployActionRecord {
-  stackName?: string;
-  endsAt?: number;
-  failure?: string;
-  /** The stack was in ROLLBACK_COMPLETE and is being deleted until then; the create follows. */
-  replacedUntil?: number;
-  /** Not recorded: a stack operation is due at this time but the caller did not allow starting it. */
-  pendingAt?: number;
-  /** A note for the stage view (StageView.detail). */
-  detail?: string;
-  /** Not recorded: the stack is being replaced until then, when the create is due. */
-  recheckAt?: number;
 }
 
 /** How many stack operations an evaluation may start (settle starts them one at a time, in time order). */
@@ -215,13 +94,14 @@ export interface SimPipelinesOptions {
 }
 
 export class SimPipelines implements PipelinesPort {
-  private readonly templates = new Map<SimPipelineKind, string>();
+  private readonly templates: SimTemplates;
   private readonly stacks: SimStacks;
 
   constructor(private readonly options: SimPipelinesOptions) {
     const { redis, prefix, clock, timeScale } = options;
     this.stacks = options.stacks ?? new SimStacks({ redis, prefix, clock, timeScale });
-    this.stacks.prepareTemplates((Object.keys(SIM_TEMPLATE_FILES) as SimPipelineKind[]).map((kind) => this.template(kind)));
+    this.templates = new SimTemplates(options.templatesDir);
+    this.stacks.prepareTemplates(this.templates.all());
   }
 
   private key(...parts: string[]): string {
@@ -496,24 +376,24 @@ export class SimPipelines implements PipelinesPort {
   ): Promise<DeployActionRecord> {
     const fail = failing ? { reason: record.failMessage } : undefined;
     const first = await this.once(this.key('deploy', record.executionId), at, budget, async () => {
-      const input = this.stackInput(record, info);
+      const input = deployStackInput(info, record, this.templates.body(info.kind));
       if ('problem' in input) return { endsAt: at, failure: input.problem };
       // The app pipeline deploys with a CodeBuild script that replaces a ROLLBACK_COMPLETE stack
       // (templates/buildspec.yaml); infra and boot use CloudFormation's CREATE_UPDATE, which refuses it.
       const refuseFailedStack = info.kind !== 'app';
-      return this.outcome(input.stackName, await this.stacks.deployStackAt(input, at, { fail, refuseFailedStack }), at, fail);
+      return deployActionOutcome(input.stackName, await this.stacks.deployStackAt(input, at, { fail, refuseFailedStack }), at, fail);
     });
     if (first.replacedUntil === undefined) return first;
     // The failed stack's delete runs first (`aws cloudformation wait stack-delete-complete`), then the create.
     if (now < first.replacedUntil) return { detail: 'deleting the stack its failed create left (ROLLBACK_COMPLETE)', recheckAt: first.replacedUntil };
     const replacedUntil = first.replacedUntil;
     return this.once(this.key('deploy', record.executionId, 'recreate'), replacedUntil, budget, async () => {
-      const input = this.stackInput(record, info);
+      const input = deployStackInput(info, record, this.templates.body(info.kind));
       if ('problem' in input) return { endsAt: replacedUntil, failure: input.problem };
       const again = { ...input, clientRequestToken: `${input.clientRequestToken}-r` };
       const result = await this.stacks.deployStackAt(again, replacedUntil, { fail });
       // A second ROLLBACK_COMPLETE in a row cannot happen (the delete just finished); report it plainly if it does.
-      const outcome = this.outcome(input.stackName, result, replacedUntil, fail);
+      const outcome = deployActionOutcome(input.stackName, result, replacedUntil, fail);
       return outcome.replacedUntil === undefined ? outcome : { endsAt: replacedUntil, failure: `Stack ${input.stackName} could not be replaced` };
     });
   }
@@ -533,107 +413,6 @@ export class SimPipelines implements PipelinesPort {
     if (stored === 'OK') return value;
     return JSON.parse((await redis.get(key)) ?? JSON.stringify(value)) as DeployActionRecord;
   }
-
-  /** What the CloudFormation deploy action reports for the stack call's result. */
-  private outcome(stackName: string, deployed: SimDeployResult, at: number, fail: { reason?: string } | undefined): DeployActionRecord {
-    const { result, operation, stackId } = deployed;
-    switch (result.kind) {
-      case 'started':
-        // A replayed token whose operation is no longer kept: it ended long ago; report it as done.
-        if (!operation) return { stackName, endsAt: at };
-        return {
-          stackName,
-          endsAt: operation.endsAt,
-          failure: operation.succeeded ? undefined : operation.failureReasons.join('; ') || operation.statusReason || operation.finalStatus,
-        };
-      case 'no-changes':
-        // Nothing to deploy, so nothing can fail in the stack; a planned failure still fails the action,
-        // so the sandbox's "fail next Deploy" keeps working for a redeploy of the same commit.
-        if (fail) return { stackName, endsAt: at, failure: fail.reason ?? 'Simulated deploy failure (sim-fail-deploy)' };
-        return { stackName, endsAt: at, detail: 'no changes' };
-      case 'busy':
-        return { stackName, endsAt: at, failure: `Stack:${stackId ?? stackName} is in ${result.status} state and can not be updated.` };
-      case 'rejected':
-        return { stackName, endsAt: at, failure: result.reason };
-      case 'replacing':
-        return { stackName, replacedUntil: operation!.endsAt };
-      case 'preparing':
-        // SimStacks decides a change set at once; never seen here.
-        throw new Error(`SimStacks answered "preparing" for ${stackName}`);
-    }
-  }
-
-  /** The stack a Deploy action deploys, from the pipeline and the execution's variables. */
-  private stackInput(record: SimExecutionRecord, info: SimPipelineInfo): DeployStackInput | { problem: string } {
-    const vars = record.variables;
-    const clientRequestToken = `sim-${record.executionId}`;
-    const templateBody = this.template(info.kind);
-    switch (info.kind) {
-      case 'app': {
-        const lane = vars.LANE;
-        const service = info.service ?? '';
-        if (!lane) return { problem: `The pipeline variable LANE is not set: start ${info.name} with LANE=<lane> and BRANCH=<branch>.` };
-        const commit = createHash('sha256').update(`${service}:${vars.BRANCH ?? ''}`).digest('hex').slice(0, 12);
-        return {
-          stackName: `app-${service}-${info.env}-${lane}`,
-          templateBody,
-          parameters: {
-            Env: info.env,
-            ServiceName: service,
-            Lane: lane,
-            // The buildspec tags images `{lane}-{first 12 of the commit}`; the simulated commit is the branch's.
-            ImageUri: `${simRepositoryUri(info.name)}:${lane}-${commit}`,
-            RulePriority: vars.RULE_PRIORITY || '0',
-          },
-          // What templates/buildspec.yaml passes to `aws cloudformation deploy --tags`.
-          tags: { 'lanebot:service': service, 'lanebot:env': info.env, 'lanebot:lane': lane },
-          clientRequestToken,
-        };
-      }
-      case 'infra':
-        return { stackName: `infra-environment-${info.env}`, templateBody, parameters: { Env: info.env }, clientRequestToken };
-      case 'boot': {
-        const service = vars.SERVICE?.trim();
-        if (!service) {
-          return {
-            problem: `The pipeline variable SERVICE is not set: ${info.name} bootstraps one service per execution; start it with SERVICE=<service>.`,
-          };
-        }
-        if (!/^[a-z][a-z0-9-]*$/.test(service)) {
-          return { problem: `The pipeline variable SERVICE="${service}" is not a service name (a lowercase letter, then a-z, 0-9 and -).` };
-        }
-        return { stackName: `boot-${service}-${info.env}`, templateBody, parameters: { Env: info.env, ServiceName: service }, clientRequestToken };
-      }
-    }
-  }
-
-  /** The family's template from templatesDir, read once; a placeholder while the templates are not written. */
-  private template(kind: SimPipelineKind): string {
-    let body = this.templates.get(kind);
-    if (body === undefined) {
-      const file = join(resolve(this.options.templatesDir ?? 'templates'), SIM_TEMPLATE_FILES[kind]);
-      try {
-        body = readFileSync(file, 'utf8');
-      } catch {
-        body = placeholderTemplate(kind);
-      }
-      this.templates.set(kind, body);
-    }
-    return body;
-  }
-}
-
-function placeholderTemplate(kind: SimPipelineKind): string {
-  const parameters = { app: ['Env', 'ServiceName', 'Lane', 'ImageUri', 'RulePriority'], infra: ['Env'], boot: ['Env', 'ServiceName'] }[kind];
-  return [
-    "AWSTemplateFormatVersion: '2010-09-09'",
-    `Description: lanebot simulator placeholder (templates/${SIM_TEMPLATE_FILES[kind]} not found)`,
-    'Parameters:',
-    ...parameters.map((p) => `  ${p}: { Type: String }`),
-    'Resources:',
-    '  Placeholder: { Type: AWS::CloudFormation::WaitConditionHandle }',
-    '',
-  ].join('\n');
 }
 
 function executionNotFound(pipelineName: string, executionId: string): LanebotError {

@@ -13,7 +13,8 @@ import { CodePipelineAdapter } from '../../../src/cloud/aws/codepipeline.adapter
 import { Elbv2Adapter } from '../../../src/cloud/aws/elbv2.adapter';
 import { SimFaults, type SimFaultKind, type SimFaultService } from '../../../src/cloud/sim/sim-faults';
 import { SimLaneHealth } from '../../../src/cloud/sim/sim-lane-health';
-import { SimPipelines, type SimPipelineInfo } from '../../../src/cloud/sim/sim-pipelines';
+import type { SimPipelineInfo } from '../../../src/cloud/sim/sim-pipeline-catalog';
+import { SimPipelines } from '../../../src/cloud/sim/sim-pipelines';
 import { SimStacks } from '../../../src/cloud/sim/sim-stacks';
 import { LanebotError } from '../../../src/errors';
 import { REDIS_URL } from '../../support/harness';

@@ -280,4 +280,28 @@ describe('SimLaneHealth over the simulated stacks', () => {
     expect(states.missing).toEqual([]);
     expect(states.alarms.every((a) => a.state === 'OK')).toBe(true);
   });
+
+  it('forgets a deleted lane: gone from the list, and its settings do not carry over to a lane of the same name', async () => {
+    const sim = new SimStacks({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1 });
+    const input = {
+      stackName: 'app-user-api-dev-gray',
+      templateBody: 'Resources:\n  Placeholder:\n    Type: AWS::CloudFormation::WaitConditionHandle\n',
+      parameters: { ServiceName: 'user-api', Env: 'dev', Lane: 'gray', ImageUri: 'repo/user-api:abc', RulePriority: '10', DesiredCount: '2' },
+    };
+    await sim.deployStack({ ...input, clientRequestToken: 'create-gray' });
+    const h = new SimLaneHealth({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1, stacks: sim });
+    t = T0 + 30 * MIN;
+    await h.setHealth(GRAY, { errorRatePercent: 40, unhealthyTargets: 1 });
+    expect((await h.lanes()).map((l) => [l.lane, l.errorRatePercent])).toEqual([['gray', 40]]);
+
+    await sim.deleteStack(input.stackName, 'delete-gray');
+    t += 10 * MIN;
+    expect(await h.lanes()).toEqual([]);
+    await expect(h.settings(GRAY)).resolves.toEqual({ errorRatePercent: 0, unhealthyTargets: 0 });
+
+    await sim.deployStack({ ...input, clientRequestToken: 'create-gray-again' });
+    t += 30 * MIN;
+    const [again] = await h.lanes();
+    expect(again).toMatchObject({ lane: 'gray', errorRatePercent: 0, unhealthyTargets: 0, runningTasks: 2, stackStatus: 'CREATE_COMPLETE' });
+  });
 });

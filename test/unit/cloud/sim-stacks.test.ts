@@ -298,7 +298,7 @@ describe('SimStacks failures', () => {
     if (update.kind !== 'started') throw new Error('not started');
     t = start + UPDATE_MS;
     const progress = await stacks.progress(name, update.eventCursor);
-    expect(progress).toMatchObject({ status: 'UPDATE_ROLLBACK_COMPLETE', finished: true, succeeded: false, failureReasons: ['tasks failed the /health check'] });
+    expect(progress).toMatchObject({ status: 'UPDATE_ROLLBACK_COMPLETE', finished: true, succeeded: false, failureReasons: ['Service: tasks failed the /health check'] });
     expect(stackStatuses(progress.events, name)).toEqual([
       'UPDATE_IN_PROGRESS',
       'UPDATE_ROLLBACK_IN_PROGRESS',
@@ -343,7 +343,8 @@ describe('SimStacks delete and listener rules', () => {
     const deletion = await stacks.deleteStack(name, 'del-1');
     expect(deletion).toEqual({ kind: 'started', eventCursor: expect.any(String) });
     await expect(stacks.deleteStack(name, 'del-1')).resolves.toEqual(deletion);
-    await expect(stacks.deleteStack(name, 'del-2')).resolves.toEqual({ kind: 'busy', status: 'DELETE_IN_PROGRESS' });
+    // DeleteStack on a stack being deleted starts nothing; like the adapter, the answer is the running delete.
+    await expect(stacks.deleteStack(name, 'del-2')).resolves.toEqual(deletion);
     // Still there, outputs included, while it is being deleted.
     expect((await stacks.describeStack(name))?.outputs.ServiceName).toBe('user-api-dev-gray');
     await expect(stacks.listenerRules('user-api', 'dev')).resolves.toHaveLength(1);
@@ -438,6 +439,139 @@ describe('SimStacks delete and listener rules', () => {
     const statuses = await Promise.all(['gray', 'blue'].map(async (l) => (await a.describeStack(`app-user-api-dev-${l}`))!.status));
     expect(statuses.sort()).toEqual(['CREATE_COMPLETE', 'ROLLBACK_COMPLETE']);
     await expect(a.listenerRules('user-api', 'dev')).resolves.toHaveLength(1);
+  });
+});
+
+describe('SimStacks lane deletion', () => {
+  const GRAY = 'app-user-api-dev-gray';
+
+  it('removes the stack, its target group and its listener rule, so a new lane can take the priority', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 12 }));
+    const grayTargetGroup = (await stacks.describeStack(GRAY))!.outputs.TargetGroupArn;
+    const start = t;
+    const deletion = await stacks.deleteStack(GRAY, 'delete-gray');
+    if (deletion.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(deletion)}`);
+
+    t = start + DELETE_MS / 2;
+    const middle = await stacks.progress(GRAY, deletion.eventCursor);
+    expect(middle).toMatchObject({ status: 'DELETE_IN_PROGRESS', finished: false, succeeded: false });
+    expect(stackStatuses(middle.events, GRAY)).toEqual(['DELETE_IN_PROGRESS']);
+
+    t = start + DELETE_MS;
+    const done = await stacks.progress(GRAY, middle.cursor);
+    expect(done).toMatchObject({ status: 'DELETE_COMPLETE', finished: true, succeeded: true, failureReasons: [] });
+    expect(stackStatuses(done.events, GRAY)).toEqual(['DELETE_COMPLETE']);
+    expect(done.events.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.logicalResourceId)).toEqual(
+      expect.arrayContaining(['LaneListenerRule', 'LaneTargetGroup', 'Service']),
+    );
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toEqual([]);
+
+    await deployed(stacks, lane('blue', { priority: 12 }));
+    const blue = await stacks.describeStack('app-user-api-dev-blue');
+    expect(blue?.status).toBe('CREATE_COMPLETE');
+    expect(blue?.outputs.TargetGroupArn).not.toBe(grayTargetGroup);
+    expect((await stacks.listenerRules('user-api', 'dev')).map((r) => [r.lane, r.priority])).toEqual([['blue', 12]]);
+  });
+
+  it('ends an armed delete in DELETE_FAILED with per-resource reasons, keeps the rule, and a second delete finishes it', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 12 }));
+    await stacks.failNextOperation(GRAY, 'the service is still draining');
+    const start = t;
+    const deletion = await stacks.deleteStack(GRAY, 'delete-gray');
+    if (deletion.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(deletion)}`);
+
+    t = start + DELETE_MS;
+    const failed = await stacks.progress(GRAY, deletion.eventCursor);
+    // As the adapter reports CloudFormation's events: the resource's reason, then the stack's own.
+    expect(failed).toMatchObject({
+      status: 'DELETE_FAILED',
+      finished: true,
+      succeeded: false,
+      failureReasons: ['Service: the service is still draining', `${GRAY}: The following resource(s) failed to delete: [Service].`],
+    });
+    expect(stackStatuses(failed.events, GRAY)).toEqual(['DELETE_IN_PROGRESS', 'DELETE_FAILED']);
+    // The alarms went before the service; the rule and the target group come after it, so they stay.
+    expect(failed.events.filter((e) => e.status === 'DELETE_COMPLETE').map((e) => e.logicalResourceId)).toEqual([
+      'RunningTasksAlarm',
+      'UnhealthyHostsAlarm',
+      'TargetErrorRateAlarm',
+    ]);
+    await expect(stacks.describeStack(GRAY)).resolves.toMatchObject({ status: 'DELETE_FAILED', statusReason: 'The following resource(s) failed to delete: [Service].' });
+    expect((await stacks.listenerRules('user-api', 'dev')).map((r) => [r.lane, r.priority])).toEqual([['gray', 12]]);
+    // Like CloudFormation: a stack whose delete failed can only be deleted again.
+    await expect(stacks.deployStack(lane('gray', { priority: 12, image: 'gray-bbbbbbbbbbbb' }))).resolves.toEqual({
+      kind: 'rejected',
+      reason: expect.stringContaining('is in DELETE_FAILED state and can not be updated'),
+    });
+
+    const retry = await stacks.deleteStack(GRAY, 'delete-gray-again');
+    if (retry.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(retry)}`);
+    t += DELETE_MS;
+    const finished = await stacks.progress(GRAY, retry.eventCursor);
+    expect(finished).toMatchObject({ status: 'DELETE_COMPLETE', succeeded: true });
+    // Only what the failed delete left is deleted this time.
+    expect(finished.events.filter((e) => e.status === 'DELETE_COMPLETE' && e.logicalResourceId !== GRAY).map((e) => e.logicalResourceId)).toEqual([
+      'Service',
+      'LaneListenerRule',
+      'LaneTargetGroup',
+      'TaskDefinition',
+      'TaskExecutionRole',
+    ]);
+    await expect(stacks.listenerRules('user-api', 'dev')).resolves.toEqual([]);
+  });
+
+  it('fails an armed delete with the family\'s usual reason when none is given', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 12 }));
+    await stacks.failNextOperation(GRAY);
+    await stacks.deleteStack(GRAY, 'delete-gray');
+    t += DELETE_MS;
+    const failed = await stacks.progress(GRAY);
+    expect(failed.status).toBe('DELETE_FAILED');
+    expect(failed.failureReasons[0]).toMatch(/^Service: Resource handler returned message: .*deletion timed out/);
+  });
+
+  it('answers a delete of a stack that does not exist as gone, like a finished delete', async () => {
+    const stacks = sim();
+    await expect(stacks.deleteStack('app-user-api-dev-none', 'delete-none')).resolves.toEqual({ kind: 'gone' });
+    await expect(stacks.progress('app-user-api-dev-none')).resolves.toMatchObject({ status: 'DELETE_COMPLETE', finished: true, succeeded: true, failureReasons: [] });
+  });
+
+  it('refuses a delete while a create or update runs (busy), and joins a delete already running', async () => {
+    const stacks = sim();
+    await stacks.deployStack(lane('gray', { priority: 12 }));
+    t += 1_000;
+    await expect(stacks.deleteStack(GRAY, 'delete-during-create')).resolves.toEqual({ kind: 'busy', status: 'CREATE_IN_PROGRESS' });
+    t = T0 + CREATE_MS;
+    await stacks.deployStack(lane('gray', { priority: 12, image: 'gray-bbbbbbbbbbbb' }));
+    t += 1_000;
+    await expect(stacks.deleteStack(GRAY, 'delete-during-update')).resolves.toEqual({ kind: 'busy', status: 'UPDATE_IN_PROGRESS' });
+
+    t = T0 + CREATE_MS + UPDATE_MS;
+    const first = await stacks.deleteStack(GRAY, 'delete-1');
+    t += 1_000;
+    // The adapter's contract: DeleteStack on a stack being deleted starts nothing and reports that delete.
+    await expect(stacks.deleteStack(GRAY, 'delete-2')).resolves.toEqual(first);
+    t += DELETE_MS;
+    const events = (await stacks.progress(GRAY, (first as { eventCursor: string }).eventCursor)).events;
+    expect(stackStatuses(events, GRAY)).toEqual(['DELETE_IN_PROGRESS', 'DELETE_COMPLETE']);
+  });
+
+  it('makes the next create or update fail when armed, and leaves the plan alone for a delete with nothing to remove', async () => {
+    const stacks = sim();
+    await stacks.failNextOperation(GRAY, 'first create fails');
+    await stacks.failNextOperation(GRAY, 'second create fails');
+    await deployed(stacks, lane('gray', { priority: 12 }));
+    expect((await stacks.describeStack(GRAY))?.status).toBe('ROLLBACK_COMPLETE');
+    // The failed create left no resources: its delete cannot fail, and the second plan waits for the next create.
+    await stacks.deleteStack(GRAY, 'delete-rolled-back');
+    t += DELETE_MS;
+    await expect(stacks.describeStack(GRAY)).resolves.toBeUndefined();
+    await deployed(stacks, lane('gray', { priority: 12 }));
+    expect(await stacks.describeStack(GRAY)).toMatchObject({ status: 'ROLLBACK_COMPLETE' });
+    expect((await stacks.progress(GRAY)).failureReasons).toEqual(['Service: second create fails']);
   });
 });
 

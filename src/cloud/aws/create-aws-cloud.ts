@@ -1,0 +1,26 @@
+// The ports on AWS: one SDK v3 client per service, whose credentials and endpoints come from the
+// SDK's default chain (AWS_ENDPOINT_URL_* included). retryMode 'adaptive' lets the SDK slow down
+// on throttling before the adapters' own bounded retry (aws-call.ts) has to.
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CloudPorts } from '../cloud';
+import { CloudFormationAdapter } from './cloudformation.adapter';
+import { CloudWatchAlarmsAdapter } from './cloudwatch-alarms.adapter';
+import { CodePipelineAdapter } from './codepipeline.adapter';
+import { Elbv2Adapter } from './elbv2.adapter';
+
+export interface AwsCloudOptions {
+  region: string;
+}
+
+export function createAwsCloud({ region }: AwsCloudOptions): CloudPorts {
+  const clientOptions = { region, retryMode: 'adaptive' } as const;
+  return {
+    pipelines: new CodePipelineAdapter({ client: new CodePipelineClient(clientOptions), region }),
+    stacks: new CloudFormationAdapter({ client: new CloudFormationClient(clientOptions), region }),
+    loadBalancer: new Elbv2Adapter({ client: new ElasticLoadBalancingV2Client(clientOptions) }),
+    alarms: new CloudWatchAlarmsAdapter({ client: new CloudWatchClient(clientOptions) }),
+  };
+}

@@ -1,0 +1,14 @@
+// Everything lanebot asks of the cloud, as one set of ports. Each cloud has one factory that returns
+// it (aws/create-aws-cloud.ts, sim/create-sim-cloud.ts), so the composition root picks a cloud in
+// one line and the jobs never know which one they talk to.
+import type { AlarmsPort } from './alarms.port';
+import type { LoadBalancerPort } from './load-balancer.port';
+import type { PipelinesPort } from './pipelines.port';
+import type { StacksPort } from './stacks.port';
+
+export interface CloudPorts {
+  pipelines: PipelinesPort;
+  stacks: StacksPort;
+  loadBalancer: LoadBalancerPort;
+  alarms: AlarmsPort;
+}

@@ -1,0 +1,57 @@
+// The ports on the simulated account (CLOUD=sim), all sharing one Redis prefix, one clock and one set
+// of armed faults, so the pipelines' Deploy actions deploy the very stacks that lane health reads.
+// Besides the ports it hands out the simulator's own controls (`sim`), which the sandbox and tests
+// drive: fail a run or a stack, answer an approval, set a lane's health, arm a fault.
+import type { Redis } from 'ioredis';
+import type { Clock } from '../../clock';
+import type { LanebotConfig } from '../../config';
+import type { CloudPorts } from '../cloud';
+import { SimFaults } from './sim-faults';
+import { SimLaneHealth } from './sim-lane-health';
+import { simPipelineCatalog } from './sim-pipeline-catalog';
+import { SimPipelines } from './sim-pipelines';
+import { SimStacks } from './sim-stacks';
+
+export interface SimCloudOptions {
+  redis: Redis;
+  /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
+  prefix: string;
+  clock: Clock;
+  /** SIM_TIME_SCALE: how many times faster than real time pipelines and stacks run. */
+  timeScale: number;
+  /** The pipelines of the simulated account are the ones lanebot's setup makes for this config. */
+  config: LanebotConfig;
+  /** Where the stack templates are (default: ./templates). */
+  templatesDir?: string;
+  /** Base URL of a console that shows simulated executions (the sandbox), for links in Slack. */
+  consoleUrl?: string;
+}
+
+/** The simulator's controls beyond the ports. */
+export interface SimHandles {
+  pipelines: SimPipelines;
+  stacks: SimStacks;
+  laneHealth: SimLaneHealth;
+  faults: SimFaults;
+}
+
+export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: SimHandles } {
+  const { redis, prefix, clock, timeScale } = options;
+  const faults = new SimFaults({ redis, prefix });
+  const stacks = new SimStacks({ redis, prefix, clock, timeScale, faults });
+  const laneHealth = new SimLaneHealth({ redis, prefix, clock, timeScale, stacks, faults });
+  // The config does not change while the process runs, and neither do its pipelines.
+  const catalog = simPipelineCatalog(options.config);
+  const pipelines = new SimPipelines({
+    redis,
+    prefix,
+    clock,
+    timeScale,
+    pipelines: () => catalog,
+    stacks,
+    templatesDir: options.templatesDir,
+    consoleUrl: options.consoleUrl,
+    faults,
+  });
+  return { pipelines, stacks, loadBalancer: laneHealth, alarms: laneHealth, sim: { pipelines, stacks, laneHealth, faults } };
+}

@@ -1,0 +1,102 @@
+// The pipelines of the simulated account and their stages, as the real templates
+// (templates/pipelines/) make them. Three families:
+//  - app `{service}-{env}`: Source (AppSource, InfraSource) → Approval (ManualApproval, protected
+//    environments only) → Build (BuildAndPush) → Deploy (DeployLaneStack);
+//  - infra `infra-{env}`: Source (InfraSource) → Deploy (DeployInfraStack);
+//  - boot `boot-{env}`: Source (InfraSource) → Deploy (DeployBootStack), variable SERVICE.
+// Which pipelines exist follows lanebot's config: the ones its setup would make.
+import { pipelineNameFor, type LanebotConfig } from '../../config';
+
+export type SimPipelineKind = 'app' | 'infra' | 'boot';
+
+/** A pipeline of the simulated account. */
+export interface SimPipelineInfo {
+  name: string;
+  kind: SimPipelineKind;
+  env: string;
+  /** The service of an app pipeline. */
+  service?: string;
+  /** Protected environments' app pipelines have a manual approval stage. */
+  protected?: boolean;
+}
+
+export interface SimAction {
+  name: string;
+  /** `timed` takes `seconds`; `approval` waits for `approve()`; `deploy` deploys a stack through SimStacks. */
+  kind: 'timed' | 'approval' | 'deploy';
+  /** Simulated seconds a timed action takes (before SIM_TIME_SCALE). */
+  seconds: number;
+  /** What a timed action reports when made to fail (a deploy action reports its stack's failure). */
+  failure: string;
+}
+
+export interface SimStage {
+  name: string;
+  /** Actions of a stage run one after another. */
+  actions: SimAction[];
+}
+
+const INFRA_SOURCE: SimAction = {
+  name: 'InfraSource',
+  kind: 'timed',
+  seconds: 8,
+  failure: 'Could not fetch the infra repository: the CodeStar connection is not available',
+};
+
+/** Every stage an app pipeline can have; the Approval stage only in protected environments. */
+export const SIM_APP_STAGES: readonly SimStage[] = [
+  {
+    name: 'Source',
+    actions: [
+      { name: 'AppSource', kind: 'timed', seconds: 12, failure: 'Could not find branch in the app repository (CodeStar connection returned 404)' },
+      INFRA_SOURCE,
+    ],
+  },
+  { name: 'Approval', actions: [{ name: 'ManualApproval', kind: 'approval', seconds: 0, failure: 'Rejected by approver' }] },
+  {
+    name: 'Build',
+    actions: [
+      {
+        name: 'BuildAndPush',
+        kind: 'timed',
+        seconds: 150,
+        failure: 'Error while executing command: npm test. Reason: exit status 1 (3 tests failed in src/orders.test.ts)',
+      },
+    ],
+  },
+  { name: 'Deploy', actions: [{ name: 'DeployLaneStack', kind: 'deploy', seconds: 0, failure: 'ECS Deployment Circuit Breaker was triggered' }] },
+];
+
+export const SIM_INFRA_STAGES: readonly SimStage[] = [
+  { name: 'Source', actions: [INFRA_SOURCE] },
+  { name: 'Deploy', actions: [{ name: 'DeployInfraStack', kind: 'deploy', seconds: 0, failure: 'The maximum number of addresses has been reached' }] },
+];
+
+export const SIM_BOOT_STAGES: readonly SimStage[] = [
+  { name: 'Source', actions: [INFRA_SOURCE] },
+  { name: 'Deploy', actions: [{ name: 'DeployBootStack', kind: 'deploy', seconds: 0, failure: 'The load balancer limit has been reached' }] },
+];
+
+export function simStagesFor(info: SimPipelineInfo): readonly SimStage[] {
+  switch (info.kind) {
+    case 'app':
+      return info.protected ? SIM_APP_STAGES : SIM_APP_STAGES.filter((s) => s.name !== 'Approval');
+    case 'infra':
+      return SIM_INFRA_STAGES;
+    case 'boot':
+      return SIM_BOOT_STAGES;
+  }
+}
+
+/** The pipelines of the simulated account for a config: app pipelines, plus infra and boot per env. */
+export function simPipelineCatalog(config: LanebotConfig): SimPipelineInfo[] {
+  const envs = Object.entries(config.environments);
+  const app = Object.keys(config.services).flatMap((service) =>
+    envs.map(([env, options]) => ({ name: pipelineNameFor(config, { service, env }), kind: 'app' as const, env, service, protected: options.protected })),
+  );
+  const shared = envs.flatMap(([env, options]) => [
+    { name: `infra-${env}`, kind: 'infra' as const, env, protected: options.protected },
+    { name: `boot-${env}`, kind: 'boot' as const, env, protected: options.protected },
+  ]);
+  return [...app, ...shared];
+}

@@ -1,0 +1,94 @@
+// Where the simulator's CloudFormation keeps the simulated account's stacks: Redis, so every bot
+// process (and the sandbox console) sees the same stacks. One record per stack with its latest
+// operations; the answers already given per client request token (CloudFormation's idempotency);
+// failures armed for a stack's next operation; and one lock for the whole account.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { LanebotError } from '../../errors';
+import type { OperationRecord } from './sim-stack-operation';
+import type { StackRecord } from './sim-stack-state';
+
+/** How long a stack's state is kept after its last operation. */
+const RECORD_TTL_SECONDS = 30 * 24 * 3600;
+/** Operations kept per stack (events of older ones are no longer listed). */
+const OPERATIONS_KEPT = 10;
+/** How long a writer may hold the account lock, and how long another waits for it. */
+const LOCK_MS = 5_000;
+
+/** Releases the account lock only if we still hold it. */
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+export class SimStackStore {
+  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+
+  private key(...parts: string[]): string {
+    return [this.options.prefix, 'cfn', ...parts].join(':');
+  }
+
+  async load(stackName: string): Promise<StackRecord | undefined> {
+    const raw = await this.options.redis.get(this.key('stack', stackName));
+    return raw ? (JSON.parse(raw) as StackRecord) : undefined;
+  }
+
+  async loadAll(): Promise<StackRecord[]> {
+    const { redis } = this.options;
+    const names = await redis.smembers(this.key('stacks'));
+    if (names.length === 0) return [];
+    const raws = await redis.mget(...names.map((name) => this.key('stack', name)));
+    return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as StackRecord);
+  }
+
+  /** Appends `op` to the stack's record (which it updates in place) and keeps the latest operations. */
+  async save(record: StackRecord, op: OperationRecord): Promise<void> {
+    record.seq = op.seq;
+    record.operations = [...record.operations, op].slice(-OPERATIONS_KEPT);
+    await this.options.redis
+      .multi()
+      .set(this.key('stack', record.stackName), JSON.stringify(record), 'EX', RECORD_TTL_SECONDS)
+      .sadd(this.key('stacks'), record.stackName)
+      .exec();
+  }
+
+  /** What a call with this client request token answered first, if any. */
+  async answered<T>(stackName: string, token: string): Promise<T | undefined> {
+    const raw = await this.options.redis.get(this.key('token', stackName, token));
+    return raw ? (JSON.parse(raw) as T) : undefined;
+  }
+
+  async answer(stackName: string, token: string, result: unknown): Promise<void> {
+    await this.options.redis.set(this.key('token', stackName, token), JSON.stringify(result), 'EX', RECORD_TTL_SECONDS);
+  }
+
+  /** Arms a failure of the stack's next operation (after any already armed). */
+  async armFailure(stackName: string, reason: string | undefined): Promise<void> {
+    await this.options.redis.rpush(this.key('fail-next', stackName), JSON.stringify({ reason }));
+  }
+
+  /** Takes the oldest armed failure of the stack, if any: `reason` undefined means the usual one. */
+  async takeFailure(stackName: string): Promise<{ reason?: string } | undefined> {
+    const planned = await this.options.redis.lpop(this.key('fail-next', stackName));
+    return planned ? (JSON.parse(planned) as { reason?: string }) : undefined;
+  }
+
+  /**
+   * One writer at a time for the whole simulated account: a deploy reads other stacks (listener rule
+   * priorities) before it records its operation, and two processes must not both win the same priority.
+   */
+  async locked<T>(fn: () => Promise<T>): Promise<T> {
+    const { redis } = this.options;
+    const lockKey = this.key('lock');
+    const token = randomUUID();
+    const deadline = Date.now() + LOCK_MS;
+    while ((await redis.set(lockKey, token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) {
+        throw new LanebotError('AWS_THROTTLED', 'The simulated CloudFormation is busy; lanebot will retry.', { retryable: true });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    try {
+      return await fn();
+    } finally {
+      await redis.eval(RELEASE_SCRIPT, 1, lockKey, token);
+    }
+  }
+}
