@@ -400,10 +400,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
       commands = await deployCommandCounts(metrics);
     }
-    const deployCounts = await bot.queues.deploy.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
-    const watchCounts = await bot.queues.watch.getJobCounts('waiting', 'active', 'delayed');
+    const operationCounts = await bot.queues.operations.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
     const narrateCounts = await bot.queues.narrate.getJobCounts('waiting', 'active', 'delayed');
-    const deployRecords = await countKeys(bot.redis, `${prefix}:deploy:*`);
+    const deployRecords = await countKeys(bot.redis, `${prefix}:op:*`);
     // Job runs by queue and outcome (done, later = re-delayed, failed): the workers' share of the event loop.
     const jobRuns = new Map<string, string[]>();
     for (const v of (await metrics.jobs.get()).values) {
@@ -426,7 +425,7 @@ async function main(): Promise<void> {
       `deploys queued by the bot: ${commands.run} of ${expected} commands confirmed by Redis (${commands.failed} failed); ` +
         `${deployRecords} deploy records in Redis`,
     );
-    console.log(`queues now: deploy ${JSON.stringify(deployCounts)}; watch ${JSON.stringify(watchCounts)}; narrate ${JSON.stringify(narrateCounts)}`);
+    console.log(`queues now: operations ${JSON.stringify(operationCounts)}; narrate ${JSON.stringify(narrateCounts)}`);
     console.log(`job runs so far: ${[...jobRuns].map(([queue, outcomes]) => `${queue} (${outcomes.join(', ')})`).join('; ') || 'none'}`);
     if (commands.run + commands.failed < expected) {
       throw new Error(`only ${commands.run + commands.failed} of ${expected} deploy commands finished within 30 s of the last ack`);

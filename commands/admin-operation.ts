@@ -1,7 +1,7 @@
 // What `/lane infra`, `/lane boot` and `/lane setup` share: no arguments, admins only, and one
-// record queued like a deploy (src/jobs/deploy.job.ts admits it to its slot and starts it), so the
-// operation gets a thread narrated like a deploy's.
-import { newDeployId, type DeployRequest } from '../src/domain/deploy';
+// operation queued like a deploy (src/operations/kinds/admin.kinds.ts), admitted to its admin slot,
+// with a thread narrated like a deploy's.
+import { newOperationId, type OperationRequest } from '../src/domain/operation';
 import { bootPipelineName, infraPipelineName, operationRef, type Scope } from '../src/domain/names';
 import { pipelineNameFor, type LanebotConfig } from '../src/config';
 import type { CommandContext, CommandDeps, ParseResult } from './command';
@@ -29,21 +29,23 @@ export function operationPipeline(kind: AdminOperationKind, scope: Scope, config
 export async function requestOperation(
   kind: AdminOperationKind,
   ctx: CommandContext,
-  deps: Pick<CommandDeps, 'config' | 'clock' | 'enqueueDeploy'>,
-): Promise<DeployRequest> {
+  deps: Pick<CommandDeps, 'config' | 'clock' | 'enqueue'>,
+): Promise<OperationRequest> {
   const now = deps.clock.now();
   const slot = operationRef(kind, ctx.scope);
-  const request: DeployRequest = {
-    id: newDeployId(now),
+  const request: OperationRequest = {
+    id: newOperationId(now),
     kind,
     ...slot,
-    // The infra repository's branch: what the pipelines' InfraSource builds from.
-    branch: deps.config.setup?.infraBranch ?? 'main',
-    pipeline: operationPipeline(kind, ctx.scope, deps.config),
+    params: {
+      // The infra repository's branch: what the pipelines' InfraSource builds from.
+      branch: deps.config.setup?.infraBranch ?? 'main',
+      pipeline: operationPipeline(kind, ctx.scope, deps.config),
+    },
     requester: ctx.userId,
     channel: ctx.channelId,
     requestedAt: now,
   };
-  await deps.enqueueDeploy(request);
+  await deps.enqueue(request);
   return request;
 }

@@ -1,27 +1,34 @@
 // The shape every `/lane` subcommand module has: usage text, a pure parser, an authorization rule,
 // and what it does. commands/index.ts routes the slash command text to one of them.
 import type { KnownBlock } from '@slack/web-api';
+import { can, type AccessDecision, type Principal } from '../src/access/policy';
+import type { AuditLog } from '../src/audit/audit-log';
 import type { Clock } from '../src/clock';
 import type { LanebotConfig } from '../src/config';
-import type { DeployRequest } from '../src/domain/deploy';
+import type { OperationRequest } from '../src/domain/operation';
 import type { Scope } from '../src/domain/names';
-import type { DeployStore } from '../src/state/deploy-store';
 import type { LaneRegistry } from '../src/state/lane-registry';
+import type { OperationStore } from '../src/state/operation-store';
 
 export type ParseResult<A> = { ok: true; args: A } | { ok: false; problem: string };
 
-export type Authorization = { allowed: true } | { allowed: false; reason: string };
+/** The access policy's answer (src/access/policy.ts). */
+export type Authorization = AccessDecision;
 
 export interface Reply {
   text: string;
   blocks?: KnownBlock[];
   /** Ephemeral replies are seen only by the person who typed the command. */
   visibility: 'ephemeral' | 'in_channel';
+  /** The command was refused after the ack (the audit log records it as refused). */
+  refused?: boolean;
 }
 
 /** Who typed the command, where. */
 export interface CommandContext {
   userId: string;
+  /** The user with the configured user groups they belong to (from lanebot's Redis copy). */
+  principal: Principal;
   channelId: string;
   /** The service/env the command is about: from the channel binding or --service/--env. */
   scope: Scope;
@@ -31,11 +38,13 @@ export interface CommandContext {
 export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
-  lanes: Pick<LaneRegistry, 'get' | 'list'>;
-  /** Read-only: a deploy's record, for buttons that name a deploy by id. */
-  deploys: Pick<DeployStore, 'get'>;
-  /** Queues a deploy; throws QueueUnavailableError when Redis cannot take it. */
-  enqueueDeploy(request: DeployRequest): Promise<void>;
+  lanes: Pick<LaneRegistry, 'get' | 'list' | 'releases'>;
+  /** Read-only: an operation's record, for buttons that name an operation by id. */
+  operations: Pick<OperationStore, 'get'>;
+  /** Read-only: `/lane history`. */
+  audit: Pick<AuditLog, 'recent'>;
+  /** Queues an operation request; throws QueueUnavailableError when Redis cannot take it. */
+  enqueue(request: OperationRequest): Promise<void>;
 }
 
 export interface Command<A = unknown> {
@@ -65,23 +74,12 @@ export interface Command<A = unknown> {
 
 export const allowEveryone = (): Authorization => ({ allowed: true });
 
-/**
- * Authorization of the admin commands: the user must be listed under `admins:` by user id. User
- * groups (S…) are listed in the config too, but checking membership would mean a Slack call before
- * the ack; until that exists, members of an admin group are told to be listed by user id.
- */
+/** Authorization of the admin commands (`/lane setup`, `infra`, `boot`): the policy's `admin`. */
 export function adminsOnly(commandName: string) {
   return (ctx: CommandContext, _args: unknown, config: LanebotConfig): Authorization => {
-    if (config.admins.includes(ctx.userId)) return { allowed: true };
-    const groups = config.admins.filter((id) => id.startsWith('S'));
-    const listed = config.admins.length > 0 ? ` (${config.admins.map(mention).join(', ')})` : '';
-    const groupNote =
-      groups.length > 0 ? ' lanebot checks admins by user id: if you are in an admin group, ask for your user id to be listed under `admins:`.' : '';
-    const none = config.admins.length === 0 ? ' No admins are configured: add Slack user ids under `admins:` in lanebot.yml.' : '';
-    return {
-      allowed: false,
-      reason: `\`/lane ${commandName}\` changes shared infrastructure, so only lanebot admins${listed} may run it.${groupNote}${none}`,
-    };
+    const decision = can(ctx.principal, 'admin', ctx.scope, config);
+    // The policy speaks of "this"; the command knows its own name.
+    return decision.allowed ? decision : { allowed: false, reason: decision.reason.replace(/^This changes/, `\`/lane ${commandName}\` changes`) };
   };
 }
 
@@ -89,7 +87,9 @@ export function ephemeral(text: string): Reply {
   return { text, visibility: 'ephemeral' };
 }
 
-/** Renders a Slack user or user-group id as a mention. */
-export function mention(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
+/** An ephemeral refusal: nothing was done, and the text says why. */
+export function refusal(text: string): Reply {
+  return { text, visibility: 'ephemeral', refused: true };
 }
+
+export { mention } from '../src/access/mention';

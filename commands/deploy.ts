@@ -1,14 +1,15 @@
 // `/lane deploy <lane> <branch>`: queue a deploy of a branch to a lane.
-// The request is queued as one BullMQ job (src/jobs/deploy.job.ts), which admits it to the lane
-// and starts the pipeline through the PipelinesPort (src/cloud/pipelines.port.ts).
+// The request is queued as one BullMQ job; the operations runner (src/operations/runner.ts) admits
+// it to the lane and runs the `deploy` kind (src/operations/kinds/deploy.kind.ts): the pipeline,
+// then the release record.
 //
-// The "Deploy again" button on a failed, stopped or cancelled deploy (src/slack/messages.ts) ends up
-// here too: `deployAgain` re-checks the click and calls the same `requestDeploy` as the command.
+// The "Deploy again" button (src/slack/actions/deploy-again.ts) calls the same `requestDeploy`.
+import { can } from '../src/access/policy';
 import { pipelineNameFor } from '../src/config';
-import { newDeployId, type DeployRequest } from '../src/domain/deploy';
-import { validateBranch, validateLane, type Scope } from '../src/domain/names';
-import { DEPLOY_AGAIN_STATUSES } from '../src/slack/action-ids';
-import { ephemeral, mention, type Command, type CommandContext, type CommandDeps, type Reply } from './command';
+import { QueueUnavailableError } from '../src/errors';
+import { newOperationId, type OperationRequest } from '../src/domain/operation';
+import { validateBranch, validateLane } from '../src/domain/names';
+import { refusal, type Command, type CommandContext, type CommandDeps } from './command';
 
 export interface DeployArgs {
   lane: string;
@@ -32,33 +33,39 @@ export const deployCommand: Command<DeployArgs> = {
     return { ok: true, args: { lane, branch } };
   },
 
-  authorize(ctx, _args, config) {
-    const env = config.environments[ctx.scope.env];
-    if (!env?.protected) return { allowed: true };
-    // Approval requests are not built yet; until they are, a protected environment takes deploys
-    // only from its approvers (listed by user id) rather than from anyone.
-    if (env.approvers.includes(ctx.userId)) return { allowed: true };
-    return {
-      allowed: false,
-      reason:
-        `${ctx.scope.env} is a protected environment: deploys to it need an approver. ` +
-        `Ask one of ${env.approvers.map(mention).join(', ')} to run this deploy.`,
-    };
-  },
+  authorize: (ctx, { lane }, config) => can(ctx.principal, 'deploy', { ...ctx.scope, lane }, config),
 
   acknowledge: queuingText,
 
-  // The ack already told the user; only a failure to queue needs another message (thrown).
+  // The ack already told the user; only a refusal or a failure to queue needs another message.
   async run(ctx, args, deps) {
+    let deleting: string | undefined;
+    try {
+      deleting = await laneBeingDeleted(ctx, args.lane, deps);
+    } catch (error) {
+      // The lane could not be read, so nothing will be queued either: say it the same way.
+      throw new QueueUnavailableError(error);
+    }
+    if (deleting) return refusal(deleting);
     await requestDeploy(ctx, args, deps);
     return undefined;
   },
 };
 
-function queuingText(ctx: CommandContext, { lane, branch }: DeployArgs): string {
+export function queuingText(ctx: CommandContext, { lane, branch }: DeployArgs): string {
   return (
     `:inbox_tray: Queuing the deploy of \`${branch}\` to lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env}. ` +
     'lanebot posts its progress in a thread in this channel.'
+  );
+}
+
+/** Why a deploy to `lane` is refused now (the lane is being deleted), or undefined. */
+export async function laneBeingDeleted(ctx: CommandContext, lane: string, deps: Pick<CommandDeps, 'lanes'>): Promise<string | undefined> {
+  const view = await deps.lanes.get({ ...ctx.scope, lane });
+  if (view?.state !== 'deleting') return undefined;
+  return (
+    `:no_entry: Nothing was queued: lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env} is being deleted, so it takes no deploy. ` +
+    `Once it is gone, \`/lane deploy ${lane} <branch>\` creates it afresh.`
   );
 }
 
@@ -70,69 +77,20 @@ function queuingText(ctx: CommandContext, { lane, branch }: DeployArgs): string 
 export async function requestDeploy(
   ctx: CommandContext,
   { lane, branch }: DeployArgs,
-  deps: Pick<CommandDeps, 'config' | 'clock' | 'enqueueDeploy'>,
-): Promise<DeployRequest> {
+  deps: Pick<CommandDeps, 'config' | 'clock' | 'enqueue'>,
+): Promise<OperationRequest> {
   const now = deps.clock.now();
-  const request: DeployRequest = {
-    id: newDeployId(now),
+  const request: OperationRequest = {
+    id: newOperationId(now),
+    kind: 'deploy',
     service: ctx.scope.service,
     env: ctx.scope.env,
     lane,
-    branch,
-    pipeline: pipelineNameFor(deps.config, ctx.scope),
+    params: { branch, pipeline: pipelineNameFor(deps.config, ctx.scope) },
     requester: ctx.userId,
     channel: ctx.channelId,
     requestedAt: now,
   };
-  await deps.enqueueDeploy(request);
+  await deps.enqueue(request);
   return request;
-}
-
-/** A click on "Deploy again": who clicked, where, and the deploy id the button's value names. */
-export interface DeployAgainClick {
-  userId: string;
-  channelId: string;
-  deployId: string;
-}
-
-export type DeployAgainOutcome = { kind: 'queued'; request: DeployRequest; reply: Reply } | { kind: 'refused'; reply: Reply };
-
-const TYPE_INSTEAD = 'Type `/lane deploy <lane> <branch>` instead.';
-
-/**
- * "Deploy again": the same service, env, lane and branch, for whoever clicked, exactly as if they had
- * typed `/lane deploy <lane> <branch>` in that channel. Only the deploy id comes from the payload;
- * the deploy is read from Redis, and the channel, the lane and branch, and the clicker's right to
- * deploy are all checked again. Refusals are values; a Redis or queue failure throws.
- */
-export async function deployAgain(click: DeployAgainClick, deps: CommandDeps): Promise<DeployAgainOutcome> {
-  const deploy = await deps.deploys.get(click.deployId);
-  if (!deploy) {
-    return refused(`That deploy is no longer known to lanebot (its record has expired or was removed). ${TYPE_INSTEAD}`);
-  }
-  // Say nothing about a deploy of another channel: the person clicking may not be able to see it.
-  if (deploy.channel !== click.channelId) {
-    return refused(`This button belongs to a deploy of another channel; lanebot deploys again only where the deploy was requested. ${TYPE_INSTEAD}`);
-  }
-  if (!DEPLOY_AGAIN_STATUSES.has(deploy.status)) {
-    return refused(
-      `The deploy of \`${deploy.branch}\` to lane *${deploy.lane}* has status ${deploy.status}; only failed, stopped or cancelled deploys ` +
-        `are deployed again with this button. Type \`/lane deploy ${deploy.lane} ${deploy.branch}\` to deploy it once more.`,
-    );
-  }
-  const scope: Scope = { service: deploy.service, env: deploy.env };
-  if (!Object.hasOwn(deps.config.services, scope.service) || !Object.hasOwn(deps.config.environments, scope.env)) {
-    return refused(`${scope.service}/${scope.env} is no longer in lanebot's configuration, so lanebot cannot deploy to it.`);
-  }
-  const parsed = deployCommand.parse([deploy.lane, deploy.branch], scope);
-  if (!parsed.ok) return refused(`lanebot cannot deploy that again: ${parsed.problem}.`);
-  const ctx: CommandContext = { userId: click.userId, channelId: click.channelId, scope };
-  const auth = deployCommand.authorize(ctx, parsed.args, deps.config);
-  if (!auth.allowed) return { kind: 'refused', reply: ephemeral(`:no_entry: ${auth.reason}`) };
-  const request = await requestDeploy(ctx, parsed.args, deps);
-  return { kind: 'queued', request, reply: ephemeral(queuingText(ctx, parsed.args)) };
-}
-
-function refused(text: string): DeployAgainOutcome {
-  return { kind: 'refused', reply: ephemeral(`:warning: ${text}`) };
 }

@@ -4,8 +4,11 @@ import type { LanebotConfig } from '../src/config';
 import type { Scope } from '../src/domain/names';
 import { printable } from '../src/domain/names';
 import { ephemeral, type Command, type CommandContext, type Reply } from './command';
+import type { Principal } from '../src/access/policy';
 import { bootCommand } from './boot';
+import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
+import { historyCommand } from './history';
 import { helpCommand } from './help';
 import { infraCommand } from './infra';
 import { listCommand } from './list';
@@ -13,11 +16,11 @@ import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, statusCommand, listCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
+  [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set(['delete', 'renew', 'promote', 'rollback']);
+const NOT_YET_AVAILABLE = new Set(['renew', 'promote', 'rollback', 'releases', 'approvals']);
 
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {
@@ -29,11 +32,13 @@ const MAX_TEXT = 2000;
 
 export type Routed =
   | { kind: 'run'; command: Command; args: unknown; ctx: CommandContext }
-  | { kind: 'reply'; reply: Reply };
+  /** Answered at once (help, bad input, a refusal); `scope` when the command got that far. */
+  | { kind: 'reply'; reply: Reply; scope?: Scope };
 
 export interface RouteInput {
   text: string;
-  userId: string;
+  /** Who typed it, with the configured user groups they belong to. */
+  principal: Principal;
   channelId: string;
 }
 
@@ -70,12 +75,16 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
 
   const parsed = command.parse(flags.rest, scope);
   if (!parsed.ok) return replyWith(parsed.problem, command);
-  const ctx: CommandContext = { userId: input.userId, channelId: input.channelId, scope };
+  const ctx: CommandContext = { userId: input.principal.userId, principal: input.principal, channelId: input.channelId, scope };
   const auth = command.authorize(ctx, parsed.args, config);
-  if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`) };
+  if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`), scope };
   const missing = command.precondition?.(ctx, parsed.args, config);
-  if (missing) return replyWith(missing, command);
+  if (missing) return withScope(replyWith(missing, command), scope);
   return { kind: 'run', command, args: parsed.args, ctx };
+}
+
+function withScope(routed: Routed, scope: Scope): Routed {
+  return routed.kind === 'reply' ? { ...routed, scope } : routed;
 }
 
 function replyWith(problem: string, command?: Command, withHelp = false): Routed {

@@ -1,5 +1,5 @@
 // `/lane list`: one line per lane of the service/env.
-import { laneListText } from '../src/slack/messages';
+import { laneListText } from '../src/chat/messages';
 import { allowEveryone, ephemeral, type Command } from './command';
 
 export const listCommand: Command<Record<string, never>> = {

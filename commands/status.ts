@@ -1,6 +1,6 @@
 // `/lane status [<lane>]`: what runs on a lane (or on every lane) of the service/env.
 import { validateLane } from '../src/domain/names';
-import { laneListText, laneStatusText } from '../src/slack/messages';
+import { laneListText, laneStatusText } from '../src/chat/messages';
 import { allowEveryone, ephemeral, type Command } from './command';
 
 export interface StatusArgs {

@@ -4,61 +4,73 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps } from '../commands/command';
+import { referencedGroups, userPrincipal, type Principal } from './access/policy';
+import { refreshUserGroups, UserGroupCache } from './access/user-groups';
+import { AuditLog } from './audit/audit-log';
+import type { ChatPort } from './chat/chat.port';
+import { createSlackWebClient, SlackChatAdapter } from './chat/slack-chat.adapter';
+import { SlackUserGroupDirectory } from './chat/slack-user-group-directory';
+import { SLACK_PACING, sweepPendingThreads, ThreadFlusher, ThreadNarrator, type SlackPacing } from './chat/thread-narrator';
 import { systemClock, type Clock } from './clock';
 import { createAwsCloud } from './cloud/aws/create-aws-cloud';
 import type { CloudPorts } from './cloud/cloud';
 import type { PipelinesPort } from './cloud/pipelines.port';
-import type { StacksPort } from './cloud/stacks.port';
-import { SimClock } from './cloud/sim/sim-clock';
 import { createSimCloud } from './cloud/sim/create-sim-cloud';
+import { SimClock } from './cloud/sim/sim-clock';
 import type { SimFaults } from './cloud/sim/sim-faults';
 import type { SimLaneHealth } from './cloud/sim/sim-lane-health';
 import type { SimPipelines } from './cloud/sim/sim-pipelines';
 import type { SimStacks } from './cloud/sim/sim-stacks';
+import type { StacksPort } from './cloud/stacks.port';
 import type { EnvOptions, LanebotConfig } from './config';
-import type { DeployRequest } from './domain/deploy';
+import type { OperationRequest } from './domain/operation';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describeCause, LanebotError, QueueUnavailableError } from './errors';
-import { DeployJob } from './jobs/deploy.job';
-import { SetupJob } from './jobs/setup.job';
-import type { JobDeps } from './jobs/job-deps';
-import { WatchJob } from './jobs/watch.job';
 import { Metrics } from './metrics';
+import { createOperationRegistry } from './operations/kinds/index';
+import { recoverOperations } from './operations/recovery';
+import { OperationRunner } from './operations/runner';
+import type { StepDeps } from './operations/step';
 import {
   createQueues,
   QUEUE_NAMES,
+  requestJobId,
   runStep,
-  type DeployJobData,
+  type MaintenanceJobData,
   type NarrateJobData,
+  type OperationJobData,
   type Queues,
-  type SetupJobData,
   type StepOutcome,
-  type WatchJobData,
 } from './queue/queues';
-import type { ChatPort } from './slack/chat.port';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
-import { createSlackWebClient, SlackChatAdapter } from './slack/slack-chat.adapter';
-import { SLACK_PACING, sweepPendingThreads, ThreadFlusher, ThreadNarrator, type SlackPacing } from './slack/thread-narrator';
-import { DeployStore } from './state/deploy-store';
 import { RedisKeys } from './state/keys';
 import { LaneRegistry } from './state/lane-registry';
+import { OperationStore } from './state/operation-store';
 import { RulePriorities } from './state/rule-priorities';
 
 /** Seconds between polls of a running execution on AWS (CodePipeline's read APIs are throttled). */
 const AWS_POLL_INTERVAL_MS = 10_000;
-/** A deploy request that Redis has not confirmed by then is reported as unconfirmed. */
+/** A request that Redis has not confirmed by then is reported as unconfirmed. */
 const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How long the ack path waits for a user's groups from Redis before going on without them. */
+const PRINCIPAL_TIMEOUT_MS = 500;
 /**
  * Jobs per process at once. Every job step is short (a few Redis calls and one AWS or Slack call;
- * waiting happens in the delayed set), so small numbers carry hundreds of deploys. They are kept
+ * waiting happens in the delayed set), so small numbers carry hundreds of operations. They are kept
  * small on purpose: the workers share the event loop with the Slack receiver, whose acks must stay
  * fast (bench/README.md). Scale out with more processes (LANEBOT_ROLE=worker) instead.
  */
-const WORKER_CONCURRENCY = { deploy: 2, watch: 10, narrate: 5, stacks: 2 } as const;
+const WORKER_CONCURRENCY = { operations: 8, narrate: 5, maintenance: 1 } as const;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
+/** How often the recovery pass looks for operations without a live job (operations/recovery.ts). */
+const RECOVERY_INTERVAL_MS = 60_000;
+/** Operations younger than this are left to their first job by the recovery pass. */
+const RECOVERY_GRACE_MS = 2 * 60_000;
+/** How often every configured user group is read again from Slack (besides subteam_members_changed). */
+const USER_GROUP_REFRESH_MS = 15 * 60_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -73,6 +85,8 @@ export interface LanebotOverrides {
   /** BullMQ worker tuning, e.g. short locks in tests that kill a worker. */
   workerOptions?: { lockDuration?: number; stalledInterval?: number };
   metrics?: Metrics;
+  /** The recovery pass's schedule and grace period (tests shorten them). */
+  recovery?: { intervalMs?: number; graceMs?: number };
 }
 
 export interface Lanebot {
@@ -80,9 +94,12 @@ export interface Lanebot {
   keys: RedisKeys;
   redis: Redis;
   queues: Queues;
-  deploys: DeployStore;
+  operations: OperationStore;
   lanes: LaneRegistry;
   rulePriorities: RulePriorities;
+  audit: AuditLog;
+  userGroups: UserGroupCache;
+  runner: OperationRunner;
   slack: SlackApp;
   /** Present when CLOUD=sim. */
   sim?: SimPipelines;
@@ -94,6 +111,8 @@ export interface Lanebot {
   simClock?: SimClock;
   /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
   simFaults?: SimFaults;
+  /** One recovery pass now (it also runs on a schedule). */
+  recover(): ReturnType<typeof recoverOperations>;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
   start(): Promise<number>;
   /** Stops taking work, lets running jobs finish (or hands them back), closes connections. */
@@ -104,6 +123,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
   const metrics = overrides.metrics ?? new Metrics();
   const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+  // Every operation kind is checked here, at start-up, not when the first one is queued.
+  const registry = createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
@@ -120,16 +141,21 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   const queues = createQueues(redis, keys.bull);
   const commandQueues = createQueues(commandRedis, keys.bull);
-  const allQueues = [queues, commandQueues].flatMap((q) => [q.deploy, q.watch, q.narrate, q.stacks]);
+  const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance]);
   for (const queue of allQueues) {
     // Without a listener BullMQ prints every connection error to the console.
     queue.on('error', (error) => logger.debug({ queue: queue.name, err: describeCause(error) }, 'queue connection error'));
   }
-  const deploys = new DeployStore(redis, keys);
-  const lanes = new LaneRegistry(redis, keys, deploys);
-  const commandDeploys = new DeployStore(commandRedis, keys);
-  const commandLanes = new LaneRegistry(commandRedis, keys, commandDeploys);
+  const operations = new OperationStore(redis, keys);
+  const lanes = new LaneRegistry(redis, keys, operations);
+  const commandOperations = new OperationStore(commandRedis, keys);
+  const commandLanes = new LaneRegistry(commandRedis, keys, commandOperations);
   const rulePriorities = new RulePriorities(redis, keys);
+  const audit = new AuditLog(redis, keys, logger.child({ component: 'audit' }));
+  const commandAudit = new AuditLog(commandRedis, keys, logger.child({ component: 'audit' }));
+  const userGroups = new UserGroupCache(redis, keys);
+  const commandUserGroups = new UserGroupCache(commandRedis, keys);
+  const groupIds = referencedGroups(config);
 
   const templatesDir = env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir();
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
@@ -137,34 +163,22 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     env.CLOUD === 'sim'
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, config, templatesDir })
       : undefined;
-  const cloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
-  const { stacks: simStacks, laneHealth: simHealth, faults: simFaults } = simCloud?.sim ?? {};
+  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
+  const cloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
-  const pipelines: PipelinesPort = overrides.pipelines ?? cloud.pipelines;
-  const stacks: StacksPort = overrides.stacks ?? cloud.stacks;
   const pollIntervalMs =
     overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
 
-  const chat = overrides.chat ?? new SlackChatAdapter(createSlackWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL));
+  const slackClient = createSlackWebClient(env.SLACK_BOT_TOKEN, env.SLACK_API_URL);
+  const chat = overrides.chat ?? new SlackChatAdapter(slackClient);
+  const directory = new SlackUserGroupDirectory(slackClient);
   const narrator = new ThreadNarrator(redis, keys, queues);
-  const flusher = new ThreadFlusher(redis, keys, deploys, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
-  const jobDeps: JobDeps = {
-    deploys,
-    lanes,
-    pipelines,
-    stacks,
-    rulePriorities,
-    config,
-    templatesDir,
-    narrator,
-    queues,
-    clock,
-    logger: logger.child({ component: 'jobs' }),
-    pollIntervalMs,
-  };
-  const deployJob = new DeployJob(jobDeps);
-  const watchJob = new WatchJob(jobDeps);
-  const setupJob = new SetupJob(jobDeps);
+  const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
+  const jobLogger = logger.child({ component: 'operations' });
+  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs };
+  const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps });
+  const recover = () =>
+    recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
   const commandDeps: CommandDeps = {
     config,
@@ -172,11 +186,15 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     lanes: {
       get: (ref) => commandLanes.get(ref).catch(redisUnavailable),
       list: (scope) => commandLanes.list(scope).catch(redisUnavailable),
+      releases: (ref) => commandLanes.releases(ref).catch(redisUnavailable),
     },
-    deploys: {
-      get: (deployId) => commandDeploys.get(deployId).catch(redisUnavailable),
+    operations: {
+      get: (operationId) => commandOperations.get(operationId).catch(redisUnavailable),
     },
-    enqueueDeploy: (request) => enqueueDeploy(commandRedis, commandQueues, request),
+    audit: {
+      recent: (scope, limit, scanLimit) => commandAudit.recent(scope, limit, scanLimit).catch(redisUnavailable),
+    },
+    enqueue: (request) => enqueueRequest(commandRedis, commandQueues, request),
   };
 
   const slack = createSlackApp({
@@ -187,6 +205,12 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     port: env.PORT,
     config,
     commandDeps,
+    principalOf: (userId) => principalOf(commandUserGroups, userId, groupIds, logger),
+    audit: (entry) => commandAudit.record(entry),
+    userGroupChanged: async (groupId) => {
+      if (!groupIds.includes(groupId)) return; // a group lanebot's config does not name
+      await commandQueues.maintenance.add('refresh-user-groups', { kind: 'refresh-user-groups', groupId }, { jobId: `refresh-${groupId}-${Date.now()}` });
+    },
     logger,
     metrics,
     health: async () => {
@@ -198,6 +222,19 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       }
     },
   });
+
+  async function maintain(data: MaintenanceJobData): Promise<void> {
+    switch (data.kind) {
+      case 'recover':
+        await recover();
+        return;
+      case 'refresh-user-groups': {
+        const ids = data.groupId ? [data.groupId] : groupIds;
+        await refreshUserGroups(directory, userGroups, ids, clock.now(), logger.child({ component: 'user-groups' }));
+        return;
+      }
+    }
+  }
 
   const workers: Worker[] = [];
   const workerOptions = { connection: redis, prefix: keys.bull, ...overrides.workerOptions };
@@ -216,20 +253,25 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           throw error;
         }
       };
+    const runOperation = step<OperationJobData>(QUEUE_NAMES.operations, (data) => runner.handle(data));
     workers.push(
-      new Worker<DeployJobData>(
-        QUEUE_NAMES.deploy,
-        step<DeployJobData>(QUEUE_NAMES.deploy, (data) => deployJob.handle(data, data.failures ?? 0)),
-        { ...workerOptions, concurrency: WORKER_CONCURRENCY.deploy },
+      new Worker<OperationJobData>(
+        QUEUE_NAMES.operations,
+        async (job, token) => {
+          try {
+            await runOperation(job, token);
+          } catch (error) {
+            if ((error as Error).name === 'DelayedError') throw error;
+            // The last attempt failed: end the operation (and free its slot) instead of leaving it
+            // "running" with no job. Earlier attempts throw, and BullMQ retries them with backoff.
+            const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+            const operationId = job.data.kind === 'request' ? job.data.request.id : job.data.operationId;
+            if (!lastAttempt) throw error;
+            await runner.failForGood(operationId, error);
+          }
+        },
+        { ...workerOptions, concurrency: WORKER_CONCURRENCY.operations },
       ),
-      new Worker<WatchJobData>(QUEUE_NAMES.watch, step<WatchJobData>(QUEUE_NAMES.watch, (data) => watchJob.handle(data)), {
-        ...workerOptions,
-        concurrency: WORKER_CONCURRENCY.watch,
-      }),
-      new Worker<SetupJobData>(QUEUE_NAMES.stacks, step<SetupJobData>(QUEUE_NAMES.stacks, (data) => setupJob.handle(data)), {
-        ...workerOptions,
-        concurrency: WORKER_CONCURRENCY.stacks,
-      }),
       new Worker<NarrateJobData>(
         QUEUE_NAMES.narrate,
         async (job, token) => {
@@ -238,11 +280,35 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         },
         { ...workerOptions, concurrency: WORKER_CONCURRENCY.narrate },
       ),
+      new Worker<MaintenanceJobData>(QUEUE_NAMES.maintenance, (job) => maintain(job.data), {
+        ...workerOptions,
+        concurrency: WORKER_CONCURRENCY.maintenance,
+      }),
     );
     for (const worker of workers) {
       worker.on('failed', (job, error) => logger.error({ queue: worker.name, jobId: job?.id, err: error }, 'job failed'));
       worker.on('error', (error) => logger.warn({ queue: worker.name, err: describeCause(error) }, 'worker error'));
     }
+  }
+
+  /** One schedule per job shared by every process (upsert is idempotent). Not awaited: see start(). */
+  function schedule(): void {
+    const upserts: Promise<unknown>[] = [
+      // See chat/thread-narrator.ts for why stale threads are swept.
+      queues.narrate.upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { operationId: '' } }),
+      queues.maintenance.upsertJobScheduler('recover', { every: overrides.recovery?.intervalMs ?? RECOVERY_INTERVAL_MS }, { name: 'recover', data: { kind: 'recover' } }),
+    ];
+    if (groupIds.length > 0) {
+      upserts.push(
+        queues.maintenance.upsertJobScheduler(
+          'refresh-user-groups',
+          // The first run comes at once: a fresh install knows no group members yet.
+          { every: USER_GROUP_REFRESH_MS, immediately: true },
+          { name: 'refresh-user-groups', data: { kind: 'refresh-user-groups' } },
+        ),
+      );
+    }
+    void Promise.all(upserts).catch((error: unknown) => logger.warn({ err: describeCause(error) }, 'could not schedule the periodic jobs yet'));
   }
 
   let stopped = false;
@@ -251,15 +317,19 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     keys,
     redis,
     queues,
-    deploys,
+    operations,
     lanes,
     rulePriorities,
+    audit,
+    userGroups,
+    runner,
     slack,
     sim,
-    simStacks,
-    simHealth,
+    simStacks: simCloud?.sim.stacks,
+    simHealth: simCloud?.sim.laneHealth,
     simClock,
-    simFaults,
+    simFaults: simCloud?.sim.faults,
+    recover,
     async start() {
       await simClock?.start();
       // Take commands once Redis answers, so the first deploy is not refused for a connection still
@@ -269,11 +339,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       );
       if (env.LANEBOT_ROLE !== 'web') {
         startWorkers();
-        // One schedule shared by every process (upsert is idempotent): see thread-narrator.ts.
         // Not awaited: with Redis down it waits for the connection, and starting must not.
-        void queues.narrate
-          .upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { deployId: '' } })
-          .catch((error: unknown) => logger.warn({ err: describeCause(error) }, 'could not schedule the narrator sweep yet'));
+        schedule();
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
@@ -310,14 +377,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 }
 
 /**
- * Queues a deploy request as one job. Fails fast, with "nothing was queued", when Redis is not
+ * Queues an operation request as one job. Fails fast, with "nothing was queued", when Redis is not
  * connected; BullMQ would otherwise wait for the connection while the user waits for an answer.
  */
-async function enqueueDeploy(commandRedis: Redis, queues: Queues, request: DeployRequest): Promise<void> {
+async function enqueueRequest(commandRedis: Redis, queues: Queues, request: OperationRequest): Promise<void> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   try {
     await withTimeout(
-      queues.deploy.add('request', { kind: 'request', request }, { jobId: `request-${request.id}` }),
+      queues.operations.add('request', { kind: 'request', request }, { jobId: requestJobId(request.id) }),
       ENQUEUE_TIMEOUT_MS,
       'Redis did not confirm in time',
     );
@@ -326,6 +393,21 @@ async function enqueueDeploy(commandRedis: Redis, queues: Queues, request: Deplo
       throw new QueueUnavailableError(error, { unconfirmed: true });
     }
     throw new QueueUnavailableError(error);
+  }
+}
+
+/**
+ * The user and their configured groups, from lanebot's Redis copy. On the ack path: when Redis is
+ * slow or down the user is taken without groups (a member of an approver group is then refused
+ * with a reason, and nothing can be queued anyway), never held past Slack's 3 seconds.
+ */
+async function principalOf(cache: UserGroupCache, userId: string, groupIds: string[], logger: Logger): Promise<Principal> {
+  if (groupIds.length === 0) return userPrincipal(userId);
+  try {
+    return await withTimeout(cache.principal(userId, groupIds), PRINCIPAL_TIMEOUT_MS, 'user groups not read in time');
+  } catch (error) {
+    logger.warn({ user: userId, err: describeCause(error) }, 'could not read user group memberships; going on without them');
+    return userPrincipal(userId);
   }
 }
 

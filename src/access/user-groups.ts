@@ -9,7 +9,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { describeCause } from '../errors';
-import { execOrThrow } from '../state/deploy-store';
+import { execOrThrow } from '../state/operation-store';
 import type { RedisKeys } from '../state/keys';
 import type { Principal } from './policy';
 

@@ -1,51 +1,26 @@
 // The BullMQ queues, their job data, and the one helper every long-running job uses to wait
 // without holding a worker: move itself to the delayed set and come back later.
 import { DelayedError, Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
-import type { DeployRequest } from '../domain/deploy';
+import type { OperationRequest } from '../domain/operation';
 
 export const QUEUE_NAMES = {
-  /** Admits a deploy to its lane and starts its pipeline. */
-  deploy: 'deploy',
-  /** Follows a running pipeline execution until it ends. */
-  watch: 'watch',
-  /** Sends a deploy thread's pending Slack messages, in order, within Slack's rate limits. */
+  /** Runs operations: records and admits requests, then runs each operation's steps. */
+  operations: 'operations',
+  /** Sends an operation thread's pending Slack messages, in order, within Slack's rate limits. */
   narrate: 'narrate',
-  /** Deploys stacks (`/lane setup`) and follows them until they end. */
-  stacks: 'stacks',
+  /** Scheduled upkeep: the recovery pass, user-group refreshes. */
+  maintenance: 'maintenance',
 } as const;
 
-export type DeployJobData = (
-  /** A new `/lane deploy`: the request travels in the job, so one Redis write queues it. */
-  | { kind: 'request'; request: DeployRequest }
-  /** Start a deploy that was admitted after waiting for its lane. */
-  | { kind: 'start'; deployId: string }
-) & {
-  /** Consecutive failed attempts to start the pipeline, for backoff. */
-  failures?: number;
-};
-
-export interface WatchJobData {
-  deployId: string;
-  /** Consecutive failed polls, for backoff. */
-  failures?: number;
-}
-
-export interface SetupJobData {
-  deployId: string;
-  /** Consecutive failed AWS calls, for backoff. */
-  failures?: number;
-  /** Per stack: where its event stream was last read. */
-  cursors?: Record<string, string>;
-  /** Per stack: reasons of failed resources seen so far in its operation. */
-  reasons?: Record<string, string[]>;
-  /** Stacks being deleted after a failed create, to be created again once gone. */
-  replacing?: string[];
-  /** Per stack: when lanebot first found it busy with another operation. */
-  busySince?: Record<string, number>;
-}
+export type OperationJobData =
+  /** A new request: it travels in the job, so one Redis write queues it. */
+  | { kind: 'request'; request: OperationRequest }
+  /** Run an admitted operation's steps (its progress is in its record, not here). */
+  | { kind: 'run'; operationId: string };
 
 export interface NarrateJobData {
-  deployId: string;
+  /** The operation whose thread to send. */
+  operationId: string;
   /** Consecutive failed Slack calls, for backoff. */
   failures?: number;
   /** A Slack send slot the job reserved before sleeping until it (0: none). */
@@ -53,17 +28,18 @@ export interface NarrateJobData {
   slotKind?: 'post' | 'update';
 }
 
+export type MaintenanceJobData = { kind: 'recover' } | { kind: 'refresh-user-groups'; groupId?: string };
+
 export interface Queues {
-  deploy: Queue<DeployJobData>;
-  watch: Queue<WatchJobData>;
+  operations: Queue<OperationJobData>;
   narrate: Queue<NarrateJobData>;
-  stacks: Queue<SetupJobData>;
+  maintenance: Queue<MaintenanceJobData>;
   close(): Promise<void>;
 }
 
 /**
- * Completed jobs are dropped at once (their outcome lives in the deploy record); failed ones are
- * kept a week for inspection. Job ids are deterministic per deploy so re-adding is a no-op.
+ * Completed jobs are dropped at once (their outcome lives in the operation record); failed ones are
+ * kept a week for inspection. Job ids are deterministic per operation so re-adding is a no-op.
  */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: true,
@@ -72,19 +48,25 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 1000 },
 };
 
+export function requestJobId(operationId: string): string {
+  return `request-${operationId}`;
+}
+
+export function runJobId(operationId: string): string {
+  return `run-${operationId}`;
+}
+
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const opts = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
-  const deploy = new Queue<DeployJobData>(QUEUE_NAMES.deploy, opts);
-  const watch = new Queue<WatchJobData>(QUEUE_NAMES.watch, opts);
+  const operations = new Queue<OperationJobData>(QUEUE_NAMES.operations, opts);
   const narrate = new Queue<NarrateJobData>(QUEUE_NAMES.narrate, opts);
-  const stacks = new Queue<SetupJobData>(QUEUE_NAMES.stacks, opts);
+  const maintenance = new Queue<MaintenanceJobData>(QUEUE_NAMES.maintenance, opts);
   return {
-    deploy,
-    watch,
+    operations,
     narrate,
-    stacks,
+    maintenance,
     async close() {
-      await Promise.all([deploy.close(), watch.close(), narrate.close(), stacks.close()]);
+      await Promise.all([operations.close(), narrate.close(), maintenance.close()]);
     },
   };
 }

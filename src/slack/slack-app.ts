@@ -14,12 +14,15 @@ import {
 } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../../commands/command';
-import { deployAgain } from '../../commands/deploy';
 import { COMMANDS, routeCommand } from '../../commands/index';
+import type { Principal } from '../access/policy';
+import type { AuditEntry } from '../audit/audit-log';
 import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
-import { ACTION_IDS, decodeActionValue } from './action-ids';
+import type { ButtonModule } from './actions/action';
+import { BUTTONS, checkButtons } from './actions/index';
 import { errorReplyText } from './error-reply';
+import { registerSubteamMembersChanged } from './events/subteam-members-changed';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -30,6 +33,15 @@ export interface SlackAppOptions {
   port: number;
   config: LanebotConfig;
   commandDeps: CommandDeps;
+  /**
+   * The user with the configured user groups they belong to, from lanebot's Redis copy (never a
+   * Slack call: this runs before the ack). Resolves with no groups when Redis does not answer fast.
+   */
+  principalOf(userId: string): Promise<Principal>;
+  /** Appends to the audit log; failures are logged, never shown to the user. */
+  audit(entry: AuditEntry): Promise<void>;
+  /** Slack says a user group's members changed: queue a refresh of lanebot's copy. */
+  userGroupChanged(groupId: string): Promise<void>;
   logger: Logger;
   metrics: Metrics;
   /** Answers GET /healthz: ok plus details. */
@@ -102,14 +114,22 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     authorize: async () => ({ botToken: options.botToken }),
   });
 
+  const audit = (entry: AuditEntry) =>
+    options.audit(entry).catch((error: unknown) => logger.warn({ err: error, entry }, 'could not append to the audit log'));
+
   app.command('/lane', async ({ command, ack, respond }) => {
     const received = process.hrtime.bigint();
-    const routed = routeCommand({ text: command.text, userId: command.user_id, channelId: command.channel_id }, options.config);
     const log = logger.child({ user: command.user_id, channel: command.channel_id });
+    const principal = await options.principalOf(command.user_id);
+    const routed = routeCommand({ text: command.text, principal, channelId: command.channel_id }, options.config);
+    const auditCommand = (name: string, outcome: string, detail?: string, scope?: { service: string; env: string; lane?: string }) =>
+      audit({ at: Date.now(), actor: command.user_id, action: `command:${name}`, outcome, channel: command.channel_id, detail, ...scope });
     if (routed.kind === 'reply') {
       await ack({ response_type: 'ephemeral', text: routed.reply.text });
       observeAck(options.metrics, received);
-      options.metrics.commands.inc({ command: commandName(command.text), outcome: 'rejected' });
+      const name = commandName(command.text);
+      options.metrics.commands.inc({ command: name, outcome: 'rejected' });
+      await auditCommand(name, 'refused', `${routed.reply.text} (typed: /lane ${command.text.slice(0, 200)})`, routed.scope);
       return;
     }
     // Ack before anything touches Redis: Slack gives up on the command after 3 seconds.
@@ -117,13 +137,16 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     await ack(early ? { response_type: 'ephemeral', text: early } : undefined);
     observeAck(options.metrics, received);
     const name = routed.command.name;
+    const scope = { ...routed.ctx.scope, lane: laneOf(routed.args) };
     try {
       const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
       options.metrics.commands.inc({ command: name, outcome: 'run' });
+      await auditCommand(name, reply?.refused ? 'refused' : 'accepted', reply?.refused ? reply.text : `/lane ${command.text.slice(0, 200)}`, scope);
       if (reply) await respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false });
     } catch (error) {
       options.metrics.commands.inc({ command: name, outcome: 'failed' });
       const text = errorReplyText(error, log, { command: name });
+      await auditCommand(name, 'failed', text, scope);
       await respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
         log.error({ err: respondError }, 'could not deliver the error reply to Slack (response_url)'),
       );
@@ -131,39 +154,57 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
 
   /**
-   * "Deploy again" on a failed, stopped or cancelled deploy. The value only names the deploy;
-   * deployAgain (commands/deploy.ts) reloads it and checks channel, lane, branch and clicker again.
+   * Every button: decode its value (a bad one is answered, never thrown), then its module's handler,
+   * which re-reads the state in Redis and asks the access policy again. The answer goes through
+   * response_url: the ack of a click cannot carry a message.
    */
-  async function deployAgainClicked({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>>): Promise<void> {
-    // The ack of a click cannot carry a message; the answer goes through response_url instead.
-    await ack();
-    const log = logger.child({ user: body.user.id, channel: body.channel?.id, action: ACTION_IDS.deployAgain });
-    const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: 'deploy_again', outcome });
-    const answer = (text: string) =>
-      respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
-        log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),
-      );
+  function registerButton<V>(button: ButtonModule<V>): void {
+    app.action<BlockAction<ButtonAction>>(button.actionId, async ({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>>) => {
+      await ack();
+      const userId = body.user.id;
+      const channelId = body.channel?.id;
+      const log = logger.child({ user: userId, channel: channelId, action: button.name });
+      const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: button.name, outcome });
+      const auditClick = (outcome: string, detail?: string, scope?: object) =>
+        audit({ at: Date.now(), actor: userId, action: `click:${button.name}`, outcome, channel: channelId, detail, ...scope });
+      const answer = (text: string) =>
+        respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
+          log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),
+        );
 
-    const decoded = decodeActionValue(action.value);
-    const channelId = body.channel?.id;
-    if (!decoded.ok || !channelId) {
-      count('rejected');
-      const problem = decoded.ok ? 'it was not clicked in a channel' : decoded.problem;
-      log.warn({ problem }, 'refused a Deploy again click with an unusable payload');
-      await answer(`:warning: This button is broken or outdated (${problem}); type \`/lane deploy <lane> <branch>\` instead.`);
-      return;
-    }
-    try {
-      const outcome = await deployAgain({ userId: body.user.id, channelId, deployId: decoded.value.deployId }, options.commandDeps);
-      count(outcome.kind === 'queued' ? 'run' : 'rejected');
-      await answer(outcome.reply.text);
-    } catch (error) {
-      count('failed');
-      await answer(errorReplyText(error, log, { command: 'deploy_again', deployId: decoded.value.deployId }));
-    }
+      const decoded = button.decode(action.value);
+      if (!decoded.ok || !channelId) {
+        count('rejected');
+        const problem = decoded.ok ? 'it was not clicked in a channel' : decoded.problem;
+        log.warn({ problem }, 'refused a click with an unusable payload');
+        await auditClick('refused', `unusable button value: ${problem}`);
+        await answer(`:warning: This button is broken or outdated (${problem}); type ${button.instead} instead.`);
+        return;
+      }
+      try {
+        const principal = await options.principalOf(userId);
+        const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, value: decoded.value }, options.commandDeps);
+        count(outcome.outcome === 'accepted' ? 'run' : 'rejected');
+        await auditClick(outcome.outcome, outcome.detail, outcome.scope);
+        if (outcome.replaceOriginal) {
+          await respond({ replace_original: true, text: outcome.replaceOriginal.text, blocks: outcome.replaceOriginal.blocks }).catch((respondError: unknown) =>
+            log.error({ err: respondError }, 'could not replace the clicked message (response_url)'),
+          );
+        }
+        if (outcome.reply) await answer(outcome.reply);
+      } catch (error) {
+        count('failed');
+        const text = errorReplyText(error, log, { action: button.name });
+        await auditClick('failed', text);
+        await answer(text);
+      }
+    });
   }
 
-  app.action<BlockAction<ButtonAction>>(ACTION_IDS.deployAgain, deployAgainClicked);
+  checkButtons(BUTTONS);
+  for (const button of BUTTONS) registerButton(button);
+
+  registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
 
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -206,6 +247,12 @@ async function startSocketMode(receiver: SocketModeReceiver, logger: Logger, att
 
 function observeAck(metrics: Metrics, since: bigint): void {
   metrics.ackSeconds.observe(Number(process.hrtime.bigint() - since) / 1e9);
+}
+
+/** The lane a command is about, when its arguments name one. */
+function laneOf(args: unknown): string | undefined {
+  const lane = (args as { lane?: unknown } | undefined)?.lane;
+  return typeof lane === 'string' ? lane : undefined;
 }
 
 /** A bounded metric label: known subcommands by name, anything else as "other". */

@@ -12,13 +12,18 @@ export class RedisKeys {
     return `${this.prefix}:bull`;
   }
 
-  deploy(deployId: string): string {
-    return `${this.prefix}:deploy:${deployId}`;
+  operation(operationId: string): string {
+    return `${this.prefix}:op:${operationId}`;
   }
 
-  /** The key prefix Lua scripts use to reach another deploy's record by id. */
-  get deployPrefix(): string {
-    return `${this.prefix}:deploy:`;
+  /** The key prefix Lua scripts use to reach another operation's record by id. */
+  get operationPrefix(): string {
+    return `${this.prefix}:op:`;
+  }
+
+  /** Operations that may be running (set of ids): what the recovery pass checks. */
+  get operationsInFlight(): string {
+    return `${this.prefix}:ops:in-flight`;
   }
 
   lane({ service, env, lane }: LaneRef): string {
@@ -29,33 +34,53 @@ export class RedisKeys {
     return `${this.prefix}:lanes:${service}:${env}`;
   }
 
+  /** A lane's release history (list, newest first, JSON entries). */
+  laneReleases({ service, env, lane }: LaneRef): string {
+    return `${this.prefix}:lane-releases:${service}:${env}:${lane}`;
+  }
+
+  /** Every lane by last activity (sorted set, member `service/env/lane`, score = epoch ms). */
+  get lanesByActivity(): string {
+    return `${this.prefix}:lanes-by-activity`;
+  }
+
+  /** The audit log (a capped stream). */
+  get audit(): string {
+    return `${this.prefix}:audit`;
+  }
+
+  /** The audit entries of one service/env (a smaller capped stream: what `/lane history` reads). */
+  auditOf({ service, env }: Scope): string {
+    return `${this.prefix}:audit:${service}:${env}`;
+  }
+
   /** The ALB listener rule priority of every lane of a service/env (hash lane → priority). */
   rulePriorities({ service, env }: Scope): string {
     return `${this.prefix}:rule-priorities:${service}:${env}`;
   }
 
-  outbox(deployId: string): string {
-    return `${this.prefix}:thread:${deployId}:outbox`;
+  outbox(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:outbox`;
   }
 
-  outboxSeen(deployId: string): string {
-    return `${this.prefix}:thread:${deployId}:seen`;
+  outboxSeen(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:seen`;
   }
 
   /** What a thread's sender was posting when it last called Slack (cleared once recorded). */
-  threadSending(deployId: string): string {
-    return `${this.prefix}:thread:${deployId}:sending`;
+  threadSending(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:sending`;
   }
 
-  threadLock(deployId: string): string {
-    return `${this.prefix}:thread:${deployId}:lock`;
+  threadLock(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:lock`;
   }
 
-  rootVersion(deployId: string): string {
-    return `${this.prefix}:thread:${deployId}:root`;
+  rootVersion(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:root`;
   }
 
-  /** Deploy threads with something left to send (sorted set, score = last change). */
+  /** Operation threads with something left to send (sorted set, score = last change). */
   get narratePending(): string {
     return `${this.prefix}:narrate:pending`;
   }

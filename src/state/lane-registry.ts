@@ -1,136 +1,295 @@
-// The lane registry: per service/env/lane, which deploy holds the lane, which one waits next, and
-// the latest deploy (whose record carries branch, execution, status, requester, times and thread).
+// The lane registry: lanes as entities, and the slots operations are serialized on.
 //
-// Per-lane serialization lives here, in two Lua scripts, so that any number of bot processes agree
-// on who deploys a lane: `admit` lets a deploy in or parks it (the newest waiting deploy wins) and
-// `release` hands the lane to the waiting one. Both are safe to run again after a crash.
+// A slot (a lane, or an admin slot such as `@infra`) is a Redis hash: which operation holds it
+// (`activeId`), which one waits next (`pendingId`), and the latest one that got it (`lastId`). A real
+// lane's hash also holds the lane itself: its state (active, deleting), when it was created and last
+// active, its last deployer, what it runs now (branch, image) and its home thread (the latest
+// operation's). Its release history is a capped list beside it, and every lane is in one index by
+// last activity (what expiry sweeps read).
+//
+// Serialization lives in two Lua scripts, so any number of bot processes agree on who holds a slot:
+// `admit` lets an operation in, parks it, supersedes or refuses it, per its kind's admission policy;
+// `release` hands the slot to the waiting one and, for a delete, retires or restores the lane. The
+// index moves in the same scripts. Both are safe to run again after a crash.
 import type { Redis } from 'ioredis';
-import type { DeployRecord } from '../domain/deploy';
+import type { OperationRecord } from '../domain/operation';
 import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
-import { execOrThrow, type DeployStore } from './deploy-store';
+import { execOrThrow, type OperationStore } from './operation-store';
 import type { RedisKeys } from './keys';
 
-// KEYS: lane hash, lanes set, this deploy's record.
-// ARGV: deploy id, its requestedAt, now, deploy key prefix, lane name.
-// Returns { decision, aheadDeployId, otherDeployId } where other is the deploy this one superseded
-// (decision 'waiting') or the newer deploy that superseded this one (decision 'superseded').
+/**
+ * How an operation takes its slot:
+ * - `newest-wins` (deploys, admin runs): one runs, one waits; a newer request replaces the waiting
+ *   one, and a request older than the running one is out of date at once.
+ * - `exclusive` (deletes): waits behind whatever runs and is never superseded; while it is queued or
+ *   running the lane is `deleting` and refuses every other operation.
+ */
+export type AdmissionPolicy = 'newest-wins' | 'exclusive';
+
+/** Lane states. A deleted lane has no record at all: it is retired. */
+export type LaneState = 'active' | 'deleting';
+
+// KEYS: slot hash, scope's lanes set, this operation's record, lanes-by-activity index.
+// ARGV: op id, its requestedAt, now, record key prefix, lane name, policy, is-real-lane ('1'/'0'),
+//       index member, requester, kind.
+// Returns { decision, aheadId, otherId } where other is the operation this one superseded
+// (decision 'waiting'), the one that superseded it ('superseded'), or that refused it ('refused').
 const ADMIT_SCRIPT = `
-local me, rec = ARGV[1], KEYS[3]
+local me, rec, now, prefix = ARGV[1], KEYS[3], ARGV[3], ARGV[4]
 local decided = redis.call('HGET', rec, 'admission')
 if decided then
-  local other = redis.call('HGET', rec, decided == 'superseded' and 'supersededBy' or 'supersededDeployId') or ''
-  return { decided, redis.call('HGET', rec, 'aheadDeployId') or '', other }
+  local other = ''
+  if decided == 'superseded' then other = redis.call('HGET', rec, 'supersededBy') or ''
+  elseif decided == 'waiting' then other = redis.call('HGET', rec, 'supersededId') or ''
+  elseif decided == 'refused' then other = redis.call('HGET', rec, 'refusedBy') or '' end
+  return { decided, redis.call('HGET', rec, 'aheadId') or '', other }
 end
 if redis.call('HGET', rec, 'status') ~= 'queued' then return { 'skip', '', '' } end
+
+local state = redis.call('HGET', KEYS[1], 'state')
+if state == 'deleting' then
+  -- A delete is queued or running: the lane takes nothing else (and one delete is enough).
+  local deleter = redis.call('HGET', KEYS[1], 'deleteId') or ''
+  redis.call('HSET', rec, 'admission', 'refused', 'refusedBy', deleter, 'status', 'refused', 'finishedAt', now,
+    'error', 'deleting')
+  return { 'refused', '', deleter }
+end
+
+local realLane = ARGV[7] == '1'
 redis.call('SADD', KEYS[2], ARGV[5])
-redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[3])
-local active = redis.call('HGET', KEYS[1], 'activeDeployId')
+if realLane then
+  redis.call('HSETNX', KEYS[1], 'createdAt', now)
+  redis.call('HSETNX', KEYS[1], 'state', 'active')
+  redis.call('ZADD', KEYS[4], now, ARGV[8])
+end
+redis.call('HSET', KEYS[1], 'lastActivityAt', now, 'homeId', me)
+if ARGV[10] == 'deploy' then redis.call('HSET', KEYS[1], 'lastDeployer', ARGV[9]) end
+if ARGV[6] == 'exclusive' then redis.call('HSET', KEYS[1], 'state', 'deleting', 'deleteId', me) end
+
+local active = redis.call('HGET', KEYS[1], 'activeId')
 if not active or active == '' then
-  redis.call('HSET', KEYS[1], 'activeDeployId', me, 'lastDeployId', me)
+  redis.call('HSET', KEYS[1], 'activeId', me, 'lastId', me)
   redis.call('HSET', rec, 'admission', 'admitted', 'status', 'starting')
   return { 'admitted', '', '' }
 end
-local activeAt = tonumber(redis.call('HGET', ARGV[4] .. active, 'requestedAt') or '0')
-if activeAt > tonumber(ARGV[2]) then
-  -- The deploy running now was requested after this one: this request is already out of date.
-  redis.call('HSET', rec, 'admission', 'superseded', 'status', 'superseded', 'supersededBy', active,
-    'aheadDeployId', active, 'finishedAt', ARGV[3])
-  return { 'superseded', active, active }
+
+if ARGV[6] == 'newest-wins' then
+  local activeAt = tonumber(redis.call('HGET', prefix .. active, 'requestedAt') or '0')
+  if activeAt > tonumber(ARGV[2]) then
+    -- The operation running now was requested after this one: this request is already out of date.
+    redis.call('HSET', rec, 'admission', 'superseded', 'status', 'superseded', 'supersededBy', active,
+      'aheadId', active, 'finishedAt', now)
+    return { 'superseded', active, active }
+  end
 end
-local pending = redis.call('HGET', KEYS[1], 'pendingDeployId')
+local pending = redis.call('HGET', KEYS[1], 'pendingId') or ''
 local superseded = ''
-if pending and pending ~= '' and pending ~= me then
-  local pendingAt = tonumber(redis.call('HGET', ARGV[4] .. pending, 'requestedAt') or '0')
-  if pendingAt > tonumber(ARGV[2]) then
+if pending ~= '' and pending ~= me then
+  local pendingAt = tonumber(redis.call('HGET', prefix .. pending, 'requestedAt') or '0')
+  if ARGV[6] == 'newest-wins' and pendingAt > tonumber(ARGV[2]) then
     -- A newer request was admitted first (jobs can run out of order): the newest still wins.
     redis.call('HSET', rec, 'admission', 'superseded', 'status', 'superseded', 'supersededBy', pending,
-      'aheadDeployId', active, 'finishedAt', ARGV[3])
+      'aheadId', active, 'finishedAt', now)
     return { 'superseded', active, pending }
   end
+  -- The waiting operation is replaced (an exclusive one never waits here: the lane would be deleting).
   superseded = pending
-  if redis.call('HGET', ARGV[4] .. pending, 'status') == 'waiting' then
-    redis.call('HSET', ARGV[4] .. pending, 'status', 'superseded', 'supersededBy', me, 'finishedAt', ARGV[3])
+  if redis.call('HGET', prefix .. pending, 'status') == 'waiting' then
+    redis.call('HSET', prefix .. pending, 'status', 'superseded', 'supersededBy', me, 'finishedAt', now)
   end
 end
-redis.call('HSET', KEYS[1], 'pendingDeployId', me)
-redis.call('HSET', rec, 'admission', 'waiting', 'status', 'waiting', 'aheadDeployId', active, 'supersededDeployId', superseded)
+redis.call('HSET', KEYS[1], 'pendingId', me)
+redis.call('HSET', rec, 'admission', 'waiting', 'status', 'waiting', 'aheadId', active, 'supersededId', superseded)
 return { 'waiting', active, superseded }`;
 
-// KEYS: lane hash. ARGV: deploy id, now, deploy key prefix.
-// Returns the deploy that holds the lane afterwards ('' when it is free).
+// KEYS: slot hash, scope's lanes set, lanes-by-activity index, release history.
+// ARGV: op id, now, record key prefix, outcome ('' | 'retire' | 'restore'), lane name, index member,
+//       is-real-lane.
+// Returns the operation that holds the slot afterwards ('' when it is free).
 const RELEASE_SCRIPT = `
-local active = redis.call('HGET', KEYS[1], 'activeDeployId') or ''
+local active = redis.call('HGET', KEYS[1], 'activeId') or ''
 if active ~= ARGV[1] then return active end
-redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[2])
-local pending = redis.call('HGET', KEYS[1], 'pendingDeployId') or ''
-if pending == '' then
-  redis.call('HSET', KEYS[1], 'activeDeployId', '')
+if ARGV[4] == 'retire' then
+  -- The lane's stack is gone: so is the lane. Nothing waits behind a delete (the lane refused it).
+  redis.call('DEL', KEYS[1], KEYS[4])
+  redis.call('SREM', KEYS[2], ARGV[5])
+  redis.call('ZREM', KEYS[3], ARGV[6])
   return ''
 end
-redis.call('HSET', KEYS[1], 'activeDeployId', pending, 'lastDeployId', pending, 'pendingDeployId', '')
+if ARGV[4] == 'restore' then redis.call('HSET', KEYS[1], 'state', 'active', 'deleteId', '') end
+redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[2])
+if ARGV[7] == '1' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6]) end
+local pending = redis.call('HGET', KEYS[1], 'pendingId') or ''
+if pending == '' then
+  redis.call('HSET', KEYS[1], 'activeId', '')
+  return ''
+end
+redis.call('HSET', KEYS[1], 'activeId', pending, 'lastId', pending, 'pendingId', '')
 if redis.call('HGET', ARGV[3] .. pending, 'status') == 'waiting' then
   redis.call('HSET', ARGV[3] .. pending, 'status', 'starting')
 end
 return pending`;
 
+// KEYS: slot hash, lanes-by-activity index. ARGV: now, index member.
+// Only a lane that still exists is touched: a late touch must not bring back a retired lane.
+const TOUCH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
+
+// KEYS: slot hash, release history. ARGV: branch, image ('' unknown), entry JSON, max entries, op id.
+const RECORD_RELEASE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head and cjson.decode(head).operationId == ARGV[5] then return 0 end
+redis.call('HSET', KEYS[1], 'branch', ARGV[1], 'image', ARGV[2], 'releaseId', ARGV[5])
+redis.call('LPUSH', KEYS[2], ARGV[3])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+return 1`;
+
 export type Admission =
   | { decision: 'admitted' }
-  | { decision: 'waiting'; aheadDeployId: string; supersededDeployId?: string }
-  | { decision: 'superseded'; aheadDeployId: string; supersededBy: string }
-  /** The deploy is no longer queued (it was superseded or ended before this ran). */
+  | { decision: 'waiting'; aheadId: string; supersededId?: string }
+  | { decision: 'superseded'; aheadId: string; supersededBy: string }
+  /** The lane is being deleted by `refusedBy`: it takes no other operation. */
+  | { decision: 'refused'; refusedBy: string }
+  /** The operation is no longer queued (it was superseded or ended before this ran). */
   | { decision: 'skip' };
 
+/** One release of a lane: what an operation left running on it. */
+export interface LaneRelease {
+  operationId: string;
+  kind: string;
+  branch: string;
+  /** The digest-pinned image URI, when the lane stack reports it. */
+  image?: string;
+  by: string;
+  at: number;
+}
+
+/** The release history keeps this many entries per lane. */
+export const MAX_RELEASES = 20;
+
 export interface LaneView extends LaneRef {
-  activeDeployId?: string;
-  pendingDeployId?: string;
+  state: LaneState;
+  createdAt?: number;
   lastActivityAt?: number;
-  /** The latest deploy that got the lane (running or finished). */
-  last?: DeployRecord;
-  /** The deploy waiting for the lane, if any. */
-  pending?: DeployRecord;
+  /** Who deployed the lane last (may delete it). */
+  lastDeployer?: string;
+  /** What the lane runs now: set when a deploy succeeds. */
+  branch?: string;
+  image?: string;
+  activeId?: string;
+  pendingId?: string;
+  /** The latest operation that got the lane (running or finished). */
+  last?: OperationRecord;
+  /** The operation waiting for the lane, if any. */
+  pending?: OperationRecord;
+  /** The latest operation requested on the lane: its thread is the lane's home thread. */
+  home?: OperationRecord;
 }
 
 export class LaneRegistry {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly deploys: DeployStore,
+    private readonly operations: OperationStore,
   ) {}
 
-  async admit(deploy: DeployRecord, now: number): Promise<Admission> {
+  async admit(op: OperationRecord, policy: AdmissionPolicy, now: number): Promise<Admission> {
     const reply = (await this.redis.eval(
       ADMIT_SCRIPT,
-      3,
-      this.keys.lane(deploy),
-      this.keys.lanes(deploy),
-      this.keys.deploy(deploy.id),
-      deploy.id,
-      deploy.requestedAt,
+      4,
+      this.keys.lane(op),
+      this.keys.lanes(op),
+      this.keys.operation(op.id),
+      this.keys.lanesByActivity,
+      op.id,
+      op.requestedAt,
       now,
-      this.keys.deployPrefix,
-      deploy.lane,
+      this.keys.operationPrefix,
+      op.lane,
+      policy,
+      isOperationSlot(op.lane) ? '0' : '1',
+      indexMember(op),
+      op.requester,
+      op.kind,
     )) as [string, string, string];
     const [decision, ahead, other] = reply;
     switch (decision) {
       case 'admitted':
         return { decision };
       case 'waiting':
-        return other ? { decision, aheadDeployId: ahead, supersededDeployId: other } : { decision, aheadDeployId: ahead };
+        return other ? { decision, aheadId: ahead, supersededId: other } : { decision, aheadId: ahead };
       case 'superseded':
-        return { decision, aheadDeployId: ahead, supersededBy: other };
+        return { decision, aheadId: ahead, supersededBy: other };
+      case 'refused':
+        return { decision, refusedBy: other };
       default:
         return { decision: 'skip' };
     }
   }
 
-  /** Frees the lane from `deployId`; returns the deploy that now holds it, which must be started. */
-  async release(ref: LaneRef, deployId: string, now: number): Promise<string | undefined> {
-    const next = (await this.redis.eval(RELEASE_SCRIPT, 1, this.keys.lane(ref), deployId, now, this.keys.deployPrefix)) as string;
+  /**
+   * Frees the slot from `operationId`; returns the operation that now holds it, which must be
+   * started. `retire` removes the lane altogether (its stack is gone); `restore` ends a failed
+   * delete (the lane is active again).
+   */
+  async release(ref: LaneRef, operationId: string, now: number, outcome: '' | 'retire' | 'restore' = ''): Promise<string | undefined> {
+    const next = (await this.redis.eval(
+      RELEASE_SCRIPT,
+      4,
+      this.keys.lane(ref),
+      this.keys.lanes(ref),
+      this.keys.lanesByActivity,
+      this.keys.laneReleases(ref),
+      operationId,
+      now,
+      this.keys.operationPrefix,
+      outcome,
+      ref.lane,
+      indexMember(ref),
+      isOperationSlot(ref.lane) ? '0' : '1',
+    )) as string;
     return next === '' ? undefined : next;
   }
 
+  /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
   async touch(ref: LaneRef, now: number): Promise<void> {
-    await this.redis.hset(this.keys.lane(ref), 'lastActivityAt', now);
+    await this.redis.eval(TOUCH_SCRIPT, 2, this.keys.lane(ref), this.keys.lanesByActivity, now, indexMember(ref));
+  }
+
+  /** Records what an operation left running on the lane; a second call for the same operation adds nothing. */
+  async recordRelease(ref: LaneRef, release: LaneRelease): Promise<void> {
+    await this.redis.eval(
+      RECORD_RELEASE_SCRIPT,
+      2,
+      this.keys.lane(ref),
+      this.keys.laneReleases(ref),
+      release.branch,
+      release.image ?? '',
+      JSON.stringify(release),
+      MAX_RELEASES,
+      release.operationId,
+    );
+  }
+
+  /** The lane's releases, newest first. */
+  async releases(ref: LaneRef): Promise<LaneRelease[]> {
+    const entries = await this.redis.lrange(this.keys.laneReleases(ref), 0, MAX_RELEASES - 1);
+    return entries.map((entry) => JSON.parse(entry) as LaneRelease);
+  }
+
+  /** Lanes (of every service/env) idle since before `before`, oldest first, a page at a time. */
+  async idleSince(before: number, offset = 0, count = 100): Promise<{ ref: LaneRef; lastActivityAt: number }[]> {
+    const flat = await this.redis.zrangebyscore(this.keys.lanesByActivity, '-inf', `(${before}`, 'WITHSCORES', 'LIMIT', offset, count);
+    const result: { ref: LaneRef; lastActivityAt: number }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const [service, env, lane] = flat[i]!.split('/') as [string, string, string];
+      result.push({ ref: { service, env, lane }, lastActivityAt: Number(flat[i + 1]) });
+    }
+    return result;
   }
 
   async get(ref: LaneRef): Promise<LaneView | undefined> {
@@ -138,31 +297,45 @@ export class LaneRegistry {
     return view;
   }
 
+  /** The lanes of a service/env (admin slots left out), by name. */
   async list(scope: Scope): Promise<LaneView[]> {
     const lanes = (await this.redis.smembers(this.keys.lanes(scope))).filter((lane) => !isOperationSlot(lane)).sort();
     return this.getMany(scope, lanes);
   }
 
   private async getMany(scope: Scope, lanes: string[]): Promise<LaneView[]> {
+    if (lanes.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const lane of lanes) pipeline.hgetall(this.keys.lane({ ...scope, lane }));
     const hashes = execOrThrow(await pipeline.exec()).map((hash) => (hash ?? {}) as Record<string, string>);
-    const ids = hashes.flatMap((h) => [h.lastDeployId, h.pendingDeployId].filter((id): id is string => !!id));
-    const records = await this.deploys.getMany([...new Set(ids)]);
+    const ids = hashes.flatMap((h) => [h.lastId, h.pendingId, h.homeId].filter((id): id is string => !!id));
+    const records = await this.operations.getMany([...new Set(ids)]);
     const views: LaneView[] = [];
     hashes.forEach((hash, i) => {
       if (Object.keys(hash).length === 0) return;
+      const num = (value: string | undefined) => (value ? Number(value) : undefined);
       views.push({
         service: scope.service,
         env: scope.env,
         lane: lanes[i]!,
-        activeDeployId: hash.activeDeployId || undefined,
-        pendingDeployId: hash.pendingDeployId || undefined,
-        lastActivityAt: hash.lastActivityAt ? Number(hash.lastActivityAt) : undefined,
-        last: hash.lastDeployId ? records.get(hash.lastDeployId) : undefined,
-        pending: hash.pendingDeployId ? records.get(hash.pendingDeployId) : undefined,
+        state: hash.state === 'deleting' ? 'deleting' : 'active',
+        createdAt: num(hash.createdAt),
+        lastActivityAt: num(hash.lastActivityAt),
+        lastDeployer: hash.lastDeployer || undefined,
+        branch: hash.branch || undefined,
+        image: hash.image || undefined,
+        activeId: hash.activeId || undefined,
+        pendingId: hash.pendingId || undefined,
+        last: hash.lastId ? records.get(hash.lastId) : undefined,
+        pending: hash.pendingId ? records.get(hash.pendingId) : undefined,
+        home: hash.homeId ? records.get(hash.homeId) : undefined,
       });
     });
     return views;
   }
+}
+
+/** A lane's member in the lanes-by-activity index. Names are [a-z0-9-], so `/` cannot clash. */
+function indexMember({ service, env, lane }: LaneRef): string {
+  return `${service}/${env}/${lane}`;
 }

@@ -80,7 +80,7 @@ describe('admin operations (simulated account)', () => {
     await waitFor('blue to start', async () => (await variablesOf('blue')).length === 1);
     await t.command('deploy default release/1.0.0');
     await waitFor('default to start', async () => (await variablesOf('default')).length === 1);
-    await advanceUntil('the three deploys to end', async () => (await t.bot.lanes.list({ service: 'user-api', env: 'dev' })).every((l) => l.activeDeployId === undefined) || undefined);
+    await advanceUntil('the three deploys to end', async () => (await t.bot.lanes.list({ service: 'user-api', env: 'dev' })).every((l) => l.activeId === undefined) || undefined);
     await t.command('deploy gray release/1.0.1');
     await waitFor('gray to start again', async () => (await variablesOf('gray')).length === 2);
 

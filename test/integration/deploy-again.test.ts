@@ -4,7 +4,7 @@
 // for payloads Slack itself would never send (tampered values).
 import { randomUUID } from 'node:crypto';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
-import { ACTION_IDS } from '../../src/slack/action-ids';
+import { DEPLOY_AGAIN_ACTION_ID } from '../../src/slack/actions/deploy-again';
 import { deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
 import type { StubMessage, StubResponse } from '../support/slack-stub';
 
@@ -55,7 +55,7 @@ describe('Deploy again button', () => {
     const response = await fetch(`${t.stub.url}/sandbox/actions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user, channel, ts: message.ts, actionId: ACTION_IDS.deployAgain }),
+      body: JSON.stringify({ user, channel, ts: message.ts, actionId: DEPLOY_AGAIN_ACTION_ID }),
     });
     const answer = (await response.json()) as { ok: boolean; status: number; ack: unknown; responseUrl: string; error?: string };
     expect(answer).toMatchObject({ ok: true, status: 200, ack: null }); // a click's ack carries no message
@@ -71,7 +71,7 @@ describe('Deploy again button', () => {
       user: { id: user, username: user.toLowerCase(), name: user.toLowerCase() },
       channel: { id: message.channel, name: 'user-api-dev' },
       message: { ts: message.ts, text: message.text, thread_ts: message.threadTs, blocks: message.blocks },
-      button: { actionId: ACTION_IDS.deployAgain, blockId: 'deploy_again', value, text: { type: 'plain_text', text: 'Deploy again' }, style: 'primary' },
+      button: { actionId: DEPLOY_AGAIN_ACTION_ID, blockId: 'deploy_again', value, text: { type: 'plain_text', text: 'Deploy again' }, style: 'primary' },
       responseUrl,
     });
     const { status } = await postSignedRequest(`${t.url}/slack/events`, body, SIGNING_SECRET);
@@ -88,7 +88,7 @@ describe('Deploy again button', () => {
    * is here this list is final for that click.
    */
   async function queuedRequests(): Promise<string[]> {
-    const entries = await t.bot.redis.xrange(t.bot.queues.deploy.keys.events!, '-', '+');
+    const entries = await t.bot.redis.xrange(t.bot.queues.operations.keys.events!, '-', '+');
     return entries.flatMap(([, fields]) => {
       const event: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) event[fields[i]!] = fields[i + 1]!;
@@ -98,13 +98,13 @@ describe('Deploy again button', () => {
 
   function buttonOf(message: StubMessage): Record<string, unknown> | undefined {
     const actions = (message.blocks ?? []) as { type: string; elements?: Record<string, unknown>[] }[];
-    return actions.find((b) => b.type === 'actions')?.elements?.find((e) => e.action_id === ACTION_IDS.deployAgain);
+    return actions.find((b) => b.type === 'actions')?.elements?.find((e) => e.action_id === DEPLOY_AGAIN_ACTION_ID);
   }
 
   it('puts the button on the failure reply; a click queues the same deploy for whoever clicked', async () => {
     const { root, final } = await failedDeploy('blue');
     const first = (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'blue' }))!.last!;
-    expect(first).toMatchObject({ status: 'failed', requester: 'U0ALICE', branch: BRANCH });
+    expect(first).toMatchObject({ status: 'failed', requester: 'U0ALICE', params: { branch: BRANCH } });
     expect(buttonOf(final)).toMatchObject({
       type: 'button',
       style: 'primary',
@@ -130,15 +130,14 @@ describe('Deploy again button', () => {
     expect(again.text).toContain(`user-api · dev · lane blue ← ${BRANCH}, requested by <@U0BOB>`);
     const requests = await queuedRequests();
     expect(requests).toHaveLength(2);
-    const second = await t.bot.deploys.get(requests[1]!.replace(/^request-/, ''));
+    const second = await t.bot.operations.get(requests[1]!.replace(/^request-/, ''));
     expect(second).toMatchObject({
       service: 'user-api',
       env: 'dev',
       lane: 'blue',
-      branch: BRANCH,
+      params: { branch: BRANCH, pipeline: first.params.pipeline },
       channel: CHANNEL,
       requester: 'U0BOB',
-      pipeline: first.pipeline,
     });
     expect(second!.id).not.toBe(first.id);
   });

@@ -39,8 +39,8 @@ describe('deploy flow', () => {
 
     expect(t.stub.responsesFor(sent.id)).toEqual([]);
     const lane = await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'gray' });
-    expect(lane?.last).toMatchObject({ branch: 'release/1.2.3', status: 'succeeded', requester: 'U0ALICE', channel: 'C0USERAPIDEV', rootTs: root.ts });
-    expect(lane?.activeDeployId).toBeUndefined();
+    expect(lane?.last).toMatchObject({ params: { branch: 'release/1.2.3', pipeline: 'user-api-dev' }, status: 'succeeded', requester: 'U0ALICE', channel: 'C0USERAPIDEV', rootTs: root.ts });
+    expect(lane?.activeId).toBeUndefined();
     expect(lane?.last?.executionId).toBeTruthy();
     expect(await t.bot.sim!.executionIds('user-api-dev')).toEqual([lane!.last!.executionId]);
   });
@@ -82,14 +82,14 @@ describe('deploy flow', () => {
     t.clock.advance(FULL_RUN_MS);
     const first = t.stub.rootMentioning('release/1.0.0')!;
     await waitFor('the first to succeed', () => t.stub.thread(first).find((m) => m.text.includes('now runs')));
-    await waitFor('the third to run', async () => (await t.bot.lanes.get(ref))?.last?.branch === 'release/3.0.0' && (await t.bot.lanes.get(ref))?.last?.status === 'running');
+    await waitFor('the third to run', async () => (await t.bot.lanes.get(ref))?.last?.params.branch === 'release/3.0.0' && (await t.bot.lanes.get(ref))?.last?.status === 'running');
     t.clock.advance(FULL_RUN_MS);
     await waitFor('the third to succeed', () => t.stub.thread(third).find((m) => m.text.includes('now runs `release/3.0.0`')));
 
     const executions = await t.bot.sim!.executionIds('user-api-dev');
     expect(executions).toHaveLength(2); // the superseded deploy never started a pipeline
-    const second2 = await t.bot.deploys.get((await t.bot.lanes.list({ service: 'user-api', env: 'dev' }))[0]!.last!.id);
-    expect(second2?.branch).toBe('release/3.0.0');
+    const second2 = await t.bot.operations.get((await t.bot.lanes.list({ service: 'user-api', env: 'dev' }))[0]!.last!.id);
+    expect(second2?.params.branch).toBe('release/3.0.0');
   });
 
   it('runs different lanes and services in parallel', async () => {
@@ -145,7 +145,7 @@ describe('deploy flow', () => {
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain('not a valid lane name');
     expect(body.text).toContain('Usage: `/lane deploy <lane> <branch>`');
-    expect(await t.bot.queues.deploy.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0 });
+    expect(await t.bot.queues.operations.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0 });
     expect(t.stub.roots()).toHaveLength(0);
   });
 });

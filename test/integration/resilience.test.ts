@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { signSlackBody, slashCommandBody } from '../support/signed-request';
 import { SlackStub } from '../support/slack-stub';
-import type { ChatPort } from '../../src/slack/chat.port';
-import { createSlackWebClient, SlackChatAdapter } from '../../src/slack/slack-chat.adapter';
+import type { ChatPort } from '../../src/chat/chat.port';
+import { createSlackWebClient, SlackChatAdapter } from '../../src/chat/slack-chat.adapter';
 
 const FULL_RUN_MS = 400_000;
 
@@ -63,7 +63,7 @@ describe('HTTP endpoints', () => {
     const body = slashCommandBody({ text: 'deploy gray release/1.2.3', responseUrl: t.stub.responseUrl('forged') });
     const response = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: signSlackBody(body, 'not-the-secret'), body });
     expect(response.status).toBe(401);
-    expect(await t.bot.queues.deploy.count()).toBe(0);
+    expect(await t.bot.queues.operations.count()).toBe(0);
   });
 
   it('rejects a replayed request with an old timestamp', async () => {
@@ -195,7 +195,7 @@ describe('two bot processes on one Redis', () => {
       return views.every((v) => v?.last?.status === 'running');
     });
     a.clock.advance(FULL_RUN_MS);
-    await waitFor('gray to take its second deploy', async () => (await a.bot.lanes.get(lanes[0]!))?.last?.branch === 'release/1.0.1');
+    await waitFor('gray to take its second deploy', async () => (await a.bot.lanes.get(lanes[0]!))?.last?.params.branch === 'release/1.0.1');
     await waitFor('its pipeline to run', async () => (await a.bot.lanes.get(lanes[0]!))?.last?.status === 'running');
     a.clock.advance(FULL_RUN_MS);
 

@@ -189,7 +189,7 @@ describe('/lane setup (scripted stack port)', () => {
     const sent = await t.command('setup', { user: 'U0ALICE' });
     const reply = JSON.parse(sent.body) as { text: string };
     expect(reply.text).toContain('only lanebot admins');
-    expect(await t.bot.queues.deploy.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
+    expect(await t.bot.queues.operations.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
     expect(stacks.calls).toEqual([]);
   });
 });

@@ -1,45 +1,50 @@
 // Shared builders for test data, and a per-test Redis key prefix for unit tests on the real Redis.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { DeployRecord, DeployRequest } from '../../src/domain/deploy';
+import type { OperationRecord, OperationRequest } from '../../src/domain/operation';
 import { deletePrefix, REDIS_URL } from './harness';
 
 export const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
 
-/** A deploy record of user-api/dev lane gray; override what the test is about. */
-export function deployRecord(overrides: Partial<DeployRecord> = {}): DeployRecord {
+/** What a deploy's params may be overridden with in the builders below. */
+export type DeployOverrides = { branch?: string; pipeline?: string };
+
+/** A deploy record of user-api/dev lane gray; override what the test is about (branch and pipeline too). */
+export function deployRecord(overrides: Partial<OperationRecord> & DeployOverrides = {}): OperationRecord {
+  const { branch = 'release/1.2.3', pipeline = 'user-api-dev', ...rest } = overrides;
   return {
     id: 'mhx3k2a0-0123456789ab',
+    kind: 'deploy',
     service: 'user-api',
     env: 'dev',
     lane: 'gray',
-    branch: 'release/1.2.3',
-    pipeline: 'user-api-dev',
+    params: { branch, pipeline },
     requester: 'U1',
     channel: 'C0USERAPIDEV',
     requestedAt: T0,
     status: 'queued',
     stages: [],
-    ...overrides,
+    ...rest,
   };
 }
 
 let requestSeq = 0;
 
 /** A fresh deploy request, each one requested a second after the previous one. */
-export function deployRequest(overrides: Partial<DeployRequest> = {}): DeployRequest {
+export function deployRequest(overrides: Partial<OperationRequest> & DeployOverrides = {}): OperationRequest {
   requestSeq += 1;
+  const { branch = `feature/change-${requestSeq}`, pipeline = 'api-staging', ...rest } = overrides;
   return {
     id: `d${requestSeq}-${randomUUID().slice(0, 8)}`,
+    kind: 'deploy',
     service: 'api',
     env: 'staging',
     lane: 'alpha',
-    branch: `feature/change-${requestSeq}`,
-    pipeline: 'api-staging',
+    params: { branch, pipeline },
     requester: 'U123',
     channel: 'C456',
     requestedAt: T0 + requestSeq * 1000,
-    ...overrides,
+    ...rest,
   };
 }
 

@@ -1,3 +1,4 @@
+import { userPrincipal } from '../../../src/access/policy';
 // The admin commands (`/lane setup`, `/lane infra`, `/lane boot`) through the real router: who may
 // run them, what the config must hold, and that bad input is answered without running anything.
 import { routeCommand, type Routed } from '../../../commands/index';
@@ -21,7 +22,7 @@ function configWith(extra: string, services = '  user-api: { repo: acme/user-api
 const config = configWith(SETUP);
 
 function route(text: string, { userId = ADMIN, channelId = 'C0USERAPIDEV', cfg = config } = {}): Routed {
-  return routeCommand({ text, userId, channelId }, cfg);
+  return routeCommand({ text, principal: userPrincipal(userId), channelId }, cfg);
 }
 
 function replyText(routed: Routed): string {
@@ -43,13 +44,18 @@ describe.each(['setup', 'infra', 'boot'])('/lane %s', (name) => {
     expect(text).toContain(`\`/lane ${name}\` changes shared infrastructure`);
     expect(text).toContain(`<@${ADMIN}>`);
     expect(text).toContain('<!subteam^S0PLATFORM>');
-    // Group members are told why their membership does not count yet.
-    expect(text).toContain('ask for your user id to be listed under `admins:`');
+    // Someone just added to the group is told that lanebot's copy catches up.
+    expect(text).toContain('if you were just added, try again in a few minutes');
+  });
+
+  it('lets a member of an admin user group run it', () => {
+    const routed = routeCommand({ text: name, principal: { userId: USER, groups: new Set(['S0PLATFORM']) }, channelId: 'C0USERAPIDEV' }, config);
+    expect(routed.kind).toBe('run');
   });
 
   it('says when no admins are configured at all', () => {
     const text = replyText(route(name, { cfg: configWith(SETUP.replace(/admins:.*\n/, '')) }));
-    expect(text).toContain('No admins are configured');
+    expect(text).toContain('none are configured: add Slack user ids (U…) or user group ids (S…) under `admins:` in lanebot.yml');
   });
 
   it('takes no arguments', () => {

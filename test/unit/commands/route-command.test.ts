@@ -1,3 +1,4 @@
+import { userPrincipal } from '../../../src/access/policy';
 import { closest, extractFlags, routeCommand, resolveScope, type Routed } from '../../../commands/index';
 import { parseConfig, type LanebotConfig } from '../../../src/config';
 import { TEST_CONFIG } from '../../support/test-config';
@@ -17,7 +18,7 @@ const LIST_USAGE = 'Usage: `/lane list`';
 const INVISIBLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/u;
 
 function route(text: string, { channelId = BOUND, userId = USER, cfg = config } = {}): Routed {
-  return routeCommand({ text, userId, channelId }, cfg);
+  return routeCommand({ text, principal: userPrincipal(userId), channelId }, cfg);
 }
 
 /** The text of an ephemeral reply; fails when the router would run a command instead. */
@@ -43,7 +44,7 @@ describe('routeCommand: deploy', () => {
     const routed = runOf(route('deploy gray release/1.2.3'));
     expect(routed.command.name).toBe('deploy');
     expect(routed.args).toEqual({ lane: 'gray', branch: 'release/1.2.3' });
-    expect(routed.ctx).toEqual({ userId: USER, channelId: BOUND, scope: { service: 'user-api', env: 'dev' } });
+    expect(routed.ctx).toEqual({ userId: USER, principal: userPrincipal(USER), channelId: BOUND, scope: { service: 'user-api', env: 'dev' } });
   });
 
   it.each<[string, string, string, { service: string; env: string }]>([
@@ -63,7 +64,7 @@ describe('routeCommand: deploy', () => {
 
   it('works in an unbound channel when both flags are given', () => {
     const routed = runOf(route('deploy gray main --service orders --env dev', { channelId: UNBOUND }));
-    expect(routed.ctx).toEqual({ userId: USER, channelId: UNBOUND, scope: { service: 'orders', env: 'dev' } });
+    expect(routed.ctx).toEqual({ userId: USER, principal: userPrincipal(USER), channelId: UNBOUND, scope: { service: 'orders', env: 'dev' } });
   });
 
   it.each(['DEPLOY', 'Deploy', 'dEpLoY'])('accepts the subcommand in any case: %s', (sub) => {
@@ -115,7 +116,7 @@ describe('routeCommand: deploy', () => {
 
     it('lets an approver deploy', () => {
       const routed = runOf(route('deploy gray release/1.2.3 --env prod', { userId: APPROVER }));
-      expect(routed.ctx).toEqual({ userId: APPROVER, channelId: BOUND, scope: { service: 'user-api', env: 'prod' } });
+      expect(routed.ctx).toEqual({ userId: APPROVER, principal: userPrincipal(APPROVER), channelId: BOUND, scope: { service: 'user-api', env: 'prod' } });
     });
 
     it('renders a user-group approver as a subteam mention', () => {
@@ -419,7 +420,7 @@ describe('routeCommand: subcommands', () => {
     expect(reply).not.toContain('y'.repeat(40));
   });
 
-  it.each(['delete gray', 'renew gray', 'promote gray', 'rollback gray v1', 'ROLLBACK gray', 'delete'])(
+  it.each(['renew gray', 'promote gray', 'rollback gray v1', 'ROLLBACK gray', 'releases gray'])(
     'says %j is not available yet',
     (text) => {
       const reply = replyText(route(text));
@@ -494,7 +495,7 @@ describe('routeCommand: subcommands', () => {
       const routed = runOf(route(text, { channelId: UNBOUND }));
       expect(routed.command.name).toBe('help');
       expect(routed.command.needsScope).toBe(false);
-      expect(routed.ctx).toEqual({ userId: USER, channelId: UNBOUND, scope: { service: '', env: '' } });
+      expect(routed.ctx).toEqual({ userId: USER, principal: userPrincipal(USER), channelId: UNBOUND, scope: { service: '', env: '' } });
     });
 
     it('runs in a bound channel too', () => {

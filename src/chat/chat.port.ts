@@ -14,7 +14,7 @@ export interface ChatMessage {
  * posting it twice.
  */
 export interface PostMarker {
-  deployId: string;
+  operationId: string;
   /** `root`, or the thread entry's id. */
   entry: string;
 }

@@ -1,12 +1,18 @@
 // The thread messages of admin operations (`/lane infra`, `/lane boot`, `/lane setup`): their own
 // titles and closing replies, never a lane deploy's wording or its "Deploy again" button.
-import type { DeployRecord } from '../../../src/domain/deploy';
-import { rootMessage, threadReply } from '../../../src/slack/messages';
-import { deployRecord, T0 } from '../../support/fixtures';
+import type { OperationRecord } from '../../../src/domain/operation';
+import { deployRecord, T0, type DeployOverrides } from '../../support/fixtures';
+import { rootMessage as renderRoot, threadReply as renderReply, type RenderContext, type ThreadEvent } from '../../../src/chat/messages';
+import { createOperationRegistry } from '../../../src/operations/kinds/index';
+
+// The messages as the narrator renders them: each with its kind's view from the operations registry.
+const { viewOf } = createOperationRegistry();
+const rootMessage = (op: OperationRecord, now: number) => renderRoot(op, viewOf(op), now);
+const threadReply = (op: OperationRecord, event: ThreadEvent, ctx: RenderContext) => renderReply(op, event, viewOf(op), ctx);
 
 const sec = (n: number) => T0 + n * 1000;
 
-function op(overrides: Partial<DeployRecord>): DeployRecord {
+function op(overrides: Partial<OperationRecord> & DeployOverrides): OperationRecord {
   return deployRecord({ branch: 'main', startedAt: sec(0), finishedAt: sec(95), ...overrides });
 }
 
@@ -79,9 +85,9 @@ describe('admin operation messages', () => {
 
   it('queued behind another operation: no lane wording', () => {
     const boot = op({ kind: 'boot', lane: '@boot', pipeline: 'boot-dev', status: 'waiting' });
-    const reply = threadReply(boot, { kind: 'queued_behind', aheadDeployId: 'x' }, { now: sec(1), other: op({ requester: 'U0OTHER' }) }).text;
+    const reply = threadReply(boot, { kind: 'queued_behind', aheadId: 'x' }, { now: sec(1), other: op({ requester: 'U0OTHER' }) }).text;
     expect(reply).toBe(':double_vertical_bar: Another `/lane boot` by <@U0OTHER> is running; this one starts when it ends.');
-    const superseded = threadReply(boot, { kind: 'superseded', byDeployId: 'y' }, { now: sec(1) }).text;
+    const superseded = threadReply(boot, { kind: 'superseded', byId: 'y' }, { now: sec(1) }).text;
     expect(superseded).toContain('Superseded by a newer `/lane boot`');
   });
 });

@@ -1,4 +1,4 @@
-// The thread narrator: everything lanebot says about a deploy goes through a per-deploy outbox in
+// The thread narrator: everything lanebot says about an operation (a deploy, a delete, …) goes through a per-operation outbox in
 // Redis and is sent by `narrate` jobs, so that
 //  - replies of one thread arrive in order (one flush job per thread, plus a Redis send lock);
 //  - none is lost when Slack fails transiently (an entry leaves the outbox only once Slack took it);
@@ -9,7 +9,7 @@
 //  - two processes never send the same reply (entries are de-duplicated by id when added).
 //
 // A thread with something to send is listed in a "pending" sorted set, changed atomically with the
-// outbox. The flush job (job id `flush-<deploy>`, so one per thread) removes the thread from that
+// outbox. The flush job (job id `flush-<operation>`, so one per thread) removes the thread from that
 // set only when it finds nothing left to send. A periodic sweep re-schedules threads that stayed
 // pending, which covers the one gap a de-duplicated job id leaves: an entry added while the flush
 // job is completing.
@@ -17,13 +17,12 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { DeployRecord } from '../domain/deploy';
+import type { OperationRecord } from '../domain/operation';
 import { backoff, DONE, later, type NarrateJobData, type Queues, type StepOutcome } from '../queue/queues';
-import type { DeployStore } from '../state/deploy-store';
 import type { RedisKeys } from '../state/keys';
-import { DEPLOY_RETENTION_SECONDS } from '../state/deploy-store';
+import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/operation-store';
 import { ChatRateLimitedError, ChatRejectedError, type ChatPort, type PostMarker } from './chat.port';
-import { rootMessage, threadReply, type RenderContext, type ThreadEvent } from './messages';
+import { rootMessage, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
 
 interface OutboxEntry {
   id: string;
@@ -109,8 +108,8 @@ const ROOT_UNAVAILABLE = 'unavailable';
 const LOCK_BUSY_RETRY_MS = 250;
 
 class LostThreadLockError extends Error {
-  constructor(deployId: string) {
-    super(`lost the Slack send lock of deploy ${deployId}`);
+  constructor(operationId: string) {
+    super(`lost the Slack send lock of deploy ${operationId}`);
     this.name = 'LostThreadLockError';
   }
 }
@@ -127,40 +126,40 @@ export class ThreadNarrator {
    * Queues a reply in the deploy's thread. `entryId` names the event within the thread, so a
    * retried job saying the same thing again adds nothing.
    */
-  async say(deployId: string, entryId: string, event: ThreadEvent): Promise<void> {
+  async say(operationId: string, entryId: string, event: ThreadEvent): Promise<void> {
     const entry: OutboxEntry = { id: entryId, event };
     await this.redis.eval(
       APPEND_SCRIPT,
       3,
-      this.keys.outboxSeen(deployId),
-      this.keys.outbox(deployId),
+      this.keys.outboxSeen(operationId),
+      this.keys.outbox(operationId),
       this.keys.narratePending,
       entryId,
       JSON.stringify(entry),
-      DEPLOY_RETENTION_SECONDS,
+      OPERATION_RETENTION_SECONDS,
       Date.now(),
-      deployId,
+      operationId,
     );
-    await scheduleFlush(this.queues, deployId);
+    await scheduleFlush(this.queues, operationId);
   }
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */
-  async refreshRoot(deployId: string): Promise<void> {
-    await this.redis.eval(TOUCH_ROOT_SCRIPT, 2, this.keys.rootVersion(deployId), this.keys.narratePending, Date.now(), deployId, DEPLOY_RETENTION_SECONDS);
-    await scheduleFlush(this.queues, deployId);
+  async refreshRoot(operationId: string): Promise<void> {
+    await this.redis.eval(TOUCH_ROOT_SCRIPT, 2, this.keys.rootVersion(operationId), this.keys.narratePending, Date.now(), operationId, OPERATION_RETENTION_SECONDS);
+    await scheduleFlush(this.queues, operationId);
   }
 }
 
 /** One flush job per thread: adding it again while it waits or runs is a no-op. */
-async function scheduleFlush(queues: Pick<Queues, 'narrate'>, deployId: string): Promise<void> {
+async function scheduleFlush(queues: Pick<Queues, 'narrate'>, operationId: string): Promise<void> {
   // removeOnFail: a failed flush job must not keep its id (and block the thread) for a week.
-  await queues.narrate.add('flush', { deployId }, { jobId: `flush-${deployId}`, removeOnFail: true });
+  await queues.narrate.add('flush', { operationId }, { jobId: `flush-${operationId}`, removeOnFail: true });
 }
 
 /** The `sweep` job: re-schedules threads left pending (see the top of this file). */
 export async function sweepPendingThreads(redis: Redis, keys: RedisKeys, queues: Pick<Queues, 'narrate'>): Promise<number> {
   const stale = await redis.zrangebyscore(keys.narratePending, '-inf', Date.now() - SWEEP_AFTER_MS, 'LIMIT', 0, 1000);
-  for (const deployId of stale) await scheduleFlush(queues, deployId);
+  for (const operationId of stale) await scheduleFlush(queues, operationId);
   return stale.length;
 }
 
@@ -171,7 +170,8 @@ export class ThreadFlusher {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-    private readonly deploys: DeployStore,
+    private readonly operations: OperationStore,
+    private readonly viewOf: ViewOf,
     private readonly chat: ChatPort,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -179,30 +179,30 @@ export class ThreadFlusher {
   ) {}
 
   async flush(data: NarrateJobData): Promise<StepOutcome> {
-    const { deployId } = data;
+    const { operationId } = data;
     const failures = data.failures ?? 0;
     // A send slot this job reserved before it went to sleep; used once, for the same kind of call.
     const slot = { at: data.slotAt || undefined, kind: data.slotKind };
-    const lockKey = this.keys.threadLock(deployId);
+    const lockKey = this.keys.threadLock(operationId);
     const token = randomUUID();
     const locked = await this.redis.set(lockKey, token, 'PX', this.pacing.threadLockMs, 'NX');
     // Another process is sending this thread's messages; come back in case it stops before ours.
     if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: slot.at ?? 0, slotKind: slot.kind });
     try {
-      return await this.drain(deployId, slot, async () => {
+      return await this.drain(operationId, slot, async () => {
         const renewed = await this.redis.eval(RENEW_LOCK_SCRIPT, 1, lockKey, token, this.pacing.threadLockMs);
-        if (renewed !== 1) throw new LostThreadLockError(deployId);
+        if (renewed !== 1) throw new LostThreadLockError(operationId);
       });
     } catch (error) {
-      return this.onSlackError(deployId, error, failures);
+      return this.onSlackError(operationId, error, failures);
     } finally {
       await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, lockKey, token);
     }
   }
 
   /** Sends what the thread has pending, in order; `renewLock` runs before every Slack call. */
-  private async drain(deployId: string, slot: { at?: number; kind?: SlotKind }, renewLock: () => Promise<void>): Promise<StepOutcome> {
-    const log = this.logger.child({ deployId });
+  private async drain(operationId: string, slot: { at?: number; kind?: SlotKind }, renewLock: () => Promise<void>): Promise<StepOutcome> {
+    const log = this.logger.child({ operationId });
     const waitForSlot = async (kind: SlotKind, channel: string): Promise<StepOutcome | undefined> => {
       let wait: number;
       if (slot.at !== undefined && slot.kind === kind) {
@@ -215,98 +215,99 @@ export class ThreadFlusher {
       return later(wait, { failures: 0, slotAt: Date.now() + wait, slotKind: kind });
     };
 
-    await this.recoverInterruptedPost(deployId);
+    await this.recoverInterruptedPost(operationId);
     for (;;) {
       await renewLock();
-      const deploy = await this.deploys.get(deployId);
+      const deploy = await this.operations.get(operationId);
       if (!deploy || deploy.rootTs === ROOT_UNAVAILABLE) {
         if (!deploy) log.warn('deploy record is gone; dropping its thread messages');
-        await this.redis.del(this.keys.outbox(deployId), this.keys.rootVersion(deployId));
-        await this.redis.zrem(this.keys.narratePending, deployId);
+        await this.redis.del(this.keys.outbox(operationId), this.keys.rootVersion(operationId));
+        await this.redis.zrem(this.keys.narratePending, operationId);
         return DONE;
       }
 
       if (!deploy.rootTs) {
         const sleep = await waitForSlot('post', deploy.channel);
         if (sleep) return sleep;
-        const version = await this.wantedRootVersion(deployId);
-        const marker = { deployId, entry: 'root' };
+        const version = await this.wantedRootVersion(operationId);
+        const marker = { operationId, entry: 'root' };
         await this.noteSending(marker);
-        const { ts } = await this.chat.post(deploy.channel, rootMessage(deploy, this.clock.now()), { marker });
-        await this.deploys.update(deployId, { rootTs: ts });
-        await this.redis.multi().hset(this.keys.rootVersion(deployId), 'sent', version).del(this.keys.threadSending(deployId)).exec();
+        const { ts } = await this.chat.post(deploy.channel, rootMessage(deploy, this.viewOf(deploy), this.clock.now()), { marker });
+        await this.operations.update(operationId, { rootTs: ts });
+        await this.redis.multi().hset(this.keys.rootVersion(operationId), 'sent', version).del(this.keys.threadSending(operationId)).exec();
         log.info({ channel: deploy.channel, ts }, 'posted deploy root message');
         continue;
       }
 
-      const head = await this.redis.lindex(this.keys.outbox(deployId), 0);
+      const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
       if (head) {
         const sleep = await waitForSlot('post', deploy.channel);
         if (sleep) return sleep;
         const entry = JSON.parse(head) as OutboxEntry;
-        const marker = { deployId, entry: entry.id };
+        const marker = { operationId, entry: entry.id };
         await this.noteSending(marker);
-        const reply = threadReply(deploy, entry.event, await this.context(entry.event));
+        const reply = threadReply(deploy, entry.event, this.viewOf(deploy), await this.context(deploy, entry.event));
         await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
         // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
-        await this.redis.multi().lpop(this.keys.outbox(deployId)).del(this.keys.threadSending(deployId)).exec();
+        await this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId)).exec();
         log.debug({ entry: entry.id }, 'posted thread reply');
         continue;
       }
 
-      const [wanted, sent] = await this.rootVersions(deployId);
+      const [wanted, sent] = await this.rootVersions(operationId);
       if (wanted > sent) {
         const sleep = await waitForSlot('update', deploy.channel);
         if (sleep) return sleep;
         // Re-read after waiting so the edit shows the newest state; every change before `wanted` is in it.
-        const fresh = (await this.deploys.get(deployId)) ?? deploy;
-        await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.clock.now()));
-        await this.redis.hset(this.keys.rootVersion(deployId), 'sent', wanted);
+        const fresh = (await this.operations.get(operationId)) ?? deploy;
+        await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
+        await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
         continue;
       }
 
-      const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(deployId), this.keys.rootVersion(deployId), this.keys.narratePending, deployId);
+      const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(operationId), this.keys.rootVersion(operationId), this.keys.narratePending, operationId);
       if (settled === 1) return DONE;
     }
   }
 
   private async noteSending(marker: PostMarker): Promise<void> {
-    await this.redis.set(this.keys.threadSending(marker.deployId), JSON.stringify({ entry: marker.entry, at: Date.now() }), 'EX', 24 * 3600);
+    await this.redis.set(this.keys.threadSending(marker.operationId), JSON.stringify({ entry: marker.entry, at: Date.now() }), 'EX', 24 * 3600);
   }
 
   /**
    * The previous sender of this thread died during a post: Slack may have the message although
    * lanebot never recorded it. Look for it (by its metadata marker) before posting it again.
    */
-  private async recoverInterruptedPost(deployId: string): Promise<void> {
-    const raw = await this.redis.get(this.keys.threadSending(deployId));
+  private async recoverInterruptedPost(operationId: string): Promise<void> {
+    const raw = await this.redis.get(this.keys.threadSending(operationId));
     if (!raw) return;
     const { entry, at } = JSON.parse(raw) as { entry: string; at: number };
-    const deploy = await this.deploys.get(deployId);
-    const log = this.logger.child({ deployId, entry });
+    const deploy = await this.operations.get(operationId);
+    const log = this.logger.child({ operationId, entry });
     if (deploy && (entry === 'root' ? !deploy.rootTs : hasThread(deploy))) {
       const found = await this.chat
-        .findPosted(deploy.channel, { deployId, entry }, { threadTs: entry === 'root' ? undefined : deploy.rootTs, since: at - 5_000 })
+        .findPosted(deploy.channel, { operationId, entry }, { threadTs: entry === 'root' ? undefined : deploy.rootTs, since: at - 5_000 })
         .catch((error: unknown) => {
           log.warn({ err: error }, 'cannot check whether an interrupted post reached Slack (needs channels:history); it may appear twice');
           return undefined;
         });
       if (found && entry === 'root') {
-        await this.deploys.update(deployId, { rootTs: found });
+        await this.operations.update(operationId, { rootTs: found });
       } else if (found) {
-        const head = await this.redis.lindex(this.keys.outbox(deployId), 0);
-        if (head && (JSON.parse(head) as OutboxEntry).id === entry) await this.redis.lpop(this.keys.outbox(deployId));
+        const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
+        if (head && (JSON.parse(head) as OutboxEntry).id === entry) await this.redis.lpop(this.keys.outbox(operationId));
       }
       if (found) log.info({ ts: found }, 'an interrupted post had reached Slack; not posting it again');
     }
-    await this.redis.del(this.keys.threadSending(deployId));
+    await this.redis.del(this.keys.threadSending(operationId));
   }
 
-  private async context(event: ThreadEvent): Promise<RenderContext> {
+  private async context(op: OperationRecord, event: ThreadEvent): Promise<RenderContext> {
     const now = this.clock.now();
-    const otherId = event.kind === 'queued_behind' ? event.aheadDeployId : event.kind === 'superseded' ? event.byDeployId : undefined;
+    const otherId =
+      event.kind === 'queued_behind' ? event.aheadId : event.kind === 'superseded' ? event.byId : event.kind === 'finished' ? op.refusedBy : undefined;
     if (!otherId) return { now };
-    const other = await this.deploys.get(otherId);
+    const other = await this.operations.get(otherId);
     let otherLink: string | undefined;
     if (other && hasThread(other)) {
       otherLink = await this.chat.permalink(other.channel, other.rootTs).catch(() => undefined);
@@ -314,15 +315,15 @@ export class ThreadFlusher {
     return { now, other, otherLink };
   }
 
-  private async onSlackError(deployId: string, error: unknown, failures: number): Promise<StepOutcome> {
-    const log = this.logger.child({ deployId });
+  private async onSlackError(operationId: string, error: unknown, failures: number): Promise<StepOutcome> {
+    const log = this.logger.child({ operationId });
     if (error instanceof LostThreadLockError) {
       // This process stalled past its lock; whoever holds it now sends the thread.
       log.warn('lost the thread lock while sending; leaving the thread to its new sender');
       return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: 0 });
     }
     if (error instanceof ChatRateLimitedError) {
-      const deploy = await this.deploys.get(deployId);
+      const deploy = await this.operations.get(operationId);
       const until = Date.now() + error.retryAfterMs;
       const buckets = ['chat.update', ...(deploy ? [`channel:${deploy.channel}`] : [])];
       for (const bucket of buckets) await this.redis.eval(BLOCK_SCRIPT, 1, this.keys.pace(bucket), until, Date.now());
@@ -330,7 +331,7 @@ export class ThreadFlusher {
       return later(error.retryAfterMs, { failures: 0, slotAt: 0 });
     }
     if (error instanceof ChatRejectedError) {
-      await this.dropStuckMessage(deployId, error);
+      await this.dropStuckMessage(operationId, error);
       return later(0, { failures: 0, slotAt: 0 });
     }
     const retryIn = backoff(failures + 1, 1000, 60_000);
@@ -342,24 +343,24 @@ export class ThreadFlusher {
    * A message Slack refuses for good (e.g. the bot is not in the channel) would block the thread
    * forever; log the fix and let the rest of the thread through.
    */
-  private async dropStuckMessage(deployId: string, error: ChatRejectedError): Promise<void> {
-    const log = this.logger.child({ deployId });
-    const deploy = await this.deploys.get(deployId);
+  private async dropStuckMessage(operationId: string, error: ChatRejectedError): Promise<void> {
+    const log = this.logger.child({ operationId });
+    const deploy = await this.operations.get(operationId);
     if (!deploy?.rootTs) {
       // Without a root message there is no thread: nothing of this deploy can be shown.
       log.error({ slackError: error.slackError }, `cannot post the deploy's root message: ${error.message}`);
-      await this.redis.del(this.keys.outbox(deployId), this.keys.rootVersion(deployId));
-      await this.deploys.update(deployId, { rootTs: ROOT_UNAVAILABLE });
+      await this.redis.del(this.keys.outbox(operationId), this.keys.rootVersion(operationId));
+      await this.operations.update(operationId, { rootTs: ROOT_UNAVAILABLE });
       return;
     }
-    const head = await this.redis.lindex(this.keys.outbox(deployId), 0);
+    const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
     if (head) {
       log.error({ slackError: error.slackError, entry: head }, `dropping a thread reply Slack refuses: ${error.message}`);
-      await this.redis.lpop(this.keys.outbox(deployId));
+      await this.redis.lpop(this.keys.outbox(operationId));
     } else {
       log.error({ slackError: error.slackError }, `cannot update the root message: ${error.message}`);
-      const [wanted] = await this.rootVersions(deployId);
-      await this.redis.hset(this.keys.rootVersion(deployId), 'sent', wanted);
+      const [wanted] = await this.rootVersions(operationId);
+      await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
     }
   }
 
@@ -371,17 +372,17 @@ export class ThreadFlusher {
     return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals));
   }
 
-  private async wantedRootVersion(deployId: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys.rootVersion(deployId), 'wanted')) ?? 0);
+  private async wantedRootVersion(operationId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.rootVersion(operationId), 'wanted')) ?? 0);
   }
 
-  private async rootVersions(deployId: string): Promise<[number, number]> {
-    const [wanted, sent] = await this.redis.hmget(this.keys.rootVersion(deployId), 'wanted', 'sent');
+  private async rootVersions(operationId: string): Promise<[number, number]> {
+    const [wanted, sent] = await this.redis.hmget(this.keys.rootVersion(operationId), 'wanted', 'sent');
     return [Number(wanted ?? 0), Number(sent ?? 0)];
   }
 }
 
 /** A deploy whose root message Slack refused for good has no thread to link to. */
-export function hasThread(deploy: DeployRecord): deploy is DeployRecord & { rootTs: string } {
+export function hasThread(deploy: OperationRecord): deploy is OperationRecord & { rootTs: string } {
   return !!deploy.rootTs && deploy.rootTs !== ROOT_UNAVAILABLE;
 }

@@ -1,20 +1,20 @@
 import type { StageView } from '../../../src/cloud/pipelines.port';
-import type { DeployRequest } from '../../../src/domain/deploy';
-import { DEPLOY_RETENTION_SECONDS, DeployStore } from '../../../src/state/deploy-store';
+import type { OperationRequest } from '../../../src/domain/operation';
+import { OPERATION_RETENTION_SECONDS, OperationStore } from '../../../src/state/operation-store';
 import { RedisKeys } from '../../../src/state/keys';
 import { deployRequest, redisPerTest, T0 } from '../../support/fixtures';
 
 const db = redisPerTest();
 let keys: RedisKeys;
-let store: DeployStore;
+let store: OperationStore;
 const request = deployRequest;
 
 beforeEach(() => {
   keys = new RedisKeys(db.prefix);
-  store = new DeployStore(db.redis, keys);
+  store = new OperationStore(db.redis, keys);
 });
 
-describe('DeployStore.create / get', () => {
+describe('OperationStore.create / get', () => {
   it('round-trips a request as a queued record with numbers as numbers and no stages', async () => {
     const req = request();
     await expect(store.create(req)).resolves.toBe(true);
@@ -24,9 +24,9 @@ describe('DeployStore.create / get', () => {
     expect(typeof record!.requestedAt).toBe('number');
 
     // The record expires after the retention period.
-    const ttl = await db.redis.ttl(keys.deploy(req.id));
-    expect(ttl).toBeGreaterThan(DEPLOY_RETENTION_SECONDS - 60);
-    expect(ttl).toBeLessThanOrEqual(DEPLOY_RETENTION_SECONDS);
+    const ttl = await db.redis.ttl(keys.operation(req.id));
+    expect(ttl).toBeGreaterThan(OPERATION_RETENTION_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(OPERATION_RETENTION_SECONDS);
   });
 
   it('round-trips stages as JSON and numeric times as numbers', async () => {
@@ -58,7 +58,7 @@ describe('DeployStore.create / get', () => {
     expect(typeof record!.startedAt).toBe('number');
     expect(typeof record!.finishedAt).toBe('number');
     // Stored as a JSON string in the hash.
-    expect(JSON.parse((await db.redis.hget(keys.deploy(req.id), 'stages'))!)).toEqual(stages);
+    expect(JSON.parse((await db.redis.hget(keys.operation(req.id), 'stages'))!)).toEqual(stages);
   });
 
   it('skips undefined fields instead of storing them', async () => {
@@ -66,7 +66,7 @@ describe('DeployStore.create / get', () => {
     await store.create(req);
     await store.update(req.id, { executionId: undefined, statusSummary: 'hello', error: undefined });
 
-    const hash = await db.redis.hgetall(keys.deploy(req.id));
+    const hash = await db.redis.hgetall(keys.operation(req.id));
     expect(hash.statusSummary).toBe('hello');
     expect(Object.keys(hash)).not.toContain('executionId');
     expect(Object.keys(hash)).not.toContain('error');
@@ -76,7 +76,7 @@ describe('DeployStore.create / get', () => {
 
     // A patch of only undefined values writes nothing.
     await store.update(req.id, { executionId: undefined });
-    expect(await db.redis.hgetall(keys.deploy(req.id))).toEqual(hash);
+    expect(await db.redis.hgetall(keys.operation(req.id))).toEqual(hash);
   });
 
   it('returns undefined for an unknown deploy', async () => {
@@ -88,20 +88,20 @@ describe('DeployStore.create / get', () => {
     await expect(store.create(first)).resolves.toBe(true);
     await store.transition(first.id, ['queued'], 'running', { executionId: 'exec-1' });
 
-    const retry = { ...first, branch: 'other-branch', requestedAt: first.requestedAt + 99 };
+    const retry = { ...first, params: { ...first.params, branch: 'other-branch' }, requestedAt: first.requestedAt + 99 };
     await expect(store.create(retry)).resolves.toBe(false);
 
     const record = await store.get(first.id);
-    expect(record).toMatchObject({ branch: first.branch, requestedAt: first.requestedAt, status: 'running', executionId: 'exec-1' });
+    expect(record).toMatchObject({ params: first.params, requestedAt: first.requestedAt, status: 'running', executionId: 'exec-1' });
   });
 });
 
-describe('DeployStore.transition', () => {
+describe('OperationStore.transition', () => {
   it('moves from an allowed status and applies the patch', async () => {
     const req = request();
     await store.create(req);
-    await expect(store.transition(req.id, ['queued', 'waiting'], 'starting', { aheadDeployId: 'x' })).resolves.toBe(true);
-    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'starting', aheadDeployId: 'x' });
+    await expect(store.transition(req.id, ['queued', 'waiting'], 'starting', { aheadId: 'x' })).resolves.toBe(true);
+    await expect(store.get(req.id)).resolves.toMatchObject({ status: 'starting', aheadId: 'x' });
 
     await expect(store.transition(req.id, ['starting'], 'running')).resolves.toBe(true);
     await expect(store.get(req.id)).resolves.toMatchObject({ status: 'running' });
@@ -111,11 +111,11 @@ describe('DeployStore.transition', () => {
     const req = request();
     await store.create(req);
     await store.transition(req.id, ['queued'], 'succeeded', { finishedAt: T0 + 1 });
-    const before = await db.redis.hgetall(keys.deploy(req.id));
+    const before = await db.redis.hgetall(keys.operation(req.id));
 
     // "Finish the deploy" run twice: the second one must not overwrite the outcome.
     await expect(store.transition(req.id, ['queued', 'waiting', 'starting', 'running'], 'failed', { finishedAt: T0 + 2, error: 'boom' })).resolves.toBe(false);
-    expect(await db.redis.hgetall(keys.deploy(req.id))).toEqual(before);
+    expect(await db.redis.hgetall(keys.operation(req.id))).toEqual(before);
     await expect(store.get(req.id)).resolves.toMatchObject({ status: 'succeeded', finishedAt: T0 + 1 });
   });
 
@@ -128,11 +128,11 @@ describe('DeployStore.transition', () => {
 
   it('does not create a record for an unknown deploy', async () => {
     await expect(store.transition('ghost', ['queued'], 'running', { executionId: 'e' })).resolves.toBe(false);
-    expect(await db.redis.exists(keys.deploy('ghost'))).toBe(0);
+    expect(await db.redis.exists(keys.operation('ghost'))).toBe(0);
   });
 });
 
-describe('DeployStore.getMany', () => {
+describe('OperationStore.getMany', () => {
   it('returns the existing records by id and leaves out unknown ids', async () => {
     const a = request();
     const b = request({ lane: 'beta' });

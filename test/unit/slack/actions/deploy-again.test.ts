@@ -1,14 +1,26 @@
-import { ACTION_IDS, decodeActionValue, encodeActionValue, MAX_ACTION_VALUE_LENGTH } from '../../../src/slack/action-ids';
+// The buttons' action ids and the "Deploy again" button's value: small versioned JSON, decoded without ever throwing.
+import { BUTTONS, checkButtons } from '../../../../src/slack/actions/index';
+import { MAX_ACTION_VALUE_LENGTH } from '../../../../src/slack/actions/button-value';
+import {
+  DEPLOY_AGAIN_ACTION_ID,
+  decodeDeployAgainValue as decodeActionValue,
+  encodeDeployAgainValue as encodeActionValue,
+} from '../../../../src/slack/actions/deploy-again';
 
-describe('ACTION_IDS', () => {
-  it('are distinct, and within Slack action_id limits', () => {
-    const ids = Object.values(ACTION_IDS);
+describe('the button registry', () => {
+  it('holds distinct action ids within Slack action_id limits', () => {
+    const ids = BUTTONS.map((b) => b.actionId);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id).toMatch(/^[a-z_]{1,255}$/);
+    expect(() => checkButtons()).not.toThrow();
+  });
+
+  it('refuses two buttons with one action id at start-up', () => {
+    expect(() => checkButtons([BUTTONS[0]!, BUTTONS[0]!])).toThrow('two buttons share the action id "lane_deploy_again"');
   });
 
   it('keeps the deploy-again id stable (buttons already posted carry it)', () => {
-    expect(ACTION_IDS.deployAgain).toBe('lane_deploy_again');
+    expect(DEPLOY_AGAIN_ACTION_ID).toBe('lane_deploy_again');
   });
 });
 

@@ -36,7 +36,7 @@ export class SlackChatAdapter implements ChatPort {
 
   async post(channel: string, message: ChatMessage, options: { threadTs?: string; marker?: PostMarker } = {}): Promise<{ ts: string }> {
     const metadata = options.marker
-      ? { event_type: MARKER_EVENT_TYPE, event_payload: { deploy_id: options.marker.deployId, entry: options.marker.entry } }
+      ? { event_type: MARKER_EVENT_TYPE, event_payload: { deploy_id: options.marker.operationId, entry: options.marker.entry } }
       : undefined;
     const result = await this.call(() =>
       this.client.chat.postMessage({
@@ -61,7 +61,7 @@ export class SlackChatAdapter implements ChatPort {
       : await this.call(() => this.client.conversations.history({ channel, oldest, include_all_metadata: true, limit: 200 }));
     const found = (page.messages ?? []).find((m) => {
       const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
-      return meta?.event_type === MARKER_EVENT_TYPE && meta.event_payload?.deploy_id === marker.deployId && meta.event_payload?.entry === marker.entry;
+      return meta?.event_type === MARKER_EVENT_TYPE && meta.event_payload?.deploy_id === marker.operationId && meta.event_payload?.entry === marker.entry;
     });
     return found?.ts;
   }

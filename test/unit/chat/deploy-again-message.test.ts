@@ -1,21 +1,27 @@
 // The "Deploy again" button on the final reply of a deploy that changed nothing.
 import type { ActionsBlock, Button, KnownBlock } from '@slack/web-api';
-import type { DeployRecord, DeployStatus } from '../../../src/domain/deploy';
-import { deployRecord, T0 } from '../../support/fixtures';
+import type { OperationRecord, OperationStatus } from '../../../src/domain/operation';
+import { deployRecord, T0, type DeployOverrides } from '../../support/fixtures';
 import { MAX_BRANCH_LENGTH, MAX_LANE_LENGTH } from '../../../src/domain/names';
-import { ACTION_IDS, decodeActionValue } from '../../../src/slack/action-ids';
-import { threadReply } from '../../../src/slack/messages';
+import { DEPLOY_AGAIN_ACTION_ID, decodeDeployAgainValue as decodeActionValue } from '../../../src/slack/actions/deploy-again';
+import { rootMessage as renderRoot, threadReply as renderReply, type RenderContext, type ThreadEvent } from '../../../src/chat/messages';
+import { createOperationRegistry } from '../../../src/operations/kinds/index';
+
+// The messages as the narrator renders them: each with its kind's view from the operations registry.
+const { viewOf } = createOperationRegistry();
+const rootMessage = (op: OperationRecord, now: number) => renderRoot(op, viewOf(op), now);
+const threadReply = (op: OperationRecord, event: ThreadEvent, ctx: RenderContext) => renderReply(op, event, viewOf(op), ctx);
 
 
-const deploy = (overrides: Partial<DeployRecord> = {}): DeployRecord => deployRecord({ status: 'failed', ...overrides });
+const deploy = (overrides: Partial<OperationRecord> & DeployOverrides = {}): OperationRecord => deployRecord({ status: 'failed', ...overrides });
 
-const finished = (record: DeployRecord) => threadReply(record, { kind: 'finished' }, { now: T0 });
+const finished = (record: OperationRecord) => threadReply(record, { kind: 'finished' }, { now: T0 });
 
 function actionsOf(blocks: KnownBlock[] | undefined): ActionsBlock[] {
   return (blocks ?? []).filter((b): b is ActionsBlock => b.type === 'actions');
 }
 
-function deployAgainButton(record: DeployRecord): Button {
+function deployAgainButton(record: OperationRecord): Button {
   const actions = actionsOf(finished(record).blocks);
   expect(actions).toHaveLength(1);
   const [element, ...rest] = actions[0]!.elements;
@@ -25,7 +31,7 @@ function deployAgainButton(record: DeployRecord): Button {
 }
 
 describe('the final reply of a deploy that changed nothing', () => {
-  it.each<DeployStatus>(['failed', 'stopped', 'cancelled'])('%s: keeps its text and ends with a "Deploy again" button', (status) => {
+  it.each<OperationStatus>(['failed', 'stopped', 'cancelled'])('%s: keeps its text and ends with a "Deploy again" button', (status) => {
     const message = finished(deploy({ status }));
     const blocks = message.blocks ?? [];
     expect(blocks.map((b) => b.type)).toEqual(['section', 'actions']);
@@ -35,7 +41,7 @@ describe('the final reply of a deploy that changed nothing', () => {
 
     const button = deployAgainButton(deploy({ status }));
     expect(button).toMatchObject({
-      action_id: ACTION_IDS.deployAgain,
+      action_id: DEPLOY_AGAIN_ACTION_ID,
       style: 'primary',
       text: { type: 'plain_text', text: 'Deploy again' },
     });
@@ -69,7 +75,7 @@ describe('the final reply of a deploy that changed nothing', () => {
     expect(confirm?.title?.text.length).toBeLessThanOrEqual(100);
   });
 
-  it.each<DeployStatus>(['queued', 'waiting', 'starting', 'running', 'succeeded', 'superseded', 'error'])('%s: has no button', (status) => {
+  it.each<OperationStatus>(['queued', 'waiting', 'starting', 'running', 'succeeded', 'superseded', 'error'])('%s: has no button', (status) => {
     expect(actionsOf(finished(deploy({ status })).blocks)).toEqual([]);
   });
 

@@ -1,18 +1,22 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../../../src/cloud/pipelines.port';
-import type { DeployRecord, DeployStatus } from '../../../src/domain/deploy';
-import { deployRecord, T0 } from '../../support/fixtures';
-import type { ChatMessage } from '../../../src/slack/chat.port';
+import type { OperationRecord, OperationStatus } from '../../../src/domain/operation';
+import { deployRecord, T0, type DeployOverrides } from '../../support/fixtures';
+import type { ChatMessage } from '../../../src/chat/chat.port';
 import {
   escapeText,
   formatDuration,
   laneListText,
   laneStatusText,
-  rootMessage,
-  threadReply,
-  type ThreadEvent,
-} from '../../../src/slack/messages';
+} from '../../../src/chat/messages';
 import type { LaneView } from '../../../src/state/lane-registry';
+import { rootMessage as renderRoot, threadReply as renderReply, type RenderContext, type ThreadEvent } from '../../../src/chat/messages';
+import { createOperationRegistry } from '../../../src/operations/kinds/index';
+
+// The messages as the narrator renders them: each with its kind's view from the operations registry.
+const { viewOf } = createOperationRegistry();
+const rootMessage = (op: OperationRecord, now: number) => renderRoot(op, viewOf(op), now);
+const threadReply = (op: OperationRecord, event: ThreadEvent, ctx: RenderContext) => renderReply(op, event, viewOf(op), ctx);
 
 const sec = (n: number) => T0 + n * 1000;
 const EXEC_URL = 'https://eu-west-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/user-api-dev/executions/0123456789abcdef/timeline';
@@ -118,7 +122,7 @@ describe('rootMessage', () => {
     expectValidBlocks(message);
   });
 
-  it.each<[DeployStatus, string]>([
+  it.each<[OperationStatus, string]>([
     ['queued', 'queued'],
     ['waiting', 'waiting for the lane'],
     ['starting', 'starting the pipeline'],
@@ -201,7 +205,7 @@ describe('threadReply', () => {
   const otherLink = 'https://example.slack.com/archives/C0USERAPIDEV/p1735732800000100';
 
   it('queued_behind names the deploy ahead and links its thread', () => {
-    const message = threadReply(deploy({ status: 'waiting' }), { kind: 'queued_behind', aheadDeployId: 'd0' }, { ...ctx, other, otherLink });
+    const message = threadReply(deploy({ status: 'waiting' }), { kind: 'queued_behind', aheadId: 'd0' }, { ...ctx, other, otherLink });
     expect(message.text).toContain('Lane *gray* is busy');
     expect(message.text).toContain('the deploy of `main` by <@U2>');
     expect(message.text).toContain(`(<${otherLink}|thread>)`);
@@ -209,14 +213,14 @@ describe('threadReply', () => {
   });
 
   it('queued_behind without the other deploy or link still reads well', () => {
-    const message = threadReply(deploy({ status: 'waiting' }), { kind: 'queued_behind', aheadDeployId: 'd0' }, ctx);
+    const message = threadReply(deploy({ status: 'waiting' }), { kind: 'queued_behind', aheadId: 'd0' }, ctx);
     expect(message.text).toContain('queued behind the deploy in progress and starts when it ends');
     expect(message.text).not.toContain('|thread>');
     expectValidBlocks(message);
   });
 
   it('superseded names the newer deploy and links its thread', () => {
-    const message = threadReply(deploy({ status: 'superseded' }), { kind: 'superseded', byDeployId: 'd2' }, { ...ctx, other, otherLink });
+    const message = threadReply(deploy({ status: 'superseded' }), { kind: 'superseded', byId: 'd2' }, { ...ctx, other, otherLink });
     expect(message.text).toContain('Superseded by a newer deploy of `main` by <@U2>');
     expect(message.text).toContain(`(<${otherLink}|thread>)`);
     expect(message.text).toContain('nothing was changed');
@@ -224,7 +228,7 @@ describe('threadReply', () => {
   });
 
   it('superseded without the other deploy', () => {
-    const message = threadReply(deploy({ status: 'superseded' }), { kind: 'superseded', byDeployId: 'd2' }, ctx);
+    const message = threadReply(deploy({ status: 'superseded' }), { kind: 'superseded', byId: 'd2' }, ctx);
     expect(message.text).toContain('Superseded by a newer deploy.');
     expect(message.text).not.toContain('|thread>');
   });
@@ -284,7 +288,7 @@ describe('threadReply', () => {
     const finished: ThreadEvent = { kind: 'finished' };
     const timing = { startedAt: sec(0), finishedAt: sec(300), executionUrl: EXEC_URL, executionId: '0123456789abcdef' };
 
-    it.each<[DeployStatus, Partial<DeployRecord>, (string | RegExp)[]]>([
+    it.each<[OperationStatus, Partial<OperationRecord> & DeployOverrides, (string | RegExp)[]]>([
       [
         'succeeded',
         timing,
@@ -347,7 +351,7 @@ describe('threadReply', () => {
 
 describe('laneStatusText', () => {
   it('shows a lane without deploys', () => {
-    const view: LaneView = { service: 'user-api', env: 'dev', lane: 'gray' };
+    const view: LaneView = { service: 'user-api', env: 'dev', lane: 'gray', state: 'active' };
     expect(laneStatusText(view, T0)).toBe('*Lane gray* of user-api/dev\nNo deploy yet.');
   });
 
@@ -356,6 +360,7 @@ describe('laneStatusText', () => {
       service: 'user-api',
       env: 'dev',
       lane: 'gray',
+      state: 'active',
       last: deploy({ status: 'failed', requestedAt: sec(0), startedAt: sec(0), finishedAt: sec(120), stages: STAGES, executionUrl: EXEC_URL }),
       pending: deploy({ id: 'd2', branch: 'hotfix/1', requester: 'U3', status: 'waiting' }),
     };
@@ -369,7 +374,7 @@ describe('laneStatusText', () => {
   });
 
   it('shows a running deploy without a finish line', () => {
-    const view: LaneView = { service: 'user-api', env: 'dev', lane: 'gray', last: deploy({ status: 'running', requestedAt: sec(0) }) };
+    const view: LaneView = { service: 'user-api', env: 'dev', lane: 'gray', state: 'active', last: deploy({ status: 'running', requestedAt: sec(0) }) };
     const text = laneStatusText(view, sec(5));
     expect(text).toContain(':arrows_counterclockwise: running · `release/1.2.3` by <@U1> · requested 5s ago');
     expect(text).not.toContain('finished');
@@ -382,23 +387,43 @@ describe('laneListText', () => {
     expect(laneListText([], 'user-api', 'dev', T0)).toBe('No lanes of user-api/dev yet. Start one with `/lane deploy <lane> <branch>`.');
   });
 
-  it('lists one line per lane', () => {
+  it('lists one line per lane: what it runs, its latest operation, how long it has been idle, what waits', () => {
     const views: LaneView[] = [
-      { service: 'user-api', env: 'dev', lane: 'default', last: deploy({ lane: 'default', branch: 'main', status: 'succeeded', requestedAt: sec(0), finishedAt: sec(60) }) },
+      {
+        service: 'user-api',
+        env: 'dev',
+        lane: 'default',
+        state: 'active',
+        branch: 'main',
+        lastActivityAt: sec(60),
+        last: deploy({ lane: 'default', branch: 'main', status: 'succeeded', requestedAt: sec(0), finishedAt: sec(60) }),
+      },
       {
         service: 'user-api',
         env: 'dev',
         lane: 'gray',
+        state: 'active',
+        lastActivityAt: sec(100),
         last: deploy({ status: 'running', requestedAt: sec(100) }),
         pending: deploy({ branch: 'release/1.2.4', status: 'waiting' }),
       },
-      { service: 'user-api', env: 'dev', lane: 'blue' },
+      { service: 'user-api', env: 'dev', lane: 'blue', state: 'active' },
+      {
+        service: 'user-api',
+        env: 'dev',
+        lane: 'old',
+        state: 'deleting',
+        branch: 'feature/x',
+        lastActivityAt: sec(150),
+        last: deploy({ kind: 'delete', lane: 'old', status: 'running' }),
+      },
     ];
     expect(laneListText(views, 'user-api', 'dev', sec(160)).split('\n')).toEqual([
       '*Lanes of user-api/dev*',
-      '• *default* — :white_check_mark: deployed · `main` · 1m 40s ago',
-      '• *gray* — :arrows_counterclockwise: running · `release/1.2.3` · 1m 00s ago · next: `release/1.2.4`',
-      '• *blue* — no deploy yet',
+      '• *default* — runs `main` · :white_check_mark: deployed · idle 1m 40s',
+      '• *gray* — runs nothing yet · :arrows_counterclockwise: running `release/1.2.3` · idle 1m 00s · next: `release/1.2.4`',
+      '• *blue* — runs nothing yet · no operation yet',
+      '• *old* — runs `feature/x` · :wastebasket: being deleted · idle 10s',
     ]);
   });
 });

@@ -1,0 +1,90 @@
+// The audit log: every command (accepted or refused, and why), every button click, and every status
+// change of an operation. Each entry goes to a capped Redis stream for the whole bot, to a smaller
+// capped stream per service/env (what `/lane history` reads), and to the log as a pino line with
+// `audit: true` (what a log pipeline keeps for longer than Redis does).
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Scope } from '../domain/names';
+import type { RedisKeys } from '../state/keys';
+
+export interface AuditEntry {
+  at: number;
+  /** Slack user id, or `lanebot` for what the bot does on its own (a worker, the recovery pass). */
+  actor: string;
+  /** What was done: `command:deploy`, `click:deploy_again`, `operation:deploy`… */
+  action: string;
+  /** accepted, refused, queued, running, succeeded, failed, error… */
+  outcome: string;
+  service?: string;
+  env?: string;
+  lane?: string;
+  operationId?: string;
+  channel?: string;
+  /** The refusal reason, the command text, an error: short, one line. */
+  detail?: string;
+}
+
+/** Entries kept in the bot-wide stream and in each service/env's stream (approximately: MAXLEN ~). */
+export const AUDIT_MAX_ENTRIES = 100_000;
+export const AUDIT_MAX_ENTRIES_PER_SCOPE = 5_000;
+const MAX_DETAIL = 500;
+
+export class AuditLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly logger: Logger,
+  ) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    const clean: AuditEntry = { ...entry, detail: entry.detail === undefined ? undefined : oneLine(entry.detail) };
+    this.logger.info({ audit: true, ...clean }, `audit: ${clean.action} ${clean.outcome}`);
+    const fields = toFields(clean);
+    const multi = this.redis.multi().xadd(this.keys.audit, 'MAXLEN', '~', AUDIT_MAX_ENTRIES, '*', ...fields);
+    if (clean.service && clean.env) {
+      multi.xadd(this.keys.auditOf({ service: clean.service, env: clean.env }), 'MAXLEN', '~', AUDIT_MAX_ENTRIES_PER_SCOPE, '*', ...fields);
+    }
+    await multi.exec();
+  }
+
+  /**
+   * The latest entries of a service/env, newest first; with `lane`, that lane's only. Reads at most
+   * `scanLimit` entries, so a busy stream never makes the answer slow.
+   */
+  async recent(scope: Scope & { lane?: string }, limit: number, scanLimit = 2_000): Promise<AuditEntry[]> {
+    const result: AuditEntry[] = [];
+    let end = '+';
+    let scanned = 0;
+    while (result.length < limit && scanned < scanLimit) {
+      const page = await this.redis.xrevrange(this.keys.auditOf(scope), end, '-', 'COUNT', 200);
+      if (page.length === 0) break;
+      for (const [, fields] of page) {
+        scanned++;
+        const entry = fromFields(fields);
+        if (!scope.lane || entry.lane === scope.lane) result.push(entry);
+        if (result.length >= limit) break;
+      }
+      const lastId = page[page.length - 1]![0];
+      end = `(${lastId}`;
+      if (page.length < 200) break;
+    }
+    return result;
+  }
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > MAX_DETAIL ? `${flat.slice(0, MAX_DETAIL - 1)}…` : flat;
+}
+
+function toFields(entry: AuditEntry): string[] {
+  const fields: string[] = [];
+  for (const [key, value] of Object.entries(entry)) if (value !== undefined) fields.push(key, String(value));
+  return fields;
+}
+
+function fromFields(fields: string[]): AuditEntry {
+  const record: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+  return { ...record, at: Number(record.at ?? 0), actor: record.actor ?? '', action: record.action ?? '', outcome: record.outcome ?? '' } as AuditEntry;
+}

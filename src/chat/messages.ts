@@ -1,0 +1,216 @@
+// Block Kit messages, built by pure functions from records. Nothing here talks to Slack or Redis.
+// What differs per kind of operation (titles, the final reply) comes from the kind's view
+// (src/operations/kinds/); the frame every thread shares (the root message, stage lines) is here.
+import type { KnownBlock } from '@slack/web-api';
+import type { StageView } from '../cloud/pipelines.port';
+import type { OperationRecord, OperationStatus } from '../domain/operation';
+import type { LaneView } from '../state/lane-registry';
+import type { ChatMessage } from './chat.port';
+
+/** Events that get their own reply in an operation's thread. */
+export type ThreadEvent =
+  | { kind: 'queued_behind'; aheadId: string }
+  | { kind: 'superseded'; byId: string }
+  | { kind: 'stage_failed'; stage: StageView }
+  /** A plain reply a step wants in the thread (already mrkdwn). */
+  | { kind: 'note'; text: string }
+  | { kind: 'finished' };
+
+/** What a thread reply may mention besides its own operation, looked up when the reply is sent. */
+export interface RenderContext {
+  now: number;
+  other?: OperationRecord;
+  otherLink?: string;
+}
+
+/** How one kind of operation shows in its thread (each kind in src/operations/kinds/ has one). */
+export interface OperationView {
+  /** The root message's bold first line. */
+  title(op: OperationRecord): string;
+  /** The root message's one-line text (notifications, screen readers). */
+  summary(op: OperationRecord): string;
+  /** The root message's last context item (what it runs: the pipeline, the stack). */
+  target(op: OperationRecord): string;
+  /** What a failed stage is called in this kind (Stage, Stack). */
+  stageNoun: string;
+  /** The reply when the operation waits behind another one. */
+  queuedBehind(op: OperationRecord, ctx: RenderContext): ChatMessage;
+  /** The reply when a newer operation replaced this one. */
+  superseded(op: OperationRecord, ctx: RenderContext): ChatMessage;
+  /** The last reply: what happened, and what to do next. */
+  finished(op: OperationRecord, ctx: RenderContext): ChatMessage;
+}
+
+/** Finds the view of an operation's kind (the operations registry). */
+export type ViewOf = (op: OperationRecord) => OperationView;
+
+export const STATUS_LABEL: Record<OperationStatus, string> = {
+  queued: ':hourglass_flowing_sand: queued',
+  waiting: ':double_vertical_bar: waiting for the lane',
+  starting: ':arrow_forward: starting the pipeline',
+  running: ':arrows_counterclockwise: running',
+  succeeded: ':white_check_mark: deployed',
+  failed: ':x: failed',
+  stopped: ':octagonal_sign: stopped',
+  superseded: ':fast_forward: superseded',
+  cancelled: ':no_entry_sign: cancelled',
+  refused: ':no_entry: refused',
+  error: ':warning: could not run',
+};
+
+const STAGE_ICON: Record<StageView['status'], string> = {
+  NotStarted: ':white_circle:',
+  InProgress: ':large_blue_circle:',
+  Succeeded: ':large_green_circle:',
+  Failed: ':red_circle:',
+  Stopped: ':black_circle:',
+  Cancelled: ':black_circle:',
+};
+
+/** Slack's section text limit is 3000 characters; error summaries are cut well below it. */
+export const MAX_SUMMARY = 1500;
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+/** Escapes text for mrkdwn: Slack treats &, < and > as control characters. */
+export function escapeText(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes, then cuts to `max` characters without splitting an entity such as `&amp;`. */
+export function escapeAndTruncate(text: string, max: number): string {
+  const escaped = escapeText(text);
+  if (escaped.length <= max) return escaped;
+  return `${escaped.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
+export function stageLine(stage: StageView, now: number): string {
+  const end = stage.endedAt ?? (stage.status === 'InProgress' ? now : undefined);
+  const duration = stage.startedAt !== undefined && end !== undefined ? ` · ${formatDuration(end - stage.startedAt)}` : '';
+  const state = stage.status === 'NotStarted' ? 'not started' : stage.status.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const detail = stage.detail ? ` (${escapeAndTruncate(stage.detail, 200)})` : '';
+  return `${STAGE_ICON[stage.status]} ${escapeText(stage.name)} — ${state}${detail}${duration}`;
+}
+
+/** The root message of an operation's thread, edited in place as the operation moves on. */
+export function rootMessage(op: OperationRecord, view: OperationView, now: number): ChatMessage {
+  const status = STATUS_LABEL[op.status];
+  const text = `${view.summary(op)}, requested by <@${op.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\n${status}` } }];
+  if (op.stages.length > 0) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: op.stages.map((s) => stageLine(s, now)).join('\n') } });
+  }
+  const context = [`requested by <@${op.requester}>`];
+  const end = op.finishedAt ?? now;
+  if (op.startedAt !== undefined) context.push(`${op.finishedAt ? 'took' : 'running for'} ${formatDuration(end - op.startedAt)}`);
+  if (op.executionId) {
+    const id = op.executionId.slice(0, 8);
+    context.push(op.executionUrl ? `<${op.executionUrl}|execution ${id}>` : `execution ${id}`);
+  }
+  context.push(view.target(op));
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ') }] });
+  return { text, blocks };
+}
+
+/** A reply in an operation's thread. */
+export function threadReply(op: OperationRecord, event: ThreadEvent, view: OperationView, ctx: RenderContext): ChatMessage {
+  switch (event.kind) {
+    case 'queued_behind':
+      return view.queuedBehind(op, ctx);
+    case 'superseded':
+      return view.superseded(op, ctx);
+    case 'stage_failed': {
+      const failure = event.stage.failure;
+      const lines = [`:red_circle: ${view.stageNoun} *${escapeText(event.stage.name)}* failed.`];
+      if (failure) {
+        lines.push(`Action \`${escapeText(failure.actionName)}\`: ${escapeAndTruncate(failure.summary, MAX_SUMMARY)}`);
+        if (failure.logUrl) lines.push(`<${failure.logUrl}|Logs of the failed action>`);
+      }
+      return simple(lines.join('\n'));
+    }
+    case 'note':
+      return simple(event.text);
+    case 'finished':
+      return view.finished(op, ctx);
+  }
+}
+
+/** "took 3m 05s" → " in 3m 05s", or nothing when the operation never started. */
+export function tookText(op: OperationRecord): string {
+  return op.startedAt !== undefined && op.finishedAt !== undefined ? ` in ${formatDuration(op.finishedAt - op.startedAt)}` : '';
+}
+
+/** A link to the pipeline execution, as a sentence, or nothing. */
+export function executionText(op: OperationRecord): string {
+  return op.executionUrl ? ` <${op.executionUrl}|Execution in the AWS console>.` : '';
+}
+
+/** Why an operation ended in `error`, with the reference that matches the log line. */
+export function errorText(op: OperationRecord): string {
+  const reference = op.correlationId ? ` (reference \`${op.correlationId}\`)` : '';
+  return `${escapeAndTruncate(op.error ?? 'unknown error', MAX_SUMMARY)}${reference}`;
+}
+
+/** A thread link as " (thread)", or nothing. */
+export function threadLink(ctx: RenderContext): string {
+  return ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';
+}
+
+/** Why the lane refused an operation (it is being deleted). */
+export function refusedText(op: OperationRecord, ctx: RenderContext): string {
+  const by = ctx.other ? ` by <@${ctx.other.requester}>` : '';
+  return `:no_entry: Lane *${op.lane}* is being deleted${by}${threadLink(ctx)}, so it takes no other operation; nothing was changed. Once it is gone, a deploy creates it afresh.`;
+}
+
+export function simple(text: string): ChatMessage {
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command replies (ephemeral).
+
+export function laneStatusText(view: LaneView, now: number): string {
+  const lines = [`*Lane ${view.lane}* of ${view.service}/${view.env}${view.state === 'deleting' ? ' · :wastebasket: being deleted' : ''}`];
+  if (view.branch) lines.push(`runs \`${view.branch}\`${view.image ? ` · image \`${view.image}\`` : ''}`);
+  const last = view.last;
+  if (!last) {
+    lines.push('No deploy yet.');
+  } else {
+    const what = last.kind === 'deploy' ? `\`${last.params.branch ?? ''}\`` : `\`/lane ${last.kind}\``;
+    lines.push(`${STATUS_LABEL[last.status]} · ${what} by <@${last.requester}> · requested ${ago(now, last.requestedAt)}`);
+    if (last.finishedAt) lines.push(`finished ${ago(now, last.finishedAt)}`);
+    for (const stage of last.stages) lines.push(`  ${stageLine(stage, now)}`);
+    if (last.executionUrl) lines.push(`<${last.executionUrl}|Execution in the AWS console>`);
+  }
+  if (view.pending) lines.push(`Next: ${pendingText(view.pending)} by <@${view.pending.requester}>, waiting for the lane`);
+  return lines.join('\n');
+}
+
+export function laneListText(views: LaneView[], service: string, env: string, now: number): string {
+  if (views.length === 0) return `No lanes of ${service}/${env} yet. Start one with \`/lane deploy <lane> <branch>\`.`;
+  const lines = views.map((view) => {
+    const last = view.last;
+    const runs = view.branch ? `runs \`${view.branch}\`` : 'runs nothing yet';
+    const state = view.state === 'deleting' ? ':wastebasket: being deleted' : last ? STATUS_LABEL[last.status] : 'no operation yet';
+    // The latest deploy's branch, when it is not (yet) what the lane runs.
+    const lastWhat = view.state === 'active' && last?.kind === 'deploy' && last.params.branch !== view.branch ? ` \`${last.params.branch ?? ''}\`` : '';
+    const idle = view.lastActivityAt !== undefined ? ` · idle ${formatDuration(Math.max(0, now - view.lastActivityAt))}` : '';
+    const next = view.pending ? ` · next: ${pendingText(view.pending)}` : '';
+    return `• *${view.lane}* — ${runs} · ${state}${lastWhat}${idle}${next}`;
+  });
+  return [`*Lanes of ${service}/${env}*`, ...lines].join('\n');
+}
+
+function pendingText(op: OperationRecord): string {
+  return op.kind === 'deploy' ? `\`${op.params.branch ?? ''}\`` : `\`/lane ${op.kind}\``;
+}
+
+export function ago(now: number, then: number): string {
+  return `${formatDuration(Math.max(0, now - then))} ago`;
+}

@@ -1,0 +1,106 @@
+// An operation: one mutation lanebot makes on behalf of someone — a deploy, an admin pipeline run
+// (infra, boot), a pipeline setup, a lane delete, and later promote, rollback, canary, expiry. Every
+// kind has the same record, goes through the same runner (runner.ts) and is narrated in its own
+// thread. Pure types and rules here; no Redis, no SDK.
+import { randomBytes } from 'node:crypto';
+import type { StageView } from '../cloud/pipelines.port';
+import type { LaneRef } from './names';
+
+/**
+ *  queued ──admit──▶ starting ──first step──▶ running ──last step──▶ succeeded | failed | stopped | cancelled
+ *    │  │               ▲
+ *    │  └─slot busy──▶ waiting ──slot freed──┘
+ *    │                    └──a newer request of a newest-wins kind arrived──▶ superseded
+ *    └──the slot refuses it (the lane is being deleted)──▶ refused
+ *  Any step that cannot go on (pipeline missing, access denied, a fault that outlived its retries)
+ *  ends in `error`.
+ */
+export type OperationStatus =
+  | 'queued'
+  | 'waiting'
+  | 'starting'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'stopped'
+  | 'superseded'
+  | 'cancelled'
+  | 'refused'
+  | 'error';
+
+export const UNFINISHED_STATUSES: readonly OperationStatus[] = ['queued', 'waiting', 'starting', 'running'];
+
+export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set<OperationStatus>([
+  'succeeded',
+  'failed',
+  'stopped',
+  'superseded',
+  'cancelled',
+  'refused',
+  'error',
+]);
+
+export function isFinished(status: OperationStatus): boolean {
+  return FINISHED_STATUSES.has(status);
+}
+
+/** The kinds the registry knows (src/operations/kinds/). */
+export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete';
+
+/** Kind-specific parameters, fixed when the operation is requested (e.g. a deploy's branch). */
+export type OperationParams = Readonly<Record<string, string>>;
+
+/**
+ * What someone asked for; the job data of a new request. `lane` is the operation's slot: a lane, or
+ * an admin slot starting with `@` (see operationRef in domain/names.ts).
+ */
+export interface OperationRequest<P extends object = OperationParams> extends LaneRef {
+  id: string;
+  kind: OperationKind;
+  params: P;
+  /** Slack user id of whoever asked (typed the command, clicked the button). */
+  requester: string;
+  channel: string;
+  requestedAt: number;
+}
+
+export interface OperationRecord<P extends object = OperationParams> extends OperationRequest<P> {
+  status: OperationStatus;
+  startedAt?: number;
+  finishedAt?: number;
+  /** What the thread shows as the operation's stages (pipeline stages, stacks). */
+  stages: StageView[];
+  /** Index of the kind's step being run (runner.ts). */
+  step?: number;
+  /** The running step's own state (cursors, execution ids, retry counts): in Redis, not in job data. */
+  progress?: Record<string, unknown>;
+  /** The pipeline execution a pipeline step started, once started. */
+  executionId?: string;
+  executionUrl?: string;
+  statusSummary?: string;
+  /** The operation this one waits behind while its slot is busy. */
+  aheadId?: string;
+  /** The newer operation that replaced this one before it started. */
+  supersededBy?: string;
+  /** The older waiting operation this one replaced. */
+  supersededId?: string;
+  /** The delete that made the lane refuse this operation. */
+  refusedBy?: string;
+  /** Why the operation ended in `error` or `refused`. */
+  error?: string;
+  /** Matches a log line when the operation ended on an unexpected fault. */
+  correlationId?: string;
+  /** The Slack root message of this operation's thread, once posted. */
+  rootTs?: string;
+}
+
+/**
+ * Operation ids are time-ordered and also serve as AWS idempotency tokens (CodePipeline's
+ * clientRequestToken, CloudFormation's), so they match `[a-zA-Z0-9-]+` and stay short.
+ */
+export function newOperationId(now: number): string {
+  return `${now.toString(36)}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Operation ids as newOperationId makes them, and as button values may carry them. */
+export const OPERATION_ID = /^[A-Za-z0-9-]{1,128}$/;

@@ -1,0 +1,114 @@
+// Kind `deploy`: `/lane deploy <lane> <branch>` (and the "Deploy again" button). Runs the service's
+// pipeline with LANE, BRANCH and the lane's listener rule priority, then records the release (the
+// image the lane stack now runs). Newest wins: a newer deploy replaces one still waiting.
+import { escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, refusedText, simple, threadLink, tookText, errorText } from '../../chat/messages';
+import type { ChatMessage } from '../../chat/chat.port';
+import { laneStackName } from '../../domain/names';
+import type { OperationRecord } from '../../domain/operation';
+import { deployAgainBlock, DEPLOY_AGAIN_STATUSES } from '../../slack/actions/deploy-again';
+import type { OperationKindSpec } from '../registry';
+import { next, wait, type OperationStep } from '../step';
+import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
+import { describeCause, isLanebotError } from '../../errors';
+
+/** A deploy's parameters: the app branch and the pipeline that builds and deploys it. */
+export interface DeployParams {
+  branch: string;
+  pipeline: string;
+}
+
+/**
+ * After the pipeline: read the lane stack's outputs for the image it now runs (digest-pinned by the
+ * buildspec) and add the release to the lane's history. Throttling is waited out; any other fault
+ * records the release without the image rather than fail a deploy that succeeded.
+ */
+const recordRelease: OperationStep = {
+  name: 'record-release',
+  async run(op, deps) {
+    let image: string | undefined;
+    try {
+      image = (await deps.cloud.stacks.describeStack(laneStackName(op)))?.outputs.ImageUri;
+    } catch (error) {
+      if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
+      deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
+    }
+    await deps.lanes.recordRelease(op, {
+      operationId: op.id,
+      kind: op.kind,
+      branch: op.params.branch ?? '',
+      image,
+      by: op.requester,
+      at: deps.clock.now(),
+    });
+    return next();
+  },
+};
+
+export const deployKind: OperationKindSpec = {
+  kind: 'deploy',
+  admission: 'newest-wins',
+  steps: [
+    pipelineExecutionStep({
+      async variables(op, deps) {
+        // Allocated on the lane's first deploy and the same ever after (state/rule-priorities.ts).
+        const priority = await deps.rulePriorities.allocate(op);
+        return { LANE: op.lane, BRANCH: op.params.branch ?? '', RULE_PRIORITY: String(priority) };
+      },
+    }),
+    recordRelease,
+  ],
+  view: {
+    title: (op) => `*${op.service} · ${op.env} · lane ${op.lane}* ← \`${op.params.branch}\``,
+    summary: (op) => `${op.service} · ${op.env} · lane ${op.lane} ← ${op.params.branch}`,
+    target: (op) => `pipeline \`${op.params.pipeline}\``,
+    stageNoun: 'Stage',
+    queuedBehind(op, ctx) {
+      const ahead = ctx.other;
+      const what = !ahead ? 'the deploy in progress' : ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
+      return simple(
+        `:double_vertical_bar: Lane *${op.lane}* is busy: this deploy is queued behind ${what}${threadLink(ctx)} and starts when it ends. ` +
+          'A newer deploy to this lane would replace this one.',
+      );
+    },
+    superseded(_op, ctx) {
+      const newer = ctx.other;
+      const who = !newer ? 'a newer deploy' : newer.kind === 'deploy' ? `a newer deploy of \`${newer.params.branch}\` by <@${newer.requester}>` : `the \`/lane ${newer.kind}\` by <@${newer.requester}>`;
+      return simple(`:fast_forward: Superseded by ${who}${threadLink(ctx)}. This deploy never started; nothing was changed.`);
+    },
+    finished(op, ctx) {
+      const reply = deployFinished(op);
+      if (op.status === 'refused') return simple(refusedText(op, ctx));
+      // A deploy that changed nothing can be repeated with one click; the text keeps the command.
+      return DEPLOY_AGAIN_STATUSES.has(op.status) ? { ...reply, blocks: [...(reply.blocks ?? []), deployAgainBlock(op)] } : reply;
+    },
+  },
+};
+
+function deployFinished(deploy: OperationRecord): ChatMessage {
+  const took = tookText(deploy);
+  const execution = executionText(deploy);
+  const branch = deploy.params.branch ?? '';
+  switch (deploy.status) {
+    case 'succeeded':
+      return simple(`:white_check_mark: Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}`);
+    case 'failed': {
+      const failed = deploy.stages.find((s) => s.status === 'Failed');
+      const where = failed ? ` at stage *${escapeText(failed.name)}*` : '';
+      const why = deploy.statusSummary ? `: ${escapeAndTruncate(deploy.statusSummary, MAX_SUMMARY)}` : '';
+      return simple(
+        `:x: Deploy of \`${branch}\` to lane *${deploy.lane}* failed${where}${why}.${execution} ` +
+          'The lane keeps running what it ran before. Fix the cause and run the deploy again.',
+      );
+    }
+    case 'stopped':
+      return simple(`:octagonal_sign: The pipeline execution was stopped${took}.${execution} Run \`/lane deploy ${deploy.lane} ${branch}\` to try again.`);
+    case 'cancelled':
+      return simple(`:no_entry_sign: The pipeline execution was cancelled.${execution} Run \`/lane deploy ${deploy.lane} ${branch}\` to try again.`);
+    case 'superseded':
+      return simple(`:fast_forward: CodePipeline superseded this execution with a newer one.${execution}`);
+    case 'error':
+      return simple(`:warning: The deploy could not run: ${errorText(deploy)}`);
+    default:
+      return simple(`Deploy is ${deploy.status}.`);
+  }
+}

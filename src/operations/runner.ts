@@ -1,0 +1,220 @@
+// The operations runner: takes every kind of operation through the same life.
+//
+//   request job:  record ──▶ gate ──▶ admit to the slot ──┬─ admitted ──▶ (run job)
+//                                                         ├─ slot busy ──▶ waiting (thread says behind whom)
+//                                                         ├─ newer one waiting ──▶ superseded
+//                                                         └─ the lane is being deleted ──▶ refused
+//   run job:      step 1 … step n (each called until done, waiting in the delayed set) ──▶ finish
+//   finish:       status ──▶ thread ──▶ release the slot (retire/restore a deleted lane) ──▶ start the next
+//
+// Every step of this is safe to repeat: records move by compare-and-set, admission and release are
+// Lua scripts that answer the same when run twice, thread replies are de-duplicated by id, AWS calls
+// carry the operation id as their idempotency token. So a job killed anywhere is simply run again.
+// A job that fails for good ends its operation in `error` (never a lane blocked forever), and the
+// recovery pass (recovery.ts) resumes operations whose job vanished.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log';
+import type { ThreadNarrator } from '../chat/thread-narrator';
+import type { Clock } from '../clock';
+import { isFinished, UNFINISHED_STATUSES, type OperationRecord, type OperationRequest, type OperationStatus } from '../domain/operation';
+import { describeCause } from '../errors';
+import { DONE, later, runJobId, type OperationJobData, type Queues, type StepOutcome } from '../queue/queues';
+import type { RedisKeys } from '../state/keys';
+import type { LaneRegistry } from '../state/lane-registry';
+import type { OperationPatch, OperationStore } from '../state/operation-store';
+import type { Redis } from 'ioredis';
+import type { OperationRegistry } from './registry';
+import type { StepDeps } from './step';
+
+/** Steps that finish at once are chained within one job, up to this many, before yielding. */
+const MAX_STEPS_PER_CALL = 8;
+
+export interface RunnerDeps {
+  registry: OperationRegistry;
+  operations: OperationStore;
+  lanes: LaneRegistry;
+  narrator: ThreadNarrator;
+  audit: AuditLog;
+  queues: Pick<Queues, 'operations'>;
+  redis: Redis;
+  keys: RedisKeys;
+  clock: Clock;
+  logger: Logger;
+  steps: StepDeps;
+}
+
+export class OperationRunner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  handle(data: OperationJobData): Promise<StepOutcome> {
+    return data.kind === 'request' ? this.request(data.request) : this.run(data.operationId);
+  }
+
+  private async request(request: OperationRequest): Promise<StepOutcome> {
+    const { operations, lanes, narrator, clock, registry } = this.deps;
+    const spec = registry.spec(request.kind);
+    const created = await operations.create(request);
+    if (created) {
+      await this.deps.redis.sadd(this.deps.keys.operationsInFlight, request.id);
+      await this.audit(request, 'queued');
+    }
+    // The root message appears as soon as the request is recorded ("queued").
+    await narrator.refreshRoot(request.id);
+    const op = await operations.get(request.id);
+    if (!op) throw new Error(`operation ${request.id} vanished right after it was recorded`);
+    if (isFinished(op.status)) return this.settle(op);
+
+    if (spec.gate && op.status === 'queued') {
+      const gate = await spec.gate.check(op);
+      if (!gate.open) {
+        await this.finish(op.id, 'refused', { error: gate.reason });
+        return DONE;
+      }
+    }
+
+    const admission = await lanes.admit(op, spec.admission, clock.now());
+    this.log(op).info({ admission }, 'operation admission');
+    switch (admission.decision) {
+      case 'admitted':
+        await this.audit(op, 'admitted');
+        await this.startRun(op.id);
+        return DONE;
+      case 'waiting':
+        await this.audit(op, 'waiting', `behind ${admission.aheadId}`);
+        await narrator.say(op.id, 'queued_behind', { kind: 'queued_behind', aheadId: admission.aheadId });
+        await narrator.refreshRoot(op.id);
+        if (admission.supersededId) {
+          const older = await operations.get(admission.supersededId);
+          if (older) {
+            await narrator.say(older.id, 'superseded', { kind: 'superseded', byId: op.id });
+            await this.settle(older);
+          }
+        }
+        return DONE;
+      case 'superseded':
+        await narrator.say(op.id, 'superseded', { kind: 'superseded', byId: admission.supersededBy });
+        return this.settle((await operations.get(op.id)) ?? op);
+      case 'refused':
+        // The admission script ended the record; the thread says why (its last reply).
+        await narrator.say(op.id, 'finished', { kind: 'finished' });
+        return this.settle((await operations.get(op.id)) ?? op);
+      case 'skip':
+        return DONE;
+    }
+  }
+
+  /** Runs the operation's current step (and the next ones that finish at once). */
+  private async run(operationId: string): Promise<StepOutcome> {
+    const { operations, registry, clock } = this.deps;
+    let op = await operations.get(operationId);
+    if (!op || isFinished(op.status)) return DONE;
+    if (op.status === 'queued' || op.status === 'waiting') return DONE; // not admitted yet: its turn comes
+    const spec = registry.spec(op.kind);
+    for (let i = 0; i < MAX_STEPS_PER_CALL; i++) {
+      const index = op.step ?? 0;
+      const step = spec.steps[index];
+      if (!step) {
+        await this.finish(op.id, 'succeeded');
+        return DONE;
+      }
+      const result = await step.run(op, this.deps.steps);
+      // The step's progress is saved before anything reads the record as running.
+      if (result.kind === 'wait' && result.patch) await operations.update(op.id, result.patch);
+      if (op.status === 'starting' && (result.kind === 'next' || (result.kind === 'wait' && result.underway))) {
+        await this.markRunning(op);
+      }
+      switch (result.kind) {
+        case 'wait':
+          return later(result.inMs);
+        case 'end':
+          await this.finish(op.id, result.status, result.patch);
+          return DONE;
+        case 'next':
+          await operations.update(op.id, { ...result.patch, step: index + 1, progress: result.patch?.progress ?? {} });
+          op = await operations.get(op.id);
+          if (!op || isFinished(op.status)) return DONE;
+      }
+    }
+    return later(0);
+  }
+
+  /** `starting` → `running`: what the first step drives has started (startedAt is from now). */
+  private async markRunning(op: OperationRecord): Promise<void> {
+    const moved = await this.deps.operations.transition(op.id, ['starting'], 'running', { startedAt: this.deps.clock.now() });
+    if (moved) await this.audit(op, 'running');
+    await this.deps.narrator.refreshRoot(op.id);
+  }
+
+  /**
+   * Ends an operation: record the outcome, say it in the thread, release its slot (retiring or
+   * restoring a deleted lane) and start the operation waiting for it. Safe to run again.
+   */
+  async finish(operationId: string, status: OperationStatus, patch: OperationPatch = {}): Promise<void> {
+    if (!isFinished(status)) throw new Error(`finish needs a finished status, got ${status}`);
+    const { operations, narrator, lanes, clock, registry } = this.deps;
+    const now = clock.now();
+    const moved = await operations.transition(operationId, UNFINISHED_STATUSES, status, { finishedAt: now, ...patch });
+    const op = await operations.get(operationId);
+    if (!op) return;
+    if (moved) {
+      this.log(op).info({ status }, 'operation finished');
+      await this.audit(op, op.status, op.error ?? op.statusSummary);
+    }
+    await narrator.say(operationId, 'finished', { kind: 'finished' });
+    await narrator.refreshRoot(operationId);
+
+    const outcome = registry.has(op.kind) ? (registry.spec(op.kind).laneOutcome?.(op) ?? '') : '';
+    const nextId = await lanes.release(op, operationId, now, outcome);
+    if (nextId && nextId !== operationId) {
+      await this.startRun(nextId);
+      await narrator.refreshRoot(nextId);
+    }
+    await this.deps.redis.srem(this.deps.keys.operationsInFlight, operationId);
+  }
+
+  /**
+   * Ends an operation whose job failed for good (attempts exhausted, an unexpected exception): its
+   * thread says so with a reference that matches the log line, and its slot is freed.
+   */
+  async failForGood(operationId: string, error: unknown): Promise<void> {
+    const correlationId = randomBytes(4).toString('hex');
+    this.deps.logger.error({ operationId, correlationId, err: error }, 'operation job failed for good; ending the operation');
+    await this.finish(operationId, 'error', {
+      error: `lanebot hit an unexpected error and stopped this operation (${describeCause(error)}). What was already started in AWS keeps running; check it there before trying again.`,
+      correlationId,
+    });
+  }
+
+  /** Adds the run job of an admitted operation (a no-op when it exists). */
+  async startRun(operationId: string): Promise<void> {
+    await this.deps.queues.operations.add('run', { kind: 'run', operationId }, { jobId: runJobId(operationId) });
+  }
+
+  /** An operation that ended without holding its slot (superseded, refused): thread and bookkeeping. */
+  private async settle(op: OperationRecord): Promise<StepOutcome> {
+    await this.deps.narrator.refreshRoot(op.id);
+    const removed = await this.deps.redis.srem(this.deps.keys.operationsInFlight, op.id);
+    if (removed === 1) await this.audit(op, op.status, op.error === 'deleting' ? 'the lane is being deleted' : undefined);
+    return DONE;
+  }
+
+  private async audit(op: Pick<OperationRecord, 'id' | 'kind' | 'service' | 'env' | 'lane' | 'requester' | 'channel'>, outcome: string, detail?: string): Promise<void> {
+    await this.deps.audit.record({
+      at: this.deps.clock.now(),
+      actor: op.requester,
+      action: `operation:${op.kind}`,
+      outcome,
+      service: op.service,
+      env: op.env,
+      lane: op.lane,
+      operationId: op.id,
+      channel: op.channel,
+      detail,
+    });
+  }
+
+  private log(op: OperationRecord): Logger {
+    return this.deps.logger.child({ operationId: op.id, kind: op.kind, service: op.service, env: op.env, lane: op.lane });
+  }
+}

@@ -1,0 +1,55 @@
+// One step of an operation: a unit the runner calls again and again until it is done. A step keeps
+// its own state in the record's `progress` (Redis), never in job data, so any process can pick the
+// operation up where another one died. Between calls the job waits in BullMQ's delayed set and
+// holds no worker.
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { CloudPorts } from '../cloud/cloud';
+import type { ThreadNarrator } from '../chat/thread-narrator';
+import type { LanebotConfig } from '../config';
+import type { OperationRecord, OperationStatus } from '../domain/operation';
+import type { LaneRegistry } from '../state/lane-registry';
+import type { OperationPatch, OperationStore } from '../state/operation-store';
+import type { RulePriorities } from '../state/rule-priorities';
+
+/** What steps may use; built once by the composition root. */
+export interface StepDeps {
+  cloud: CloudPorts;
+  operations: OperationStore;
+  lanes: LaneRegistry;
+  rulePriorities: RulePriorities;
+  narrator: ThreadNarrator;
+  config: LanebotConfig;
+  /** Where the CloudFormation templates are (the repository's templates/). */
+  templatesDir: string;
+  clock: Clock;
+  logger: Logger;
+  /** How often a running pipeline or stack is polled. */
+  pollIntervalMs: number;
+}
+
+export type StepResult =
+  /** The step is done; the operation goes on with the next step (or succeeds after the last). */
+  | { kind: 'next'; patch?: OperationPatch }
+  /**
+   * Call the step again after `inMs`; `patch` (its progress) is saved first. `underway`: what the
+   * step drives has started (a pipeline execution, a stack operation), so the operation is running.
+   */
+  | { kind: 'wait'; inMs: number; patch?: OperationPatch; underway?: boolean }
+  /** The operation ends now with `status` (failed, stopped, error…). */
+  | { kind: 'end'; status: OperationStatus; patch?: OperationPatch };
+
+export interface OperationStep {
+  /** Unique within its kind; names the step in logs. */
+  name: string;
+  run(op: OperationRecord, deps: StepDeps): Promise<StepResult>;
+}
+
+export const next = (patch?: OperationPatch): StepResult => ({ kind: 'next', patch });
+export const wait = (inMs: number, patch?: OperationPatch, underway = false): StepResult => ({
+  kind: 'wait',
+  inMs: Math.max(0, Math.round(inMs)),
+  patch,
+  underway,
+});
+export const end = (status: OperationStatus, patch?: OperationPatch): StepResult => ({ kind: 'end', status, patch });

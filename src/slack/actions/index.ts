@@ -1,0 +1,14 @@
+// Every button lanebot handles. Adding a button: write its module next to these and list it here.
+import type { ButtonModule } from './action';
+import { deleteLaneButton } from './delete-lane';
+import { deployAgainButton } from './deploy-again';
+
+export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton] as unknown as ButtonModule<never>[];
+
+/** Throws at start-up when two buttons share an action id. */
+export function checkButtons(buttons: readonly ButtonModule<never>[] = BUTTONS): void {
+  const ids = buttons.map((b) => b.actionId);
+  const repeated = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (repeated) throw new Error(`two buttons share the action id "${repeated}"`);
+  for (const id of ids) if (!/^[a-z_]{1,255}$/.test(id)) throw new Error(`action id "${id}" is not within Slack's limits`);
+}

@@ -1,0 +1,111 @@
+// Operation records in Redis: one hash per operation, scalar fields as strings, structured fields
+// (params, stages, progress) as JSON. Status changes go through `transition`, a compare-and-set, so
+// "finish the operation" is safe to run twice.
+import type { Redis } from 'ioredis';
+import type { OperationRecord, OperationRequest, OperationStatus } from '../domain/operation';
+import type { RedisKeys } from './keys';
+
+/** Operation records are kept this long after they are created (lane history, threads, audit). */
+export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
+
+const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step']);
+const JSON_FIELDS = new Set(['params', 'stages', 'progress']);
+
+// Creates the record unless it exists: a retried job must not reset an operation that already moved on.
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
+// Moves an operation to a new status only from one of the given statuses; returns 1 when it moved.
+const TRANSITION_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return 0 end
+for i = 3, 2 + tonumber(ARGV[1]) do
+  if ARGV[i] == current then
+    redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3 + tonumber(ARGV[1])))
+    return 1
+  end
+end
+return 0`;
+
+export type OperationPatch = Partial<Omit<OperationRecord, 'id' | 'status' | 'kind'>>;
+
+export class OperationStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async create(request: OperationRequest): Promise<boolean> {
+    const record: OperationRecord = { ...request, status: 'queued', stages: [] };
+    const created = await this.redis.eval(CREATE_SCRIPT, 1, this.keys.operation(request.id), OPERATION_RETENTION_SECONDS, ...toFields(record));
+    return created === 1;
+  }
+
+  async get(operationId: string): Promise<OperationRecord | undefined> {
+    return fromHash(await this.redis.hgetall(this.keys.operation(operationId)));
+  }
+
+  async getMany(operationIds: string[]): Promise<Map<string, OperationRecord>> {
+    const result = new Map<string, OperationRecord>();
+    if (operationIds.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const id of operationIds) pipeline.hgetall(this.keys.operation(id));
+    execOrThrow(await pipeline.exec()).forEach((hash, i) => {
+      const record = fromHash(hash as Record<string, string>);
+      if (record) result.set(operationIds[i]!, record);
+    });
+    return result;
+  }
+
+  async update(operationId: string, patch: OperationPatch): Promise<void> {
+    const fields = toFields(patch);
+    // HSET on a missing key would bring back a record that expired or was never created.
+    if (fields.length > 0) await this.redis.eval(UPDATE_EXISTING_SCRIPT, 1, this.keys.operation(operationId), ...fields);
+  }
+
+  /** Sets `status` (and the patch) only if the current status is one of `from`. */
+  async transition(operationId: string, from: readonly OperationStatus[], to: OperationStatus, patch: OperationPatch = {}): Promise<boolean> {
+    const moved = await this.redis.eval(TRANSITION_SCRIPT, 1, this.keys.operation(operationId), from.length, to, ...from, ...toFields(patch));
+    return moved === 1;
+  }
+}
+
+const UPDATE_EXISTING_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1`;
+
+/** ioredis reports a failed pipelined command in its result slot; surface it instead of reading null. */
+export function execOrThrow(replies: [Error | null, unknown][] | null): unknown[] {
+  if (!replies) throw new Error('Redis pipeline was not executed (connection closed)');
+  return replies.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+function toFields(values: Partial<OperationRecord>): string[] {
+  const fields: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    fields.push(key, JSON_FIELDS.has(key) ? JSON.stringify(value) : String(value));
+  }
+  return fields;
+}
+
+function fromHash(hash: Record<string, string> | null | undefined): OperationRecord | undefined {
+  if (!hash || !hash.id || !hash.status) return undefined;
+  const record: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(hash)) {
+    if (value === '') continue;
+    if (NUMBER_FIELDS.has(key)) record[key] = Number(value);
+    else if (JSON_FIELDS.has(key)) record[key] = JSON.parse(value) as unknown;
+    else record[key] = value;
+  }
+  record.stages ??= [];
+  record.params ??= {};
+  return record as unknown as OperationRecord;
+}
