@@ -31,6 +31,7 @@ import { describeCause, LanebotError, QueueUnavailableError } from './errors';
 import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
+import type { OperationRegistry } from './operations/registry';
 import { OperationRunner } from './operations/runner';
 import type { StepDeps } from './operations/step';
 import {
@@ -87,6 +88,8 @@ export interface LanebotOverrides {
   metrics?: Metrics;
   /** The recovery pass's schedule and grace period (tests shorten them). */
   recovery?: { intervalMs?: number; graceMs?: number };
+  /** The operation kinds (tests swap in a kind whose step fails); default: createOperationRegistry(). */
+  registry?: OperationRegistry;
 }
 
 export interface Lanebot {
@@ -124,7 +127,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const metrics = overrides.metrics ?? new Metrics();
   const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
   // Every operation kind is checked here, at start-up, not when the first one is queued.
-  const registry = createOperationRegistry();
+  const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
