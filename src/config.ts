@@ -154,6 +154,15 @@ export function pipelineNameFor(config: LanebotConfig, scope: Scope): string {
   return renderPipelineName(config.services[scope.service]?.pipeline, scope);
 }
 
+/** Every environment (and whether it is protected) and every service's app pipeline in it. */
+export function deliveryPlan(config: LanebotConfig): { environments: { env: string; protected: boolean }[]; apps: { service: string; env: string; pipeline: string }[] } {
+  const environments = Object.entries(config.environments).map(([env, options]) => ({ env, protected: options.protected }));
+  const apps = Object.keys(config.services).flatMap((service) =>
+    environments.map(({ env }) => ({ service, env, pipeline: pipelineNameFor(config, { service, env }) })),
+  );
+  return { environments, apps };
+}
+
 /** Parses and validates config text; `source` names the file in error messages. */
 export function parseConfig(text: string, source = 'lanebot.yml'): LanebotConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });

@@ -22,7 +22,7 @@ import type { SimLaneHealth } from './cloud/sim/sim-lane-health';
 import type { SimPipelines } from './cloud/sim/sim-pipelines';
 import type { SimStacks } from './cloud/sim/sim-stacks';
 import type { StacksPort } from './cloud/stacks.port';
-import type { EnvOptions, LanebotConfig } from './config';
+import { deliveryPlan, type EnvOptions, type LanebotConfig } from './config';
 import type { OperationRequest } from './domain/operation';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -164,7 +164,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
   const simCloud =
     env.CLOUD === 'sim'
-      ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, config, templatesDir })
+      ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
   const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
   const cloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };

@@ -6,7 +6,7 @@ import pino from 'pino';
 import type { PipelinesPort } from '../../src/cloud/pipelines.port';
 import { simPipelineCatalog } from '../../src/cloud/sim/sim-pipeline-catalog';
 import { SimPipelines } from '../../src/cloud/sim/sim-pipelines';
-import { parseConfig, readEnvOptions } from '../../src/config';
+import { deliveryPlan, parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
 import { systemClock } from '../../src/clock';
 import { TEST_CONFIG } from './harness';
@@ -18,7 +18,7 @@ const sim = new SimPipelines({
   prefix: `${env.LANEBOT_REDIS_PREFIX}:sim`,
   clock: systemClock,
   timeScale: env.SIM_TIME_SCALE,
-  pipelines: () => simPipelineCatalog(parseConfig(TEST_CONFIG)),
+  pipelines: () => simPipelineCatalog(deliveryPlan(parseConfig(TEST_CONFIG))),
 });
 const hangingPipelines: PipelinesPort = {
   async startExecution(input) {

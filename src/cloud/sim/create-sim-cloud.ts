@@ -4,11 +4,10 @@
 // drive: fail a run or a stack, answer an approval, set a lane's health, arm a fault.
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
-import type { LanebotConfig } from '../../config';
 import type { CloudPorts } from '../cloud';
 import { SimFaults } from './sim-faults';
 import { SimLaneHealth } from './sim-lane-health';
-import { simPipelineCatalog } from './sim-pipeline-catalog';
+import { simPipelineCatalog, type SimAccountSpec } from './sim-pipeline-catalog';
 import { SimPipelines } from './sim-pipelines';
 import { SimStacks } from './sim-stacks';
 
@@ -19,8 +18,8 @@ export interface SimCloudOptions {
   clock: Clock;
   /** SIM_TIME_SCALE: how many times faster than real time pipelines and stacks run. */
   timeScale: number;
-  /** The pipelines of the simulated account are the ones lanebot's setup makes for this config. */
-  config: LanebotConfig;
+  /** The environments and app pipelines of the simulated account: the ones lanebot's setup makes. */
+  account: SimAccountSpec;
   /** Where the stack templates are (default: ./templates). */
   templatesDir?: string;
   /** Base URL of a console that shows simulated executions (the sandbox), for links in Slack. */
@@ -41,7 +40,7 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
   const stacks = new SimStacks({ redis, prefix, clock, timeScale, faults });
   const laneHealth = new SimLaneHealth({ redis, prefix, clock, timeScale, stacks, faults });
   // The config does not change while the process runs, and neither do its pipelines.
-  const catalog = simPipelineCatalog(options.config);
+  const catalog = simPipelineCatalog(options.account);
   const pipelines = new SimPipelines({
     redis,
     prefix,

@@ -4,8 +4,8 @@
 //    environments only) → Build (BuildAndPush) → Deploy (DeployLaneStack);
 //  - infra `infra-{env}`: Source (InfraSource) → Deploy (DeployInfraStack);
 //  - boot `boot-{env}`: Source (InfraSource) → Deploy (DeployBootStack), variable SERVICE.
-// Which pipelines exist follows lanebot's config: the ones its setup would make.
-import { pipelineNameFor, type LanebotConfig } from '../../config';
+// Which pipelines exist follows lanebot's config (the ones its setup would make); the composition
+// root describes them as a SimAccountSpec, so the simulator needs nothing from the config module.
 
 export type SimPipelineKind = 'app' | 'infra' | 'boot';
 
@@ -88,15 +88,19 @@ export function simStagesFor(info: SimPipelineInfo): readonly SimStage[] {
   }
 }
 
-/** The pipelines of the simulated account for a config: app pipelines, plus infra and boot per env. */
-export function simPipelineCatalog(config: LanebotConfig): SimPipelineInfo[] {
-  const envs = Object.entries(config.environments);
-  const app = Object.keys(config.services).flatMap((service) =>
-    envs.map(([env, options]) => ({ name: pipelineNameFor(config, { service, env }), kind: 'app' as const, env, service, protected: options.protected })),
-  );
-  const shared = envs.flatMap(([env, options]) => [
-    { name: `infra-${env}`, kind: 'infra' as const, env, protected: options.protected },
-    { name: `boot-${env}`, kind: 'boot' as const, env, protected: options.protected },
+/** What the simulated account holds: its environments, and the app pipeline of each service in each. */
+export interface SimAccountSpec {
+  environments: { env: string; protected: boolean }[];
+  apps: { service: string; env: string; pipeline: string }[];
+}
+
+/** The pipelines of the simulated account: app pipelines, plus infra and boot per env. */
+export function simPipelineCatalog(spec: SimAccountSpec): SimPipelineInfo[] {
+  const isProtected = new Map(spec.environments.map((e) => [e.env, e.protected]));
+  const app = spec.apps.map(({ service, env, pipeline }) => ({ name: pipeline, kind: 'app' as const, env, service, protected: isProtected.get(env) ?? false }));
+  const shared = spec.environments.flatMap(({ env, protected: prot }) => [
+    { name: `infra-${env}`, kind: 'infra' as const, env, protected: prot },
+    { name: `boot-${env}`, kind: 'boot' as const, env, protected: prot },
   ]);
   return [...app, ...shared];
 }

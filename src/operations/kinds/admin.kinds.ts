@@ -4,7 +4,7 @@
 // (domain/names.ts operationRef) so two of a kind never run at once; newest wins.
 import type { ChatMessage } from '../../chat/chat.port';
 import { escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, simple, threadLink, tookText, errorText, type OperationView } from '../../chat/messages';
-import { PIPELINE_STACK_CAPABILITIES, pipelineStackPlans } from '../../domain/pipeline-stacks';
+import { PIPELINE_STACK_CAPABILITIES, pipelineStackPlans } from '../pipeline-stack-plans';
 import type { OperationKind, OperationRecord } from '../../domain/operation';
 import { describeCause, LanebotError } from '../../errors';
 import type { OperationKindSpec } from '../registry';

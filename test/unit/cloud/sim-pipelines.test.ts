@@ -6,7 +6,7 @@ import type { ExecutionView } from '../../../src/cloud/pipelines.port';
 import { SIM_APP_STAGES, simPipelineCatalog, type SimPipelineInfo } from '../../../src/cloud/sim/sim-pipeline-catalog';
 import { SimPipelines } from '../../../src/cloud/sim/sim-pipelines';
 import { SimStacks } from '../../../src/cloud/sim/sim-stacks';
-import { parseConfig } from '../../../src/config';
+import { deliveryPlan, parseConfig } from '../../../src/config';
 import { LanebotError } from '../../../src/errors';
 import { redisPerTest, T0 } from '../../support/fixtures';
 
@@ -608,7 +608,7 @@ describe('simPipelineCatalog', () => {
     const config = parseConfig(
       'services:\n  user-api: {}\n  orders: { pipeline: "ord-{env}" }\nenvironments:\n  dev: {}\n  prod: { protected: true, approvers: [U0APPROVER1] }\n',
     );
-    expect(simPipelineCatalog(config)).toEqual([
+    expect(simPipelineCatalog(deliveryPlan(config))).toEqual([
       { name: 'user-api-dev', kind: 'app', service: 'user-api', env: 'dev', protected: false },
       { name: 'user-api-prod', kind: 'app', service: 'user-api', env: 'prod', protected: true },
       { name: 'ord-dev', kind: 'app', service: 'orders', env: 'dev', protected: false },

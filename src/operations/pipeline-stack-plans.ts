@@ -1,7 +1,7 @@
 // The pipeline stacks `/lane setup` deploys for a service/env, and the parameters each template in
-// templates/pipelines/ takes. Pure: the setup job reads the template files and calls the stack port.
+// templates/pipelines/ takes. Pure: the setup kind's stack-changes step reads the template files and calls the stack port.
 import { pipelineNameFor, type LanebotConfig } from '../config';
-import { bootPipelineName, infraPipelineName, pipelineStackName, type Scope } from './names';
+import { bootPipelineName, infraPipelineName, pipelineStackName, type Scope } from '../domain/names';
 import type { StackCapability } from '../cloud/stacks.port';
 
 export interface PipelineStackPlan {
