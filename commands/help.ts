@@ -2,7 +2,9 @@
 import type { LanebotConfig } from '../src/config';
 import { bootCommand } from './boot';
 import { allowEveryone, ephemeral, type Command } from './command';
+import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
+import { historyCommand } from './history';
 import { infraCommand } from './infra';
 import { listCommand } from './list';
 import { setupCommand } from './setup';
@@ -21,7 +23,7 @@ export const helpCommand: Command<Record<string, never>> = {
 };
 
 export function helpText(config: LanebotConfig, channelId: string): string {
-  const commands: Command[] = [deployCommand, statusCommand, listCommand, helpCommand];
+  const commands: Command[] = [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, helpCommand];
   const binding = Object.hasOwn(config.channels, channelId) ? config.channels[channelId] : undefined;
   const lines = [
     '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',

@@ -5,7 +5,7 @@
 // A delete that fails (DELETE_FAILED) leaves the lane active, and the thread says which resources
 // failed and why.
 import type { ChatMessage } from '../../chat/chat.port';
-import { errorText, escapeAndTruncate, MAX_SUMMARY, simple, threadLink, tookText } from '../../chat/messages';
+import { errorText, escapeAndTruncate, MAX_SUMMARY, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import type { OperationKindSpec } from '../registry';
@@ -41,13 +41,17 @@ export const deleteKind: OperationKindSpec = {
     },
     // Deletes are never superseded (admission `exclusive`); this covers a record of an older version.
     superseded: () => simple(':fast_forward: This delete was superseded; nothing was deleted.'),
-    finished: (op, ctx) => deleteFinished(op, ctx.other),
+    finished: (op, ctx) => deleteFinished(op, ctx),
   },
 };
 
-function deleteFinished(op: OperationRecord, _other?: OperationRecord): ChatMessage {
+function deleteFinished(op: OperationRecord, ctx: RenderContext): ChatMessage {
   const stack = `\`${laneStackName(op)}\``;
   switch (op.status) {
+    case 'refused': {
+      const by = ctx.other ? ` by <@${ctx.other.requester}>` : '';
+      return simple(`:wastebasket: Lane *${op.lane}* is already being deleted${by}${threadLink(ctx)}; this second delete did nothing.`);
+    }
     case 'succeeded':
       return simple(
         `:wastebasket: Lane *${op.lane}* of ${op.service}/${op.env} is deleted${tookText(op)}: stack ${stack} is gone, and with it the lane's ECS service, ` +
