@@ -6,7 +6,7 @@ import type { AuditLog } from '../src/audit/audit-log';
 import type { Clock } from '../src/clock';
 import type { LanebotConfig } from '../src/config';
 import type { OperationRequest } from '../src/domain/operation';
-import type { Scope } from '../src/domain/names';
+import { validateLane, type Scope } from '../src/domain/names';
 import type { LaneRegistry } from '../src/state/lane-registry';
 import type { OperationStore } from '../src/state/operation-store';
 
@@ -73,6 +73,15 @@ export interface Command<A = unknown> {
 }
 
 export const allowEveryone = (): Authorization => ({ allowed: true });
+
+/** The parser of commands that take at most a lane (`/lane status [<lane>]`, `/lane history [<lane>]`). */
+export function parseOptionalLane(tokens: string[], scope: Scope): ParseResult<{ lane?: string }> {
+  if (tokens.length > 1) return { ok: false, problem: `too many arguments (${tokens.length}); expected at most a lane` };
+  const [lane] = tokens;
+  if (lane === undefined) return { ok: true, args: {} };
+  const check = validateLane(lane, scope);
+  return check.ok ? { ok: true, args: { lane } } : { ok: false, problem: check.problem };
+}
 
 /** Authorization of the admin commands (`/lane setup`, `infra`, `boot`): the policy's `admin`. */
 export function adminsOnly(commandName: string) {

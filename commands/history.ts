@@ -2,9 +2,8 @@
 // who did what, when, and how it ended — commands, clicks, and every status change of operations.
 // Details are shown as recorded: lanebot's own texts (with mentions) and command text as Slack
 // sent it (Slack escapes &, < and > in it, so it cannot mention anyone).
-import { validateLane } from '../src/domain/names';
 import type { AuditEntry } from '../src/audit/audit-log';
-import { allowEveryone, ephemeral, type Command } from './command';
+import { allowEveryone, ephemeral, parseOptionalLane, type Command } from './command';
 
 export interface HistoryArgs {
   lane?: string;
@@ -19,13 +18,7 @@ export const historyCommand: Command<HistoryArgs> = {
   usage: '/lane history [<lane>]',
   needsScope: true,
 
-  parse(tokens, scope) {
-    if (tokens.length > 1) return { ok: false, problem: `too many arguments (${tokens.length}); expected at most a lane` };
-    const [lane] = tokens;
-    if (lane === undefined) return { ok: true, args: {} };
-    const check = validateLane(lane, scope);
-    return check.ok ? { ok: true, args: { lane } } : { ok: false, problem: check.problem };
-  },
+  parse: parseOptionalLane,
 
   authorize: allowEveryone,
 

@@ -1,7 +1,6 @@
 // `/lane status [<lane>]`: what runs on a lane (or on every lane) of the service/env.
-import { validateLane } from '../src/domain/names';
 import { laneListText, laneStatusText } from '../src/chat/messages';
-import { allowEveryone, ephemeral, type Command } from './command';
+import { allowEveryone, ephemeral, parseOptionalLane, type Command } from './command';
 
 export interface StatusArgs {
   lane?: string;
@@ -13,13 +12,7 @@ export const statusCommand: Command<StatusArgs> = {
   usage: '/lane status [<lane>]',
   needsScope: true,
 
-  parse(tokens, scope) {
-    if (tokens.length > 1) return { ok: false, problem: `too many arguments (${tokens.length}); expected at most a lane` };
-    const [lane] = tokens;
-    if (lane === undefined) return { ok: true, args: {} };
-    const check = validateLane(lane, scope);
-    return check.ok ? { ok: true, args: { lane } } : { ok: false, problem: check.problem };
-  },
+  parse: parseOptionalLane,
 
   authorize: allowEveryone,
 

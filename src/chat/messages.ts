@@ -157,6 +157,12 @@ export function errorText(op: OperationRecord): string {
   return `${escapeAndTruncate(op.error ?? 'unknown error', MAX_SUMMARY)}${reference}`;
 }
 
+/** The operation another one waits behind, in a sentence: "the deploy of `x` by @u". */
+export function aheadText(ahead: OperationRecord | undefined): string {
+  if (!ahead) return 'the deploy in progress';
+  return ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
+}
+
 /** A thread link as " (thread)", or nothing. */
 export function threadLink(ctx: RenderContext): string {
   return ctx.otherLink ? ` (<${ctx.otherLink}|thread>)` : '';

@@ -79,16 +79,25 @@ export class SlackChatAdapter implements ChatPort {
     try {
       return await fn();
     } catch (error) {
-      const apiError = error as Partial<WebAPICallError>;
-      if (apiError.code === ErrorCode.RateLimitedError) {
-        throw new ChatRateLimitedError(((apiError as { retryAfter?: number }).retryAfter ?? 1) * 1000);
-      }
-      if (apiError.code === ErrorCode.PlatformError) {
-        const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';
-        const hint = PERMANENT_ERRORS[slackError];
-        if (hint) throw new ChatRejectedError(slackError, hint);
-      }
-      throw error;
+      throw slackCallError(error, PERMANENT_ERRORS);
     }
   }
+}
+
+/**
+ * What a failed Web API call becomes: a 429 is ChatRateLimitedError (wait Retry-After), an error
+ * listed in `permanent` is ChatRejectedError with its hint (retrying cannot fix it), anything else
+ * is returned as it is (transient: the calling job retries).
+ */
+export function slackCallError(error: unknown, permanent: Record<string, string>, hintPrefix = ''): unknown {
+  const apiError = error as Partial<WebAPICallError>;
+  if (apiError.code === ErrorCode.RateLimitedError) {
+    return new ChatRateLimitedError(((apiError as { retryAfter?: number }).retryAfter ?? 1) * 1000);
+  }
+  if (apiError.code === ErrorCode.PlatformError) {
+    const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';
+    const hint = permanent[slackError];
+    if (hint) return new ChatRejectedError(slackError, `${hintPrefix}${hint}`);
+  }
+  return error;
 }

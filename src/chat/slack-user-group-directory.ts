@@ -2,9 +2,9 @@
 // usergroups:read). Only the refresh job calls it, never the ack path (src/access/user-groups.ts).
 // Build the WebClient with createSlackWebClient so that SLACK_API_URL (the sandbox, tests) applies;
 // like the chat adapter, it does not retry: the job that refreshes is retried instead.
-import { ErrorCode, type WebAPICallError, type WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 import type { UserGroupDirectory } from '../access/user-groups';
-import { ChatRateLimitedError, ChatRejectedError } from './chat.port';
+import { slackCallError } from './slack-chat.adapter';
 
 /** Slack errors of usergroups.users.list that retrying cannot fix, with what to do about them. */
 const PERMANENT_ERRORS: Record<string, string> = {
@@ -27,16 +27,7 @@ export class SlackUserGroupDirectory implements UserGroupDirectory {
       const result = await this.client.usergroups.users.list({ usergroup: groupId, include_disabled: true });
       return result.users ?? [];
     } catch (error) {
-      const apiError = error as Partial<WebAPICallError>;
-      if (apiError.code === ErrorCode.RateLimitedError) {
-        throw new ChatRateLimitedError(((apiError as { retryAfter?: number }).retryAfter ?? 1) * 1000);
-      }
-      if (apiError.code === ErrorCode.PlatformError) {
-        const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';
-        const hint = PERMANENT_ERRORS[slackError];
-        if (hint) throw new ChatRejectedError(slackError, `${groupId}: ${hint}`);
-      }
-      throw error;
+      throw slackCallError(error, PERMANENT_ERRORS, `${groupId}: `);
     }
   }
 }

@@ -5,7 +5,7 @@
 // A delete that fails (DELETE_FAILED) leaves the lane active, and the thread says which resources
 // failed and why.
 import type { ChatMessage } from '../../chat/chat.port';
-import { errorText, escapeAndTruncate, MAX_SUMMARY, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
+import { aheadText, errorText, escapeAndTruncate, MAX_SUMMARY, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import type { OperationKindSpec } from '../registry';
@@ -32,10 +32,8 @@ export const deleteKind: OperationKindSpec = {
     target: (op) => `stack \`${laneStackName(op)}\``,
     stageNoun: 'Stack',
     queuedBehind(op, ctx) {
-      const ahead = ctx.other;
-      const what = !ahead ? 'the operation in progress' : ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
       return simple(
-        `:double_vertical_bar: Lane *${op.lane}* is busy: the delete is queued behind ${what}${threadLink(ctx)} and starts when it ends. ` +
+        `:double_vertical_bar: Lane *${op.lane}* is busy: the delete is queued behind ${aheadText(ctx.other)}${threadLink(ctx)} and starts when it ends. ` +
           'Until the lane is deleted it takes no new deploy.',
       );
     },

@@ -1,7 +1,7 @@
 // Kind `deploy`: `/lane deploy <lane> <branch>` (and the "Deploy again" button). Runs the service's
 // pipeline with LANE, BRANCH and the lane's listener rule priority, then records the release (the
 // image the lane stack now runs). Newest wins: a newer deploy replaces one still waiting.
-import { escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, refusedText, simple, threadLink, tookText, errorText } from '../../chat/messages';
+import { aheadText, escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, refusedText, simple, threadLink, tookText, errorText } from '../../chat/messages';
 import type { ChatMessage } from '../../chat/chat.port';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
@@ -63,10 +63,8 @@ export const deployKind: OperationKindSpec = {
     target: (op) => `pipeline \`${op.params.pipeline}\``,
     stageNoun: 'Stage',
     queuedBehind(op, ctx) {
-      const ahead = ctx.other;
-      const what = !ahead ? 'the deploy in progress' : ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
       return simple(
-        `:double_vertical_bar: Lane *${op.lane}* is busy: this deploy is queued behind ${what}${threadLink(ctx)} and starts when it ends. ` +
+        `:double_vertical_bar: Lane *${op.lane}* is busy: this deploy is queued behind ${aheadText(ctx.other)}${threadLink(ctx)} and starts when it ends. ` +
           'A newer deploy to this lane would replace this one.',
       );
     },
