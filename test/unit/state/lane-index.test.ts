@@ -32,7 +32,7 @@ async function queued(overrides: Partial<OperationRequest> = {}): Promise<Operat
 
 /** The lanes-by-activity index as [member, score] pairs, lowest score first. */
 async function index(): Promise<Array<[string, number]>> {
-  const flat = await db.redis.zrange(keys.lanesByActivity, 0, -1, 'WITHSCORES');
+  const flat = await db.redis.zrangebyscore(keys.lanesByActivity, '-inf', '+inf', 'WITHSCORES');
   const pairs: Array<[string, number]> = [];
   for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, Number(flat[i + 1])]);
   return pairs;
