@@ -39,6 +39,7 @@ import {
   QUEUE_NAMES,
   requestJobId,
   runStep,
+  type JobRetryOptions,
   type MaintenanceJobData,
   type NarrateJobData,
   type OperationJobData,
@@ -90,6 +91,11 @@ export interface LanebotOverrides {
   recovery?: { intervalMs?: number; graceMs?: number };
   /** The operation kinds (tests swap in a kind whose step fails); default: createOperationRegistry(). */
   registry?: OperationRegistry;
+  /**
+   * Attempts and first backoff of every job (default: DEFAULT_JOB_OPTIONS, 5 attempts from 1 s, about
+   * 15 s before a job fails for good): tests of a job that fails for good shorten them.
+   */
+  jobRetry?: JobRetryOptions;
 }
 
 export interface Lanebot {
@@ -142,8 +148,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const simClock = !overrides.clock && env.CLOUD === 'sim' ? new SimClock(redis, `${keys.prefix}:sim:clock-offset`) : undefined;
   const clock: Clock = overrides.clock ?? simClock ?? systemClock;
 
-  const queues = createQueues(redis, keys.bull);
-  const commandQueues = createQueues(commandRedis, keys.bull);
+  const queues = createQueues(redis, keys.bull, overrides.jobRetry);
+  const commandQueues = createQueues(commandRedis, keys.bull, overrides.jobRetry);
   const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance]);
   for (const queue of allQueues) {
     // Without a listener BullMQ prints every connection error to the console.
@@ -305,8 +311,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       upserts.push(
         queues.maintenance.upsertJobScheduler(
           'refresh-user-groups',
-          // The first run comes at once: a fresh install knows no group members yet.
-          { every: USER_GROUP_REFRESH_MS, immediately: true },
+          // The first run comes at once (a fresh install knows no group members yet): BullMQ runs an
+          // `every` scheduler's first job on upsert, and warns on the console if told `immediately`.
+          { every: USER_GROUP_REFRESH_MS },
           { name: 'refresh-user-groups', data: { kind: 'refresh-user-groups' } },
         ),
       );

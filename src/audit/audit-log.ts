@@ -56,7 +56,9 @@ export class AuditLog {
     let end = '+';
     let scanned = 0;
     while (result.length < limit && scanned < scanLimit) {
-      const page = await this.redis.xrevrange(this.keys.auditOf(scope), end, '-', 'COUNT', 200);
+      // Never read past the bound, even within a page (a small bound would otherwise read 200).
+      const count = Math.min(200, scanLimit - scanned);
+      const page = await this.redis.xrevrange(this.keys.auditOf(scope), end, '-', 'COUNT', count);
       if (page.length === 0) break;
       for (const [, fields] of page) {
         scanned++;
@@ -66,7 +68,7 @@ export class AuditLog {
       }
       const lastId = page[page.length - 1]![0];
       end = `(${lastId}`;
-      if (page.length < 200) break;
+      if (page.length < count) break;
     }
     return result;
   }

@@ -56,8 +56,20 @@ export function runJobId(operationId: string): string {
   return `run-${operationId}`;
 }
 
-export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
-  const opts = { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS };
+/** How often a failing job is tried and how long it waits between tries (tests shorten these). */
+export interface JobRetryOptions {
+  attempts?: number;
+  /** The first backoff; it doubles on every further try. */
+  backoffMs?: number;
+}
+
+export function createQueues(connection: ConnectionOptions, prefix: string, retry: JobRetryOptions = {}): Queues {
+  const defaultJobOptions: JobsOptions = {
+    ...DEFAULT_JOB_OPTIONS,
+    ...(retry.attempts !== undefined && { attempts: retry.attempts }),
+    ...(retry.backoffMs !== undefined && { backoff: { type: 'exponential', delay: retry.backoffMs } }),
+  };
+  const opts = { connection, prefix, defaultJobOptions };
   const operations = new Queue<OperationJobData>(QUEUE_NAMES.operations, opts);
   const narrate = new Queue<NarrateJobData>(QUEUE_NAMES.narrate, opts);
   const maintenance = new Queue<MaintenanceJobData>(QUEUE_NAMES.maintenance, opts);

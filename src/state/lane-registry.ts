@@ -130,12 +130,13 @@ if redis.call('HGET', ARGV[3] .. pending, 'status') == 'waiting' then
 end
 return pending`;
 
-// KEYS: slot hash, lanes-by-activity index. ARGV: now, index member.
-// Only a lane that still exists is touched: a late touch must not bring back a retired lane.
+// KEYS: slot hash, lanes-by-activity index. ARGV: now, index member, is-real-lane ('1'/'0').
+// Only a lane that still exists is touched: a late touch must not bring back a retired lane. Admin
+// slots (an infra or boot pipeline moving on) never enter the index: expiry would take them for lanes.
 const TOUCH_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2]) end
 return 1`;
 
 // KEYS: slot hash, release history. ARGV: branch, image ('' unknown), entry JSON, max entries, op id.
@@ -257,7 +258,7 @@ export class LaneRegistry {
 
   /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
   async touch(ref: LaneRef, now: number): Promise<void> {
-    await this.redis.eval(TOUCH_SCRIPT, 2, this.keys.lane(ref), this.keys.lanesByActivity, now, indexMember(ref));
+    await this.redis.eval(TOUCH_SCRIPT, 2, this.keys.lane(ref), this.keys.lanesByActivity, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
   }
 
   /** Records what an operation left running on the lane; a second call for the same operation adds nothing. */

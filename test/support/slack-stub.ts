@@ -12,6 +12,7 @@ import {
   type ResponseUrlPost,
   type WorkspaceChannelData,
   type WorkspaceUserData,
+  type WorkspaceUserGroupData,
 } from '../../src/sandbox/slack-workspace';
 
 export type { ApiCall };
@@ -51,6 +52,8 @@ export interface SlackStubOptions {
   /** Defaults to TEST_USERS / TEST_CHANNELS; channels the bot names beyond them appear on first use. */
   users?: WorkspaceUserData[];
   channels?: WorkspaceChannelData[];
+  /** User groups served by usergroups.users.list; change them with setUserGroupMembers. */
+  userGroups?: WorkspaceUserGroupData[];
   /** Console files, for tests of the static file serving. */
   publicDir?: string;
 }
@@ -66,6 +69,7 @@ export class SlackStub {
     this.workspace = new SlackWorkspace({
       users: options.users ?? TEST_USERS,
       channels: options.channels ?? TEST_CHANNELS,
+      userGroups: options.userGroups,
       autoCreateChannels: true,
     });
     this.workspace.on('change', (change) => this.follow(change));
@@ -112,6 +116,19 @@ export class SlackStub {
   /** A response_url for one slash command; answers to it are recorded under `id`. */
   responseUrl(id: string): string {
     return this.workspace.responseUrl(this.workspace.registerResponseUrl(undefined, id));
+  }
+
+  /**
+   * An admin changes a user group's members in Slack: Slack then sends the bot (setBotUrl) a signed
+   * subteam_members_changed event. Resolves with whether the bot took it.
+   */
+  async setUserGroupMembers(id: string, users: string[]): Promise<{ ok: boolean; event: { delivered: boolean; status?: number; error?: string } }> {
+    const response = await fetch(`${this.url}/sandbox/usergroups`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, users }),
+    });
+    return (await response.json()) as { ok: boolean; event: { delivered: boolean; status?: number; error?: string } };
   }
 
   /** The next Web API calls fail like this, in order. */
