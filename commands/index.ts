@@ -32,8 +32,8 @@ const MAX_TEXT = 2000;
 
 export type Routed =
   | { kind: 'run'; command: Command; args: unknown; ctx: CommandContext }
-  /** Answered at once (help, bad input, a refusal); `scope` when the command got that far. */
-  | { kind: 'reply'; reply: Reply; scope?: Scope };
+  /** Answered at once (help, bad input, a refusal); `scope` (and lane) when the command got that far. */
+  | { kind: 'reply'; reply: Reply; scope?: Scope & { lane?: string } };
 
 export interface RouteInput {
   text: string;
@@ -74,16 +74,24 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
   }
 
   const parsed = command.parse(flags.rest, scope);
-  if (!parsed.ok) return replyWith(parsed.problem, command);
+  if (!parsed.ok) return withScope(replyWith(parsed.problem, command), scope);
   const ctx: CommandContext = { userId: input.principal.userId, principal: input.principal, channelId: input.channelId, scope };
+  // Refusals from here on are about a lane when the command names one: `/lane history <lane>` shows them.
+  const about = { ...scope, lane: laneOf(parsed.args) };
   const auth = command.authorize(ctx, parsed.args, config);
-  if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`), scope };
+  if (!auth.allowed) return { kind: 'reply', reply: ephemeral(`:no_entry: ${auth.reason}`), scope: about };
   const missing = command.precondition?.(ctx, parsed.args, config);
-  if (missing) return withScope(replyWith(missing, command), scope);
+  if (missing) return withScope(replyWith(missing, command), about);
   return { kind: 'run', command, args: parsed.args, ctx };
 }
 
-function withScope(routed: Routed, scope: Scope): Routed {
+/** The lane a command's arguments name, if any. */
+export function laneOf(args: unknown): string | undefined {
+  const lane = (args as { lane?: unknown } | undefined)?.lane;
+  return typeof lane === 'string' ? lane : undefined;
+}
+
+function withScope(routed: Routed, scope: Scope & { lane?: string }): Routed {
   return routed.kind === 'reply' ? { ...routed, scope } : routed;
 }
 

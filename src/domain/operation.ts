@@ -88,6 +88,8 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
   refusedBy?: string;
   /** Why the operation ended in `error` or `refused`. */
   error?: string;
+  /** How many times the recovery pass brought back this operation's lost job. */
+  recoveries?: number;
   /** Matches a log line when the operation ended on an unexpected fault. */
   correlationId?: string;
   /** The Slack root message of this operation's thread, once posted. */

@@ -70,7 +70,8 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
       const state = job ? await job.getState() : 'missing';
       if (LIVE_JOB_STATES.has(state)) continue;
 
-      const recoveries = Number(op.progress?.recoveries ?? 0);
+      // Kept beside the step's progress, which steps replace as they go.
+      const recoveries = op.recoveries ?? 0;
       const log = deps.logger.child({ operationId: op.id, kind: op.kind, status: op.status, jobState: state });
       if (recoveries >= MAX_RECOVERIES) {
         log.error('operation lost its job again and again; ending it');
@@ -80,7 +81,7 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
       }
       log.warn('operation has no live job; adding it again');
       await job?.remove();
-      await deps.operations.update(op.id, { progress: { ...op.progress, recoveries: recoveries + 1 } });
+      await deps.operations.update(op.id, { recoveries: recoveries + 1 });
       if (op.status === 'queued') {
         const { id, kind, service, env, lane, params, requester, channel, requestedAt } = op;
         const request = { id, kind, service, env, lane, params, requester, channel, requestedAt };

@@ -14,7 +14,7 @@ import {
 } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps } from '../../commands/command';
-import { COMMANDS, routeCommand } from '../../commands/index';
+import { COMMANDS, laneOf, routeCommand } from '../../commands/index';
 import type { Principal } from '../access/policy';
 import type { AuditEntry } from '../audit/audit-log';
 import type { LanebotConfig } from '../config';
@@ -247,12 +247,6 @@ async function startSocketMode(receiver: SocketModeReceiver, logger: Logger, att
 
 function observeAck(metrics: Metrics, since: bigint): void {
   metrics.ackSeconds.observe(Number(process.hrtime.bigint() - since) / 1e9);
-}
-
-/** The lane a command is about, when its arguments name one. */
-function laneOf(args: unknown): string | undefined {
-  const lane = (args as { lane?: unknown } | undefined)?.lane;
-  return typeof lane === 'string' ? lane : undefined;
 }
 
 /** A bounded metric label: known subcommands by name, anything else as "other". */

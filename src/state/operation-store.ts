@@ -8,7 +8,7 @@ import type { RedisKeys } from './keys';
 /** Operation records are kept this long after they are created (lane history, threads, audit). */
 export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
 
-const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step']);
+const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step', 'recoveries']);
 const JSON_FIELDS = new Set(['params', 'stages', 'progress']);
 
 // Creates the record unless it exists: a retried job must not reset an operation that already moved on.

@@ -39,6 +39,20 @@ function nameOf(length: number, first = 'l'): string {
   return (first + 'abcdefghij0123456789'.repeat(20)).slice(0, length);
 }
 
+describe('routeCommand: what a refusal is about (for the audit log)', () => {
+  it('carries the scope of a command that got past the channel binding, and its lane once parsed', () => {
+    const bad = route('deploy gray');
+    expect(bad.kind === 'reply' && bad.scope).toEqual({ service: 'user-api', env: 'dev' });
+    const refused = route('deploy gray release/1.2.3 --env prod');
+    expect(refused.kind === 'reply' && refused.scope).toEqual({ service: 'user-api', env: 'prod', lane: 'gray' });
+  });
+
+  it('has no scope when the channel gives none', () => {
+    const routed = route('deploy gray main', { channelId: UNBOUND });
+    expect(routed.kind === 'reply' && routed.scope).toBeUndefined();
+  });
+});
+
 describe('routeCommand: deploy', () => {
   it('routes a valid deploy with the scope of the channel binding', () => {
     const routed = runOf(route('deploy gray release/1.2.3'));
