@@ -31,6 +31,8 @@ export const deleteKind: OperationKindSpec = {
     summary: (op) => `${op.service} · ${op.env} · delete lane ${op.lane}`,
     target: (op) => `stack \`${laneStackName(op)}\``,
     stageNoun: 'Stack',
+    // STATUS_LABEL speaks of deploys and pipelines; a delete's root must not say "deployed".
+    statusLabels: { starting: ':arrow_forward: starting', succeeded: ':wastebasket: deleted' },
     queuedBehind(op, ctx) {
       const ahead = ctx.other;
       const what = !ahead ? 'the operation in progress' : ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
