@@ -39,6 +39,8 @@ export interface OperationView {
   superseded(op: OperationRecord, ctx: RenderContext): ChatMessage;
   /** The last reply: what happened, and what to do next. */
   finished(op: OperationRecord, ctx: RenderContext): ChatMessage;
+  /** The root's status words where this kind differs from STATUS_LABEL (a finished delete is not "deployed"). */
+  statusLabels?: Partial<Record<OperationStatus, string>>;
 }
 
 /** Finds the view of an operation's kind (the operations registry). */
@@ -100,7 +102,7 @@ export function stageLine(stage: StageView, now: number): string {
 
 /** The root message of an operation's thread, edited in place as the operation moves on. */
 export function rootMessage(op: OperationRecord, view: OperationView, now: number): ChatMessage {
-  const status = STATUS_LABEL[op.status];
+  const status = view.statusLabels?.[op.status] ?? STATUS_LABEL[op.status];
   const text = `${view.summary(op)}, requested by <@${op.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\n${status}` } }];
   if (op.stages.length > 0) {

@@ -1,7 +1,7 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
-// followed to success, a button clicked, the Simulator panel's lane health and approvals used, and
-// screenshots saved (test/output/sandbox*.png).
+// followed to success, a button clicked, the Simulator panel's lane health and approvals used, a lane
+// deleted through its confirmation, and screenshots saved (test/output/sandbox*.png).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -133,7 +133,90 @@ if (skip) {
     await row.getByText('Succeeded').waitFor({ timeout: 30_000 });
     expect(await row.getByTestId('approve').count()).toBe(0);
   }, 90_000);
+
+  it('deletes a lane: the confirmation\'s danger button and dialog, the stack gone from the Stacks tab, the lane from /lane list', async () => {
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const composer = page.getByTestId('composer');
+    // Lane gray exists since the first test; alice deploys it again, so she is its last deployer.
+    await composer.fill('/lane deploy gray release/1.3.0');
+    await composer.press('Enter');
+    const deployRoot = page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.3.0' }).first();
+    await deployRoot.filter({ hasText: 'deployed' }).waitFor({ timeout: 30_000 });
+
+    const panel = page.getByTestId('sim-panel');
+    if ((await panel.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
+    await page.getByRole('tab', { name: /Stacks/ }).click();
+    const stack = page.locator('[data-testid="stack-row"][data-stack="app-user-api-dev-gray"]');
+    await stack.getByTestId('stack-status').filter({ hasText: /UPDATE_COMPLETE|CREATE_COMPLETE/ }).waitFor({ timeout: 30_000 });
+    expect(await stack.getByTestId('fail-next-stack').getAttribute('title')).toContain('delete');
+
+    await composer.fill('/lane delete gray');
+    await composer.press('Enter');
+    const confirmation = page.getByTestId('message').filter({ hasText: 'Delete lane gray of user-api/dev?' }).last();
+    await confirmation.waitFor({ timeout: 30_000 });
+    await expectText(confirmation, 'Only visible to you');
+    const button = confirmation.getByTestId('button-lane_delete_confirm');
+    expect(await button.innerText()).toBe('Delete lane gray');
+    expect(await button.getAttribute('class')).toContain('bk-btn-danger');
+    // The danger style shows: Slack's red text on white.
+    expect(await button.evaluate((el) => (globalThis as unknown as BrowserGlobals).getComputedStyle(el).color)).toBe('rgb(224, 30, 90)');
+
+    await button.click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expectText(dialog, 'Delete the lane?');
+    await expectText(dialog, 'This cannot be undone.');
+    const ok = dialog.getByTestId('confirm-ok');
+    expect(await ok.innerText()).toBe('Delete');
+    expect(await ok.getAttribute('class')).toContain('btn-danger');
+    expect(await dialog.getByTestId('confirm-deny').innerText()).toBe('Cancel');
+    // The dialog fades in; the screenshot shows it once it has.
+    await page.locator('#modal').evaluate((el) => Promise.all((el as unknown as Animated).getAnimations({ subtree: true }).map((a) => a.finished)));
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-delete-confirm.png') });
+    const clicked = page.waitForResponse((r) => r.url().endsWith('/sandbox/actions'));
+    await ok.click();
+    const { responseUrl } = (await (await clicked).json()) as { responseUrl: string };
+
+    // The confirmation is replaced in place (replace_original), its button gone.
+    const replaced = page.getByTestId('message').filter({ hasText: 'Deleting lane gray of user-api/dev' });
+    await replaced.first().waitFor({ timeout: 30_000 });
+    await waitFor('the confirmation to be replaced', async () => (await page.getByTestId('message').filter({ hasText: 'Delete lane gray of user-api/dev?' }).count()) === 0, 30_000);
+    expect(await page.getByTestId('button-lane_delete_confirm').count()).toBe(0);
+
+    const deleteRoot = page.getByTestId('message').filter({ hasText: 'lane gray — delete' }).first();
+    await deleteRoot.filter({ hasText: 'deleted' }).waitFor({ timeout: 30_000 });
+    await stack.waitFor({ state: 'detached', timeout: 30_000 });
+
+    await composer.fill('/lane list');
+    await composer.press('Enter');
+    const list = page.getByTestId('message').filter({ hasText: 'Lanes of user-api/dev' }).last();
+    await list.waitFor({ timeout: 30_000 });
+    await waitFor('a /lane list answer after the delete', async () => (await list.innerText()).includes('blue'), 30_000);
+    expect(await list.innerText()).not.toContain('gray');
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-delete.png') });
+
+    // A later answer through the same response_url that replaces the message with text only: Slack
+    // shows just that text, so the page must not keep the blocks of the copy it had.
+    const answer = await fetch(responseUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ replace_original: true, text: 'Replaced with text only' }),
+    });
+    expect(answer.status).toBe(200);
+    const textOnly = page.getByTestId('message').filter({ hasText: 'Replaced with text only' });
+    await textOnly.waitFor({ timeout: 30_000 });
+    expect(await textOnly.innerText()).not.toContain('Deleting lane gray');
+  }, 90_000);
 });
+
+// What the page functions above use of the browser: this file is type-checked without the DOM library.
+interface BrowserGlobals {
+  getComputedStyle(element: unknown): { color: string };
+}
+interface Animated {
+  getAnimations(options: { subtree: boolean }): { finished: Promise<unknown> }[];
+}
 
 async function expectText(locator: { innerText(): Promise<string> }, text: string): Promise<void> {
   expect(await locator.innerText()).toContain(text);

@@ -31,6 +31,8 @@ export const deleteKind: OperationKindSpec = {
     summary: (op) => `${op.service} · ${op.env} · delete lane ${op.lane}`,
     target: (op) => `stack \`${laneStackName(op)}\``,
     stageNoun: 'Stack',
+    // STATUS_LABEL speaks of deploys and pipelines; a delete's root must not say "deployed".
+    statusLabels: { starting: ':arrow_forward: starting', succeeded: ':wastebasket: deleted' },
     queuedBehind(op, ctx) {
       return simple(
         `:double_vertical_bar: Lane *${op.lane}* is busy: the delete is queued behind ${aheadText(ctx.other)}${threadLink(ctx)} and starts when it ends. ` +

@@ -222,7 +222,7 @@ function renderStacks(stacks: readonly SimStackRow[], now: number): void {
         type: 'button',
         class: 'mini-btn mini-reject',
         'data-testid': 'fail-next-stack',
-        title: 'Make the next create or update of this stack fail and roll back',
+        title: 'Make the next create, update or delete of this stack fail: a create or update rolls back; a delete ends in DELETE_FAILED, keeping what it could not remove',
         onclick: () => void simPost('/sim/fail-next-stack', { stack: s.name }, `The next operation of ${s.name} fails.`),
       }, 'Fail next op'))))
     : [emptyRow(4, 'No stacks yet: a deploy creates its lane stack.')]));

@@ -30,7 +30,9 @@ export function visibleToMe(msg: PageMessage): boolean {
 export function applyEvent(kind: ChangeKind, msg: PageMessage): void {
   const map = storeFor(msg.channel);
   if (kind === 'deleted') map.delete(msg.ts);
-  else map.set(msg.ts, { ...map.get(msg.ts), ...msg });
+  // Every event carries the whole message, and a field it lacks is gone (a replace_original with
+  // text only drops the blocks, buttons and all): replace, never merge over the old copy.
+  else map.set(msg.ts, msg);
 }
 
 export function sortedMessages(channel: string): PageMessage[] {
