@@ -123,7 +123,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     const principal = await options.principalOf(command.user_id);
     const routed = routeCommand({ text: command.text, principal, channelId: command.channel_id }, options.config);
     const auditCommand = (name: string, outcome: string, detail?: string, scope?: { service: string; env: string; lane?: string }) =>
-      audit({ at: Date.now(), actor: command.user_id, action: `command:${name}`, outcome, channel: command.channel_id, detail, ...scope });
+      audit({ at: options.commandDeps.clock.now(), actor: command.user_id, action: `command:${name}`, outcome, channel: command.channel_id, detail, ...scope });
     if (routed.kind === 'reply') {
       await ack({ response_type: 'ephemeral', text: routed.reply.text });
       observeAck(options.metrics, received);
@@ -166,7 +166,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       const log = logger.child({ user: userId, channel: channelId, action: button.name });
       const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: button.name, outcome });
       const auditClick = (outcome: string, detail?: string, scope?: object) =>
-        audit({ at: Date.now(), actor: userId, action: `click:${button.name}`, outcome, channel: channelId, detail, ...scope });
+        audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${button.name}`, outcome, channel: channelId, detail, ...scope });
       const answer = (text: string) =>
         respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
           log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),

@@ -92,7 +92,8 @@ function deployFinished(deploy: OperationRecord): ChatMessage {
     case 'failed': {
       const failed = deploy.stages.find((s) => s.status === 'Failed');
       const where = failed ? ` at stage *${escapeText(failed.name)}*` : '';
-      const why = deploy.statusSummary ? `: ${escapeAndTruncate(deploy.statusSummary, MAX_SUMMARY)}` : '';
+      // The summary is a sentence of its own; the reply adds its own full stop.
+      const why = deploy.statusSummary ? `: ${escapeAndTruncate(deploy.statusSummary.replace(/\.+\s*$/, ''), MAX_SUMMARY)}` : '';
       return simple(
         `:x: Deploy of \`${branch}\` to lane *${deploy.lane}* failed${where}${why}.${execution} ` +
           'The lane keeps running what it ran before. Fix the cause and run the deploy again.',
