@@ -6,8 +6,6 @@ import type {
   ContextBlockElement,
   KnownBlock,
   MessageAttachment,
-  MrkdwnElement,
-  PlainTextElement,
   RichTextBlock,
   RichTextBlockElement,
   RichTextElement,
@@ -19,22 +17,9 @@ import { h } from './dom';
 import { EMOJI } from './emoji';
 import { emojify, link, mrkdwn, safeUrl, special } from './mrkdwn';
 import { state } from './state';
+import { plainText, textObject } from './text-object';
 import { toast } from './toast';
 import type { PageMessage } from './types';
-
-type TextObject = PlainTextElement | MrkdwnElement;
-
-export function textObject(obj: TextObject | string | null | undefined, extraClass = ''): HTMLDivElement | null {
-  if (obj === undefined || obj === null) return null;
-  if (typeof obj === 'string') return h('div', { class: `mk ${extraClass}`.trim() }, mrkdwn(obj));
-  if (obj.type === 'mrkdwn') return h('div', { class: `mk ${extraClass}`.trim() }, mrkdwn(obj.text));
-  return h('div', { class: `plain ${extraClass}`.trim() }, obj.emoji === false ? String(obj.text ?? '') : emojify(String(obj.text ?? '')));
-}
-
-export function plainText(obj: TextObject | string | null | undefined): string {
-  if (!obj) return '';
-  return typeof obj === 'string' ? obj : String(obj.text ?? '');
-}
 
 function unsupported(kind: string, type: unknown): HTMLDivElement {
   return h('div', { class: 'bk-unsupported' }, `[unsupported ${kind}: ${typeof type === 'string' ? type : 'unknown'}]`);

@@ -2,7 +2,7 @@
 import type { ConfirmationDialog } from '@slack/web-api';
 import { byId } from './dom';
 import { emojify } from './mrkdwn';
-import { plainText, textObject } from './block-kit';
+import { plainText, textObject } from './text-object';
 
 /** Resolves true when the person confirms; false on deny, Escape or a click beside the dialog. */
 export function confirmDialog(confirm: ConfirmationDialog): Promise<boolean> {

@@ -6,11 +6,12 @@ import { wireComposer } from './composer';
 import { byId, h } from './dom';
 import { connectEvents, setConnection } from './events';
 import { keepPinned } from './messages';
-import { closeThread, onHashChange, parseHash, selectChannel, setUser } from './navigation';
+import { closeThread, onHashChange, openThread, parseHash, selectChannel, setUser } from './navigation';
 import { renderUsers } from './sidebar';
 import { fillSimForms, setSimOpen, wireSim } from './simulator';
 import { state, STORAGE } from './state';
 import type { Channel, ConsoleUser } from './types';
+import { handleViewRequests } from './view-requests';
 
 async function loadDirectory(): Promise<void> {
   const [users, channels] = await Promise.all([api<ConsoleUser[]>('GET', '/users'), api<Channel[]>('GET', '/channels')]);
@@ -21,6 +22,8 @@ async function loadDirectory(): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  // The one place the views learn what their clicks do (they cannot import navigation, which renders them).
+  handleViewRequests({ openThread, selectChannel: (channelId) => void selectChannel(channelId) });
   wireComposer(byId<HTMLTextAreaElement>('composer'), byId<HTMLFormElement>('composer-form'), 'composer-error', () => null);
   wireComposer(byId<HTMLTextAreaElement>('thread-composer'), byId<HTMLFormElement>('thread-form'), 'thread-error', () => state.threadTs);
   byId('thread-close').addEventListener('click', closeThread);

@@ -3,7 +3,6 @@
 import { renderAttachments, renderBlocks } from './block-kit';
 import { append, byId, h } from './dom';
 import { mrkdwn } from './mrkdwn';
-import { openThread } from './navigation';
 import { avatar, avatarOf, isBot, userInfo } from './people';
 import { renderChannelHeader, renderChannels } from './sidebar';
 import { BOT_USER, state } from './state';
@@ -11,6 +10,7 @@ import { isTopLevel, repliesOf, sortedMessages, storeFor, visibleToMe } from './
 import { dayKey, dayLabel, fullTime, hhmm, tsDate } from './time';
 import { toast } from './toast';
 import type { PageMessage } from './types';
+import { requestThread } from './view-requests';
 
 interface ReplySummary {
   count: number;
@@ -99,7 +99,7 @@ function renderMessage(msg: PageMessage, { compact = false, role = 'message', in
       type: 'button',
       class: 'replies-link',
       'data-testid': 'thread-replies-link',
-      onclick: () => openThread(msg.ts),
+      onclick: () => requestThread(msg.ts),
     },
     h('span', { class: 'stack' }, summary.people.map((id) => avatar(avatarOf(id), 'avatar-xs'))),
     h('span', { class: 'replies-count' }, `${summary.count} ${summary.count === 1 ? 'reply' : 'replies'}`),
@@ -111,7 +111,7 @@ function renderMessage(msg: PageMessage, { compact = false, role = 'message', in
   if (!msg.local) {
     const tools = h('div', { class: 'msg-tools' });
     if (!inThread && isTopLevel(msg) && !msg.ephemeral) {
-      tools.append(h('button', { type: 'button', class: 'tool', title: 'Reply in thread', 'data-testid': 'reply-in-thread', onclick: () => openThread(msg.ts) }, '💬'));
+      tools.append(h('button', { type: 'button', class: 'tool', title: 'Reply in thread', 'data-testid': 'reply-in-thread', onclick: () => requestThread(msg.ts) }, '💬'));
     }
     tools.append(h('button', { type: 'button', class: 'tool', title: 'Copy link', onclick: () => copyLink(msg) }, '🔗'));
     el.append(tools);

@@ -1,8 +1,8 @@
 // The sidebar (who is typing, the channels) and the channel header.
 import { byId, h } from './dom';
-import { selectChannel } from './navigation';
 import { avatar, colorOf, initialsOf, userName } from './people';
 import { state } from './state';
+import { requestChannel } from './view-requests';
 
 export function renderUsers(): void {
   const select = byId<HTMLSelectElement>('user-switcher');
@@ -31,7 +31,7 @@ export function renderChannels(): void {
       title: member ? null : `${userName(state.me)} is not a member of #${ch.name}`,
       onclick: (event) => {
         event.preventDefault();
-        void selectChannel(ch.id);
+        requestChannel(ch.id);
       },
     },
     h('span', { class: 'hash', 'aria-hidden': 'true' }, '#'),
