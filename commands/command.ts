@@ -38,7 +38,7 @@ export interface CommandContext {
 export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
-  lanes: Pick<LaneRegistry, 'get' | 'list' | 'releases'>;
+  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'releases'>;
   /** Read-only: an operation's record, for buttons that name an operation by id. */
   operations: Pick<OperationStore, 'get'>;
   /** Read-only: `/lane history`. */

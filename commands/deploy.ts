@@ -61,8 +61,7 @@ export function queuingText(ctx: CommandContext, { lane, branch }: DeployArgs): 
 
 /** Why a deploy to `lane` is refused now (the lane is being deleted), or undefined. */
 export async function laneBeingDeleted(ctx: CommandContext, lane: string, deps: Pick<CommandDeps, 'lanes'>): Promise<string | undefined> {
-  const view = await deps.lanes.get({ ...ctx.scope, lane });
-  if (view?.state !== 'deleting') return undefined;
+  if ((await deps.lanes.state({ ...ctx.scope, lane })) !== 'deleting') return undefined;
   return (
     `:no_entry: Nothing was queued: lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env} is being deleted, so it takes no deploy. ` +
     `Once it is gone, \`/lane deploy ${lane} <branch>\` creates it afresh.`

@@ -64,7 +64,7 @@ const PRINCIPAL_TIMEOUT_MS = 500;
  * small on purpose: the workers share the event loop with the Slack receiver, whose acks must stay
  * fast (bench/README.md). Scale out with more processes (LANEBOT_ROLE=worker) instead.
  */
-const WORKER_CONCURRENCY = { operations: 8, narrate: 5, maintenance: 1 } as const;
+const WORKER_CONCURRENCY = { operations: 4, narrate: 5, maintenance: 1 } as const;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
 /** How often the recovery pass looks for operations without a live job (operations/recovery.ts). */
@@ -193,6 +193,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     config,
     clock,
     lanes: {
+      state: (ref) => commandLanes.state(ref).catch(redisUnavailable),
       get: (ref) => commandLanes.get(ref).catch(redisUnavailable),
       list: (scope) => commandLanes.list(scope).catch(redisUnavailable),
       releases: (ref) => commandLanes.releases(ref).catch(redisUnavailable),

@@ -65,10 +65,12 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
         if (await releaseDeadHolder(deps, op)) report.released.push(op.id);
         continue;
       }
-      const jobId = op.status === 'queued' ? requestJobId(op.id) : runJobId(op.id);
-      const job = await deps.queues.operations.getJob(jobId);
-      const state = job ? await job.getState() : 'missing';
-      if (LIVE_JOB_STATES.has(state)) continue;
+      // The request job carries an operation admitted at once; a run job one that waited (or was recovered).
+      const jobIds = op.status === 'queued' ? [requestJobId(op.id)] : [requestJobId(op.id), runJobId(op.id)];
+      const jobs = (await Promise.all(jobIds.map((jobId) => deps.queues.operations.getJob(jobId)))).filter((j) => j !== undefined);
+      const states = await Promise.all(jobs.map((j) => j.getState()));
+      if (states.some((s) => LIVE_JOB_STATES.has(s))) continue;
+      const state = states.join(',') || 'missing';
 
       // Kept beside the step's progress, which steps replace as they go.
       const recoveries = op.recoveries ?? 0;
@@ -80,7 +82,8 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
         continue;
       }
       log.warn('operation has no live job; adding it again');
-      await job?.remove();
+      // A failed job keeps its id for a week: remove it, or adding the job again would do nothing.
+      for (const job of jobs) await job.remove();
       await deps.operations.update(op.id, { recoveries: recoveries + 1 });
       if (op.status === 'queued') {
         const { id, kind, service, env, lane, params, requester, channel, requestedAt } = op;

@@ -1,10 +1,11 @@
 // The operations runner: takes every kind of operation through the same life.
 //
-//   request job:  record ──▶ gate ──▶ admit to the slot ──┬─ admitted ──▶ (run job)
+//   request job:  record ──▶ gate ──▶ admit to the slot ──┬─ admitted ──▶ steps, in this same job
 //                                                         ├─ slot busy ──▶ waiting (thread says behind whom)
 //                                                         ├─ newer one waiting ──▶ superseded
 //                                                         └─ the lane is being deleted ──▶ refused
-//   run job:      step 1 … step n (each called until done, waiting in the delayed set) ──▶ finish
+//   run job:      (an operation that waited for its slot, or that recovery brings back)
+//                 step 1 … step n (each called until done, waiting in the delayed set) ──▶ finish
 //   finish:       status ──▶ thread ──▶ release the slot (retire/restore a deleted lane) ──▶ start the next
 //
 // Every step of this is safe to repeat: records move by compare-and-set, admission and release are
@@ -59,11 +60,14 @@ export class OperationRunner {
       await this.deps.redis.sadd(this.deps.keys.operationsInFlight, request.id);
       await this.audit(request, 'queued');
     }
-    // The root message appears as soon as the request is recorded ("queued").
-    await narrator.refreshRoot(request.id);
     const op = await operations.get(request.id);
     if (!op) throw new Error(`operation ${request.id} vanished right after it was recorded`);
+    // This job came back: it carries the operation's steps (admitted at once), or it was a retry.
+    if (op.status === 'starting' || op.status === 'running') return this.run(op.id);
+    if (op.status === 'waiting') return DONE; // a run job starts it when the slot is free
     if (isFinished(op.status)) return this.settle(op);
+    // The root message appears as soon as the request is recorded ("queued").
+    await narrator.refreshRoot(request.id);
 
     if (spec.gate && op.status === 'queued') {
       const gate = await spec.gate.check(op);
@@ -78,8 +82,9 @@ export class OperationRunner {
     switch (admission.decision) {
       case 'admitted':
         await this.audit(op, 'admitted');
-        await this.startRun(op.id);
-        return DONE;
+        // Run the steps in this job (one job less per operation); a wait moves this job to the
+        // delayed set like any run job. Recovery knows either job may carry an operation.
+        return this.run(op.id);
       case 'waiting':
         await this.audit(op, 'waiting', `behind ${admission.aheadId}`);
         await narrator.say(op.id, 'queued_behind', { kind: 'queued_behind', aheadId: admission.aheadId });

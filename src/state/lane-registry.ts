@@ -293,6 +293,12 @@ export class LaneRegistry {
     return result;
   }
 
+  /** The lane's state alone (one HGET: what a command checks before it queues); undefined when there is no lane. */
+  async state(ref: LaneRef): Promise<LaneState | undefined> {
+    const state = await this.redis.hget(this.keys.lane(ref), 'state');
+    return state === 'deleting' || state === 'active' ? state : undefined;
+  }
+
   async get(ref: LaneRef): Promise<LaneView | undefined> {
     const [view] = await this.getMany(ref, [ref.lane]);
     return view;

@@ -10,7 +10,7 @@ import { OPERATION_KINDS } from '../../src/operations/kinds/index';
 import { MAX_RECOVERIES } from '../../src/operations/recovery';
 import { OperationRegistry } from '../../src/operations/registry';
 import type { OperationStep } from '../../src/operations/step';
-import { runJobId } from '../../src/queue/queues';
+import { requestJobId, runJobId } from '../../src/queue/queues';
 import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, type StubMessage } from '../support/slack-stub';
 import { TEST_CONFIG } from '../support/test-config';
@@ -30,14 +30,19 @@ async function lastOf(t: TestBot, ref: LaneRef): Promise<OperationRecord | undef
   return (await t.bot.lanes.get(ref))?.last;
 }
 
+/** The job that carries an operation's steps: its request job (admitted at once) or its run job (it waited). */
+async function carrierJob(t: TestBot, operationId: string) {
+  return (await t.bot.queues.operations.getJob(runJobId(operationId))) ?? (await t.bot.queues.operations.getJob(requestJobId(operationId)));
+}
+
 /**
- * Loses an operation's run job, as a Redis restarted without persistence would. An active job is
- * locked by its worker and cannot be removed: try again once it is back in the delayed set.
+ * Loses the job that carries an operation, as a Redis restarted without persistence would. An active
+ * job is locked by its worker and cannot be removed: try again once it is back in the delayed set.
  */
 async function loseRunJob(t: TestBot, operationId: string): Promise<void> {
-  await waitFor(`the run job of ${operationId} to be removed`, async () => {
-    const job = await t.bot.queues.operations.getJob(runJobId(operationId));
-    if (!job) throw new Error('no run job');
+  await waitFor(`the job of ${operationId} to be removed`, async () => {
+    const job = await carrierJob(t, operationId);
+    if (!job) throw new Error('no job carries it');
     try {
       await job.remove();
       return true;
@@ -98,7 +103,7 @@ describe('a job that fails for good', () => {
     expect(logged).toMatchObject({ level: 50, operationId: op.id, msg: 'operation job failed for good; ending the operation' });
     expect(logged!.err).toMatchObject({ message: 'the step exploded' });
     // The first attempt was retried (jobRetry: 2 attempts) before the operation was ended.
-    expect(lines.filter((l) => l.msg === 'job failed' && l.jobId === runJobId(op.id))).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'job failed' && l.jobId === requestJobId(op.id))).toHaveLength(1);
 
     const audit = await t.bot.audit.recent(GRAY, 20);
     expect(audit.find((e) => e.operationId === op.id && e.outcome === 'error')).toMatchObject({
