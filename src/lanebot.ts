@@ -61,10 +61,12 @@ const PRINCIPAL_TIMEOUT_MS = 500;
 /**
  * Jobs per process at once. Every job step is short (a few Redis calls and one AWS or Slack call;
  * waiting happens in the delayed set), so small numbers carry hundreds of operations. They are kept
- * small on purpose: the workers share the event loop with the Slack receiver, whose acks must stay
- * fast (bench/README.md). Scale out with more processes (LANEBOT_ROLE=worker) instead.
+ * small on purpose where the workers share the event loop with the Slack receiver, whose acks must
+ * stay fast (bench/README.md: 4 operation steps at once doubled the ack p99 against 2). A worker-only
+ * process (LANEBOT_ROLE=worker) has no acks to protect and runs more at once: scale out with those.
  */
-const WORKER_CONCURRENCY = { operations: 4, narrate: 5, maintenance: 1 } as const;
+const WORKER_CONCURRENCY = { operations: 2, narrate: 5, maintenance: 1 } as const;
+const WORKER_ONLY_CONCURRENCY = { operations: 16, narrate: 10, maintenance: 1 } as const;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
 /** How often the recovery pass looks for operations without a live job (operations/recovery.ts). */
@@ -249,6 +251,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const workers: Worker[] = [];
   const workerOptions = { connection: redis, prefix: keys.bull, ...overrides.workerOptions };
   function startWorkers(): void {
+    const concurrency = env.LANEBOT_ROLE === 'worker' ? WORKER_ONLY_CONCURRENCY : WORKER_CONCURRENCY;
     const step =
       <T>(queue: string, handle: (data: T) => Promise<StepOutcome>) =>
       async (job: Job<T>, token?: string) => {
@@ -280,7 +283,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
             await runner.failForGood(operationId, error);
           }
         },
-        { ...workerOptions, concurrency: WORKER_CONCURRENCY.operations },
+        { ...workerOptions, concurrency: concurrency.operations },
       ),
       new Worker<NarrateJobData>(
         QUEUE_NAMES.narrate,
@@ -288,11 +291,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           if (job.name === 'sweep') return void (await sweepPendingThreads(redis, keys, queues));
           return step<NarrateJobData>(QUEUE_NAMES.narrate, (data) => flusher.flush(data))(job, token);
         },
-        { ...workerOptions, concurrency: WORKER_CONCURRENCY.narrate },
+        { ...workerOptions, concurrency: concurrency.narrate },
       ),
       new Worker<MaintenanceJobData>(QUEUE_NAMES.maintenance, (job) => maintain(job.data), {
         ...workerOptions,
-        concurrency: WORKER_CONCURRENCY.maintenance,
+        concurrency: concurrency.maintenance,
       }),
     );
     for (const worker of workers) {
