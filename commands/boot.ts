@@ -13,7 +13,7 @@ export const bootCommand: Command<Record<string, never>> = {
   parse: parseNoArguments,
   authorize: adminsOnly('boot'),
   acknowledge: (ctx) =>
-    `:building_construction: Queuing pipeline \`${bootPipelineName(ctx.scope.env)}\` for service *${ctx.scope.service}* in *${ctx.scope.env}*. ` +
+    `:building_construction: Queued pipeline \`${bootPipelineName(ctx.scope.env)}\` for service *${ctx.scope.service}* in *${ctx.scope.env}*. ` +
     'lanebot posts its progress in a thread in this channel.',
   async run(ctx, _args, deps) {
     await requestOperation('boot', ctx, deps);

@@ -64,8 +64,9 @@ export interface Command<A = unknown> {
    */
   precondition?(ctx: CommandContext, args: A, config: LanebotConfig): string | undefined;
   /**
-   * Optional text sent with the ack itself, before `run` starts: for commands whose result shows up
-   * elsewhere (a deploy's thread), so that success needs no second message.
+   * For commands that queue work whose result shows up elsewhere (a deploy's thread): what the ack
+   * says once `run` has queued it. The ack waits for `run` (bounded; see src/slack/slack-app.ts), so it
+   * confirms only what Redis has taken, and a refusal or failure is the ack's own text.
    */
   acknowledge?(ctx: CommandContext, args: A): string;
   /** Does the work; a reply, or undefined when the ack already said everything. */

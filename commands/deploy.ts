@@ -54,7 +54,7 @@ export const deployCommand: Command<DeployArgs> = {
 
 export function queuingText(ctx: CommandContext, { lane, branch }: DeployArgs): string {
   return (
-    `:inbox_tray: Queuing the deploy of \`${branch}\` to lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env}. ` +
+    `:inbox_tray: Queued the deploy of \`${branch}\` to lane *${lane}* of ${ctx.scope.service}/${ctx.scope.env}. ` +
     'lanebot posts its progress in a thread in this channel.'
   );
 }

@@ -13,7 +13,7 @@ export const infraCommand: Command<Record<string, never>> = {
   parse: parseNoArguments,
   authorize: adminsOnly('infra'),
   acknowledge: (ctx) =>
-    `:building_construction: Queuing pipeline \`${infraPipelineName(ctx.scope.env)}\`, the infrastructure of environment *${ctx.scope.env}*. ` +
+    `:building_construction: Queued pipeline \`${infraPipelineName(ctx.scope.env)}\`, the infrastructure of environment *${ctx.scope.env}*. ` +
     'lanebot posts its progress in a thread in this channel.',
   async run(ctx, _args, deps) {
     await requestOperation('infra', ctx, deps);

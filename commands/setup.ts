@@ -22,7 +22,7 @@ export const setupCommand: Command<Record<string, never>> = {
   },
 
   acknowledge: (ctx, _args) =>
-    `:gear: Queuing the setup of the pipelines of *${ctx.scope.service}/${ctx.scope.env}*. ` +
+    `:gear: Queued the setup of the pipelines of *${ctx.scope.service}/${ctx.scope.env}*. ` +
     'lanebot posts each stack\'s progress in a thread in this channel.',
 
   async run(ctx, _args, deps) {

@@ -13,7 +13,7 @@ import {
   type SlackActionMiddlewareArgs,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { CommandDeps } from '../../commands/command';
+import type { CommandDeps, Reply } from '../../commands/command';
 import { COMMANDS, laneOf, routeCommand } from '../../commands/index';
 import type { Principal } from '../access/policy';
 import type { AuditEntry } from '../audit/audit-log';
@@ -132,25 +132,49 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       await auditCommand(name, 'refused', `${routed.reply.text} (typed: /lane ${command.text.slice(0, 200)})`, routed.scope);
       return;
     }
-    // Ack before anything touches Redis: Slack gives up on the command after 3 seconds.
-    const early = routed.command.acknowledge?.(routed.ctx, routed.args);
-    await ack(early ? { response_type: 'ephemeral', text: early } : undefined);
-    observeAck(options.metrics, received);
     const name = routed.command.name;
     const scope = { ...routed.ctx.scope, lane: laneOf(routed.args) };
-    try {
-      const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
-      options.metrics.commands.inc({ command: name, outcome: 'run' });
-      await auditCommand(name, reply?.refused ? 'refused' : 'accepted', reply?.refused ? reply.text : `/lane ${command.text.slice(0, 200)}`, scope);
-      if (reply) await respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false });
-    } catch (error) {
-      options.metrics.commands.inc({ command: name, outcome: 'failed' });
-      const text = errorReplyText(error, log, { command: name });
-      await auditCommand(name, 'failed', text, scope);
-      await respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
-        log.error({ err: respondError }, 'could not deliver the error reply to Slack (response_url)'),
-      );
+    // The command's answer, whatever happens (a reply, or the error's text); audited once.
+    const answer = (async (): Promise<{ text?: string; blocks?: Reply['blocks']; visibility: Reply['visibility'] }> => {
+      try {
+        const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
+        options.metrics.commands.inc({ command: name, outcome: 'run' });
+        await auditCommand(name, reply?.refused ? 'refused' : 'accepted', reply?.refused ? reply.text : `/lane ${command.text.slice(0, 200)}`, scope);
+        if (reply) return reply;
+        return { text: routed.command.acknowledge?.(routed.ctx, routed.args), visibility: 'ephemeral' };
+      } catch (error) {
+        options.metrics.commands.inc({ command: name, outcome: 'failed' });
+        const text = errorReplyText(error, log, { command: name });
+        await auditCommand(name, 'failed', text, scope);
+        return { text, visibility: 'ephemeral' };
+      }
+    })();
+    const deliver = (reply: { text?: string; blocks?: Reply['blocks']; visibility: Reply['visibility'] }) =>
+      reply.text
+        ? respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false }).catch((respondError: unknown) =>
+            log.error({ err: respondError }, 'could not deliver the answer to Slack (response_url)'),
+          )
+        : undefined;
+
+    if (!routed.command.acknowledge) {
+      // Reads (list, status, history…) and confirmations: ack at once, answer through response_url.
+      await ack();
+      observeAck(options.metrics, received);
+      await deliver(await answer);
+      return;
     }
+    // A command that queues work: the ack confirms it only once Redis has taken it. Redis answers in
+    // milliseconds; if it does not within ACK_CONFIRM_MS, the ack says so honestly (well inside
+    // Slack's 3 s) and the outcome follows through response_url.
+    const settled = await Promise.race([answer, delay(ACK_CONFIRM_MS)]);
+    if (settled) {
+      await ack(settled.text ? { response_type: 'ephemeral', text: settled.text, blocks: settled.blocks } : undefined);
+      observeAck(options.metrics, received);
+      return;
+    }
+    await ack({ response_type: 'ephemeral', text: NOT_YET_CONFIRMED });
+    observeAck(options.metrics, received);
+    await deliver(await answer);
   });
 
   /**
@@ -243,6 +267,21 @@ async function startSocketMode(receiver: SocketModeReceiver, logger: Logger, att
     logger.warn({ err: error, retryInMs: delay }, 'cannot reach Slack for Socket Mode yet; retrying');
     setTimeout(() => void startSocketMode(receiver, logger, attempt + 1), delay).unref();
   }
+}
+
+/**
+ * How long the ack of a command that queues work waits for Redis to take it. Redis answers in a few
+ * milliseconds; this bound keeps the ack well inside Slack's 3 seconds when it does not.
+ */
+export const ACK_CONFIRM_MS = 1_500;
+
+export const NOT_YET_CONFIRMED =
+  ':hourglass_flowing_sand: lanebot has not yet been able to confirm that this is queued (its Redis is slow to answer). ' +
+  'It tells you here as soon as it knows, either way; do not run the command again meanwhile.';
+
+/** Resolves with undefined after `ms`; the timer does not hold the process open. */
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 function observeAck(metrics: Metrics, since: bigint): void {

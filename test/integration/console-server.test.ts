@@ -140,7 +140,7 @@ describe('the console with a real lanebot', () => {
     const sent = await postJson(`${stub.url}/sandbox/commands`, { user: 'U0ALICE', channel: 'C0USERAPIDEV', text: 'deploy gray release/1.2.3' });
     expect(sent.status).toBe(200);
     expect(sent.body).toMatchObject({ ok: true, status: 200, ack: { response_type: 'ephemeral' } });
-    expect((sent.body.ack as { text: string }).text).toContain('Queuing the deploy of `release/1.2.3` to lane *gray*');
+    expect((sent.body.ack as { text: string }).text).toContain('Queued the deploy of `release/1.2.3` to lane *gray*');
 
     const root = await waitFor('the root message', async () =>
       (await messagesOf(stub.url, 'C0USERAPIDEV', 'U0BOB')).find((m) => !m.ephemeral && m.text.includes('release/1.2.3')),
@@ -150,7 +150,7 @@ describe('the console with a real lanebot', () => {
 
     const forAlice = await messagesOf(stub.url, 'C0USERAPIDEV', 'U0ALICE');
     expect(forAlice.filter((m) => m.ephemeral)).toEqual([
-      expect.objectContaining({ visibleTo: 'U0ALICE', text: expect.stringContaining('Queuing the deploy') }),
+      expect.objectContaining({ visibleTo: 'U0ALICE', text: expect.stringContaining('Queued the deploy') }),
     ]);
     const forBob = await messagesOf(stub.url, 'C0USERAPIDEV', 'U0BOB');
     expect(forBob.some((m) => m.ephemeral)).toBe(false);

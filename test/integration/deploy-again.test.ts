@@ -120,7 +120,7 @@ describe('Deploy again button', () => {
     expect(answer.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     // The same words as the ack of `/lane deploy blue feature/sim-fail-build`.
     expect(answer.body.text).toBe(
-      `:inbox_tray: Queuing the deploy of \`${BRANCH}\` to lane *blue* of user-api/dev. lanebot posts its progress in a thread in this channel.`,
+      `:inbox_tray: Queued the deploy of \`${BRANCH}\` to lane *blue* of user-api/dev. lanebot posts its progress in a thread in this channel.`,
     );
     const seenByBob = t.stub.workspace.consoleMessages(CHANNEL, 'U0BOB').find((m) => m.ephemeral && m.text === answer.body.text);
     expect(seenByBob).toMatchObject({ visibleTo: 'U0BOB', thread_ts: root.ts });
@@ -193,7 +193,7 @@ describe('Deploy again button', () => {
     expect(await queuedRequests()).toHaveLength(1);
 
     const allowed = await answerTo(await click(final, 'U0APPROVER1'));
-    expect(allowed.body.text).toContain(`Queuing the deploy of \`${BRANCH}\` to lane *blue* of user-api/prod`);
+    expect(allowed.body.text).toContain(`Queued the deploy of \`${BRANCH}\` to lane *blue* of user-api/prod`);
     const again = await waitFor('the new deploy root', () => t.stub.roots(CHANNEL).find((m) => m.ts !== root.ts && m.text.includes(BRANCH)));
     expect(again.text).toContain(`user-api · prod · lane blue ← ${BRANCH}, requested by <@U0APPROVER1>`);
     expect(await queuedRequests()).toHaveLength(2);

@@ -22,7 +22,7 @@ describe('deploy flow', () => {
     // Answered in the ack itself; success needs no second message (the thread is the answer).
     const ack = JSON.parse(sent.body) as { response_type: string; text: string };
     expect(ack.response_type).toBe('ephemeral');
-    expect(ack.text).toContain('Queuing the deploy of `release/1.2.3` to lane *gray* of user-api/dev');
+    expect(ack.text).toContain('Queued the deploy of `release/1.2.3` to lane *gray* of user-api/dev');
 
     const root = await waitFor('the root message', () => t.stub.rootMentioning('release/1.2.3'));
     expect(root.channel).toBe('C0USERAPIDEV');

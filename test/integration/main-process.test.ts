@@ -61,7 +61,7 @@ describe('the lanebot process', () => {
     const body = slashCommandBody({ text: 'deploy gray release/1.2.3', responseUrl: stub.responseUrl('main') });
     const response = await fetch(`${url}/slack/events`, { method: 'POST', headers: signSlackBody(body, SECRET), body });
     expect(response.status).toBe(200);
-    expect(await response.text()).toContain('Queuing the deploy of `release/1.2.3` to lane *gray*');
+    expect(await response.text()).toContain('Queued the deploy of `release/1.2.3` to lane *gray*');
 
     const root = await waitFor('the root message', () => stub.rootMentioning('release/1.2.3'));
     const success = await waitFor('the success reply', () => stub.thread(root).find((m) => m.text.includes('now runs')), 60_000);

@@ -246,7 +246,7 @@ describe('a user group as approvers', () => {
     expect(await isMember('U0ALICE')).toBe(false);
 
     const bob = await t.command('deploy --env prod gray release/1.0.0', { user: 'U0BOB' });
-    expect(JSON.parse(bob.body)).toMatchObject({ text: expect.stringContaining('Queuing the deploy of `release/1.0.0` to lane *gray* of user-api/prod') });
+    expect(JSON.parse(bob.body)).toMatchObject({ text: expect.stringContaining('Queued the deploy of `release/1.0.0` to lane *gray* of user-api/prod') });
     await waitFor("bob's deploy to be recorded", async () => (await lastOf(t, { ...PROD, lane: 'gray' }))?.requester === 'U0BOB');
 
     const alice = await t.command('deploy --env prod blue release/1.0.0', { user: 'U0ALICE' });
@@ -265,7 +265,7 @@ describe('a user group as approvers', () => {
     expect(stub.calls.filter((c) => c.method === 'usergroups.users.list').length).toBeGreaterThan(refreshedBefore);
 
     const again = await t.command('deploy --env prod blue release/1.0.0', { user: 'U0ALICE' });
-    expect(JSON.parse(again.body)).toMatchObject({ text: expect.stringContaining('Queuing the deploy') });
+    expect(JSON.parse(again.body)).toMatchObject({ text: expect.stringContaining('Queued the deploy') });
     await waitFor("alice's deploy to be recorded", async () => (await lastOf(t, { ...PROD, lane: 'blue' }))?.requester === 'U0ALICE');
 
     // Removed in Slack, refused again.

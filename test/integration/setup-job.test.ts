@@ -66,7 +66,7 @@ describe('/lane setup (scripted stack port)', () => {
   async function runSetup(stacks: ScriptedStacks): Promise<{ root: NonNullable<ReturnType<TestBot["stub"]["rootMentioning"]>>; bot: TestBot }> {
     t = await startTestBot({ config: CONFIG, overrides: { stacks } });
     const sent = await t.command('setup', { user: ADMIN });
-    expect(JSON.parse(sent.body).text).toContain('Queuing the setup of the pipelines of *user-api/dev*');
+    expect(JSON.parse(sent.body).text).toContain('Queued the setup of the pipelines of *user-api/dev*');
     const root = await waitFor('the setup root message', () => t!.stub.rootMentioning('pipeline setup'));
     return { root, bot: t };
   }

@@ -78,7 +78,7 @@ describe.each(['setup', 'infra', 'boot'])('/lane %s', (name) => {
     const routed = route(name);
     if (routed.kind !== 'run') throw new Error(replyText(routed));
     const ack = routed.command.acknowledge?.(routed.ctx, routed.args) ?? '';
-    expect(ack).toMatch(/Queuing/);
+    expect(ack).toMatch(/Queued/);
     expect(ack).toContain('thread');
   });
 });
