@@ -1,7 +1,7 @@
 // The YAML config file (LANEBOT_CONFIG) and the environment variables, both validated at start.
 // Errors name the key and the problem; nothing else in the process reads process.env.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { defaultPipelineName, validateScopeName, type Scope } from './domain/names';
@@ -169,7 +169,18 @@ export function parseConfig(text: string, source = 'lanebot.yml'): LanebotConfig
   if (doc.errors.length > 0) {
     throw new ConfigError(`${source} is not valid YAML: ${doc.errors[0]!.message}`);
   }
-  const raw: unknown = doc.toJS() ?? {};
+  // Aliases (`*name`) can expand without bound (an "alias bomb"), and a config this size never needs them.
+  let alias: string | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      alias = `*${node.source}`;
+      return visit.BREAK;
+    },
+  });
+  if (alias !== undefined) {
+    throw new ConfigError(`${source} uses the YAML alias ${alias.slice(0, 60)}: lanebot does not accept aliases (they can expand without bound). Write the values out.`);
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  - ${formatIssue(issue)}`);

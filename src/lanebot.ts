@@ -27,7 +27,7 @@ import type { OperationRequest } from './domain/operation';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describeCause, LanebotError, QueueUnavailableError } from './errors';
+import { ConfigError, describeCause, LanebotError, QueueUnavailableError } from './errors';
 import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
@@ -168,7 +168,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const commandUserGroups = new UserGroupCache(commandRedis, keys);
   const groupIds = referencedGroups(config);
 
-  const templatesDir = env.LANEBOT_TEMPLATES_DIR ?? defaultTemplatesDir();
+  const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
   const simCloud =
     env.CLOUD === 'sim'
@@ -348,7 +348,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await simClock?.start();
       // Take commands once Redis answers, so the first deploy is not refused for a connection still
       // being opened; if Redis is down, start anyway: commands then say so, and /healthz reports 503.
-      await withTimeout(once(commandRedis, 'ready'), 3_000, 'Redis not ready').catch(() =>
+      // (It may be ready already: 'ready' fired before start() was called, and once() would wait in vain.)
+      const ready: Promise<unknown> = commandRedis.status === 'ready' ? Promise.resolve() : once(commandRedis, 'ready');
+      await withTimeout(ready, 3_000, 'Redis not ready').catch(() =>
         logger.warn({ redis: env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') }, 'Redis is not reachable yet; starting anyway'),
       );
       if (env.LANEBOT_ROLE !== 'web') {
@@ -431,6 +433,20 @@ function redisUnavailable(error: unknown): never {
     `lanebot could not read its Redis (${describeCause(error)}). Try again in a minute; if it keeps failing, tell your platform team.`,
     { cause: error, retryable: true },
   );
+}
+
+/**
+ * A templates directory named in the environment must hold the pipeline templates `/lane setup`
+ * deploys: a wrong path stops the start here, with its name, rather than failing a setup later.
+ */
+function checkTemplatesDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  if (!existsSync(join(dir, 'pipelines'))) {
+    throw new ConfigError(
+      `environment is invalid:\n  - LANEBOT_TEMPLATES_DIR: ${dir} has no pipelines/ folder; point it at the templates/ folder lanebot ships with, or leave it unset`,
+    );
+  }
+  return dir;
 }
 
 /** The templates/ directory lanebot ships with: next to src/ when run from source, two up from dist/src/. */

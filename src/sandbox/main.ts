@@ -61,9 +61,10 @@ async function main(): Promise<void> {
     });
 
     let simRoutes: ReturnType<typeof simControlRoutes> | undefined;
+    // No bot URL yet: until the bot answers, the console says "the bot is still starting" instead of
+    // sending a command Slack-style into nothing (which Slack reports as dispatch_failed).
     consoleServer = await startConsoleServer({
       workspace,
-      botUrl: `http://127.0.0.1:${botPort}`,
       signingSecret,
       port: consolePort,
       logger,
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
     bot = createLanebot({ ...env, SLACK_API_URL: consoleServer.apiUrl }, sandbox.lanebot, { logger });
     simRoutes = simControlRoutes(bot, sandbox.lanebot);
     await bot.start();
+    consoleServer.setBotUrl(`http://127.0.0.1:${botPort}`);
 
     const banner = [
       '',

@@ -200,6 +200,16 @@ describe('parseConfig', () => {
     expect(error.message).toMatch(/lanebot\.yml is invalid/);
   });
 
+  it('refuses YAML aliases, such as an alias bomb, with a clear message and without expanding them', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 12; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    const bomb = `${levels.join('\n')}\nservices: {user-api: {}}\nenvironments: {dev: {}}\n`;
+    expect(() => parseConfig(bomb, 'bomb.yml')).toThrow(ConfigError);
+    expect(() => parseConfig(bomb, 'bomb.yml')).toThrow('bomb.yml uses the YAML alias *a: lanebot does not accept aliases');
+    // One harmless alias is refused all the same: the rule is simple to state and to follow.
+    expect(() => parseConfig('services: {user-api: &s {}}\nenvironments: {dev: *s}\n')).toThrow('uses the YAML alias *s');
+  });
+
   it('an empty file says what is required', () => {
     const message = configErrorOf('').message;
     expect(message).toMatch(/services/);
