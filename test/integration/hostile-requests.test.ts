@@ -3,6 +3,7 @@
 // Real bots on a real Redis; requests signed as Slack signs them.
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
+import { CONSOLE_BODY_LIMIT_BYTES } from '../../src/sandbox/console-server';
 import { blockActionsBody, signSlackRequest } from '../../src/sandbox/slack-signing';
 import { DEPLOY_AGAIN_ACTION_ID } from '../../src/slack/actions/deploy-again';
 import { SLACK_BODY_LIMIT_BYTES } from '../../src/slack/receiver/bounded-body';
@@ -232,5 +233,45 @@ describe('the Slack edge against oversized bodies', () => {
     const { response } = await rawRequest(port(), head, [Buffer.alloc(1024, 'a')]);
     expect(response).toMatch(/^HTTP\/1\.1 413 /);
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('the sandbox console against oversized bodies', () => {
+  let t: TestBot;
+
+  beforeAll(async () => {
+    t = await startTestBot();
+    t.stub.setBotUrl(t.url);
+  });
+
+  afterAll(async () => {
+    await t.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  const port = () => Number(new URL(t.stub.url).port);
+
+  it('answers 413 (JSON) to a console POST over its limit by content-length, unread', async () => {
+    const head = `POST /sandbox/commands HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`;
+    const { response } = await rawRequest(port(), head, [Buffer.from('{"text":"')]);
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain(`"error":"the body is larger than ${CONSOLE_BODY_LIMIT_BYTES} bytes"`);
+  });
+
+  it('cuts off a chunked console POST once it passes the limit', async () => {
+    const head = 'POST /sandbox/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const piece = Buffer.alloc(32 * 1024, 'a');
+    const chunk = Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]);
+    const { response } = await rawRequest(port(), head, Array(Math.ceil(CONSOLE_BODY_LIMIT_BYTES / piece.length) + 1).fill(chunk));
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  it('still takes a console command of ordinary size', async () => {
+    const response = await fetch(`${t.stub.url}/sandbox/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'U0ALICE', channel: CHANNEL, text: 'deploy' }),
+    });
+    expect(response.status).toBe(200);
   });
 });
