@@ -46,6 +46,7 @@ import {
   type Queues,
   type StepOutcome,
 } from './queue/queues';
+import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { RedisKeys } from './state/keys';
 import { LaneRegistry } from './state/lane-registry';
@@ -219,6 +220,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     commandDeps,
     principalOf: (userId) => principalOf(commandUserGroups, userId, groupIds, logger),
     audit: (entry) => commandAudit.record(entry),
+    requestLedger: new RedisRequestLedger(commandRedis, keys),
     userGroupChanged: async (groupId) => {
       if (!groupIds.includes(groupId)) return; // a group lanebot's config does not name
       await commandQueues.maintenance.add('refresh-user-groups', { kind: 'refresh-user-groups', groupId }, { jobId: `refresh-${groupId}-${Date.now()}` });

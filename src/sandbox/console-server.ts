@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
+import { readBoundedBody, refuseTooLarge } from '../slack/receiver/bounded-body';
 import { PAGE_SCRIPT, pageBundle, PageBundleError } from './page-bundle';
 import { blockActionsBody, postSignedRequest, slashCommandBody, type ClickedButton, type SignedPostResult } from './slack-signing';
 import {
@@ -54,8 +55,14 @@ export interface ConsoleServer {
 
 const DEFAULT_ACK_TIMEOUT_MS = 3000;
 const DEFAULT_HEARTBEAT_MS = 15_000;
-/** Larger bodies are refused: nothing the bot or the page sends comes near it. */
+/**
+ * Body limits, checked by content-length and by counting (a larger body is answered 413 unread).
+ * The Slack side (Web API calls, response_url posts) takes what the bot posts, up to Slack's own
+ * size (a 40,000-character message with 50 blocks stays under 1 MB). The console API takes what a
+ * person types or clicks: its largest legit body is a 40,000-character message, well under 256 KB.
+ */
 const MAX_BODY_BYTES = 1024 * 1024;
+export const CONSOLE_BODY_LIMIT_BYTES = 256 * 1024;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -159,6 +166,10 @@ class SandboxConsole {
   }
 
   private answerError(res: ServerResponse, error: unknown): void {
+    if (error instanceof BodyTooLargeError) {
+      if (!res.headersSent) refuseTooLarge(error.req, res, error.limit, 'json');
+      return;
+    }
     if (error instanceof HttpError || error instanceof WorkspaceError) {
       if (!res.headersSent) sendJson(res, error.status, { ok: false, error: error.message });
       return;
@@ -186,12 +197,12 @@ class SandboxConsole {
     'GET /sandbox/users': async (_req, res) => sendJson(res, 200, this.users()),
     'GET /sandbox/channels': async (_req, res) => sendJson(res, 200, this.workspace.listChannels()),
     'GET /sandbox/messages': async (_req, res, url) => sendJson(res, 200, this.messages(url)),
-    'POST /sandbox/messages': async (req, res) => sendJson(res, 200, this.postMessage(await readJsonObject(req))),
-    'POST /sandbox/commands': async (req, res) => this.command(res, await readJsonObject(req)),
-    'POST /sandbox/actions': async (req, res) => this.action(res, await readJsonObject(req)),
+    'POST /sandbox/messages': async (req, res) => sendJson(res, 200, this.postMessage(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
+    'POST /sandbox/commands': async (req, res) => this.command(res, await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES)),
+    'POST /sandbox/actions': async (req, res) => this.action(res, await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES)),
     'GET /sandbox/events': async (req, res, url) => this.events(req, res, url),
     'GET /sandbox/usergroups': async (_req, res) => sendJson(res, 200, this.workspace.listUserGroups()),
-    'POST /sandbox/usergroups': async (req, res) => sendJson(res, 200, await this.setUserGroupMembers(await readJsonObject(req))),
+    'POST /sandbox/usergroups': async (req, res) => sendJson(res, 200, await this.setUserGroupMembers(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
   };
 
   /**
@@ -447,26 +458,25 @@ function isConsolePath(path: string): boolean {
 
 // ---- request and response helpers ---------------------------------------------------------------------
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `the body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+/** A body over its limit: answered 413 and the connection closed, the rest never read. */
+class BodyTooLargeError extends HttpError {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly limit: number,
+  ) {
+    super(413, `the body is larger than ${limit} bytes`);
+  }
 }
 
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const raw = await readBody(req);
+async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const read = await readBoundedBody(req, limit);
+  if (read.ok) return read.body.toString('utf8');
+  if (read.reason === 'too-large') throw new BodyTooLargeError(req, limit);
+  throw new HttpError(400, 'the request ended before its body did');
+}
+
+async function readJsonObject(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+  const raw = await readBody(req, limit);
   if (!raw.trim()) throw new HttpError(400, 'the body is empty; send a JSON object');
   let parsed: unknown;
   try {

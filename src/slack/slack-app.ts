@@ -2,7 +2,6 @@
 // GET /healthz and GET /metrics on the same port. Listeners are registered here by kind.
 import {
   App,
-  HTTPReceiver,
   LogLevel,
   SocketModeReceiver,
   type BlockAction,
@@ -21,8 +20,12 @@ import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons } from './actions/index';
+import { registerUnknownActions } from './actions/unknown-action';
 import { errorReplyText } from './error-reply';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
+import { dropSocketModeRetries } from './receiver/socket-mode-retries';
+import type { RequestLedger } from './receiver/request-ledger';
+import { SlackHttpReceiver, type GetRoute } from './receiver/slack-http-receiver';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -44,6 +47,13 @@ export interface SlackAppOptions {
   userGroupChanged(groupId: string): Promise<void>;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * The requests already taken, shared by every bot process (Redis): replays and Slack's retries
+   * of a delivery already taken are answered without acting.
+   */
+  requestLedger: RequestLedger;
+  /** Largest accepted POST /slack/events body; default SLACK_BODY_LIMIT_BYTES (64 KB). */
+  bodyLimit?: number;
   /** Answers GET /healthz: ok plus details. */
   health(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
 }
@@ -59,34 +69,27 @@ export interface SlackApp {
 export function createSlackApp(options: SlackAppOptions): SlackApp {
   const logger = options.logger.child({ component: 'slack' });
   const boltLogger = toBoltLogger(logger);
-  const customRoutes: CustomRoute[] = [
-    {
-      path: '/healthz',
-      method: ['GET'],
-      handler: (_req, res) => {
-        options
-          .health()
-          .catch((error: unknown) => ({ ok: false, details: { error: String(error) } }))
-          .then(({ ok, details }) => {
-            res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...details }));
-          });
-      },
-    },
-    {
-      path: '/metrics',
-      method: ['GET'],
-      handler: (_req, res) => {
-        options.metrics.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
-          res.end(text);
+  const routes: Record<string, GetRoute> = {
+    '/healthz': (_req, res) => {
+      options
+        .health()
+        .catch((error: unknown) => ({ ok: false, details: { error: String(error) } }))
+        .then(({ ok, details }) => {
+          res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...details }));
         });
-      },
     },
-  ];
+    '/metrics': (_req, res) => {
+      options.metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': options.metrics.registry.contentType });
+        res.end(text);
+      });
+    },
+  };
 
-  let receiver: HTTPReceiver | SocketModeReceiver;
+  let receiver: SlackHttpReceiver | SocketModeReceiver;
   if (options.appToken) {
+    const customRoutes: CustomRoute[] = Object.entries(routes).map(([path, handler]) => ({ path, method: ['GET'], handler }));
     receiver = new SocketModeReceiver({
       appToken: options.appToken,
       logger: boltLogger,
@@ -95,13 +98,16 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     });
   } else {
     if (!options.signingSecret) throw new Error('HTTP mode needs SLACK_SIGNING_SECRET');
-    receiver = new HTTPReceiver({
+    // lanebot's own edge instead of Bolt's HTTPReceiver: it caps the body before reading it and
+    // refuses replays (src/slack/receiver/slack-http-receiver.ts). Acks return the HTTP response at
+    // once; the listener carries on after it.
+    receiver = new SlackHttpReceiver({
       signingSecret: options.signingSecret,
-      endpoints: '/slack/events',
-      customRoutes,
-      logger: boltLogger,
-      // Ack returns the HTTP response at once; the listener carries on after it.
-      processBeforeResponse: false,
+      ledger: options.requestLedger,
+      logger,
+      boltLogger,
+      routes,
+      bodyLimit: options.bodyLimit,
     });
   }
 
@@ -113,6 +119,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     // Slack, and the listeners never need the bot's own user id.
     authorize: async () => ({ botToken: options.botToken }),
   });
+
+  // Socket Mode has no signatures to replay; Slack's redeliveries are dropped by payload instead.
+  if (receiver instanceof SocketModeReceiver) app.use(dropSocketModeRetries(options.requestLedger, logger));
 
   const audit = (entry: AuditEntry) =>
     options.audit(entry).catch((error: unknown) => logger.warn({ err: error, entry }, 'could not append to the audit log'));
@@ -227,6 +236,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
 
   checkButtons(BUTTONS);
   for (const button of BUTTONS) registerButton(button);
+  registerUnknownActions(app, BUTTONS.map((button) => button.actionId), logger);
 
   registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
 
@@ -240,7 +250,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     receiver,
     async start(requestedPort: number) {
       started = true;
-      if (receiver instanceof HTTPReceiver) {
+      if (receiver instanceof SlackHttpReceiver) {
         const server = await receiver.start(requestedPort);
         const address = server.address();
         return typeof address === 'object' && address ? address.port : requestedPort;

@@ -89,6 +89,14 @@ export class RedisKeys {
     return `${this.prefix}:pace:${bucket}`;
   }
 
+  /**
+   * A Slack request already taken (string "1" with a TTL): `digest` is the sha256 of its signature or
+   * of its delivery key (src/slack/receiver/request-ledger.ts).
+   */
+  seenRequest(digest: string): string {
+    return `${this.prefix}:seen-request:${digest}`;
+  }
+
   /** lanebot's copy of a Slack user group's members (set of user ids; src/access/user-groups.ts). */
   userGroupMembers(groupId: string): string {
     return `${this.prefix}:usergroup:${groupId}:members`;
