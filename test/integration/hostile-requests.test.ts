@@ -62,7 +62,7 @@ describe('the Slack edge against replays', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
     const acted = answers.filter((a) => a.body !== '');
     expect(acted).toHaveLength(1);
-    expect(acted[0]!.body).toContain('Queuing the deploy');
+    expect(acted[0]!.body).toContain('Queued the deploy');
     // The copies were answered by the edge before Bolt saw them: nothing else is in flight.
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ ...DEV, lane: 'gray' }))?.last?.status === 'running');
     await waitFor('the root message', () => rootsOf(t, 'gray', 'release/2.0.0')[0]);
@@ -74,7 +74,7 @@ describe('the Slack edge against replays', () => {
     const body = slashCommandBody({ text: 'deploy teal release/2.0.1', responseUrl: t.stub.responseUrl(`retried-${randomUUID()}`) });
     const first = await post(t.url, body, signSlackRequest(body, SIGNING_SECRET, nowSeconds() - 2));
     expect(first.status).toBe(200);
-    expect(first.body).toContain('Queuing the deploy');
+    expect(first.body).toContain('Queued the deploy');
 
     const retry = await post(t.url, body, { ...signSlackRequest(body, SIGNING_SECRET, nowSeconds()), 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' });
     expect(retry).toEqual({ status: 200, body: '' });
@@ -131,7 +131,7 @@ describe('the Slack edge against replays', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
 
     const answer = await waitFor('the answer to the click', () => t.stub.responsesFor(id)[0]);
-    expect(answer.body.text).toContain('Queuing the deploy');
+    expect(answer.body.text).toContain('Queued the deploy');
     await waitFor('the second pipeline run', async () => ((await executionsOf(t, 'blue')) === 2 ? true : undefined));
     await waitFor('the deploy again to run', async () => (await t.bot.lanes.get({ ...DEV, lane: 'blue' }))?.last?.status === 'running');
     // Nine copies were answered by the edge before Bolt saw them; one click, one answer, one more run.
