@@ -22,6 +22,7 @@ import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons } from './actions/index';
 import { errorReplyText } from './error-reply';
+import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
 
 export interface SlackAppOptions {
@@ -42,6 +43,8 @@ export interface SlackAppOptions {
   audit(entry: AuditEntry): Promise<void>;
   /** Slack says a user group's members changed: queue a refresh of lanebot's copy. */
   userGroupChanged(groupId: string): Promise<void>;
+  /** Where the bot's own channel joins and leaves are recorded (src/chat/channel-membership.ts). */
+  channelMembership?: ChannelMembershipEventsDeps['membership'];
   logger: Logger;
   metrics: Metrics;
   /** Answers GET /healthz: ok plus details. */
@@ -205,6 +208,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   for (const button of BUTTONS) registerButton(button);
 
   registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
+  if (options.channelMembership) registerChannelMembershipEvents(app, { membership: options.channelMembership, logger });
 
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
