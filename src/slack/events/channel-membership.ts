@@ -18,6 +18,14 @@ function eventTime(eventTs: string | undefined): number {
   return Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds * 1000) : Date.now();
 }
 
+/**
+ * The bot's own user id: from the authorization when it has one, else from the envelope's
+ * `authorizations` (the installation the event was delivered to; lanebot's authorize skips auth.test).
+ */
+function botUserOf(context: { botUserId?: string }, body: unknown): string | undefined {
+  return context.botUserId ?? (body as { authorizations?: { user_id?: string; is_bot?: boolean }[] }).authorizations?.find((a) => a.is_bot)?.user_id;
+}
+
 export function registerChannelMembershipEvents(app: App, deps: ChannelMembershipEventsDeps): void {
   async function record(channel: string, canPost: boolean, eventTs: string | undefined): Promise<void> {
     try {
@@ -29,12 +37,12 @@ export function registerChannelMembershipEvents(app: App, deps: ChannelMembershi
     }
   }
 
-  app.event('member_joined_channel', async function botJoinedChannel({ event, context }) {
-    if (!context.botUserId || event.user !== context.botUserId) return;
+  app.event('member_joined_channel', async function botJoinedChannel({ event, context, body }) {
+    if (event.user !== botUserOf(context, body)) return;
     await record(event.channel, true, event.event_ts);
   });
-  app.event('member_left_channel', async function botLeftChannel({ event, context }) {
-    if (!context.botUserId || event.user !== context.botUserId) return;
+  app.event('member_left_channel', async function botLeftChannel({ event, context, body }) {
+    if (event.user !== botUserOf(context, body)) return;
     await record(event.channel, false, event.event_ts);
   });
   // Sent to the member who left or was removed: the bot itself.
