@@ -7,6 +7,7 @@ import type { CommandDeps } from '../commands/command';
 import { referencedGroups, userPrincipal, type Principal } from './access/policy';
 import { refreshUserGroups, UserGroupCache } from './access/user-groups';
 import { AuditLog } from './audit/audit-log';
+import { ChannelMembership } from './chat/channel-membership';
 import type { ChatPort } from './chat/chat.port';
 import { createSlackWebClient, SlackChatAdapter } from './chat/slack-chat.adapter';
 import { SlackUserGroupDirectory } from './chat/slack-user-group-directory';
@@ -225,6 +226,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       if (!groupIds.includes(groupId)) return; // a group lanebot's config does not name
       await commandQueues.maintenance.add('refresh-user-groups', { kind: 'refresh-user-groups', groupId }, { jobId: `refresh-${groupId}-${Date.now()}` });
     },
+    channelMembership: new ChannelMembership(commandRedis, keys),
     logger,
     metrics,
     health: async () => {

@@ -19,8 +19,18 @@ export interface PostMarker {
   entry: string;
 }
 
+/** What conversations.info says of a channel, as far as posting there goes. */
+export interface ChannelInfo {
+  isMember: boolean;
+  isArchived: boolean;
+}
+
 export interface ChatPort {
   post(channel: string, message: ChatMessage, options?: { threadTs?: string; marker?: PostMarker }): Promise<{ ts: string }>;
+  /** A direct message from the app to a user (chat.postMessage to the user id opens the app's DM). */
+  dm(userId: string, message: ChatMessage): Promise<void>;
+  /** Whether the bot is in the channel (conversations.info); undefined when Slack does not know the channel. */
+  channelInfo(channel: string): Promise<ChannelInfo | undefined>;
   /** The ts of a message this bot posted with `marker` since `since` (epoch ms), if there is one. */
   findPosted(channel: string, marker: PostMarker, options: { threadTs?: string; since: number }): Promise<string | undefined>;
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
@@ -42,3 +52,22 @@ export class ChatRejectedError extends Error {
     this.name = 'ChatRejectedError';
   }
 }
+
+/** The call never reached Slack (connection refused, DNS): nothing can have been posted. */
+export class ChatNotSentError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the call did not reach Slack: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'ChatNotSentError';
+  }
+}
+
+/**
+ * Whether a failed call surely did nothing in Slack (a 429, a refusal, a call that never left), as
+ * opposed to an ambiguous outcome (a 500, a timeout, a reset) after which the message may exist.
+ */
+export function surelyNotPosted(error: unknown): boolean {
+  return error instanceof ChatRateLimitedError || error instanceof ChatRejectedError || error instanceof ChatNotSentError;
+}
+
+/** Slack refusals that mean "lanebot cannot post in this channel at all", and what fixes them. */
+export const CHANNEL_REFUSALS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);

@@ -120,6 +120,43 @@ export function rootMessage(op: OperationRecord, view: OperationView, now: numbe
   return { text, blocks };
 }
 
+/**
+ * The root message's first post: who asked for what, without a status. The status is only ever
+ * written by editing the ts lanebot recorded, so a copy of this post left behind by a lost answer
+ * (see thread-narrator.ts) never shows a status that goes stale.
+ */
+export function rootPlaceholder(op: OperationRecord, view: OperationView): ChatMessage {
+  return {
+    text: `${view.summary(op)}, requested by <@${op.requester}>`,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\nrequested by <@${op.requester}>` } }],
+  };
+}
+
+/**
+ * The direct message to a requester when Slack refuses lanebot's posts in the channel for good:
+ * what happened, how to fix it, and what happens to the operation (it goes on; the outcome follows).
+ */
+export function cannotPostNotice(op: OperationRecord, view: OperationView, slackError: string, hint: string): ChatMessage {
+  const fix =
+    slackError === 'not_in_channel'
+      ? `Invite me with \`/invite @lanebot\` in <#${op.channel}>; later operations there get their thread again.`
+      : slackError === 'is_archived'
+        ? `The channel is archived: bind ${op.service}/${op.env} to another channel in lanebot.yml.`
+        : `The channel does not exist or I cannot see it (a private channel: invite me with \`/invite @lanebot\`). ${escapeText(hint)}`;
+  const text = [
+    `:warning: I could not post the thread of *${escapeText(view.summary(op))}* in <#${op.channel}>: Slack answered \`${escapeText(slackError)}\`.`,
+    fix,
+    `The ${op.kind} itself goes on (it was already queued); I will send you its outcome here when it ends.`,
+  ].join('\n');
+  return simple(text);
+}
+
+/** The direct message with the outcome of an operation whose channel thread could not be posted. */
+export function outcomeNotice(op: OperationRecord, view: OperationView, finished: ChatMessage): ChatMessage {
+  const intro = `Outcome of *${escapeText(view.summary(op))}* (requested in <#${op.channel}>, where I could not post): ${STATUS_LABEL[op.status]}`;
+  return { text: `${intro}\n${finished.text}`, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: intro } }, ...(finished.blocks ?? [])] };
+}
+
 /** A reply in an operation's thread. */
 export function threadReply(op: OperationRecord, event: ThreadEvent, view: OperationView, ctx: RenderContext): ChatMessage {
   switch (event.kind) {

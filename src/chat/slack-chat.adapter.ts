@@ -1,7 +1,7 @@
 // ChatPort over @slack/web-api's WebClient. Rate limits and transient failures are not retried
 // here: the narrator re-schedules its job instead of holding a worker while it waits.
 import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
-import { ChatRateLimitedError, ChatRejectedError, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
+import { ChatNotSentError, ChatRateLimitedError, ChatRejectedError, type ChannelInfo, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
 
 /** Slack message metadata event type of everything lanebot posts. */
 const MARKER_EVENT_TYPE = 'lanebot_message';
@@ -21,6 +21,9 @@ const PERMANENT_ERRORS: Record<string, string> = {
   invalid_blocks: 'lanebot built a message Slack rejects; please report this.',
   msg_too_long: 'lanebot built a message that is too long; please report this.',
 };
+
+/** Socket errors that happen before a request is sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export function createSlackWebClient(token: string, slackApiUrl: string): WebClient {
   return new WebClient(token, {
@@ -50,6 +53,20 @@ export class SlackChatAdapter implements ChatPort {
     );
     if (!result.ts) throw new Error('chat.postMessage returned no ts');
     return { ts: result.ts };
+  }
+
+  async dm(userId: string, message: ChatMessage): Promise<void> {
+    await this.call(() => this.client.chat.postMessage({ channel: userId, text: message.text, blocks: message.blocks, unfurl_links: false }));
+  }
+
+  async channelInfo(channel: string): Promise<ChannelInfo | undefined> {
+    try {
+      const result = await this.call(() => this.client.conversations.info({ channel }));
+      return { isMember: result.channel?.is_member === true, isArchived: result.channel?.is_archived === true };
+    } catch (error) {
+      if (error instanceof ChatRejectedError && error.slackError === 'channel_not_found') return undefined;
+      throw error;
+    }
   }
 
   async findPosted(channel: string, marker: PostMarker, options: { threadTs?: string; since: number }): Promise<string | undefined> {
@@ -93,6 +110,11 @@ export function slackCallError(error: unknown, permanent: Record<string, string>
   const apiError = error as Partial<WebAPICallError>;
   if (apiError.code === ErrorCode.RateLimitedError) {
     return new ChatRateLimitedError(((apiError as { retryAfter?: number }).retryAfter ?? 1) * 1000);
+  }
+  if (apiError.code === ErrorCode.RequestError) {
+    // The request never got an answer: only a refused or unresolved connection surely did nothing.
+    const original = (apiError as { original?: { code?: string } }).original;
+    if (original?.code && NOT_SENT_CODES.has(original.code)) return new ChatNotSentError(error);
   }
   if (apiError.code === ErrorCode.PlatformError) {
     const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';

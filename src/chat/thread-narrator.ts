@@ -8,6 +8,36 @@
 //    them out by Retry-After);
 //  - two processes never send the same reply (entries are de-duplicated by id when added).
 //
+// What is guaranteed when an answer from Slack is lost (exactly-once without history):
+//  - Before every post the sender records the attempt in Redis (`thread:<id>:sending`), and every
+//    post carries a metadata marker (operation id + entry id). A call that surely did nothing (a 429,
+//    a refusal, a connection that never opened) clears the record and is simply retried.
+//  - After an ambiguous outcome (a 500, a timeout, a reset, a sender that died mid-call) the next
+//    sender looks for the marker with conversations.history/replies. Found: recorded, not re-posted.
+//    Not found: posted again (it never arrived).
+//  - When history cannot be read (no channels:history scope, a private channel, an error), nothing
+//    can tell whether Slack has the message. Then:
+//      · a thread reply is NOT posted again: replies are at-most-once in this case, exactly-once
+//        otherwise. What a lost reply said is never lost state: the root message is re-rendered from
+//        the operation record on every flush and shows the outcome.
+//      · the root message IS posted again (a thread must exist), so a copy may be left behind. That
+//        is why a root is first posted without a status (`rootPlaceholder`: who asked for what) and
+//        its status is only ever written by chat.update on the ts lanebot recorded: a left-behind
+//        copy never shows "queued" for ever, and later updates never wait for the lost ts.
+//
+// Never silent: when Slack refuses posts in the channel for good (not_in_channel, channel_not_found,
+// is_archived), the requester gets one direct message saying so and how to fix it, and the channel
+// is marked as not postable (channel-membership.ts). The operation itself goes on (it was queued
+// and may already run: cancelling a deploy because its narration failed would surprise more than
+// it helps); its outcome is sent as a second direct message when it ends. At most two DMs per
+// operation, each claimed in Redis before it is sent.
+//
+// Floods: an operation superseded before it started gets no thread at all (its requester had the
+// ack; nothing ran), and the root of an operation that waits for its lane is posted only once it
+// has waited `rootSettleMs` (a loop of requests supersedes each one long before): a loop costs a
+// bounded number of posts, not one thread per request. Send slots are reserved per channel, so one
+// channel's backlog never delays another channel's messages.
+//
 // A thread with something to send is listed in a "pending" sorted set, changed atomically with the
 // outbox. The flush job (job id `flush-<operation>`, so one per thread) removes the thread from that
 // set only when it finds nothing left to send. A periodic sweep re-schedules threads that stayed
@@ -17,12 +47,13 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { OperationRecord } from '../domain/operation';
+import { isFinished, type OperationRecord } from '../domain/operation';
 import { backoff, DONE, later, type NarrateJobData, type Queues, type StepOutcome } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/operation-store';
-import { ChatRateLimitedError, ChatRejectedError, type ChatPort, type PostMarker } from './chat.port';
-import { rootMessage, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
+import { ChannelMembership } from './channel-membership';
+import { CHANNEL_REFUSALS, ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
+import { cannotPostNotice, outcomeNotice, rootMessage, rootPlaceholder, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
 
 interface OutboxEntry {
   id: string;
@@ -39,9 +70,17 @@ export interface SlackPacing {
    * thread whose sender died. Renewed before every Slack call (whose timeout is 10 s).
    */
   threadLockMs: number;
+  /**
+   * The root of an operation waiting for its lane is posted once it has waited this long (0: at
+   * once), so a loop of requests, each superseding the previous one, posts nothing per request.
+   * A request not yet admitted waits at most QUEUED_SETTLE_MS of it (admission is a moment away).
+   */
+  rootSettleMs?: number;
 }
 
-export const SLACK_PACING: SlackPacing = { postIntervalMs: 1000, updateIntervalMs: 1200, threadLockMs: 15_000 };
+export const SLACK_PACING: SlackPacing = { postIntervalMs: 1000, updateIntervalMs: 1200, threadLockMs: 15_000, rootSettleMs: 2_000 };
+
+const QUEUED_SETTLE_MS = 200;
 
 /** Threads pending longer than this without a change are re-scheduled by the sweep. */
 export const SWEEP_AFTER_MS = 10_000;
@@ -105,12 +144,22 @@ return 0`;
 
 /** Stored as `rootTs` when Slack refused the root message for good: the deploy has no thread. */
 const ROOT_UNAVAILABLE = 'unavailable';
+/** Stored as `rootTs` of an operation superseded before it started: it gets no thread. */
+const ROOT_SKIPPED = 'skipped';
 const LOCK_BUSY_RETRY_MS = 250;
 
 class LostThreadLockError extends Error {
   constructor(operationId: string) {
     super(`lost the Slack send lock of deploy ${operationId}`);
     this.name = 'LostThreadLockError';
+  }
+}
+
+/** Looking for an interrupted post failed transiently: the attempt stays recorded and is checked again. */
+class HistoryLookupError extends Error {
+  constructor(readonly original: unknown) {
+    super(`could not read the channel history: ${(original as Error)?.message ?? String(original)}`);
+    this.name = 'HistoryLookupError';
   }
 }
 
@@ -167,6 +216,8 @@ type SlotKind = 'post' | 'update';
 
 /** The consumer side: the `narrate` job that drains one deploy's outbox. */
 export class ThreadFlusher {
+  private readonly membership: ChannelMembership;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -176,7 +227,9 @@ export class ThreadFlusher {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly pacing: SlackPacing = SLACK_PACING,
-  ) {}
+  ) {
+    this.membership = new ChannelMembership(redis, keys);
+  }
 
   async flush(data: NarrateJobData): Promise<StepOutcome> {
     const { operationId } = data;
@@ -219,24 +272,49 @@ export class ThreadFlusher {
     for (;;) {
       await renewLock();
       const deploy = await this.operations.get(operationId);
-      if (!deploy || deploy.rootTs === ROOT_UNAVAILABLE) {
+      if (!deploy || deploy.rootTs === ROOT_SKIPPED) {
         if (!deploy) log.warn('deploy record is gone; dropping its thread messages');
-        await this.redis.del(this.keys.outbox(operationId), this.keys.rootVersion(operationId));
-        await this.redis.zrem(this.keys.narratePending, operationId);
+        await this.dropThread(operationId);
         return DONE;
+      }
+      if (deploy.rootTs === ROOT_UNAVAILABLE || (await this.redis.hget(this.keys.rootVersion(operationId), 'blocked'))) {
+        return this.drainWithoutThread(deploy);
       }
 
       if (!deploy.rootTs) {
+        // Superseded before it started: nothing ran, the requester had the ack; no thread at all.
+        if (deploy.status === 'superseded' && deploy.startedAt === undefined) {
+          await this.operations.update(operationId, { rootTs: ROOT_SKIPPED });
+          log.debug('superseded before it started; its thread is not posted');
+          continue;
+        }
+        const settle = await this.settleWait(deploy);
+        if (settle > 0) return later(settle, { failures: 0, slotAt: slot.at ?? 0, slotKind: slot.kind });
         const sleep = await waitForSlot('post', deploy.channel);
         if (sleep) return sleep;
-        const version = await this.wantedRootVersion(operationId);
         const marker = { operationId, entry: 'root' };
+        const placeholder = rootPlaceholder(deploy, this.viewOf(deploy));
         await this.noteSending(marker);
-        const { ts } = await this.chat.post(deploy.channel, rootMessage(deploy, this.viewOf(deploy), this.clock.now()), { marker });
+        const { ts } = await this.chat.post(deploy.channel, placeholder, { marker });
         await this.operations.update(operationId, { rootTs: ts });
-        await this.redis.multi().hset(this.keys.rootVersion(operationId), 'sent', version).del(this.keys.threadSending(operationId)).exec();
+        // Its status comes with the first edit, which goes before any reply (see the top of the file).
+        await this.redis.multi().hdel(this.keys.rootVersion(operationId), 'sent').del(this.keys.threadSending(operationId)).exec();
         log.info({ channel: deploy.channel, ts }, 'posted deploy root message');
         continue;
+      }
+
+      const [wanted, sent, rendered] = await this.rootVersions(operationId);
+      if (!rendered || wanted > sent) {
+        const head = rendered ? await this.redis.lindex(this.keys.outbox(operationId), 0) : null;
+        if (!head) {
+          const sleep = await waitForSlot('update', deploy.channel);
+          if (sleep) return sleep;
+          // Re-read after waiting so the edit shows the newest state; every change before `wanted` is in it.
+          const fresh = (await this.operations.get(operationId)) ?? deploy;
+          await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
+          await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
+          continue;
+        }
       }
 
       const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
@@ -245,23 +323,13 @@ export class ThreadFlusher {
         if (sleep) return sleep;
         const entry = JSON.parse(head) as OutboxEntry;
         const marker = { operationId, entry: entry.id };
-        await this.noteSending(marker);
+        // Rendered before the attempt is recorded: a render that fails must not look like a lost post.
         const reply = threadReply(deploy, entry.event, this.viewOf(deploy), await this.context(deploy, entry.event));
+        await this.noteSending(marker);
         await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
         // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
         await this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId)).exec();
         log.debug({ entry: entry.id }, 'posted thread reply');
-        continue;
-      }
-
-      const [wanted, sent] = await this.rootVersions(operationId);
-      if (wanted > sent) {
-        const sleep = await waitForSlot('update', deploy.channel);
-        if (sleep) return sleep;
-        // Re-read after waiting so the edit shows the newest state; every change before `wanted` is in it.
-        const fresh = (await this.operations.get(operationId)) ?? deploy;
-        await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
-        await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
         continue;
       }
 
@@ -270,13 +338,89 @@ export class ThreadFlusher {
     }
   }
 
+  /**
+   * How long the root of an operation not yet admitted, or waiting for its lane, should still wait
+   * before it is posted (see `rootSettleMs`); measured from the first time its thread was flushed.
+   */
+  private async settleWait(op: OperationRecord): Promise<number> {
+    const settleMs = this.pacing.rootSettleMs ?? 0;
+    if (settleMs <= 0 || (op.status !== 'queued' && op.status !== 'waiting')) return 0;
+    const key = this.keys.rootVersion(op.id);
+    const [, , since] = (await this.redis
+      .multi()
+      .hsetnx(key, 'since', Date.now())
+      .expire(key, OPERATION_RETENTION_SECONDS)
+      .hget(key, 'since')
+      .exec()) as [Error | null, unknown][];
+    const waited = Date.now() - Number(since?.[1] ?? Date.now());
+    const limit = op.status === 'queued' ? Math.min(settleMs, QUEUED_SETTLE_MS) : settleMs;
+    return Math.max(0, limit - waited);
+  }
+
+  /**
+   * The thread cannot be posted in the channel: its replies are dropped, but the requester gets the
+   * operation's outcome as a direct message when it ends (the `finished` entry).
+   */
+  private async drainWithoutThread(op: OperationRecord): Promise<StepOutcome> {
+    const entries = (await this.redis.lrange(this.keys.outbox(op.id), 0, -1)).map((raw) => JSON.parse(raw) as OutboxEntry);
+    if (entries.some((e) => e.event.kind === 'finished') && isFinished(op.status)) {
+      const view = this.viewOf(op);
+      const finished = threadReply(op, { kind: 'finished' }, view, await this.context(op, { kind: 'finished' }));
+      await this.notify(op, 'outcome', outcomeNotice(op, view, finished));
+    }
+    await this.redis.multi().del(this.keys.outbox(op.id)).hset(this.keys.rootVersion(op.id), 'sent', Number.MAX_SAFE_INTEGER).exec();
+    await this.redis.zrem(this.keys.narratePending, op.id);
+    return DONE;
+  }
+
+  /** Removes every key of a thread that will never be posted. */
+  private async dropThread(operationId: string): Promise<void> {
+    await this.redis.del(
+      this.keys.outbox(operationId),
+      this.keys.outboxSeen(operationId),
+      this.keys.rootVersion(operationId),
+      this.keys.threadSending(operationId),
+    );
+    await this.redis.zrem(this.keys.narratePending, operationId);
+  }
+
+  /**
+   * Sends the requester a direct message about the operation, at most once per `kind`: the claim is
+   * taken before the call. A call that surely did nothing (a 429) gives the claim back and is retried;
+   * after an ambiguous outcome the message is not sent again.
+   */
+  private async notify(op: OperationRecord, kind: 'refused' | 'outcome', message: ChatMessage): Promise<void> {
+    const key = this.keys.operationNotice(op.id, kind);
+    const claimed = await this.redis.set(key, String(Date.now()), 'EX', OPERATION_RETENTION_SECONDS, 'NX');
+    if (claimed !== 'OK') return;
+    const log = this.logger.child({ operationId: op.id, notice: kind, user: op.requester });
+    try {
+      await this.chat.dm(op.requester, message);
+      log.info('told the requester by direct message');
+    } catch (error) {
+      if (error instanceof ChatRateLimitedError) {
+        await this.redis.del(key);
+        throw error;
+      }
+      if (surelyNotPosted(error)) {
+        await this.redis.del(key);
+        if (error instanceof ChatRejectedError) log.error({ slackError: error.slackError }, `cannot send the requester a direct message: ${error.message}`);
+        else throw error;
+        return;
+      }
+      log.warn({ err: error }, 'a direct message to the requester may not have arrived; not sending it twice');
+    }
+  }
+
   private async noteSending(marker: PostMarker): Promise<void> {
     await this.redis.set(this.keys.threadSending(marker.operationId), JSON.stringify({ entry: marker.entry, at: Date.now() }), 'EX', 24 * 3600);
   }
 
   /**
-   * The previous sender of this thread died during a post: Slack may have the message although
-   * lanebot never recorded it. Look for it (by its metadata marker) before posting it again.
+   * The previous attempt of this thread's sender ended without an answer (the sender died, or Slack
+   * answered 500 or timed out): Slack may have the message although lanebot never recorded it. Look
+   * for it (by its metadata marker) before posting it again; see the top of this file for what
+   * happens when history cannot be read.
    */
   private async recoverInterruptedPost(operationId: string): Promise<void> {
     const raw = await this.redis.get(this.keys.threadSending(operationId));
@@ -285,19 +429,30 @@ export class ThreadFlusher {
     const deploy = await this.operations.get(operationId);
     const log = this.logger.child({ operationId, entry });
     if (deploy && (entry === 'root' ? !deploy.rootTs : hasThread(deploy))) {
-      const found = await this.chat
+      const lookup = await this.chat
         .findPosted(deploy.channel, { operationId, entry }, { threadTs: entry === 'root' ? undefined : deploy.rootTs, since: at - 5_000 })
-        .catch((error: unknown) => {
-          log.warn({ err: error }, 'cannot check whether an interrupted post reached Slack (needs channels:history); it may appear twice');
-          return undefined;
-        });
-      if (found && entry === 'root') {
-        await this.operations.update(operationId, { rootTs: found });
-      } else if (found) {
+        .then(
+          (ts) => ({ ts, readable: true }),
+          (error: unknown) => {
+            // A transient failure of the lookup is retried (the attempt stays recorded); only a refusal means "unreadable".
+            if (!(error instanceof ChatRejectedError)) throw new HistoryLookupError(error);
+            log.warn({ err: error }, 'cannot read the channel history (needs channels:history or groups:history) to check whether an interrupted post reached Slack');
+            return { ts: undefined, readable: false };
+          },
+        );
+      if (lookup.ts && entry === 'root') {
+        await this.operations.update(operationId, { rootTs: lookup.ts });
+        await this.redis.hdel(this.keys.rootVersion(operationId), 'sent');
+        log.info({ ts: lookup.ts }, 'an interrupted post had reached Slack; not posting it again');
+      } else if (entry !== 'root' && (lookup.ts || !lookup.readable)) {
+        // Found, or cannot be known: at most once (the root still shows the operation's state).
         const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
         if (head && (JSON.parse(head) as OutboxEntry).id === entry) await this.redis.lpop(this.keys.outbox(operationId));
+        if (lookup.ts) log.info({ ts: lookup.ts }, 'an interrupted post had reached Slack; not posting it again');
+        else log.warn('an interrupted thread reply may or may not have reached Slack; not posting it again (at most once without history)');
+      } else if (entry === 'root' && !lookup.readable) {
+        log.warn('an interrupted root post may have reached Slack; posting it again (a copy left behind shows no status)');
       }
-      if (found) log.info({ ts: found }, 'an interrupted post had reached Slack; not posting it again');
     }
     await this.redis.del(this.keys.threadSending(operationId));
   }
@@ -322,6 +477,13 @@ export class ThreadFlusher {
       log.warn('lost the thread lock while sending; leaving the thread to its new sender');
       return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: 0 });
     }
+    if (error instanceof HistoryLookupError) {
+      const retryIn = error.original instanceof ChatRateLimitedError ? error.original.retryAfterMs : backoff(failures + 1, 1000, 60_000);
+      log.warn({ err: error.original, retryInMs: Math.round(retryIn) }, 'could not check whether an interrupted post reached Slack; trying again');
+      return later(retryIn, { failures: failures + 1, slotAt: 0 });
+    }
+    // Slack surely did nothing: the attempt needs no checking, the message is simply sent again.
+    if (surelyNotPosted(error)) await this.redis.del(this.keys.threadSending(operationId));
     if (error instanceof ChatRateLimitedError) {
       const deploy = await this.operations.get(operationId);
       const until = Date.now() + error.retryAfterMs;
@@ -340,21 +502,35 @@ export class ThreadFlusher {
   }
 
   /**
-   * A message Slack refuses for good (e.g. the bot is not in the channel) would block the thread
-   * forever; log the fix and let the rest of the thread through.
+   * A message Slack refuses for good would block the thread forever. When the refusal is about the
+   * channel (the bot is not in it, it is gone or archived) the thread is given up, the requester is
+   * told by direct message, and the channel is recorded as not postable; any other refusal drops
+   * the one message and lets the rest of the thread through.
    */
   private async dropStuckMessage(operationId: string, error: ChatRejectedError): Promise<void> {
     const log = this.logger.child({ operationId });
     const deploy = await this.operations.get(operationId);
+    const channelRefused = CHANNEL_REFUSALS.has(error.slackError);
+    if (deploy && channelRefused) {
+      await this.membership.record(deploy.channel, { canPost: false, at: Date.now(), source: 'refusal' });
+      const view = this.viewOf(deploy);
+      await this.notify(deploy, 'refused', cannotPostNotice(deploy, view, error.slackError, error.hint));
+    }
     if (!deploy?.rootTs) {
       // Without a root message there is no thread: nothing of this deploy can be shown.
       log.error({ slackError: error.slackError }, `cannot post the deploy's root message: ${error.message}`);
       await this.redis.del(this.keys.outbox(operationId), this.keys.rootVersion(operationId));
-      await this.operations.update(operationId, { rootTs: ROOT_UNAVAILABLE });
+      if (deploy) await this.operations.update(operationId, { rootTs: ROOT_UNAVAILABLE });
+      return;
+    }
+    if (channelRefused) {
+      log.error({ slackError: error.slackError }, `cannot post in the deploy's thread any more: ${error.message}`);
+      await this.redis.hset(this.keys.rootVersion(operationId), 'blocked', error.slackError);
       return;
     }
     const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
-    if (head) {
+    const [, , rendered] = await this.rootVersions(operationId);
+    if (head && rendered) {
       log.error({ slackError: error.slackError, entry: head }, `dropping a thread reply Slack refuses: ${error.message}`);
       await this.redis.lpop(this.keys.outbox(operationId));
     } else {
@@ -372,17 +548,14 @@ export class ThreadFlusher {
     return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals));
   }
 
-  private async wantedRootVersion(operationId: string): Promise<number> {
-    return Number((await this.redis.hget(this.keys.rootVersion(operationId), 'wanted')) ?? 0);
-  }
-
-  private async rootVersions(operationId: string): Promise<[number, number]> {
+  /** wanted, sent, and whether the root was ever rendered with its status (`sent` exists). */
+  private async rootVersions(operationId: string): Promise<[number, number, boolean]> {
     const [wanted, sent] = await this.redis.hmget(this.keys.rootVersion(operationId), 'wanted', 'sent');
-    return [Number(wanted ?? 0), Number(sent ?? 0)];
+    return [Number(wanted ?? 0), Number(sent ?? 0), sent !== null];
   }
 }
 
-/** A deploy whose root message Slack refused for good has no thread to link to. */
+/** A deploy whose root message Slack refused for good, or that was never posted, has no thread to link to. */
 export function hasThread(deploy: OperationRecord): deploy is OperationRecord & { rootTs: string } {
-  return !!deploy.rootTs && deploy.rootTs !== ROOT_UNAVAILABLE;
+  return !!deploy.rootTs && deploy.rootTs !== ROOT_UNAVAILABLE && deploy.rootTs !== ROOT_SKIPPED;
 }

@@ -23,7 +23,7 @@ import { describeCause } from '../errors';
 import { DONE, later, runJobId, type OperationJobData, type Queues, type StepOutcome } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
-import type { OperationPatch, OperationStore } from '../state/operation-store';
+import { UNSTARTED_RETENTION_SECONDS, type OperationPatch, type OperationStore } from '../state/operation-store';
 import type { Redis } from 'ioredis';
 import type { OperationRegistry } from './registry';
 import type { StepDeps } from './step';
@@ -198,6 +198,7 @@ export class OperationRunner {
 
   /** An operation that ended without holding its slot (superseded, refused): thread and bookkeeping. */
   private async settle(op: OperationRecord): Promise<StepOutcome> {
+    if (op.startedAt === undefined) await this.deps.operations.shortenRetention(op.id, UNSTARTED_RETENTION_SECONDS);
     await this.deps.narrator.refreshRoot(op.id);
     const removed = await this.deps.redis.srem(this.deps.keys.operationsInFlight, op.id);
     if (removed === 1) await this.audit(op, op.status, op.error === 'deleting' ? 'the lane is being deleted' : undefined);

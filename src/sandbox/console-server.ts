@@ -20,7 +20,7 @@ import {
   type WebApiResponse,
   type WorkspaceMessage,
 } from './slack-workspace';
-import { postSignedEvent, subteamMembersChangedBody } from './workspace/events-api';
+import { botMembershipBody, postSignedEvent, subteamMembersChangedBody } from './workspace/events-api';
 
 /** A hook for routes the launcher adds (e.g. /sandbox/sim/...); resolves true when it answered. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean>;
@@ -203,7 +203,34 @@ class SandboxConsole {
     'GET /sandbox/events': async (req, res, url) => this.events(req, res, url),
     'GET /sandbox/usergroups': async (_req, res) => sendJson(res, 200, this.workspace.listUserGroups()),
     'POST /sandbox/usergroups': async (req, res) => sendJson(res, 200, await this.setUserGroupMembers(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
+    'POST /sandbox/channels/bot': async (req, res) => sendJson(res, 200, await this.setBotMembership(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
   };
+
+  /**
+   * Someone adds the bot to a channel or removes it: `{channel, member, by?}`. Slack then sends the
+   * bot member_joined_channel or channel_left; the answer says whether the bot took it.
+   */
+  private async setBotMembership(body: Record<string, unknown>): Promise<unknown> {
+    if (typeof body.member !== 'boolean') throw new HttpError(400, 'member is required (true: add the bot, false: remove it)');
+    const by = typeof body.by === 'string' ? body.by : undefined;
+    const change = this.workspace.setBotMembership(requiredField(body, 'channel'), body.member, by);
+    if (!change) return { ok: true, changed: false };
+    return { ok: true, changed: true, event: await this.deliverEvent(botMembershipBody(change, this.workspace.bot, this.workspace.team)) };
+  }
+
+  /** POSTs a signed Events API body to the bot; says whether it took it (the change stands either way, as in Slack). */
+  private async deliverEvent(body: string): Promise<{ delivered: boolean; status?: number; error?: string }> {
+    if (!this.botUrl) return { delivered: false, error: 'the bot is not running yet (no bot URL is set)' };
+    const endpoint = `${this.botUrl}/slack/events`;
+    try {
+      const answer = await postSignedEvent(endpoint, body, this.options.signingSecret, { timeoutMs: this.options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS });
+      const delivered = answer.status >= 200 && answer.status < 300;
+      return delivered ? { delivered, status: answer.status } : { delivered, status: answer.status, error: answer.body.slice(0, 200) };
+    } catch (error) {
+      this.logger?.warn({ endpoint, err: error }, 'the bot did not take an event');
+      return { delivered: false, error: `the bot at ${endpoint} is unreachable or slow (${describeFetchError(error)})` };
+    }
+  }
 
   /**
    * An admin sets a user group's members: `{id, users}`. Slack then sends the bot a signed

@@ -22,6 +22,7 @@ import {
   WorkspaceError,
   type ApiCall,
   type BotIdentity,
+  type BotMembershipChange,
   type Channel,
   type ConsoleMessage,
   type Failure,
@@ -44,6 +45,11 @@ export * from './workspace/types';
 export { tsMicros } from './workspace/slack-params';
 
 const DEFAULT_BOT: BotIdentity = { userId: 'UBOT', botId: 'BBOT', appId: 'A1', name: 'lanebot' };
+
+/** The id of the bot's direct message channel with a user (Slack's are D…). */
+export function dmChannelId(userId: string): string {
+  return `D${userId.replace(/^[UW]/, '')}`;
+}
 
 export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
   readonly bot: BotIdentity;
@@ -79,6 +85,10 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
       consoleUrl: () => this.consoleUrl,
       permalink: (channel, ts) => this.permalink(channel, ts),
       autoCreateChannel: options.autoCreateChannels ? (id) => this.addChannel({ id, name: id.toLowerCase() }) : undefined,
+      openDm: (user) => {
+        const id = dmChannelId(user.id);
+        return this.directory.channel(id) ?? this.addChannel({ id, name: user.name, members: [user.id], im: true });
+      },
       logger: this.logger,
     });
     this.calls = this.webApi.calls;
@@ -167,6 +177,24 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
     const change = this.directory.setUserGroupMembers(id, users);
     this.emit('usergroup', change);
     return change;
+  }
+
+  /**
+   * Someone adds the bot to a channel (`member` true, as `/invite @lanebot` does) or removes it.
+   * Emits `membership` when it changed; the console server delivers member_joined_channel /
+   * channel_left to the bot.
+   */
+  setBotMembership(channelId: string, member: boolean, by?: string): BotMembershipChange | undefined {
+    const channel = this.directory.setBotMember(channelId, member);
+    if (!channel) return undefined;
+    const change: BotMembershipChange = { channel: { ...channel, members: [...channel.members] }, member, by };
+    this.emit('membership', change);
+    return change;
+  }
+
+  /** Takes a scope from the app or gives it back (e.g. channels:history: history and replies answer missing_scope). */
+  setScope(scope: string, granted: boolean): void {
+    this.webApi.setScope(scope, granted);
   }
 
   /**

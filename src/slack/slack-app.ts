@@ -22,6 +22,7 @@ import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons } from './actions/index';
 import { registerUnknownActions } from './actions/unknown-action';
 import { errorReplyText } from './error-reply';
+import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
 import { dropSocketModeRetries } from './receiver/socket-mode-retries';
 import type { RequestLedger } from './receiver/request-ledger';
@@ -45,6 +46,8 @@ export interface SlackAppOptions {
   audit(entry: AuditEntry): Promise<void>;
   /** Slack says a user group's members changed: queue a refresh of lanebot's copy. */
   userGroupChanged(groupId: string): Promise<void>;
+  /** Where the bot's own channel joins and leaves are recorded (src/chat/channel-membership.ts). */
+  channelMembership?: ChannelMembershipEventsDeps['membership'];
   logger: Logger;
   metrics: Metrics;
   /**
@@ -239,6 +242,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   registerUnknownActions(app, BUTTONS.map((button) => button.actionId), logger);
 
   registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
+  if (options.channelMembership) registerChannelMembershipEvents(app, { membership: options.channelMembership, logger });
 
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -72,6 +72,11 @@ export class RedisKeys {
     return `${this.prefix}:thread:${operationId}:sending`;
   }
 
+  /** A direct message lanebot sent the requester about this operation (`refused`, `outcome`): claimed before it is sent, so it goes once. */
+  operationNotice(operationId: string, kind: string): string {
+    return `${this.prefix}:thread:${operationId}:notice:${kind}`;
+  }
+
   threadLock(operationId: string): string {
     return `${this.prefix}:thread:${operationId}:lock`;
   }
@@ -83,6 +88,11 @@ export class RedisKeys {
   /** Operation threads with something left to send (sorted set, score = last change). */
   get narratePending(): string {
     return `${this.prefix}:narrate:pending`;
+  }
+
+  /** Whether the bot can post in each channel, as last learnt (hash channel id → JSON; src/chat/channel-membership.ts). */
+  get channelMembership(): string {
+    return `${this.prefix}:channel-membership`;
   }
 
   pace(bucket: string): string {

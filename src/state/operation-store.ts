@@ -8,6 +8,13 @@ import type { RedisKeys } from './keys';
 /** Operation records are kept this long after they are created (lane history, threads, audit). */
 export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
 
+/**
+ * Records of operations that ended without ever starting (superseded, refused) are kept this long
+ * after they end: nothing ran, so there is no history worth 90 days, and a loop of requests must not
+ * fill Redis for months.
+ */
+export const UNSTARTED_RETENTION_SECONDS = 6 * 3600;
+
 const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step', 'recoveries']);
 const JSON_FIELDS = new Set(['params', 'stages', 'progress']);
 
@@ -66,12 +73,26 @@ export class OperationStore {
     if (fields.length > 0) await this.redis.eval(UPDATE_EXISTING_SCRIPT, 1, this.keys.operation(operationId), ...fields);
   }
 
+  /**
+   * Lets the record expire in `seconds` unless it already expires sooner (never extends it), e.g.
+   * UNSTARTED_RETENTION_SECONDS for an operation that ended before it started.
+   */
+  async shortenRetention(operationId: string, seconds: number): Promise<void> {
+    await this.redis.eval(SHORTEN_TTL_SCRIPT, 1, this.keys.operation(operationId), seconds);
+  }
+
   /** Sets `status` (and the patch) only if the current status is one of `from`. */
   async transition(operationId: string, from: readonly OperationStatus[], to: OperationStatus, patch: OperationPatch = {}): Promise<boolean> {
     const moved = await this.redis.eval(TRANSITION_SCRIPT, 1, this.keys.operation(operationId), from.length, to, ...from, ...toFields(patch));
     return moved === 1;
   }
 }
+
+const SHORTEN_TTL_SCRIPT = `
+local ttl = redis.call('TTL', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl == -1 or ttl > tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1`;
 
 const UPDATE_EXISTING_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end

@@ -130,9 +130,9 @@ describe('the console with a real lanebot', () => {
     ]);
     const channels = await getJson<unknown[]>(`${stub.url}/sandbox/channels`);
     expect(channels).toEqual([
-      { id: 'C0USERAPIDEV', name: 'user-api-dev', binding: { service: 'user-api', env: 'dev' }, members: ['U0ALICE', 'U0BOB', 'U0APPROVER1'] },
-      { id: 'C0ORDERSDEV', name: 'orders-dev', binding: { service: 'orders', env: 'dev' }, members: ['U0ALICE', 'U0BOB', 'U0APPROVER1'] },
-      { id: 'C0PRIVATE', name: 'alice-only', binding: null, members: ['U0ALICE'] },
+      { id: 'C0USERAPIDEV', name: 'user-api-dev', binding: { service: 'user-api', env: 'dev' }, members: ['U0ALICE', 'U0BOB', 'U0APPROVER1'], botMember: true, im: false },
+      { id: 'C0ORDERSDEV', name: 'orders-dev', binding: { service: 'orders', env: 'dev' }, members: ['U0ALICE', 'U0BOB', 'U0APPROVER1'], botMember: true, im: false },
+      { id: 'C0PRIVATE', name: 'alice-only', binding: null, members: ['U0ALICE'], botMember: true, im: false },
     ]);
   });
 

@@ -141,6 +141,8 @@ describe('a sender that dies between Slack taking a message and recording it', (
       update: (channel, ts, message) => real.update(channel, ts, message),
       permalink: (channel, ts) => real.permalink(channel, ts),
       findPosted: (channel, marker, options) => real.findPosted(channel, marker, options),
+      dm: (user, message) => real.dm(user, message),
+      channelInfo: (channel) => real.channelInfo(channel),
     };
     const t = await startTestBot({ stub, overrides: { chat } });
     try {

@@ -44,8 +44,25 @@ export class WorkspaceDirectory {
     const members = data.members ?? this.humans().map((u) => u.id);
     const unknown = members.filter((id) => !this.users.has(id));
     if (unknown.length > 0) throw new Error(`channel ${data.id} lists unknown members: ${unknown.join(', ')}`);
-    const channel: Channel = { id: data.id, name: data.name.replace(/^#/, ''), binding: data.binding ?? null, members: [...members] };
+    const channel: Channel = {
+      id: data.id,
+      name: data.name.replace(/^#/, ''),
+      binding: data.binding ?? null,
+      members: [...members],
+      botMember: data.bot ?? true,
+      im: data.im ?? false,
+    };
     this.channels.set(channel.id, channel);
+    return channel;
+  }
+
+  /** Adds the bot to a channel or removes it; undefined when nothing changed. */
+  setBotMember(channelId: string, member: boolean): Channel | undefined {
+    const channel = this.channels.get(channelId);
+    if (!channel) throw new WorkspaceError(404, `no channel with id ${channelId}`);
+    if (channel.im) throw new WorkspaceError(400, `${channelId} is a direct message channel; the bot is always in it`);
+    if (channel.botMember === member) return undefined;
+    channel.botMember = member;
     return channel;
   }
 

@@ -3,7 +3,7 @@
 // it to tell the bot that a user group's members changed (subteam_members_changed).
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_API_APP_ID, DEFAULT_TEAM, DEFAULT_VERIFICATION_TOKEN, signSlackRequest, type SignedPostResult, type SlackTeam } from '../slack-signing';
-import type { BotIdentity, UserGroupChange } from './types';
+import type { BotIdentity, BotMembershipChange, UserGroupChange } from './types';
 
 export interface EnvelopeFields {
   team?: SlackTeam;
@@ -64,4 +64,29 @@ export async function postSignedEvent(url: string, body: string, signingSecret: 
     signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
   });
   return { status: response.status, body: await response.text(), contentType: response.headers.get('content-type') ?? '' };
+}
+
+/**
+ * What Slack sends the bot when it is added to a channel (member_joined_channel, with `user` the bot
+ * user) or removed from one (channel_left: Slack tells the removed member, not member_left_channel).
+ */
+export function botMembershipEvent(change: BotMembershipChange, bot: BotIdentity, team: SlackTeam = DEFAULT_TEAM, at = Date.now()): Record<string, unknown> {
+  const eventTs = `${Math.floor(at / 1000)}.${String((at % 1000) * 1000).padStart(6, '0')}`;
+  if (change.member) {
+    return {
+      type: 'member_joined_channel',
+      user: bot.userId,
+      channel: change.channel.id,
+      channel_type: 'C',
+      team: team.id,
+      ...(change.by ? { inviter: change.by } : {}),
+      event_ts: eventTs,
+    };
+  }
+  return { type: 'channel_left', channel: change.channel.id, ...(change.by ? { actor_id: change.by } : {}), event_ts: eventTs };
+}
+
+/** The JSON body of a member_joined_channel / channel_left delivery to `bot`. */
+export function botMembershipBody(change: BotMembershipChange, bot: BotIdentity, team: SlackTeam = DEFAULT_TEAM): string {
+  return JSON.stringify(eventCallbackEnvelope(botMembershipEvent(change, bot, team), { team, apiAppId: bot.appId, botUserId: bot.userId }));
 }

@@ -22,8 +22,12 @@ export interface WorkspaceChannelData {
   name: string;
   /** The lanebot.yml binding of the channel, shown by the console; Slack itself knows nothing of it. */
   binding?: ChannelBinding | null;
-  /** User ids; all users of the workspace when left out. The bot is in every channel. */
+  /** User ids; all users of the workspace when left out. */
   members?: string[];
+  /** Whether the bot is a member (default true): Slack refuses its posts elsewhere with not_in_channel. */
+  bot?: boolean;
+  /** A direct message channel between the bot and one user (D…), opened by chat.postMessage to a user id. */
+  im?: boolean;
 }
 
 export interface WorkspaceUserGroupData {
@@ -75,6 +79,18 @@ export interface Channel {
   name: string;
   binding: ChannelBinding | null;
   members: string[];
+  /** Whether the bot is a member: it may post and read history only then. */
+  botMember: boolean;
+  /** A direct message channel with the one user in `members`. */
+  im: boolean;
+}
+
+/** The bot joined or left a channel (the console's "add/remove the bot"); Slack sends member_joined_channel / channel_left. */
+export interface BotMembershipChange {
+  channel: Channel;
+  member: boolean;
+  /** Who added or removed the bot (a user id), when known. */
+  by?: string;
 }
 
 export interface UserGroup {
@@ -149,9 +165,14 @@ export interface MessageChange {
 export interface WorkspaceEvents {
   change: [MessageChange];
   usergroup: [UserGroupChange];
+  membership: [BotMembershipChange];
 }
 
-export type Failure = { status: 429; retryAfterSeconds: number } | { status: 500 };
+/**
+ * A failure the next Web API call meets: a 429, a 500 before Slack did anything, or a 500 after Slack
+ * carried the call out (`afterApplying`: the ambiguous outcome, e.g. a message stored but its ts lost).
+ */
+export type Failure = { status: 429; retryAfterSeconds: number } | { status: 500; afterApplying?: boolean };
 
 export interface ApiCall {
   method: string;

@@ -43,6 +43,8 @@ export interface WebApiDeps {
   permalink: (channel: string, ts: string) => string;
   /** Channels named by the bot that do not exist are created (the tests' stub), through this. */
   autoCreateChannel?: (id: string) => Channel;
+  /** The bot's direct message channel with a user (chat.postMessage to a user id opens it). */
+  openDm: (user: User) => Channel;
   logger?: Logger;
 }
 
@@ -50,6 +52,8 @@ export class WebApi {
   /** Every Web API call, in order, with the HTTP status it got. */
   readonly calls: ApiCall[] = [];
   private readonly failures: Failure[] = [];
+  /** Scopes the app was not granted (e.g. channels:history): the methods needing them answer missing_scope. */
+  private readonly missingScopes = new Set<string>();
   private readonly directory: WorkspaceDirectory;
   private readonly store: MessageStore;
   private readonly bot: BotIdentity;
@@ -65,12 +69,20 @@ export class WebApi {
     this.failures.push(...failures);
   }
 
+  /** Takes a scope from the app (`granted` false) or gives it back. */
+  setScope(scope: string, granted: boolean): void {
+    if (granted) this.missingScopes.delete(scope);
+    else this.missingScopes.add(scope);
+  }
+
   /** One Slack Web API call (`method` as in the URL, e.g. chat.postMessage) with its parameters. */
   handle(method: string, params: Params): WebApiResponse {
     const failure = this.failures.shift();
     if (failure) {
       this.calls.push({ method, body: params, status: failure.status });
       this.deps.logger?.debug({ method, status: failure.status }, 'injected Slack failure');
+      // Slack did the work, then the answer was lost: the caller cannot tell whether it happened.
+      if (failure.status === 500 && failure.afterApplying) this.answer(method, params);
       if (failure.status === 429) {
         return { status: 429, headers: { 'retry-after': String(failure.retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' } };
       }
@@ -120,7 +132,8 @@ export class WebApi {
   };
 
   private chatPostMessage(p: Params): Answer {
-    const channel = this.channelParam(p);
+    const channel = this.channelParam(p, { dm: true });
+    this.requireBotMember(channel);
     const { text, blocks } = messageContent(p);
     const metadata = parseMetadata(p.metadata);
     const threadParam = optionalString(p.thread_ts);
@@ -132,6 +145,7 @@ export class WebApi {
 
   private chatUpdate(p: Params): Answer {
     const channel = this.channelParam(p);
+    this.requireBotMember(channel);
     const ts = requiredString(p, 'ts');
     const message = this.store.message(channel.id, ts);
     if (!message || message.ephemeralFor) throw new SlackApiError('message_not_found');
@@ -179,6 +193,7 @@ export class WebApi {
 
   private conversationsHistory(p: Params): Answer {
     const channel = this.channelParam(p);
+    this.requireHistory(channel);
     const window = timeWindow(p);
     const limit = limitParam(p, HISTORY_LIMIT);
     const withMetadata = booleanParam(p.include_all_metadata);
@@ -198,6 +213,7 @@ export class WebApi {
 
   private conversationsReplies(p: Params): Answer {
     const channel = this.channelParam(p);
+    this.requireHistory(channel);
     const ts = requiredString(p, 'ts');
     const rootTs = this.store.threadRootTs(channel.id, ts);
     const root = rootTs ? this.store.message(channel.id, rootTs) : undefined;
@@ -220,10 +236,11 @@ export class WebApi {
     return {
       id: channel.id,
       name: channel.name,
-      is_channel: true,
-      is_private: false,
+      is_channel: !channel.im,
+      is_im: channel.im,
+      is_private: channel.im,
       is_archived: false,
-      is_member: true,
+      is_member: channel.botMember,
       num_members: channel.members.length,
       topic: { value: channel.binding ? `${channel.binding.service}/${channel.binding.env}` : '' },
     };
@@ -243,10 +260,29 @@ export class WebApi {
 
   // ---- parameters ---------------------------------------------------------------------------------
 
-  /** The channel a call names, by id or by #name; unknown ones fail as in Slack (or appear, see autoCreateChannels). */
-  private channelParam(p: Params): Channel {
+  /** Slack refuses a bot's posts and edits in a channel it is not a member of. */
+  private requireBotMember(channel: Channel): void {
+    if (!channel.botMember) throw new SlackApiError('not_in_channel');
+  }
+
+  /** Reading a channel's messages needs the history scope and, for a bot, membership. */
+  private requireHistory(channel: Channel): void {
+    if (this.missingScopes.has(channel.im ? 'im:history' : 'channels:history')) throw new SlackApiError('missing_scope');
+    if (!channel.botMember) throw new SlackApiError('not_in_channel');
+  }
+
+  /**
+   * The channel a call names, by id or by #name; unknown ones fail as in Slack (or appear, see
+   * autoCreateChannels). With `dm`, a user id names the bot's direct message channel with that user.
+   */
+  private channelParam(p: Params, options: { dm?: boolean } = {}): Channel {
     const value = optionalString(p.channel);
     if (!value) throw new SlackApiError('channel_not_found');
+    if (options.dm && /^[UW][A-Z0-9]+$/.test(value)) {
+      const user = this.directory.user(value);
+      if (!user || user.isBot) throw new SlackApiError('channel_not_found');
+      return this.deps.openDm(user);
+    }
     const found = this.directory.channel(value) ?? [...this.directory.allChannels()].find((c) => c.name === value.replace(/^#/, ''));
     if (found) return found;
     if (this.deps.autoCreateChannel && /^[CDG][A-Z0-9]+$/.test(value)) return this.deps.autoCreateChannel(value);
