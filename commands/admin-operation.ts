@@ -4,7 +4,7 @@
 import { newOperationId, type OperationRequest } from '../src/domain/operation';
 import { bootPipelineName, infraPipelineName, operationRef, type Scope } from '../src/domain/names';
 import { pipelineNameFor, type LanebotConfig } from '../src/config';
-import type { CommandContext, CommandDeps, ParseResult } from './command';
+import { threadRefusal, type CommandContext, type CommandDeps, type ParseResult, type Reply } from './command';
 
 export type AdminOperationKind = 'infra' | 'boot' | 'setup';
 
@@ -48,4 +48,14 @@ export async function requestOperation(
   };
   await deps.enqueue(request);
   return request;
+}
+
+/** The `run` of an admin command: queue its operation, unless its thread could not be posted. */
+export function runAdminOperation(kind: AdminOperationKind) {
+  return async (ctx: CommandContext, _args: unknown, deps: CommandDeps): Promise<Reply | undefined> => {
+    const cannotPost = await threadRefusal(ctx.channelId, deps);
+    if (cannotPost) return cannotPost;
+    await requestOperation(kind, ctx, deps);
+    return undefined;
+  };
 }

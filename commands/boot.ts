@@ -3,7 +3,7 @@
 // and Cloud Map service. Admins only; needs `/lane infra` to have run once for the environment.
 import { bootPipelineName } from '../src/domain/names';
 import { adminsOnly, type Command } from './command';
-import { parseNoArguments, requestOperation } from './admin-operation';
+import { parseNoArguments, runAdminOperation } from './admin-operation';
 
 export const bootCommand: Command<Record<string, never>> = {
   name: 'boot',
@@ -15,8 +15,5 @@ export const bootCommand: Command<Record<string, never>> = {
   acknowledge: (ctx) =>
     `:building_construction: Queued pipeline \`${bootPipelineName(ctx.scope.env)}\` for service *${ctx.scope.service}* in *${ctx.scope.env}*. ` +
     'lanebot posts its progress in a thread in this channel.',
-  async run(ctx, _args, deps) {
-    await requestOperation('boot', ctx, deps);
-    return undefined;
-  },
+  run: runAdminOperation('boot'),
 };

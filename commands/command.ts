@@ -45,6 +45,8 @@ export interface CommandDeps {
   audit: Pick<AuditLog, 'recent'>;
   /** Queues an operation request; throws QueueUnavailableError when Redis cannot take it. */
   enqueue(request: OperationRequest): Promise<void>;
+  /** Whether the bot may post in a channel, from lanebot's Redis copy (never a Slack call). */
+  canPost(channelId: string): Promise<'yes' | 'no' | 'unknown'>;
 }
 
 export interface Command<A = unknown> {
@@ -91,6 +93,19 @@ export function adminsOnly(commandName: string) {
     // The policy speaks of "this"; the command knows its own name.
     return decision.allowed ? decision : { allowed: false, reason: decision.reason.replace(/^This changes/, `\`/lane ${commandName}\` changes`) };
   };
+}
+
+/**
+ * Why an operation requested in `channelId` must not be queued: the bot cannot post there, so its
+ * thread would never appear. Undefined when it can, or when lanebot does not know yet (then the
+ * narrator tells the requester by DM if Slack refuses the thread).
+ */
+export async function threadRefusal(channelId: string, deps: Pick<CommandDeps, 'canPost'>): Promise<Reply | undefined> {
+  if ((await deps.canPost(channelId)) !== 'no') return undefined;
+  return refusal(
+    ':no_entry: Nothing was queued: lanebot is not a member of this channel, so it could not post the thread it promises. ' +
+      'Invite it with `/invite @lanebot` (or run the command in the service\'s own channel), then run the command again.',
+  );
 }
 
 export function ephemeral(text: string): Reply {

@@ -9,7 +9,7 @@ import { pipelineNameFor } from '../src/config';
 import { QueueUnavailableError } from '../src/errors';
 import { newOperationId, type OperationRequest } from '../src/domain/operation';
 import { validateBranch, validateLane } from '../src/domain/names';
-import { refusal, type Command, type CommandContext, type CommandDeps } from './command';
+import { refusal, threadRefusal, type Command, type CommandContext, type CommandDeps } from './command';
 
 export interface DeployArgs {
   lane: string;
@@ -47,6 +47,8 @@ export const deployCommand: Command<DeployArgs> = {
       throw new QueueUnavailableError(error);
     }
     if (deleting) return refusal(deleting);
+    const cannotPost = await threadRefusal(ctx.channelId, deps);
+    if (cannotPost) return cannotPost;
     await requestDeploy(ctx, args, deps);
     return undefined;
   },

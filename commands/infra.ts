@@ -3,7 +3,7 @@
 // Admins only. Queued like a deploy (one at a time per environment) and narrated in a thread.
 import { infraPipelineName } from '../src/domain/names';
 import { adminsOnly, type Command } from './command';
-import { parseNoArguments, requestOperation } from './admin-operation';
+import { parseNoArguments, runAdminOperation } from './admin-operation';
 
 export const infraCommand: Command<Record<string, never>> = {
   name: 'infra',
@@ -15,8 +15,5 @@ export const infraCommand: Command<Record<string, never>> = {
   acknowledge: (ctx) =>
     `:building_construction: Queued pipeline \`${infraPipelineName(ctx.scope.env)}\`, the infrastructure of environment *${ctx.scope.env}*. ` +
     'lanebot posts its progress in a thread in this channel.',
-  async run(ctx, _args, deps) {
-    await requestOperation('infra', ctx, deps);
-    return undefined;
-  },
+  run: runAdminOperation('infra'),
 };

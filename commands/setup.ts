@@ -3,7 +3,7 @@
 // through the stack port (src/jobs/setup.job.ts). Admins only. Safe to run again: stacks already up
 // to date report "no changes".
 import { adminsOnly, type Command } from './command';
-import { parseNoArguments, requestOperation } from './admin-operation';
+import { parseNoArguments, runAdminOperation } from './admin-operation';
 
 export const setupCommand: Command<Record<string, never>> = {
   name: 'setup',
@@ -25,8 +25,5 @@ export const setupCommand: Command<Record<string, never>> = {
     `:gear: Queued the setup of the pipelines of *${ctx.scope.service}/${ctx.scope.env}*. ` +
     'lanebot posts each stack\'s progress in a thread in this channel.',
 
-  async run(ctx, _args, deps) {
-    await requestOperation('setup', ctx, deps);
-    return undefined;
-  },
+  run: runAdminOperation('setup'),
 };

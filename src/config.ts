@@ -26,6 +26,18 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** A rate: "20/1m" is 20 per minute. */
+const rate = z.string().transform((text, ctx) => {
+  const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
+  const windowMs = match ? parseDuration(match[2]!) : undefined;
+  const count = match ? Number(match[1]) : 0;
+  if (!match || windowMs === undefined || windowMs === 0 || count === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a rate; write a count, a slash and a duration: 20/1m, 100/1h` });
+    return z.NEVER;
+  }
+  return { count, windowMs };
+});
+
 // ---------------------------------------------------------------------------------------------
 // The config file.
 
@@ -104,6 +116,8 @@ const configSchema = z
     expiry: z
       .strictObject({ warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d') })
       .prefault({}),
+    /** How many deploys and other changes (commands and button clicks that queue work) per user and per channel. */
+    limits: z.strictObject({ perUser: rate.prefault('20/1m'), perChannel: rate.prefault('60/1m') }).prefault({}),
   })
   .superRefine((config, ctx) => {
     if (Object.keys(config.services).length === 0) {

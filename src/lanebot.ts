@@ -7,7 +7,7 @@ import type { CommandDeps } from '../commands/command';
 import { referencedGroups, userPrincipal, type Principal } from './access/policy';
 import { refreshUserGroups, UserGroupCache } from './access/user-groups';
 import { AuditLog } from './audit/audit-log';
-import { ChannelMembership } from './chat/channel-membership';
+import { ChannelMembership, refreshChannelMembership } from './chat/channel-membership';
 import type { ChatPort } from './chat/chat.port';
 import { createSlackWebClient, SlackChatAdapter } from './chat/slack-chat.adapter';
 import { SlackUserGroupDirectory } from './chat/slack-user-group-directory';
@@ -52,6 +52,7 @@ import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { RedisKeys } from './state/keys';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
+import { RateLimiter } from './state/rate-limits';
 import { RulePriorities } from './state/rule-priorities';
 
 /** Seconds between polls of a running execution on AWS (CodePipeline's read APIs are throttled). */
@@ -77,6 +78,8 @@ const RECOVERY_INTERVAL_MS = 60_000;
 const RECOVERY_GRACE_MS = 2 * 60_000;
 /** How often every configured user group is read again from Slack (besides subteam_members_changed). */
 const USER_GROUP_REFRESH_MS = 15 * 60_000;
+/** How often the bot's membership of every bound channel is read again (besides Slack's member events). */
+const CHANNEL_MEMBERSHIP_REFRESH_MS = 15 * 60_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -93,6 +96,11 @@ export interface LanebotOverrides {
   metrics?: Metrics;
   /** The recovery pass's schedule and grace period (tests shorten them). */
   recovery?: { intervalMs?: number; graceMs?: number };
+  /**
+   * Whether the bot's channel membership is read from Slack on a schedule (default true). Tests that
+   * count or fail Slack calls turn it off; the events and the narrator keep the copy current anyway.
+   */
+  refreshChannelMembership?: boolean;
   /** The operation kinds (tests swap in a kind whose step fails); default: createOperationRegistry(). */
   registry?: OperationRegistry;
   /**
@@ -112,6 +120,8 @@ export interface Lanebot {
   rulePriorities: RulePriorities;
   audit: AuditLog;
   userGroups: UserGroupCache;
+  /** Whether the bot may post in each channel, as lanebot last learned it. */
+  channelMembership: ChannelMembership;
   runner: OperationRunner;
   slack: SlackApp;
   /** Present when CLOUD=sim. */
@@ -169,6 +179,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const userGroups = new UserGroupCache(redis, keys);
   const commandUserGroups = new UserGroupCache(commandRedis, keys);
   const groupIds = referencedGroups(config);
+  const membership = new ChannelMembership(redis, keys);
+  const rateLimiter = new RateLimiter(commandRedis, keys, config.limits);
+  const commandMembership = new ChannelMembership(commandRedis, keys);
 
   const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
@@ -209,6 +222,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       recent: (scope, limit, scanLimit) => commandAudit.recent(scope, limit, scanLimit).catch(redisUnavailable),
     },
     enqueue: (request) => enqueueRequest(commandRedis, commandQueues, request),
+    // A Redis read only; when it cannot be read, go on: the narrator tells the requester if posting fails.
+    canPost: (channelId) => commandMembership.canPost(channelId, clock.now()).catch(() => 'unknown' as const),
   };
 
   const slack = createSlackApp({
@@ -221,12 +236,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     commandDeps,
     principalOf: (userId) => principalOf(commandUserGroups, userId, groupIds, logger),
     audit: (entry) => commandAudit.record(entry),
+    rateLimit: (userId, channelId) =>
+      withTimeout(rateLimiter.hit(userId, channelId), PRINCIPAL_TIMEOUT_MS, 'rate limit not read in time').catch((error: unknown) => {
+        logger.warn({ err: describeCause(error) }, 'could not count a request against its rate limit; letting it through');
+        return { allowed: true } as const;
+      }),
     requestLedger: new RedisRequestLedger(commandRedis, keys),
     userGroupChanged: async (groupId) => {
       if (!groupIds.includes(groupId)) return; // a group lanebot's config does not name
       await commandQueues.maintenance.add('refresh-user-groups', { kind: 'refresh-user-groups', groupId }, { jobId: `refresh-${groupId}-${Date.now()}` });
     },
-    channelMembership: new ChannelMembership(commandRedis, keys),
+    channelMembership: commandMembership,
     logger,
     metrics,
     health: async () => {
@@ -243,6 +263,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     switch (data.kind) {
       case 'recover':
         await recover();
+        return;
+      case 'refresh-channel-membership':
+        await refreshChannelMembership(chat, membership, Object.keys(config.channels), () => clock.now(), logger.child({ component: 'channel-membership' }));
         return;
       case 'refresh-user-groups': {
         const ids = data.groupId ? [data.groupId] : groupIds;
@@ -315,6 +338,16 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       queues.narrate.upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { operationId: '' } }),
       queues.maintenance.upsertJobScheduler('recover', { every: overrides.recovery?.intervalMs ?? RECOVERY_INTERVAL_MS }, { name: 'recover', data: { kind: 'recover' } }),
     ];
+    if (Object.keys(config.channels).length > 0 && overrides.refreshChannelMembership !== false) {
+      upserts.push(
+        // The first run comes at once (BullMQ runs an `every` scheduler's first job on upsert).
+        queues.maintenance.upsertJobScheduler(
+          'refresh-channel-membership',
+          { every: CHANNEL_MEMBERSHIP_REFRESH_MS },
+          { name: 'refresh-channel-membership', data: { kind: 'refresh-channel-membership' } },
+        ),
+      );
+    }
     if (groupIds.length > 0) {
       upserts.push(
         queues.maintenance.upsertJobScheduler(
@@ -340,6 +373,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     rulePriorities,
     audit,
     userGroups,
+    channelMembership: membership,
     runner,
     slack,
     sim,

@@ -28,7 +28,11 @@ export interface NarrateJobData {
   slotKind?: 'post' | 'update';
 }
 
-export type MaintenanceJobData = { kind: 'recover' } | { kind: 'refresh-user-groups'; groupId?: string };
+export type MaintenanceJobData =
+  | { kind: 'recover' }
+  | { kind: 'refresh-user-groups'; groupId?: string }
+  /** Whether the bot may post in each bound channel (conversations.info): what the command path reads. */
+  | { kind: 'refresh-channel-membership' };
 
 export interface Queues {
   operations: Queue<OperationJobData>;

@@ -16,6 +16,8 @@ import type { CommandDeps, Reply } from '../../commands/command';
 import { COMMANDS, laneOf, routeCommand } from '../../commands/index';
 import type { Principal } from '../access/policy';
 import type { AuditEntry } from '../audit/audit-log';
+import { formatDuration } from '../chat/messages';
+import { slowDownText, type RateDecision } from '../state/rate-limits';
 import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
@@ -42,6 +44,11 @@ export interface SlackAppOptions {
    * Slack call: this runs before the ack). Resolves with no groups when Redis does not answer fast.
    */
   principalOf(userId: string): Promise<Principal>;
+  /**
+   * Counts a request that queues work against its user's and channel's rate limits (a Redis call,
+   * before the ack). Fails open: with Redis unreachable nothing can be queued anyway.
+   */
+  rateLimit(userId: string, channelId: string): Promise<RateDecision>;
   /** Appends to the audit log; failures are logged, never shown to the user. */
   audit(entry: AuditEntry): Promise<void>;
   /** Slack says a user group's members changed: queue a refresh of lanebot's copy. */
@@ -146,6 +153,18 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     }
     const name = routed.command.name;
     const scope = { ...routed.ctx.scope, lane: laneOf(routed.args) };
+    // Counted before anything runs: a refused request queues nothing.
+    if (routed.command.acknowledge) {
+      const limited = await options.rateLimit(command.user_id, command.channel_id);
+      if (!limited.allowed) {
+        const text = slowDownText(limited, formatDuration);
+        await ack({ response_type: 'ephemeral', text });
+        observeAck(options.metrics, received);
+        options.metrics.commands.inc({ command: name, outcome: 'rejected' });
+        await auditCommand(name, 'refused', text, scope);
+        return;
+      }
+    }
     // The command's answer, whatever happens (a reply, or the error's text); audited once.
     const answer = (async (): Promise<{ text?: string; blocks?: Reply['blocks']; visibility: Reply['visibility'] }> => {
       try {
@@ -218,6 +237,14 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         return;
       }
       try {
+        const limited = await options.rateLimit(userId, channelId);
+        if (!limited.allowed) {
+          count('rejected');
+          const text = slowDownText(limited, formatDuration);
+          await auditClick('refused', text);
+          await answer(text);
+          return;
+        }
         const principal = await options.principalOf(userId);
         const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, value: decoded.value }, options.commandDeps);
         count(outcome.outcome === 'accepted' ? 'run' : 'rejected');

@@ -44,6 +44,11 @@ export class RedisKeys {
     return `${this.prefix}:lanes-by-activity`;
   }
 
+  /** A rate limit's counter of the current window (state/rate-limits.ts). */
+  rate(who: 'user' | 'channel', id: string): string {
+    return `${this.prefix}:rate:${who}:${id}`;
+  }
+
   /** The audit log (a capped stream). */
   get audit(): string {
     return `${this.prefix}:audit`;

@@ -67,6 +67,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     clock,
     pollIntervalMs: 50,
     pacing: { postIntervalMs: 5, updateIntervalMs: 5, threadLockMs: 2000 },
+    // Tests count and fail Slack calls; a scheduled conversations.info would take their turn.
+    refreshChannelMembership: false,
     ...options.overrides,
   });
   const port = await bot.start();

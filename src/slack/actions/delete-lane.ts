@@ -1,6 +1,7 @@
 // The "Delete lane …" button of `/lane delete <lane>`'s confirmation (commands/delete.ts builds it):
 // queues the lane's delete. The value names the lane; whether it still exists, is not already being
 // deleted, and whether the clicker may delete it are all checked again now.
+import { threadRefusal } from '../../../commands/command';
 import { checkDelete, DELETE_LANE_ACTION_ID, requestDelete } from '../../../commands/delete';
 import { simple } from '../../chat/messages';
 import { validateLane, type LaneRef } from '../../domain/names';
@@ -47,6 +48,8 @@ export const deleteLaneButton: ButtonModule<DeleteLaneValue> = {
     }
     const check = await checkDelete(click, ref, deps);
     if (!check.ok) return { outcome: 'refused', reply: check.problem, detail: check.problem, scope };
+    const cannotPost = await threadRefusal(click.channelId, deps);
+    if (cannotPost) return { outcome: 'refused', reply: cannotPost.text, detail: 'the bot cannot post in the channel', scope };
     const request = await requestDelete({ userId: click.principal.userId, channelId: click.channelId }, ref, deps);
     const text = `:wastebasket: Deleting lane *${lane}* of ${service}/${env}: lanebot posts its progress in a thread in this channel.`;
     return { outcome: 'accepted', replaceOriginal: simple(text), detail: `queued ${request.id}`, scope: { ...scope, operationId: request.id } };

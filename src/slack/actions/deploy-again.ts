@@ -9,7 +9,7 @@ import type { OperationRecord, OperationStatus } from '../../domain/operation';
 import { OPERATION_ID } from '../../domain/operation';
 import type { Scope } from '../../domain/names';
 import { deployCommand, laneBeingDeleted, queuingText, requestDeploy } from '../../../commands/deploy';
-import type { CommandContext } from '../../../commands/command';
+import { threadRefusal, type CommandContext } from '../../../commands/command';
 import type { ButtonModule, ClickOutcome } from './action';
 import { decodeButtonValue, type DecodeResult } from './button-value';
 
@@ -109,6 +109,8 @@ export const deployAgainButton: ButtonModule<DeployAgainValue> = {
     if (!decision.allowed) return { outcome: 'refused', reply: `:no_entry: ${decision.reason}`, detail: decision.reason, scope: about };
     const deleting = await laneBeingDeleted(ctx, deploy.lane, deps);
     if (deleting) return { outcome: 'refused', reply: deleting, detail: 'the lane is being deleted', scope: about };
+    const cannotPost = await threadRefusal(click.channelId, deps);
+    if (cannotPost) return { outcome: 'refused', reply: cannotPost.text, detail: 'the bot cannot post in the channel', scope: about };
     const request = await requestDeploy(ctx, parsed.args, deps);
     return { outcome: 'accepted', reply: queuingText(ctx, parsed.args), detail: `queued ${request.id}`, scope: { ...about, operationId: request.id } };
   },
