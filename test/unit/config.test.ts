@@ -210,6 +210,15 @@ describe('parseConfig', () => {
     expect(() => parseConfig('services: {user-api: &s {}}\nenvironments: {dev: *s}\n')).toThrow('uses the YAML alias *s');
   });
 
+  it('reads rate limits as count/duration, with defaults, and names a bad one', () => {
+    const base = 'services: {user-api: {}}\nenvironments: {dev: {}}\n';
+    expect(parseConfig(base).limits).toEqual({ perUser: { count: 20, windowMs: 60_000 }, perChannel: { count: 60, windowMs: 60_000 } });
+    expect(parseConfig(`${base}limits: { perUser: 5/30s }\n`).limits.perUser).toEqual({ count: 5, windowMs: 30_000 });
+    expect(() => parseConfig(`${base}limits: { perUser: lots }\n`)).toThrow('limits.perUser: "lots" is not a rate; write a count, a slash and a duration: 20/1m, 100/1h');
+    expect(() => parseConfig(`${base}limits: { perUser: 0/1m }\n`)).toThrow('limits.perUser');
+    expect(() => parseConfig(`${base}limits: { perMinute: 5 }\n`)).toThrow('limits: unknown key "perMinute"');
+  });
+
   it('an empty file says what is required', () => {
     const message = configErrorOf('').message;
     expect(message).toMatch(/services/);
