@@ -38,7 +38,7 @@ export interface CommandContext {
 export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
-  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'releases'>;
+  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'page' | 'releases'>;
   /** Read-only: an operation's record, for buttons that name an operation by id. */
   operations: Pick<OperationStore, 'get'>;
   /** Read-only: `/lane history`. */
@@ -106,6 +106,17 @@ export async function threadRefusal(channelId: string, deps: Pick<CommandDeps, '
     ':no_entry: Nothing was queued: lanebot is not a member of this channel, so it could not post the thread it promises. ' +
       'Invite it with `/invite @lanebot` (or run the command in the service\'s own channel), then run the command again.',
   );
+}
+
+/** Slack refuses message text over 40,000 characters; answers stay well below. */
+export const MAX_REPLY_TEXT = 39_000;
+
+/** Cuts a long answer at a line boundary below MAX_REPLY_TEXT and says so, with what to do instead. */
+export function fitReply(text: string, instead: string): string {
+  if (text.length <= MAX_REPLY_TEXT) return text;
+  const note = `\n… cut here: the answer is longer than Slack shows. ${instead}`;
+  const cut = text.slice(0, MAX_REPLY_TEXT - note.length);
+  return `${cut.slice(0, Math.max(0, cut.lastIndexOf('\n')))}${note}`;
 }
 
 export function ephemeral(text: string): Reply {

@@ -306,8 +306,20 @@ export class LaneRegistry {
 
   /** The lanes of a service/env (admin slots left out), by name. */
   async list(scope: Scope): Promise<LaneView[]> {
-    const lanes = (await this.redis.smembers(this.keys.lanes(scope))).filter((lane) => !isOperationSlot(lane)).sort();
-    return this.getMany(scope, lanes);
+    return this.getMany(scope, await this.names(scope));
+  }
+
+  /**
+   * At most `limit` lanes of a service/env, by name, whose name contains `contains`, and how many
+   * match in all: only the page is read, however many lanes there are.
+   */
+  async page(scope: Scope, options: { contains?: string; limit: number }): Promise<{ views: LaneView[]; total: number }> {
+    const names = (await this.names(scope)).filter((lane) => !options.contains || lane.includes(options.contains));
+    return { views: await this.getMany(scope, names.slice(0, options.limit)), total: names.length };
+  }
+
+  private async names(scope: Scope): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.lanes(scope))).filter((lane) => !isOperationSlot(lane)).sort();
   }
 
   private async getMany(scope: Scope, lanes: string[]): Promise<LaneView[]> {
