@@ -12,7 +12,7 @@ const APPROVER = 'U0APPROVER1';
 
 const DEPLOY_USAGE = 'Usage: `/lane deploy <lane> <branch>`';
 const STATUS_USAGE = 'Usage: `/lane status [<lane>]`';
-const LIST_USAGE = 'Usage: `/lane list`';
+const LIST_USAGE = 'Usage: `/lane list [<text>]`';
 
 /** Characters that must never reach a reply raw: controls (but \n), bidi controls, zero-width. */
 const INVISIBLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/u;
@@ -491,9 +491,14 @@ describe('routeCommand: subcommands', () => {
       expect(runOf(route('list --service orders --env prod', { channelId: UNBOUND })).ctx.scope).toEqual({ service: 'orders', env: 'prod' });
     });
 
-    it('refuses an extra argument', () => {
-      const reply = replyText(route('list gray'));
-      expect(reply).toContain('`list` takes no arguments');
+    it('takes a part of a lane name to filter by', () => {
+      expect(runOf(route('list gray')).args).toEqual({ contains: 'gray' });
+    });
+
+    it('refuses a second argument, and a filter that is no part of a lane name', () => {
+      expect(replyText(route('list gray blue'))).toContain('too many arguments (2); expected at most a part of a lane name');
+      const reply = replyText(route('list GR*Y'));
+      expect(reply).toContain('filter lanes with a part of a lane name');
       expect(reply).toContain(LIST_USAGE);
     });
 
