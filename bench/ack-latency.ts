@@ -66,6 +66,9 @@ environments:
   dev: {}
 channels:
   ${CHANNEL}: { service: user-api, env: dev }
+# One user sends all 550 deploys in seconds: the rate limits (20 a minute by default) would refuse
+# nearly all of them, and the bench would measure refusals instead of deploys.
+limits: { perUser: 100000/1m, perChannel: 100000/1m }
 `;
 
 // ---------------------------------------------------------------------------------------------
