@@ -146,6 +146,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
   const metrics = overrides.metrics ?? new Metrics();
   const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+  // Checked before any connection opens: a bad path must stop the start without leaving sockets behind.
+  const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // Every operation kind is checked here, at start-up, not when the first one is queued.
   const registry = overrides.registry ?? createOperationRegistry();
 
@@ -183,7 +185,6 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const rateLimiter = new RateLimiter(commandRedis, keys, config.limits);
   const commandMembership = new ChannelMembership(commandRedis, keys);
 
-  const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
   const simCloud =
     env.CLOUD === 'sim'
