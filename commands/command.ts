@@ -1,11 +1,12 @@
 // The shape every `/lane` subcommand module has: usage text, a pure parser, an authorization rule,
 // and what it does. commands/index.ts routes the slash command text to one of them.
-import type { KnownBlock } from '@slack/web-api';
+import type { KnownBlock, ModalView } from '@slack/web-api';
 import { can, type AccessDecision, type Principal } from '../src/access/policy';
 import type { AuditLog } from '../src/audit/audit-log';
 import type { Clock } from '../src/clock';
 import type { LanebotConfig } from '../src/config';
-import type { OperationRequest } from '../src/domain/operation';
+import type { OperationRecord, OperationRequest } from '../src/domain/operation';
+import type { ApprovalOutcome } from '../src/state/approvals';
 import { validateLane, type Scope } from '../src/domain/names';
 import type { LaneRegistry } from '../src/state/lane-registry';
 import type { OperationStore } from '../src/state/operation-store';
@@ -45,6 +46,17 @@ export interface CommandDeps {
   audit: Pick<AuditLog, 'recent'>;
   /** Queues an operation request; throws QueueUnavailableError when Redis cannot take it. */
   enqueue(request: OperationRequest): Promise<void>;
+  /** Approval requests: decisions (one Lua script each) and what waits. */
+  approvals: {
+    decide(op: OperationRecord, action: 'approve' | 'reject', user: string, reason?: string): Promise<{ outcome: ApprovalOutcome; state: string }>;
+    pending(scope: Scope): Promise<OperationRecord[]>;
+  };
+  /** Brings an operation waiting for a decision back to its runner at once. */
+  resume(operationId: string): Promise<void>;
+  /** Re-renders an operation's root message (its approval request) from its record. */
+  refreshThread(operationId: string): Promise<void>;
+  /** Opens a modal (views.open) for a click's trigger; used right after a click's ack. */
+  openModal(triggerId: string, view: ModalView): Promise<void>;
   /** Whether the bot may post in a channel, from lanebot's Redis copy (never a Slack call). */
   canPost(channelId: string): Promise<'yes' | 'no' | 'unknown'>;
 }
@@ -76,6 +88,12 @@ export interface Command<A = unknown> {
 }
 
 export const allowEveryone = (): Authorization => ({ allowed: true });
+
+/** The parser of commands that take no arguments. */
+export function parseNoArgs(name: string) {
+  return (tokens: string[]): ParseResult<Record<string, never>> =>
+    tokens.length > 0 ? { ok: false, problem: `\`${name}\` takes no arguments` } : { ok: true, args: {} };
+}
 
 /** The parser of commands that take at most a lane (`/lane status [<lane>]`, `/lane history [<lane>]`). */
 export function parseOptionalLane(tokens: string[], scope: Scope): ParseResult<{ lane?: string }> {

@@ -1,5 +1,6 @@
 // `/lane help`: the grammar.
 import type { LanebotConfig } from '../src/config';
+import { approvalsCommand } from './approvals';
 import { bootCommand } from './boot';
 import { allowEveryone, ephemeral, type Command } from './command';
 import { deleteCommand } from './delete';
@@ -23,7 +24,7 @@ export const helpCommand: Command<Record<string, never>> = {
 };
 
 export function helpText(config: LanebotConfig, channelId: string): string {
-  const commands: Command[] = [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, helpCommand];
+  const commands: Command[] = [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand];
   const binding = Object.hasOwn(config.channels, channelId) ? config.channels[channelId] : undefined;
   const lines = [
     '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',

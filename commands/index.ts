@@ -5,6 +5,7 @@ import type { Scope } from '../src/domain/names';
 import { printable } from '../src/domain/names';
 import { ephemeral, type Command, type CommandContext, type Reply } from './command';
 import type { Principal } from '../src/access/policy';
+import { approvalsCommand } from './approvals';
 import { bootCommand } from './boot';
 import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
@@ -16,11 +17,11 @@ import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
+  [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set(['renew', 'promote', 'rollback', 'releases', 'approvals']);
+const NOT_YET_AVAILABLE = new Set(['renew', 'promote', 'rollback', 'releases']);
 
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {

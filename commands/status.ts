@@ -33,10 +33,14 @@ export const statusCommand: Command<StatusArgs> = {
       }
       return ephemeral(fitReply(text, 'See one lane with `/lane status <lane>`.'));
     }
-    const view = await deps.lanes.get({ service, env, lane });
+    const [view, awaiting] = await Promise.all([deps.lanes.get({ service, env, lane }), deps.approvals.pending(ctx.scope)]);
+    const approvalLines = awaiting
+      .filter((op) => op.lane === lane)
+      .map((op) => `:raised_hand: Awaiting approval: \`${op.params.branch}\` asked by <@${op.requester}> (\`/lane approvals\` lists what waits)`);
     if (!view) {
-      return ephemeral(`Lane *${lane}* of ${service}/${env} has never been deployed. Deploy it with \`/lane deploy ${lane} <branch>\`.`);
+      const never = `Lane *${lane}* of ${service}/${env} has never been deployed. Deploy it with \`/lane deploy ${lane} <branch>\`.`;
+      return ephemeral([never, ...approvalLines].join('\n'));
     }
-    return ephemeral(fitReply(laneStatusText(view, now), 'The stages are in the lane\'s thread.'));
+    return ephemeral(fitReply([laneStatusText(view, now), ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.'));
   },
 };

@@ -98,7 +98,25 @@ const environmentSchema = z.strictObject({
    * defaulted, because "absent" (everyone) and "[]" (approvers and admins only) mean different things.
    */
   deployers: z.array(slackPrincipal).optional(),
+  /**
+   * The approval gate's settings. A protected environment has the gate with these defaults; any
+   * environment that sets `approval:` has it too.
+   */
+  approval: z
+    .strictObject({
+      requiredApprovals: z.number().int().min(1).max(10).default(1),
+      allowSelfApproval: z.boolean().default(false),
+      approvalTimeout: duration.prefault('2h'),
+    })
+    .optional(),
 });
+
+/** The approval gate of an environment, or undefined when deploys there need no approval. */
+export function approvalGateOf(config: LanebotConfig, env: string): ApprovalSettings | undefined {
+  const settings = Object.hasOwn(config.environments, env) ? config.environments[env] : undefined;
+  if (!settings || (!settings.protected && !settings.approval)) return undefined;
+  return settings.approval ?? { requiredApprovals: 1, allowSelfApproval: false, approvalTimeout: 2 * 3_600_000 };
+}
 
 const configSchema = z
   .strictObject({
@@ -135,7 +153,7 @@ const configSchema = z
       }
     }
     for (const [name, env] of Object.entries(config.environments)) {
-      if (env.protected && env.approvers.length === 0) {
+      if ((env.protected || env.approval) && env.approvers.length === 0) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'approvers'], message: 'a protected environment needs at least one approver' });
       }
     }
@@ -157,6 +175,7 @@ const configSchema = z
   });
 
 export type LanebotConfig = z.output<typeof configSchema>;
+export type ApprovalSettings = NonNullable<z.output<typeof environmentSchema>['approval']>;
 export type SetupConfig = z.output<typeof setupSchema>;
 
 function renderPipelineName(template: string | undefined, scope: Scope): string {

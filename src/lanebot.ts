@@ -34,6 +34,8 @@ import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
 import type { OperationRegistry } from './operations/registry';
 import { OperationRunner } from './operations/runner';
+import type { GateDeps } from './operations/gates/gate-deps';
+import { ApprovalStore } from './state/approvals';
 import type { StepDeps } from './operations/step';
 import {
   createQueues,
@@ -203,7 +205,16 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs };
-  const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps });
+  const approvals = new ApprovalStore(redis, keys, operations);
+  const commandApprovals = new ApprovalStore(commandRedis, keys, commandOperations);
+  /** Brings an operation's delayed request job back now: its approval was decided. */
+  const resume = async (queue: Queues, operationId: string): Promise<void> => {
+    const job = await queue.operations.getJob(requestJobId(operationId));
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // it may have just woken up
+  };
+  const gateDeps: GateDeps = { config, approvals, operations, narrator, audit, clock, resume: (id) => resume(queues, id) };
+  const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps, gate: gateDeps });
+  const commandNarrator = new ThreadNarrator(commandRedis, keys, commandQueues);
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
@@ -225,6 +236,15 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     },
     enqueue: (request) => enqueueRequest(commandRedis, commandQueues, request),
     // A Redis read only; when it cannot be read, go on: the narrator tells the requester if posting fails.
+    approvals: {
+      decide: (op, action, user, reason) => commandApprovals.decide(op, action, user, clock.now(), reason).catch(redisUnavailable),
+      pending: (scope) => commandApprovals.pending(scope).catch(redisUnavailable),
+    },
+    resume: (operationId) => resume(commandQueues, operationId),
+    refreshThread: (operationId) => commandNarrator.refreshRoot(operationId),
+    openModal: async (triggerId, view) => {
+      await slackClient.views.open({ trigger_id: triggerId, view });
+    },
     canPost: (channelId) => commandMembership.canPost(channelId, clock.now()).catch(() => 'unknown' as const),
   };
 

@@ -5,8 +5,8 @@
 // The rules:
 //   admin    (`/lane setup`, `infra`, `boot`)  admins.
 //   deploy   an environment that lists `deployers`: its deployers, its approvers and the admins;
-//            otherwise everyone. A protected environment, until approval gates exist, takes deploys
-//            only from its approvers and the admins (deployers do not widen that).
+//            otherwise everyone. In a protected environment this is who may *request* a deploy;
+//            the approval gate then asks its approvers.
 //   approve  the environment's approvers only. Admins are not approvers by virtue of being admins:
 //            an approval says that the environment's owners agree, which an admin cannot stand in
 //            for; an admin who should approve is listed under `approvers`.
@@ -85,19 +85,8 @@ function admin(principal: Principal, config: LanebotConfig): AccessDecision {
 
 function deploy(principal: Principal, scope: AccessScope, env: Environment, config: LanebotConfig): AccessDecision {
   const where = `${scope.service}/${scope.env}`;
-  if (env.protected) {
-    // Approval requests are not built yet; until they are, a protected environment takes deploys
-    // only from the people who could approve them (and the admins) rather than from anyone.
-    if (listed(principal, env.approvers) || listed(principal, config.admins)) return ALLOWED;
-    const who = anyOf([
-      ['its approvers', env.approvers],
-      ['a lanebot admin', config.admins],
-    ]);
-    return refuse(`${scope.env} is a protected environment: deploys to it need an approver. Ask ${who} to run this deploy.`, [
-      ...env.approvers,
-      ...config.admins,
-    ]);
-  }
+  // A protected environment takes requests like any other: its approval gate (src/operations/gates/)
+  // decides whether they start.
   if (env.deployers === undefined) return ALLOWED;
   if (listed(principal, env.deployers) || listed(principal, env.approvers) || listed(principal, config.admins)) return ALLOWED;
   const groups: Array<[string, readonly string[]]> = [

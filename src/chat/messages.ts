@@ -31,6 +31,8 @@ export interface OperationView {
   summary(op: OperationRecord): string;
   /** The root message's last context item (what it runs: the pipeline, the stack). */
   target(op: OperationRecord): string;
+  /** Blocks the root message shows after the stages (an approval request with its buttons). */
+  extraBlocks?(op: OperationRecord, now: number): KnownBlock[];
   /** What a failed stage is called in this kind (Stage, Stack). */
   stageNoun: string;
   /** The reply when the operation waits behind another one. */
@@ -48,6 +50,7 @@ export type ViewOf = (op: OperationRecord) => OperationView;
 
 export const STATUS_LABEL: Record<OperationStatus, string> = {
   queued: ':hourglass_flowing_sand: queued',
+  awaiting_approval: ':raised_hand: awaiting approval',
   waiting: ':double_vertical_bar: waiting for the lane',
   starting: ':arrow_forward: starting the pipeline',
   running: ':arrows_counterclockwise: running',
@@ -57,6 +60,8 @@ export const STATUS_LABEL: Record<OperationStatus, string> = {
   superseded: ':fast_forward: superseded',
   cancelled: ':no_entry_sign: cancelled',
   refused: ':no_entry: refused',
+  rejected: ':no_entry: rejected',
+  expired: ':hourglass: approval expired',
   error: ':warning: could not run',
 };
 
@@ -108,6 +113,7 @@ export function rootMessage(op: OperationRecord, view: OperationView, now: numbe
   if (op.stages.length > 0) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: op.stages.map((s) => stageLine(s, now)).join('\n') } });
   }
+  blocks.push(...(view.extraBlocks?.(op, now) ?? []));
   const context = [`requested by <@${op.requester}>`];
   const end = op.finishedAt ?? now;
   if (op.startedAt !== undefined) context.push(`${op.finishedAt ? 'took' : 'running for'} ${formatDuration(end - op.startedAt)}`);

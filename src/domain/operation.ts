@@ -7,6 +7,8 @@ import type { StageView } from '../cloud/pipelines.port';
 import type { LaneRef } from './names';
 
 /**
+ *  queued ──gate (approval)──▶ awaiting_approval ──approved──▶ queued ─ … (admission as below)
+ *                                     └──rejected | expired | superseded (a newer request)
  *  queued ──admit──▶ starting ──first step──▶ running ──last step──▶ succeeded | failed | stopped | cancelled
  *    │  │               ▲
  *    │  └─slot busy──▶ waiting ──slot freed──┘
@@ -17,6 +19,7 @@ import type { LaneRef } from './names';
  */
 export type OperationStatus =
   | 'queued'
+  | 'awaiting_approval'
   | 'waiting'
   | 'starting'
   | 'running'
@@ -26,9 +29,11 @@ export type OperationStatus =
   | 'superseded'
   | 'cancelled'
   | 'refused'
+  | 'rejected'
+  | 'expired'
   | 'error';
 
-export const UNFINISHED_STATUSES: readonly OperationStatus[] = ['queued', 'waiting', 'starting', 'running'];
+export const UNFINISHED_STATUSES: readonly OperationStatus[] = ['queued', 'awaiting_approval', 'waiting', 'starting', 'running'];
 
 export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set<OperationStatus>([
   'succeeded',
@@ -37,6 +42,8 @@ export const FINISHED_STATUSES: ReadonlySet<OperationStatus> = new Set<Operation
   'superseded',
   'cancelled',
   'refused',
+  'rejected',
+  'expired',
   'error',
 ]);
 
@@ -84,6 +91,8 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
   supersededBy?: string;
   /** The older waiting operation this one replaced. */
   supersededId?: string;
+  /** The approval gate's state, when the operation needs one (operations/gates/approval.gate.ts). */
+  approval?: ApprovalState;
   /** The delete that made the lane refuse this operation. */
   refusedBy?: string;
   /** Why the operation ended in `error` or `refused`. */
@@ -106,3 +115,24 @@ export function newOperationId(now: number): string {
 
 /** Operation ids as newOperationId makes them, and as button values may carry them. */
 export const OPERATION_ID = /^[A-Za-z0-9-]{1,128}$/;
+
+/**
+ * An approval request: who must decide, who did, and how it ended. Decisions change it atomically in
+ * Redis (one Lua script), so two approvers clicking at once make one decision.
+ */
+export interface ApprovalState {
+  state: 'pending' | 'approved' | 'rejected' | 'expired' | 'superseded';
+  /** Approvals needed (requiredApprovals). */
+  required: number;
+  allowSelfApproval: boolean;
+  /** The approvers as configured (user ids and user group ids), for mentions. */
+  approvers: string[];
+  approvedBy: { user: string; at: number }[];
+  rejectedBy?: string;
+  reason?: string;
+  requestedAt: number;
+  expiresAt: number;
+  decidedAt?: number;
+  /** The newer request that superseded this one. */
+  supersededBy?: string;
+}

@@ -66,7 +66,8 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
         continue;
       }
       // The request job carries an operation admitted at once; a run job one that waited (or was recovered).
-      const jobIds = op.status === 'queued' ? [requestJobId(op.id)] : [requestJobId(op.id), runJobId(op.id)];
+      const requestOnly = op.status === 'queued' || op.status === 'awaiting_approval';
+      const jobIds = requestOnly ? [requestJobId(op.id)] : [requestJobId(op.id), runJobId(op.id)];
       const jobs = (await Promise.all(jobIds.map((jobId) => deps.queues.operations.getJob(jobId)))).filter((j) => j !== undefined);
       const states = await Promise.all(jobs.map((j) => j.getState()));
       if (states.some((s) => LIVE_JOB_STATES.has(s))) continue;
@@ -85,7 +86,7 @@ export async function recoverOperations(deps: RecoveryDeps, graceMs: number): Pr
       // A failed job keeps its id for a week: remove it, or adding the job again would do nothing.
       for (const job of jobs) await job.remove();
       await deps.operations.update(op.id, { recoveries: recoveries + 1 });
-      if (op.status === 'queued') {
+      if (requestOnly) {
         const { id, kind, service, env, lane, params, requester, channel, requestedAt } = op;
         const request = { id, kind, service, env, lane, params, requester, channel, requestedAt };
         await deps.queues.operations.add('request', { kind: 'request', request }, { jobId: requestJobId(op.id) });

@@ -2,18 +2,25 @@
 // before it starts, its steps, and how its thread shows it. The registry is built once at start-up
 // and checked then, so a kind that is missing or malformed stops the start, not a deploy at 3 am.
 import type { OperationView } from '../chat/messages';
-import type { OperationKind, OperationRecord } from '../domain/operation';
+import type { OperationKind, OperationRecord, OperationStatus } from '../domain/operation';
+import type { OperationPatch } from '../state/operation-store';
+import type { GateDeps } from './gates/gate-deps';
 import type { AdmissionPolicy } from '../state/lane-registry';
 import type { OperationStep } from './step';
 
 /**
- * What must hold before an operation is admitted to its slot (an approval, later). Runs in the
- * request job, after the record exists: `open` lets it through; `closed` ends it with the reason.
+ * What must hold before an operation is admitted to its slot (an approval). Runs in the request job,
+ * after the record exists: `open` starts the gate's request (once; `none` when this operation needs
+ * none), `check` says where it stands. The request job waits in the delayed set meanwhile; a
+ * decision (a button) brings it back at once.
  */
 export interface OperationGate {
   name: string;
-  check(op: OperationRecord): Promise<{ open: true } | { open: false; reason: string }>;
+  open(op: OperationRecord, deps: GateDeps): Promise<'none' | 'opened'>;
+  check(op: OperationRecord, deps: GateDeps): Promise<GateVerdict>;
 }
+
+export type GateVerdict = { kind: 'pass' } | { kind: 'wait'; inMs: number } | { kind: 'end'; status: OperationStatus; patch?: OperationPatch };
 
 export interface OperationKindSpec {
   kind: OperationKind;

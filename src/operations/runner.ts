@@ -25,6 +25,7 @@ import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
 import { UNSTARTED_RETENTION_SECONDS, type OperationPatch, type OperationStore } from '../state/operation-store';
 import type { Redis } from 'ioredis';
+import type { GateDeps } from './gates/gate-deps';
 import type { OperationRegistry } from './registry';
 import type { StepDeps } from './step';
 
@@ -43,6 +44,7 @@ export interface RunnerDeps {
   clock: Clock;
   logger: Logger;
   steps: StepDeps;
+  gate: GateDeps;
 }
 
 export class OperationRunner {
@@ -60,20 +62,31 @@ export class OperationRunner {
       await this.deps.redis.sadd(this.deps.keys.operationsInFlight, request.id);
       await this.audit(request, 'queued');
     }
-    const op = await operations.get(request.id);
+    let op = await operations.get(request.id);
     if (!op) throw new Error(`operation ${request.id} vanished right after it was recorded`);
     // This job came back: it carries the operation's steps (admitted at once), or it was a retry.
     if (op.status === 'starting' || op.status === 'running') return this.run(op.id);
     if (op.status === 'waiting') return DONE; // a run job starts it when the slot is free
+    if (op.status === 'awaiting_approval' && !spec.gate) return DONE;
     if (isFinished(op.status)) return this.settle(op);
     // The root message appears as soon as the request is recorded ("queued").
     await narrator.refreshRoot(request.id);
 
-    if (spec.gate && op.status === 'queued') {
-      const gate = await spec.gate.check(op);
-      if (!gate.open) {
-        await this.finish(op.id, 'refused', { error: gate.reason });
+    if (spec.gate) {
+      // Opened once; this job then waits in the delayed set until a decision brings it back (or the
+      // request expires), and checks again.
+      const gateDeps = this.deps.gate;
+      if (op.status === 'queued' && (await spec.gate.open(op, gateDeps)) === 'opened') op = (await operations.get(op.id)) ?? op;
+      const verdict = await spec.gate.check(op, gateDeps);
+      if (verdict.kind === 'wait') return later(verdict.inMs);
+      if (verdict.kind === 'end') {
+        await this.finish(op.id, verdict.status, verdict.patch);
         return DONE;
+      }
+      if (op.status === 'awaiting_approval') {
+        await operations.transition(op.id, ['awaiting_approval'], 'queued');
+        await this.audit(op, 'approved');
+        op = (await operations.get(op.id)) ?? op;
       }
     }
 

@@ -23,6 +23,8 @@ import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons } from './actions/index';
 import { registerUnknownActions } from './actions/unknown-action';
+import { checkApprover } from './actions/approve-deploy';
+import { decodeRejectMetadata, MAX_REASON_LENGTH, REASON_BLOCK, REJECT_REASON_CALLBACK_ID } from './actions/reject-deploy';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
@@ -246,7 +248,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
           return;
         }
         const principal = await options.principalOf(userId);
-        const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, value: decoded.value }, options.commandDeps);
+        const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, triggerId: body.trigger_id, value: decoded.value }, options.commandDeps);
         count(outcome.outcome === 'accepted' ? 'run' : 'rejected');
         await auditClick(outcome.outcome, outcome.detail, outcome.scope);
         if (outcome.replaceOriginal) {
@@ -263,6 +265,39 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       }
     });
   }
+
+  /**
+   * The reason modal of Reject (src/slack/actions/reject-deploy.ts). Its answer is the ack itself:
+   * errors keep the modal open under the reason field; an empty ack closes it.
+   */
+  app.view(REJECT_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
+    const userId = body.user.id;
+    const log = logger.child({ user: userId, view: REJECT_REASON_CALLBACK_ID });
+    const fail = (text: string) => ack({ response_action: 'errors', errors: { [REASON_BLOCK]: text.slice(0, 150) } });
+    const value = decodeRejectMetadata(view.private_metadata);
+    const reason = (view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? '').trim();
+    if (!value) return void (await fail('This dialog is broken or outdated; click Reject again.'));
+    if (reason === '') return void (await fail('Say why: the reason goes into the thread and the audit log.'));
+    if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
+    try {
+      const op = await options.commandDeps.operations.get(value.operationId);
+      const principal = await options.principalOf(userId);
+      const check = await checkApprover({ principal, channelId: op?.channel ?? '', value }, options.commandDeps);
+      if (!check.ok) {
+        await fail((check.outcome.reply ?? 'You cannot reject this deploy.').replace(/^:[a-z_]+: /, ''));
+        await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_deploy', outcome: 'refused', detail: check.outcome.detail, ...check.outcome.scope });
+        return;
+      }
+      const { outcome } = await options.commandDeps.approvals.decide(check.op, 'reject', userId, reason);
+      if (outcome !== 'rejected') return void (await fail('Someone decided this deploy first (or it expired); see its thread.'));
+      await ack();
+      await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_deploy', outcome: 'rejected', detail: reason, service: check.op.service, env: check.op.env, lane: check.op.lane, operationId: check.op.id });
+      await options.commandDeps.refreshThread(check.op.id);
+      await options.commandDeps.resume(check.op.id);
+    } catch (error) {
+      await fail(errorReplyText(error, log, { view: REJECT_REASON_CALLBACK_ID }).replace(/^:[a-z_]+: /, ''));
+    }
+  });
 
   checkButtons(BUTTONS);
   for (const button of BUTTONS) registerButton(button);

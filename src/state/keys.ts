@@ -44,6 +44,16 @@ export class RedisKeys {
     return `${this.prefix}:lanes-by-activity`;
   }
 
+  /** Operations awaiting approval in a service/env (sorted set, score = when the request expires). */
+  approvals({ service, env }: Scope): string {
+    return `${this.prefix}:approvals:${service}:${env}`;
+  }
+
+  /** The operation of a lane awaiting approval now (a newer request supersedes it). */
+  laneApproval({ service, env, lane }: LaneRef): string {
+    return `${this.prefix}:lane-approval:${service}:${env}:${lane}`;
+  }
+
   /** A rate limit's counter of the current window (state/rate-limits.ts). */
   rate(who: 'user' | 'channel', id: string): string {
     return `${this.prefix}:rate:${who}:${id}`;

@@ -5,7 +5,9 @@ import { aheadText, escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, r
 import type { ChatMessage } from '../../chat/chat.port';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
+import { approvalBlocks } from '../../slack/actions/approve-deploy';
 import { deployAgainBlock, DEPLOY_AGAIN_STATUSES } from '../../slack/actions/deploy-again';
+import { approvalGate } from '../gates/approval.gate';
 import type { OperationKindSpec } from '../registry';
 import { next, wait, type OperationStep } from '../step';
 import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
@@ -47,6 +49,7 @@ const recordRelease: OperationStep = {
 export const deployKind: OperationKindSpec = {
   kind: 'deploy',
   admission: 'newest-wins',
+  gate: approvalGate,
   steps: [
     pipelineExecutionStep({
       async variables(op, deps) {
@@ -62,13 +65,18 @@ export const deployKind: OperationKindSpec = {
     summary: (op) => `${op.service} · ${op.env} · lane ${op.lane} ← ${op.params.branch}`,
     target: (op) => `pipeline \`${op.params.pipeline}\``,
     stageNoun: 'Stage',
+    // The approval request of a protected environment lives in the root, edited in place.
+    extraBlocks: approvalBlocks,
     queuedBehind(op, ctx) {
       return simple(
         `:double_vertical_bar: Lane *${op.lane}* is busy: this deploy is queued behind ${aheadText(ctx.other)}${threadLink(ctx)} and starts when it ends. ` +
           'A newer deploy to this lane would replace this one.',
       );
     },
-    superseded(_op, ctx) {
+    superseded(op, ctx) {
+      if (op.approval?.state === 'superseded') {
+        return simple(`:fast_forward: A newer deploy request to lane *${op.lane}*${threadLink(ctx)} replaced this one while it waited for approval; nothing was started.`);
+      }
       const newer = ctx.other;
       const who = !newer ? 'a newer deploy' : newer.kind === 'deploy' ? `a newer deploy of \`${newer.params.branch}\` by <@${newer.requester}>` : `the \`/lane ${newer.kind}\` by <@${newer.requester}>`;
       return simple(`:fast_forward: Superseded by ${who}${threadLink(ctx)}. This deploy never started; nothing was changed.`);
@@ -104,9 +112,18 @@ function deployFinished(deploy: OperationRecord): ChatMessage {
     case 'cancelled':
       return simple(`:no_entry_sign: The pipeline execution was cancelled.${execution} Run \`/lane deploy ${deploy.lane} ${branch}\` to try again.`);
     case 'superseded':
+      if (deploy.approval?.state === 'superseded') {
+        return simple(`:fast_forward: A newer deploy request to lane *${deploy.lane}* replaced this one while it waited for approval; nothing was started.`);
+      }
       return simple(`:fast_forward: CodePipeline superseded this execution with a newer one.${execution}`);
     case 'error':
       return simple(`:warning: The deploy could not run: ${errorText(deploy)}`);
+    case 'rejected':
+      return simple(
+        `:no_entry: <@${deploy.approval?.rejectedBy ?? ''}> rejected the deploy of \`${branch}\` to lane *${deploy.lane}*: ${escapeAndTruncate(deploy.approval?.reason ?? deploy.error ?? '', MAX_SUMMARY)}. Nothing was started.`,
+      );
+    case 'expired':
+      return simple(`:hourglass: Nobody approved the deploy of \`${branch}\` to lane *${deploy.lane}* in time; nothing was started. Run \`/lane deploy ${deploy.lane} ${branch}\` to ask again.`);
     default:
       return simple(`Deploy is ${deploy.status}.`);
   }

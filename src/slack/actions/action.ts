@@ -13,6 +13,8 @@ export interface Click<V> {
   channelId: string;
   /** The message the button is on (absent for ephemeral messages). */
   messageTs?: string;
+  /** Slack's trigger for opening a modal (valid for 3 seconds after the click). */
+  triggerId?: string;
   value: V;
 }
 
