@@ -24,7 +24,7 @@ import type { SimPipelines } from './cloud/sim/sim-pipelines';
 import type { SimStacks } from './cloud/sim/sim-stacks';
 import type { StacksPort } from './cloud/stacks.port';
 import { deliveryPlan, type EnvOptions, type LanebotConfig } from './config';
-import type { OperationRequest } from './domain/operation';
+import type { OperationRecord, OperationRequest } from './domain/operation';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -136,6 +136,8 @@ export interface Lanebot {
   simClock?: SimClock;
   /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
   simFaults?: SimFaults;
+  /** Deploys of a service/env waiting for approval. */
+  approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
   /** One recovery pass now (it also runs on a schedule). */
   recover(): ReturnType<typeof recoverOperations>;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
@@ -212,7 +214,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     const job = await queue.operations.getJob(requestJobId(operationId));
     if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // it may have just woken up
   };
-  const gateDeps: GateDeps = { config, approvals, operations, narrator, audit, clock, resume: (id) => resume(queues, id) };
+  const gateDeps: GateDeps = { config, approvals, operations, narrator, audit, clock, recheckMs: pollIntervalMs * 6, resume: (id) => resume(queues, id) };
   const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps, gate: gateDeps });
   const commandNarrator = new ThreadNarrator(commandRedis, keys, commandQueues);
   const recover = () =>
@@ -404,6 +406,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simClock,
     simFaults: simCloud?.sim.faults,
     recover,
+    approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();
       // Take commands once Redis answers, so the first deploy is not refused for a connection still

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
 import { DEPLOY_AGAIN_ACTION_ID } from '../../src/slack/actions/deploy-again';
 import { deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { TEST_CONFIG } from '../support/test-config';
 import type { StubMessage, StubResponse } from '../support/slack-stub';
 
 const FULL_RUN_MS = 400_000; // longer than the simulated Source + Build + Deploy
@@ -184,18 +185,22 @@ describe('Deploy again button', () => {
     expect(t.stub.roots('C0ORDERSDEV').filter((m) => m.ts !== copied.ts && m.text.includes(BRANCH))).toHaveLength(0);
   });
 
-  it('checks the clicker, not the requester, against a protected environment', async () => {
-    const { root, final } = await failedDeploy('blue', { user: 'U0APPROVER1', env: 'prod' });
+  it("checks the clicker, not the requester, against the environment's deployers", async () => {
+    const previous = t;
+    await previous.stop();
+    await deletePrefix(previous.prefix);
+    t = await startTestBot({ config: TEST_CONFIG.replace('  dev: {}', '  dev: { deployers: [U0APPROVER1] }') });
+    t.stub.setBotUrl(t.url);
+    const { root, final } = await failedDeploy('blue', { user: 'U0APPROVER1' });
 
     const refused = await answerTo(await click(final, 'U0BOB'));
-    expect(refused.body.text).toContain(':no_entry: prod is a protected environment');
-    expect(refused.body.text).toContain('<@U0APPROVER1>');
+    expect(refused.body.text).toContain(':no_entry: Only its deployers (<@U0APPROVER1>)');
     expect(await queuedRequests()).toHaveLength(1);
 
     const allowed = await answerTo(await click(final, 'U0APPROVER1'));
-    expect(allowed.body.text).toContain(`Queued the deploy of \`${BRANCH}\` to lane *blue* of user-api/prod`);
+    expect(allowed.body.text).toContain(`Queued the deploy of \`${BRANCH}\` to lane *blue* of user-api/dev`);
     const again = await waitFor('the new deploy root', () => t.stub.roots(CHANNEL).find((m) => m.ts !== root.ts && m.text.includes(BRANCH)));
-    expect(again.text).toContain(`user-api · prod · lane blue ← ${BRANCH}, requested by <@U0APPROVER1>`);
+    expect(again.text).toContain(`user-api · dev · lane blue ← ${BRANCH}, requested by <@U0APPROVER1>`);
     expect(await queuedRequests()).toHaveLength(2);
   });
 });

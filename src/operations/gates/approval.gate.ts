@@ -53,7 +53,7 @@ export const approvalGate: OperationGate = {
       case 'superseded':
         return { kind: 'end', status: 'superseded', patch: { supersededBy: approval.supersededBy } };
       case 'pending': {
-        if (now < approval.expiresAt) return { kind: 'wait', inMs: approval.expiresAt - now };
+        if (now < approval.expiresAt) return { kind: 'wait', inMs: Math.min(approval.expiresAt - now, deps.recheckMs) };
         const { state } = await deps.approvals.decide(op, 'expire', 'lanebot', now);
         return state === 'pending' ? { kind: 'wait', inMs: 1000 } : this.check((await deps.operations.get(op.id)) ?? op, deps);
       }

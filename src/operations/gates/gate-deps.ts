@@ -13,6 +13,11 @@ export interface GateDeps {
   narrator: ThreadNarrator;
   audit: AuditLog;
   clock: Clock;
+  /**
+   * How often a waiting request looks again on its own (besides being brought back by a decision):
+   * so an expiry is noticed on time whatever clock the bot runs on (the simulator's moves).
+   */
+  recheckMs: number;
   /** Brings an operation's waiting request job back now (its gate was decided). */
   resume(operationId: string): Promise<void>;
 }

@@ -84,11 +84,12 @@ export async function checkApprover(click: Click<ApprovalValue>, deps: ActionDep
   const approval = op.approval;
   if (approval.state !== 'pending' || op.status !== 'awaiting_approval') return refused(closedText(op), op);
   if (deps.clock.now() >= approval.expiresAt) return refused(`:hourglass: This approval request expired; nothing was started. Run \`/lane deploy ${op.lane} ${op.params.branch ?? '<branch>'}\` again to ask anew.`, op);
-  const decision = can(click.principal, 'approve', { service: op.service, env: op.env, lane: op.lane }, deps.config);
-  if (!decision.allowed) return refused(`:no_entry: ${decision.reason}`, op);
+  // Said first: whoever asked learns why their own click does not count, approver or not.
   if (!approval.allowSelfApproval && click.principal.userId === op.requester) {
     return refused(`:no_entry: You asked for this deploy, so you cannot approve it yourself: another approver (${mentionAll(approval.approvers)}) must.`, op);
   }
+  const decision = can(click.principal, 'approve', { service: op.service, env: op.env, lane: op.lane }, deps.config);
+  if (!decision.allowed) return refused(`:no_entry: ${decision.reason}`, op);
   return { ok: true, op };
 }
 

@@ -57,7 +57,9 @@ describe('can', () => {
     ['an approver by user id may deploy to a protected env', who('U0APPROVER'), 'deploy', at('prod'), true],
     ['a member of the approver group may deploy to a protected env', who('U0BOB', 'S0PRODAPPROVERS'), 'deploy', at('prod'), true],
     ['an admin may deploy to a protected env', who('U0ADMIN'), 'deploy', at('prod'), true],
-    ['a developer may not deploy to a protected env', who('U0ALICE', 'S0DEVS'), 'deploy', at('prod'), false],
+    // The approval gate, not the policy, decides whether a protected deploy starts.
+    ['a developer may request a deploy to a protected env', who('U0ALICE', 'S0DEVS'), 'deploy', at('prod'), true],
+    ['a developer may not approve in a protected env', who('U0ALICE', 'S0DEVS'), 'approve', at('prod'), false],
     // approve
     ['an approver by user id may approve', who('U0APPROVER'), 'approve', at('prod'), true],
     ['a member of the approver group may approve', who('U0BOB', 'S0PRODAPPROVERS'), 'approve', at('prod'), true],
@@ -92,16 +94,6 @@ describe('refusal reasons', () => {
       'admin',
       at('dev'),
       ['only lanebot admins (<@U0ADMIN>, <!subteam^S0PLATFORM>)', /try again in a few minutes/],
-    ],
-    [
-      'protected deploy: keeps the wording of commands/deploy.ts and names approvers and admins',
-      who('U0ALICE'),
-      'deploy',
-      at('prod'),
-      [
-        'prod is a protected environment: deploys to it need an approver.',
-        'Ask its approvers (<@U0APPROVER>, <!subteam^S0PRODAPPROVERS>) or a lanebot admin (<@U0ADMIN>, <!subteam^S0PLATFORM>) to run this deploy.',
-      ],
     ],
     [
       'deployers: names deployers, approvers and admins, and the key to add someone under',
