@@ -133,7 +133,8 @@ export class ModalStore {
 
   /** Open views, bottom of each stack first; only `user`'s when given. */
   list(user?: string): ConsoleModal[] {
-    return user ? [...(this.stacks.get(user) ?? [])] : this.all();
+    // Copies: what a caller holds does not change under it when the view does.
+    return (user ? (this.stacks.get(user) ?? []) : this.all()).map((m) => structuredClone(m));
   }
 
   /** The view `user` sees now (the top of their stack), if it is `viewId`. */
