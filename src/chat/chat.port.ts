@@ -1,6 +1,13 @@
 // What lanebot needs from Slack's Web API to narrate a deploy. The Slack adapter implements it;
 // tests and the sandbox reach the same adapter through SLACK_API_URL.
-import type { KnownBlock } from '@slack/web-api';
+import type { KnownBlock, ModalView } from '@slack/web-api';
+
+/**
+ * A modal as views.open takes it (Slack's own type: `type: 'modal'`, `title` ≤ 24 characters,
+ * `submit`/`close`, ≤ 100 blocks, `callback_id` for the `app.view` listener, `private_metadata`
+ * ≤ 3000 characters for what the submission must carry back).
+ */
+export type { ModalView };
 
 export interface ChatMessage {
   /** Plain-text fallback, shown in notifications and by clients that cannot render blocks. */
@@ -35,6 +42,14 @@ export interface ChatPort {
   findPosted(channel: string, marker: PostMarker, options: { threadTs?: string; since: number }): Promise<string | undefined>;
   update(channel: string, ts: string, message: ChatMessage): Promise<void>;
   permalink(channel: string, ts: string): Promise<string | undefined>;
+  /**
+   * Opens a modal for the user whose click or command carried `triggerId` (views.open). Slack
+   * honours a trigger once and for 3 seconds only, so call it before anything slow. A trigger
+   * that is too old, used or malformed is a ChatRejectedError whose `slackError` is
+   * `expired_trigger_id`, `exchanged_trigger_id` or `invalid_trigger_id` (see MODAL_TRIGGER_REFUSALS):
+   * the caller tells the user to click again.
+   */
+  openModal(triggerId: string, view: ModalView): Promise<void>;
 }
 
 /** Slack answered 429: wait `retryAfterMs` before calling again. */
@@ -68,6 +83,9 @@ export class ChatNotSentError extends Error {
 export function surelyNotPosted(error: unknown): boolean {
   return error instanceof ChatRateLimitedError || error instanceof ChatRejectedError || error instanceof ChatNotSentError;
 }
+
+/** views.open refusals that mean the click's trigger can no longer open a modal: the user clicks again. */
+export const MODAL_TRIGGER_REFUSALS: ReadonlySet<string> = new Set(['expired_trigger_id', 'exchanged_trigger_id', 'invalid_trigger_id']);
 
 /** Slack refusals that mean "lanebot cannot post in this channel at all", and what fixes them. */
 export const CHANNEL_REFUSALS: ReadonlySet<string> = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);

@@ -1,7 +1,7 @@
 // ChatPort over @slack/web-api's WebClient. Rate limits and transient failures are not retried
 // here: the narrator re-schedules its job instead of holding a worker while it waits.
 import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
-import { ChatNotSentError, ChatRateLimitedError, ChatRejectedError, type ChannelInfo, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
+import { ChatNotSentError, ChatRateLimitedError, ChatRejectedError, type ChannelInfo, type ChatMessage, type ChatPort, type ModalView, type PostMarker } from './chat.port';
 
 /** Slack message metadata event type of everything lanebot posts. */
 const MARKER_EVENT_TYPE = 'lanebot_message';
@@ -20,6 +20,17 @@ const PERMANENT_ERRORS: Record<string, string> = {
   cant_update_message: 'The message can no longer be edited.',
   invalid_blocks: 'lanebot built a message Slack rejects; please report this.',
   msg_too_long: 'lanebot built a message that is too long; please report this.',
+};
+
+/** views.open refusals (besides the ones above), with what they mean; none is fixed by retrying. */
+const MODAL_ERRORS: Record<string, string> = {
+  ...PERMANENT_ERRORS,
+  expired_trigger_id: 'The click is more than 3 seconds old; Slack lets an app open a modal only right after it. Click again.',
+  exchanged_trigger_id: 'This click already opened a modal; click again.',
+  invalid_trigger_id: 'Slack does not know this trigger_id (not from a click or command of this app).',
+  invalid_arguments: 'lanebot built a modal Slack rejects; please report this.',
+  view_too_large: 'lanebot built a modal larger than Slack allows (250 KB); please report this.',
+  duplicate_external_id: 'A modal with this external_id is already open.',
 };
 
 /** Socket errors that happen before a request is sent. */
@@ -92,11 +103,15 @@ export class SlackChatAdapter implements ChatPort {
     return result.permalink;
   }
 
-  private async call<T>(fn: () => Promise<T>): Promise<T> {
+  async openModal(triggerId: string, view: ModalView): Promise<void> {
+    await this.call(() => this.client.views.open({ trigger_id: triggerId, view }), MODAL_ERRORS);
+  }
+
+  private async call<T>(fn: () => Promise<T>, permanent: Record<string, string> = PERMANENT_ERRORS): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      throw slackCallError(error, PERMANENT_ERRORS);
+      throw slackCallError(error, permanent);
     }
   }
 }
@@ -117,9 +132,13 @@ export function slackCallError(error: unknown, permanent: Record<string, string>
     if (original?.code && NOT_SENT_CODES.has(original.code)) return new ChatNotSentError(error);
   }
   if (apiError.code === ErrorCode.PlatformError) {
-    const slackError = (apiError as { data?: { error?: string } }).data?.error ?? 'unknown_error';
+    const data = (apiError as { data?: { error?: string; response_metadata?: { messages?: unknown } } }).data;
+    const slackError = data?.error ?? 'unknown_error';
     const hint = permanent[slackError];
-    if (hint) return new ChatRejectedError(slackError, `${hintPrefix}${hint}`);
+    // Slack names what it disliked in a block or view here ("[ERROR] must be less than 25 characters [json-pointer:/view/title/text]").
+    const messages = data?.response_metadata?.messages;
+    const detail = Array.isArray(messages) && messages.length > 0 ? ` (${messages.map(String).join('; ')})` : '';
+    if (hint) return new ChatRejectedError(slackError, `${hintPrefix}${hint}${detail}`);
   }
   return error;
 }

@@ -1,7 +1,7 @@
 // The sandbox console: one HTTP server that is Slack for the bot (the Web API under /api/ and the
 // response_urls under /response/), the console API the web page drives (people post messages,
-// run slash commands and click buttons, which reach the bot signed exactly as Slack sends them),
-// a Server-Sent Events stream of message changes, and the page's static files.
+// run slash commands, click buttons and submit modals, which reach the bot signed exactly as Slack
+// sends them), a Server-Sent Events stream of message and modal changes, and the page's static files.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -10,10 +10,12 @@ import { extname, join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { readBoundedBody, refuseTooLarge } from '../slack/receiver/bounded-body';
 import { PAGE_SCRIPT, pageBundle, PageBundleError } from './page-bundle';
-import { blockActionsBody, postSignedRequest, slashCommandBody, type ClickedButton, type SignedPostResult } from './slack-signing';
+import { blockActionsBody, interactionBody, postSignedRequest, slashCommandBody, type ClickedButton, type SignedPostResult } from './slack-signing';
 import {
   WorkspaceError,
   type MessageChange,
+  type ModalChange,
+  type ModalValues,
   type ResponseContext,
   type ResponseUrlBody,
   type SlackWorkspace,
@@ -203,6 +205,9 @@ class SandboxConsole {
     'GET /sandbox/events': async (req, res, url) => this.events(req, res, url),
     'GET /sandbox/usergroups': async (_req, res) => sendJson(res, 200, this.workspace.listUserGroups()),
     'POST /sandbox/usergroups': async (req, res) => sendJson(res, 200, await this.setUserGroupMembers(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
+    'GET /sandbox/modals': async (_req, res, url) => sendJson(res, 200, this.workspace.listModals(url.searchParams.get('user') ?? undefined)),
+    'POST /sandbox/modals/submit': async (req, res) => this.submitModal(res, await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES)),
+    'POST /sandbox/modals/close': async (req, res) => sendJson(res, 200, this.closeModal(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
     'POST /sandbox/channels/bot': async (req, res) => sendJson(res, 200, await this.setBotMembership(await readJsonObject(req, CONSOLE_BODY_LIMIT_BYTES))),
   };
 
@@ -323,6 +328,7 @@ class SandboxConsole {
       responseUrl,
       team: this.workspace.team,
       apiAppId: this.workspace.bot.appId,
+      triggerId: this.workspace.issueTrigger(user.id),
     });
     const answer = await this.sendToBot(botUrl, request, (slackError) =>
       // What Slack shows the user when the app does not answer in time or answers with an error.
@@ -364,11 +370,44 @@ class SandboxConsole {
       responseUrl,
       team: this.workspace.team,
       apiAppId: this.workspace.bot.appId,
+      // Valid for 3 seconds, once: what the bot needs to open a modal (views.open) for this click.
+      triggerId: this.workspace.issueTrigger(user.id),
     });
     // Slack marks a failed click on the button itself; there is no message to add.
     const answer = await this.sendToBot(botUrl, request, () => undefined);
     if (!answer.ok) return sendJson(res, 502, answer.error);
     sendJson(res, 200, { ok: true, status: answer.result.status, ack: parseAck(answer.result) ?? null, responseUrl });
+  }
+
+  /**
+   * A person submits the modal they see: `{user, viewId, values}`, values as block_id → text (or
+   * block_id → action_id → text). Slack's client checks required inputs and lengths first (then
+   * nothing is sent); otherwise the bot gets a signed view_submission and its HTTP answer decides:
+   * empty → closed, response_action errors → open with the errors, clear / update / push.
+   */
+  private async submitModal(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const user = requiredField(body, 'user');
+    const viewId = requiredField(body, 'viewId');
+    const values = body.values ?? {};
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new HttpError(400, 'values must be an object: block_id → text');
+    const prepared = this.workspace.prepareViewSubmission(user, viewId, values as ModalValues);
+    if (!prepared.ok) return sendJson(res, 200, { ok: true, sent: false, outcome: 'errors', errors: prepared.errors, modal: prepared.modal });
+    const botUrl = this.requireBotUrl();
+    // Slack keeps the modal open and says it had trouble connecting; nothing else changes.
+    const answer = await this.sendToBot(botUrl, interactionBody(prepared.payload), () => undefined);
+    if (!answer.ok) return sendJson(res, 502, answer.error);
+    const applied = this.workspace.applyViewSubmissionAnswer(user, viewId, answer.result.body);
+    if (applied.outcome === 'failed') {
+      this.logger?.warn({ viewId, error: applied.error }, 'the bot answered a view_submission with something Slack would refuse');
+      return sendJson(res, 502, { ok: false, status: answer.result.status, error: applied.error, modal: applied.modal });
+    }
+    sendJson(res, 200, { ok: true, sent: true, status: answer.result.status, ...applied, modal: applied.modal ?? null });
+  }
+
+  /** A person closes the modal they see (its close button): `{user, viewId}`. */
+  private closeModal(body: Record<string, unknown>): unknown {
+    const { closed } = this.workspace.closeModal(requiredField(body, 'user'), requiredField(body, 'viewId'));
+    return { ok: true, closed: closed.map((m) => m.id) };
   }
 
   private requireBotUrl(): string {
@@ -411,7 +450,10 @@ class SandboxConsole {
 
   // ---- events -------------------------------------------------------------------------------------
 
-  /** Server-Sent Events: every message change; with ?user=U, others' ephemerals are left out. */
+  /**
+   * Server-Sent Events: every message change (`message`) and modal change (`modal`: opened, updated,
+   * closed); with ?user=U, others' ephemerals and modals are left out.
+   */
   private async events(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const viewer = url.searchParams.get('user') ?? undefined;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -420,13 +462,19 @@ class SandboxConsole {
       if (viewer && change.message.visibleTo && change.message.visibleTo !== viewer) return;
       res.write(`event: message\ndata: ${JSON.stringify(change)}\n\n`);
     };
+    const onModal = (change: ModalChange): void => {
+      if (viewer && change.modal.user !== viewer) return;
+      res.write(`event: modal\ndata: ${JSON.stringify(change)}\n\n`);
+    };
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), this.options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
     heartbeat.unref();
     this.workspace.on('change', listener);
+    this.workspace.on('modal', onModal);
     this.streams.add(res);
     const stop = (): void => {
       clearInterval(heartbeat);
       this.workspace.off('change', listener);
+      this.workspace.off('modal', onModal);
       this.streams.delete(res);
     };
     req.on('close', stop);

@@ -1,5 +1,5 @@
 // Requests to the bot exactly as Slack sends them: form-encoded bodies signed with the app's signing
-// secret (v0 HMAC-SHA256 over "v0:{timestamp}:{body}"), for slash commands and block_actions. The
+// secret (v0 HMAC-SHA256 over "v0:{timestamp}:{body}"), for slash commands, block_actions and view_submission. The
 // sandbox console and the tests build their requests here so that both speak the same Slack.
 import { createHmac, randomBytes } from 'node:crypto';
 
@@ -138,6 +138,14 @@ export function blockActionsPayload(fields: BlockActionsFields): Record<string, 
 /** The form-encoded body of a button click: `payload=<json>`, as Slack posts interactions. */
 export function blockActionsBody(fields: BlockActionsFields): string {
   return new URLSearchParams({ payload: JSON.stringify(blockActionsPayload(fields)) }).toString();
+}
+
+/**
+ * The form-encoded body of any interaction payload (`payload=<json>`), e.g. a view_submission
+ * built by the workspace's modals.
+ */
+export function interactionBody(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 export interface SignedPostResult {

@@ -10,12 +10,14 @@
 //   response-urls.ts  response_urls and how an answer to a command or click is shown
 //   web-api.ts        the Web API methods, failure injection and the call log
 //   slack-params.ts   Slack's parameter rules (pure)
+//   modals.ts         trigger_ids, views.open, open modals, view_submission and the app's answer
 //   events-api.ts     Events API envelopes the console delivers to the bot (subteam_members_changed)
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DEFAULT_TEAM, type SlackTeam } from './slack-signing';
 import { SLACKBOT, WorkspaceDirectory } from './workspace/directory';
 import { MessageStore } from './workspace/message-store';
+import { ModalStore, type ConsoleModal, type ModalValues, type PreparedSubmission, type SubmissionOutcome } from './workspace/modals';
 import { ResponseUrls } from './workspace/response-urls';
 import { WebApi } from './workspace/web-api';
 import {
@@ -42,6 +44,8 @@ import {
 } from './workspace/types';
 
 export * from './workspace/types';
+export { TRIGGER_TTL_MS, parseModalView } from './workspace/modals';
+export type { ConsoleModal, ModalChange, ModalChangeKind, ModalValues, ModalViewData, PreparedSubmission, SubmissionOutcome } from './workspace/modals';
 export { tsMicros } from './workspace/slack-params';
 
 const DEFAULT_BOT: BotIdentity = { userId: 'UBOT', botId: 'BBOT', appId: 'A1', name: 'lanebot' };
@@ -64,6 +68,7 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
   private readonly store: MessageStore;
   private readonly responseUrls: ResponseUrls;
   private readonly webApi: WebApi;
+  private readonly modals: ModalStore;
   private readonly logger?: Logger;
 
   constructor(options: SlackWorkspaceOptions) {
@@ -76,10 +81,12 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
     this.logger = options.logger?.child({ component: 'slack-workspace' });
     this.directory = new WorkspaceDirectory(this.bot);
     this.store = new MessageStore(this.directory, this.bot, this.team, (kind, message) => this.emit('change', { kind, message }));
+    this.modals = new ModalStore({ bot: this.bot, team: this.team, now: options.now ?? Date.now, onChange: (change) => this.emit('modal', change) });
     this.responseUrls = new ResponseUrls(this.store, this.bot, () => this.consoleUrl);
     this.webApi = new WebApi({
       directory: this.directory,
       store: this.store,
+      modals: this.modals,
       bot: this.bot,
       team: this.team,
       consoleUrl: () => this.consoleUrl,
@@ -232,6 +239,43 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
   /** Where the console shows a message. */
   permalink(channel: string, ts: string): string {
     return `${this.consoleUrl}/#/channel/${channel}/${ts}`;
+  }
+
+  // ---- modals -------------------------------------------------------------------------------------
+
+  /** A trigger_id for something `user` just did (a click, a command): views.open takes it once, within 3 seconds. */
+  issueTrigger(user: string): string {
+    return this.modals.issueTrigger(user);
+  }
+
+  /** Open modals (each user's stack, bottom first); only `user`'s when given. */
+  listModals(user?: string): ConsoleModal[] {
+    return this.modals.list(user);
+  }
+
+  /**
+   * `user` presses submit on the modal `viewId` they see, with `values` typed in: Slack's client's own
+   * checks (required inputs, lengths), then the view_submission payload to send to the app.
+   */
+  prepareViewSubmission(user: string, viewId: string, values: ModalValues): PreparedSubmission {
+    const person = this.directory.user(user);
+    if (!person || person.isBot) throw new WorkspaceError(404, `no user with id ${user}`);
+    return this.modals.prepareSubmission(user, viewId, values, person.name);
+  }
+
+  /** What the app's HTTP 200 answer (`body`) to a view_submission does to the modal. */
+  applyViewSubmissionAnswer(user: string, viewId: string, body: string): SubmissionOutcome {
+    return this.modals.applySubmissionAnswer(user, viewId, body);
+  }
+
+  /** `user` closes the modal they see (back to the view below it, or all of them with clear_on_close). */
+  closeModal(user: string, viewId: string): { closed: ConsoleModal[] } {
+    return this.modals.close(user, viewId);
+  }
+
+  /** A view as the Web API and the payloads show it. */
+  apiView(modal: ConsoleModal): Record<string, unknown> {
+    return this.modals.apiView(modal);
   }
 
   // ---- the bot's side: the Web API --------------------------------------------------------------

@@ -4,8 +4,13 @@
 // deleted through its confirmation, and screenshots saved (test/output/sandbox*.png).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { App, HTTPReceiver, type ViewSubmitAction } from '@slack/bolt';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { waitFor } from '../support/harness';
+import { createSlackWebClient, SlackChatAdapter } from '../../src/chat/slack-chat.adapter';
+import { startConsoleServer, type ConsoleServer } from '../../src/sandbox/console-server';
+import { SlackWorkspace } from '../../src/sandbox/slack-workspace';
+import { SIGNING_SECRET, waitFor } from '../support/harness';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox-process';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -209,6 +214,79 @@ if (skip) {
     expect(await textOnly.innerText()).not.toContain('Deleting lane gray');
   }, 90_000);
 });
+
+// A modal in the console page, against an in-process sandbox Slack and a small Bolt app standing in
+// for the bot's view listener (lanebot's own modal, the reject reason, is tested by its flow).
+(skip ? describe.skip : describe)('a modal in the sandbox page', () => {
+  let sandbox: ConsoleServer;
+  let workspace: SlackWorkspace;
+  let receiver: HTTPReceiver;
+  let browser: Browser;
+  const reasons: string[] = [];
+
+  beforeAll(async () => {
+    workspace = new SlackWorkspace({ users: [{ id: 'U0BOB', name: 'bob' }], channels: [{ id: 'C0DEV', name: 'dev' }] });
+    sandbox = await startConsoleServer({ workspace, signingSecret: SIGNING_SECRET, port: 0 });
+    receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, endpoints: '/slack/events', processBeforeResponse: false });
+    const app = new App({ receiver, authorize: async () => ({ botToken: 'xoxb-test' }), clientOptions: { slackApiUrl: sandbox.apiUrl } });
+    app.view<ViewSubmitAction>('reject_reason', async ({ ack, view }) => {
+      const reason = view.state.values.reason?.text?.value ?? '';
+      if (reason.trim().length < 5) return void (await ack({ response_action: 'errors', errors: { reason: 'Say a little more (5 characters at least).' } }));
+      reasons.push(reason);
+      await ack();
+    });
+    const server = await receiver.start(0);
+    sandbox.setBotUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await receiver?.stop();
+    await sandbox?.close();
+  });
+
+  it('shows the modal the bot opened, the bot\'s errors under the input, and closes it when the bot takes the reason', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${sandbox.url}/#/channel/C0DEV`);
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30_000 });
+    await new SlackChatAdapter(createSlackWebClient('xoxb-test', sandbox.apiUrl)).openModal(workspace.issueTrigger('U0BOB'), {
+      type: 'modal',
+      callback_id: 'reject_reason',
+      title: { type: 'plain_text', text: 'Reject the deploy' },
+      submit: { type: 'plain_text', text: 'Reject' },
+      close: { type: 'plain_text', text: 'Cancel' },
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: 'Rejecting *release/1.2.3*' } },
+        { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Why?' }, element: { type: 'plain_text_input', action_id: 'text', multiline: true } },
+      ],
+    });
+    const modal = page.getByTestId('view-modal');
+    await modal.waitFor({ timeout: 30_000 });
+    await expectText(page.getByTestId('view-modal-title'), 'Reject the deploy');
+    await expectText(modal, 'Rejecting release/1.2.3');
+
+    await page.getByTestId('view-input-reason').fill('meh');
+    await page.getByTestId('view-submit').click();
+    await expectText(await waitForVisible(page.getByTestId('view-error-reason')), 'Say a little more');
+    // What was typed stays while the errors show.
+    expect(await page.getByTestId('view-input-reason').inputValue()).toBe('meh');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-modal-errors.png') });
+
+    await page.getByTestId('view-input-reason').fill('the change log is missing');
+    await page.getByTestId('view-submit').click();
+    await modal.waitFor({ state: 'hidden', timeout: 30_000 });
+    expect(reasons).toEqual(['the change log is missing']);
+    expect(workspace.listModals('U0BOB')).toEqual([]);
+    await page.close();
+  }, 90_000);
+});
+
+async function waitForVisible<T extends { waitFor(options: { timeout: number }): Promise<void> }>(locator: T): Promise<T> {
+  await locator.waitFor({ timeout: 30_000 });
+  return locator;
+}
 
 // What the page functions above use of the browser: this file is type-checked without the DOM library.
 interface BrowserGlobals {

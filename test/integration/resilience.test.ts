@@ -143,6 +143,7 @@ describe('a sender that dies between Slack taking a message and recording it', (
       findPosted: (channel, marker, options) => real.findPosted(channel, marker, options),
       dm: (user, message) => real.dm(user, message),
       channelInfo: (channel) => real.channelInfo(channel),
+      openModal: (triggerId, view) => real.openModal(triggerId, view),
     };
     const t = await startTestBot({ stub, overrides: { chat } });
     try {

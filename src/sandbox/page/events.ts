@@ -1,6 +1,7 @@
-// Live message changes from GET /sandbox/events (Server-Sent Events), with reconnects.
+// Live message and modal changes from GET /sandbox/events (Server-Sent Events), with reconnects.
 import { byId } from './dom';
 import { renderChannel, renderThread, rerender } from './messages';
+import { loadModals, onModalEvent } from './modal-view';
 import { renderChannels } from './sidebar';
 import { API, state } from './state';
 import { applyEvent, isTopLevel, loadChannel, storeFor, visibleToMe } from './store';
@@ -44,6 +45,7 @@ export function connectEvents(): void {
       retryMs = 1000;
       setConnection('live', 'live');
       // Anything missed while disconnected (or before the first connect) comes back with a refetch.
+      void loadModals();
       const channel = state.channelId;
       if (channel) {
         void loadChannel(channel).then((fresh) => {
@@ -61,6 +63,14 @@ export function connectEvents(): void {
         // The page's log is the browser's console (there is no pino here).
         // eslint-disable-next-line no-console
         console.warn('bad event from the sandbox server', event.data, error);
+      }
+    });
+    source.addEventListener('modal', (event) => {
+      try {
+        onModalEvent(JSON.parse((event as MessageEvent<string>).data));
+      } catch (error) {
+        // eslint-disable-next-line no-console
+        console.warn('bad modal event from the sandbox server', (event as MessageEvent<string>).data, error);
       }
     });
     source.addEventListener('error', () => {

@@ -31,7 +31,7 @@ async function start(): Promise<void> {
   keepPinned(byId('thread-body'));
   byId<HTMLSelectElement>('user-switcher').addEventListener('change', (event) => setUser((event.target as HTMLSelectElement).value));
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && state.threadTs && byId('modal').hidden && document.activeElement?.id !== 'composer') closeThread();
+    if (event.key === 'Escape' && state.threadTs && byId('modal').hidden && byId('view-modal').hidden && document.activeElement?.id !== 'composer') closeThread();
   });
   // Permalinks and channel chips inside messages navigate in place.
   document.addEventListener('click', (event) => {

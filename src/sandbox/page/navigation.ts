@@ -2,6 +2,7 @@
 import { clearComposerError } from './composer';
 import { byId } from './dom';
 import { renderAll, renderChannel, renderThread } from './messages';
+import { loadModals } from './modal-view';
 import { renderChannelHeader, renderChannels, renderMe } from './sidebar';
 import { syncSimDefaults } from './simulator';
 import { state, STORAGE } from './state';
@@ -105,6 +106,8 @@ export function setUser(userId: string, { reload = true }: { reload?: boolean } 
   renderMe();
   writeLocation();
   renderAll();
+  // Modals belong to a person: show the new user's.
+  void loadModals();
   const channel = state.channelId;
   if (reload && channel) {
     void loadChannel(channel).then((fresh) => {

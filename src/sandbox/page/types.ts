@@ -1,9 +1,9 @@
 // What the page gets from the console API, typed from the server's own modules (`import type`
 // only: nothing of the server is bundled, page-bundle.ts checks it).
 import type { KnownBlock, MessageAttachment } from '@slack/web-api';
-import type { Channel, ChangeKind, ConsoleMessage, User } from '../slack-workspace';
+import type { Channel, ChangeKind, ConsoleMessage, ConsoleModal, ModalChange, User } from '../slack-workspace';
 
-export type { ChangeKind, Channel, KnownBlock };
+export type { ChangeKind, Channel, ConsoleModal, KnownBlock, ModalChange };
 
 /** GET /sandbox/users: the people of the workspace (the bot is not one). */
 export type ConsoleUser = Pick<User, 'id' | 'name' | 'realName' | 'title'>;

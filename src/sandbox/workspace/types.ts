@@ -3,6 +3,7 @@
 // carried out; a Web API call Slack refuses). Shared by every part of src/sandbox/workspace/.
 import type { Logger } from 'pino';
 import type { SlackTeam } from '../slack-signing';
+import type { ModalChange } from './modals';
 
 export interface ChannelBinding {
   service: string;
@@ -63,6 +64,8 @@ export interface SlackWorkspaceOptions {
    * failing with channel_not_found. The tests' stub uses it: it accepts any channel, as it always has.
    */
   autoCreateChannels?: boolean;
+  /** Wall-clock ms, for trigger_id expiry (3 seconds); tests move it by hand. Default Date.now. */
+  now?: () => number;
   logger?: Logger;
 }
 
@@ -164,6 +167,8 @@ export interface MessageChange {
 
 export interface WorkspaceEvents {
   change: [MessageChange];
+  /** A modal opened, changed (errors, update) or closed. */
+  modal: [ModalChange];
   usergroup: [UserGroupChange];
   membership: [BotMembershipChange];
 }

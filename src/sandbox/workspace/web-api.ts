@@ -1,10 +1,11 @@
 // The Slack Web API as the sandbox answers it: one handler per method lanebot calls (chat.*,
-// conversations.*, users.info, auth.test, usergroups.*), Slack's error codes and limits, and the
+// conversations.*, users.info, auth.test, usergroups.*, views.open), Slack's error codes and limits, and the
 // failures a test can inject (429 with Retry-After, 500). Every call is recorded in `calls`.
 import type { Logger } from 'pino';
 import type { SlackTeam } from '../slack-signing';
 import type { WorkspaceDirectory } from './directory';
 import type { MessageStore } from './message-store';
+import type { ModalStore } from './modals';
 import {
   booleanParam,
   checkText,
@@ -36,6 +37,8 @@ const REPLIES_LIMIT = { default: 1000, max: 1000 };
 export interface WebApiDeps {
   directory: WorkspaceDirectory;
   store: MessageStore;
+  /** Trigger ids and open modals (views.open). */
+  modals: ModalStore;
   bot: BotIdentity;
   team: SlackTeam;
   consoleUrl: () => string;
@@ -129,6 +132,7 @@ export class WebApi {
     'users.info': (p) => ({ ok: true, user: this.userInfo(this.userParam(p)) }),
     'usergroups.list': (p) => this.usergroupsList(p),
     'usergroups.users.list': (p) => this.usergroupsUsersList(p),
+    'views.open': (p) => this.deps.modals.open(p),
   };
 
   private chatPostMessage(p: Params): Answer {
