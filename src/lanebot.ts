@@ -244,9 +244,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     },
     resume: (operationId) => resume(commandQueues, operationId),
     refreshThread: (operationId) => commandNarrator.refreshRoot(operationId),
-    openModal: async (triggerId, view) => {
-      await slackClient.views.open({ trigger_id: triggerId, view });
-    },
+    openModal: (triggerId, view) => chat.openModal(triggerId, view),
     canPost: (channelId) => commandMembership.canPost(channelId, clock.now()).catch(() => 'unknown' as const),
   };
 

@@ -124,20 +124,51 @@ if (skip) {
     await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
   }, 90_000);
 
-  it('approves a deploy waiting at its manual approval from the executions list', async () => {
-    // bob may deploy to prod; prod's pipeline then waits for an approver.
-    const answer = await fetch(`${consoleUrl}/sandbox/commands`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'U0BOB', channel: 'C0USERAPIPROD', text: 'deploy gray release/1.2.3' }),
-    });
-    expect(answer.status).toBe(200);
+  it('approves a prod deploy from its thread as bob, then the pipeline\'s manual approval; rejects another with a reason in the modal', async () => {
+    // alice asks for a deploy to prod: it waits for an approver before anything starts.
+    const ask = (lane: string, branch: string) =>
+      fetch(`${consoleUrl}/sandbox/commands`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'U0ALICE', channel: 'C0USERAPIPROD', text: `deploy ${lane} ${branch}` }),
+      });
+    expect((await ask('gray', 'release/1.2.3')).status).toBe(200);
+
+    // bob (an approver) opens #user-api-prod and clicks Approve on the request.
+    await page.locator('#user-switcher').selectOption('U0BOB');
+    await page.getByTestId('channel-C0USERAPIPROD').click();
+    const root = page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.2.3' }).first();
+    await root.filter({ hasText: 'Approval needed' }).waitFor({ timeout: 30_000 });
+    await root.getByTestId('button-lane_approve_deploy').click();
+    await root.filter({ hasText: 'Approved by' }).waitFor({ timeout: 30_000 });
+    expect(await root.getByTestId('button-lane_approve_deploy').count()).toBe(0);
+
+    // The pipeline then waits at its own manual approval (the simulator's executions list).
+    const panel = page.getByTestId('sim-panel');
+    if ((await panel.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
     await page.getByRole('tab', { name: /Pipeline executions/ }).click();
     const row = page.getByTestId('execution-row').filter({ hasText: 'user-api-prod' }).first();
     await row.getByTestId('approve').click({ timeout: 30_000 });
     await row.getByText('Succeeded').waitFor({ timeout: 30_000 });
-    expect(await row.getByTestId('approve').count()).toBe(0);
-  }, 90_000);
+    await root.filter({ hasText: 'deployed' }).waitFor({ timeout: 30_000 });
+
+    // Another request: bob rejects it, and the modal insists on a reason.
+    expect((await ask('blue', 'release/9.9.9')).status).toBe(200);
+    const other = page.getByTestId('message').filter({ hasText: 'lane blue ← release/9.9.9' }).first();
+    await other.filter({ hasText: 'Approval needed' }).waitFor({ timeout: 30_000 });
+    await other.getByTestId('button-lane_reject_deploy').click();
+    const modal = page.getByTestId('view-modal');
+    await modal.waitFor({ timeout: 30_000 });
+    await expectText(page.getByTestId('view-modal-title'), 'Reject the deploy');
+    await page.getByTestId('view-input-reason').fill('the change window is closed');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-reject-modal.png') });
+    await page.getByTestId('view-submit').click();
+    await modal.waitFor({ state: 'detached', timeout: 30_000 });
+    await other.filter({ hasText: 'Rejected by' }).waitFor({ timeout: 30_000 });
+    await expectText(other, 'the change window is closed');
+    await page.locator('#user-switcher').selectOption('U0ALICE');
+  }, 120_000);
 
   it('deletes a lane: the confirmation\'s danger button and dialog, the stack gone from the Stacks tab, the lane from /lane list', async () => {
     await page.getByTestId('channel-C0USERAPIDEV').click();
