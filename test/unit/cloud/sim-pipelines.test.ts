@@ -28,6 +28,7 @@ const BUILD_MS = 150_000;
 const DEPLOY_MS = 90_000; // the lane stack's create
 const UPDATE_MS = 60_000; // ...and its update
 const TOTAL_MS = SOURCE_MS + BUILD_MS + DEPLOY_MS;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const db = redisPerTest();
 let t: number;
@@ -470,7 +471,7 @@ describe('SimPipelines manual approval', () => {
     ]);
     expect(view.status).toBe('InProgress');
     expect(stage(view, 'Approval').detail).toBe('waiting for approval');
-    await expect(pipelines.pendingApprovals()).resolves.toEqual([
+    await expect(pipelines.waitingApprovals()).resolves.toEqual([
       {
         pipelineName: PROTECTED_PIPELINE,
         executionId: id,
@@ -479,6 +480,7 @@ describe('SimPipelines manual approval', () => {
         actionName: 'ManualApproval',
         since: T0 + SOURCE_MS,
         expiresAt: T0 + SOURCE_MS + 7 * 86_400_000,
+        token: expect.stringMatching(UUID),
       },
     ]);
     expect((await pipelines.recentExecutions()).find((e) => e.executionId === id)?.pendingApproval).toMatchObject({ stageName: 'Approval' });
@@ -486,7 +488,7 @@ describe('SimPipelines manual approval', () => {
     const approvedAt = t;
     await pipelines.approve(id, true, 'ship it');
     await expect(codeOf(pipelines.approve(id, true))).resolves.toBe('INPUT_INVALID'); // answered already
-    await expect(pipelines.pendingApprovals()).resolves.toEqual([]);
+    await expect(pipelines.waitingApprovals()).resolves.toEqual([]);
 
     view = await pipelines.getExecution(PROTECTED_PIPELINE, id);
     expect(stage(view, 'Approval')).toMatchObject({ status: 'Succeeded', startedAt: T0 + SOURCE_MS, endedAt: approvedAt });
