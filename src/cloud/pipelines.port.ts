@@ -35,7 +35,72 @@ export interface StageView {
   failure?: StageFailure;
   /** A short note on the stage's state (e.g. "no changes", "waiting for the stack"), shown after it. */
   detail?: string;
+  /**
+   * The stage's manual-approval actions waiting for an answer; set only while the stage waits (then
+   * `detail` is `waiting for approval`). The same entries `pendingApprovals` answers with.
+   */
+  approvals?: PendingApproval[];
 }
+
+/**
+ * A manual-approval action of a running execution, waiting for an answer.
+ *
+ * `token` is what PutApprovalResult needs. The pipelines run in PARALLEL mode, where the token
+ * GetPipelineState would give is not available: the CodePipeline API reference (PutApprovalResult,
+ * `token`) says to use the `externalExecutionId` of the approval action's execution instead, from
+ * ListActionExecutions filtered by the pipeline execution id (ActionExecutionDetail
+ * `output.executionResult.externalExecutionId`). It is a UUID; a retried or re-run action gets a new
+ * one, so a token always names one request of one execution.
+ */
+export interface PendingApproval {
+  stageName: string;
+  actionName: string;
+  token: string;
+  /** The action's CustomData (pipeline variables resolved), e.g. "Deploy release/1.2.3 to lane gray". */
+  customMessage?: string;
+  /** The action's ExternalEntityLink: what the approver should look at. */
+  reviewUrl?: string;
+  /** When the request began (epoch ms). */
+  requestedAt?: number;
+  /**
+   * When CodePipeline fails the action unanswered (epoch ms): its start plus the action's
+   * TimeoutInMinutes, or the account default of 7 days.
+   */
+  expiresAt?: number;
+}
+
+export interface ApprovalDecision {
+  pipelineName: string;
+  stageName: string;
+  actionName: string;
+  token: string;
+  approved: boolean;
+  /** Who decided and why; cut to MAX_APPROVAL_SUMMARY characters (the API's limit). */
+  summary: string;
+}
+
+/**
+ * What became of a decision. Someone deciding first (in the console, another bot replica) or the
+ * request being gone (expired, the execution stopped or superseded, a token of another execution)
+ * are answers, not faults: re-read the execution to say what happened. Throttling, access denied
+ * and the like still throw LanebotErrors.
+ *
+ * `already-decided` can also follow our own decision when the SDK retried a call whose first
+ * attempt got through but whose answer was lost; the execution tells which answer counted.
+ */
+export type ApprovalOutcome = { kind: 'recorded' } | { kind: 'already-decided' } | { kind: 'invalid-token' };
+
+/** PutApprovalResult takes a summary of at most 512 characters. */
+export const MAX_APPROVAL_SUMMARY = 512;
+
+/** The summary as PutApprovalResult accepts it: cut to 512 characters (by code point, never inside a surrogate pair). */
+export function fitApprovalSummary(summary: string): string {
+  const chars = Array.from(summary.trim());
+  return chars.length <= MAX_APPROVAL_SUMMARY ? chars.join('') : `${chars.slice(0, MAX_APPROVAL_SUMMARY - 1).join('')}…`;
+}
+
+/** CodePipeline's account-level default for a manual approval action without TimeoutInMinutes. */
+export const DEFAULT_APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60;
 
 export interface ExecutionView {
   pipelineName: string;
@@ -61,4 +126,8 @@ export interface StartExecutionInput {
 export interface PipelinesPort {
   startExecution(input: StartExecutionInput): Promise<{ executionId: string }>;
   getExecution(pipelineName: string, executionId: string): Promise<ExecutionView>;
+  /** The execution's manual-approval actions waiting for an answer (none once it has ended). */
+  pendingApprovals(pipelineName: string, executionId: string): Promise<PendingApproval[]>;
+  /** Answers a manual-approval action (PutApprovalResult). */
+  putApprovalResult(decision: ApprovalDecision): Promise<ApprovalOutcome>;
 }

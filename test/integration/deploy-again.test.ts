@@ -43,7 +43,7 @@ describe('Deploy again button', () => {
     if (env === 'prod') {
       // Protected: the pipeline waits at its manual approval (approve buttons are not lanebot's yet).
       t.clock.advance(FULL_RUN_MS);
-      const [pending] = await waitFor('the approval to be pending', () => t.bot.sim!.pendingApprovals().then((p) => (p.length > 0 ? p : undefined)));
+      const [pending] = await waitFor('the approval to be pending', () => t.bot.sim!.waitingApprovals().then((p) => (p.length > 0 ? p : undefined)));
       await t.bot.sim!.approve(pending!.executionId, true, 'approved by the test');
     }
     t.clock.advance(FULL_RUN_MS);

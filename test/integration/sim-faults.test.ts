@@ -1,5 +1,6 @@
 // Transport faults armed in the simulated account, through the real bot: the deploy job rides out
-// throttling and gives up, saying why, on access denied.
+// throttling and gives up, saying why, on access denied. And the pipelines port's manual-approval
+// answers while the real bot runs the deploy: a decision releases it, a second one is a value.
 import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
 
 const FULL_RUN_MS = 400_000; // longer than the simulated Source + Build + Deploy
@@ -46,5 +47,27 @@ describe('simulated AWS faults', () => {
     expect(last?.status).toBe('error');
     expect(await t.bot.sim!.executionIds('user-api-dev')).toEqual([]);
     expect(await t.bot.simFaults!.pending()).toEqual([]);
+  });
+
+  it('answers a prod pipeline\'s manual approval through the port: recorded once, then already-decided; the deploy goes on', async () => {
+    const PROD = { service: 'user-api', env: 'prod', lane: 'gray' };
+    await t.command('deploy --env prod gray release/1.2.3', { user: 'U0APPROVER1' });
+    const root = await waitFor('the root message', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('prod · lane gray')));
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(PROD))?.last?.status === 'running');
+    const [executionId] = await t.bot.sim!.executionIds('user-api-prod');
+    t.clock.advance(FULL_RUN_MS);
+    const [approval] = await waitFor('the approval to wait', () =>
+      t.bot.sim!.pendingApprovals('user-api-prod', executionId!).then((p) => (p.length > 0 ? p : undefined)),
+    );
+    expect(approval).toMatchObject({ stageName: 'Approval', actionName: 'ManualApproval', customMessage: 'Deploy release/1.2.3 to lane gray' });
+
+    const decision = { pipelineName: 'user-api-prod', stageName: approval!.stageName, actionName: approval!.actionName, token: approval!.token, summary: 'Approved by <@U0APPROVER1> in Slack' };
+    await expect(t.bot.sim!.putApprovalResult({ ...decision, approved: true })).resolves.toEqual({ kind: 'recorded' });
+    await expect(t.bot.sim!.putApprovalResult({ ...decision, approved: false })).resolves.toEqual({ kind: 'already-decided' });
+    await expect(t.bot.sim!.pendingApprovals('user-api-prod', executionId!)).resolves.toEqual([]);
+
+    t.clock.advance(FULL_RUN_MS);
+    const done = await waitFor('the success reply', () => t.stub.thread(root).find((m) => m.text.includes('now runs')));
+    expect(done.text).toContain('Lane *gray* of user-api/prod now runs `release/1.2.3`');
   });
 });

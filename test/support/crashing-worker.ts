@@ -27,6 +27,8 @@ const hangingPipelines: PipelinesPort = {
     return new Promise(() => undefined);
   },
   getExecution: (pipeline, id) => sim.getExecution(pipeline, id),
+  pendingApprovals: (pipeline, id) => sim.pendingApprovals(pipeline, id),
+  putApprovalResult: (decision) => sim.putApprovalResult(decision),
 };
 
 const bot = createLanebot(env, parseConfig(TEST_CONFIG), {

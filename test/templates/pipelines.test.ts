@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { SIM_APP_STAGES } from '../../src/cloud/sim/sim-pipeline-catalog';
 import { TEMPLATES_DIR, evaluate, loadTemplate, type TemplateFile } from './support/cfn-template';
 
 const COMMON = {
@@ -53,6 +54,22 @@ describe('app-pipeline.yaml', () => {
       ['Build', ['BuildAndPush']],
       ['Deploy', ['DeployLaneStack']],
     ]);
+  });
+
+  it('gives the approval action ApprovalTimeoutInMinutes: CodePipeline\'s 7 days by default, 5 to 86400 allowed', () => {
+    const approval = (parameters: Record<string, string>) => actionOf(pipeline('pipelines/app-pipeline.yaml', { RequireApproval: 'true', ...parameters }), 'Approval', 'ManualApproval');
+    expect(approval({})).toMatchObject({
+      ActionTypeId: { Category: 'Approval', Owner: 'AWS', Provider: 'Manual', Version: '1' },
+      TimeoutInMinutes: '10080',
+    });
+    expect(approval({ ApprovalTimeoutInMinutes: '240' }).TimeoutInMinutes).toBe('240');
+    expect(loadTemplate('pipelines/app-pipeline.yaml').Parameters!.ApprovalTimeoutInMinutes).toMatchObject({ Type: 'Number', Default: 10080, MinValue: 5, MaxValue: 86400 });
+  });
+
+  it('names the approval stage, action and message as the simulator and the bot\'s policy expect', () => {
+    const approval = actionOf(pipeline('pipelines/app-pipeline.yaml', { RequireApproval: 'true' }), 'Approval', 'ManualApproval');
+    const simulated = SIM_APP_STAGES.find((s) => s.name === 'Approval')!.actions;
+    expect(simulated.map((a) => [a.name, a.kind, a.customData])).toEqual([['ManualApproval', 'approval', approval.Configuration.CustomData]]);
   });
 
   it('builds the app repository at #{variables.BRANCH} and the infra repository at InfraBranch, on no push', () => {
@@ -170,6 +187,16 @@ describe('iam/bot-policy.json', () => {
         'codepipeline:ListPipelineExecutions',
       ]),
     );
+  });
+
+  it('lets the bot answer only the app pipelines\' approval action ({pipeline}/{stage}/{action} ARNs)', () => {
+    const approving = statements('Allow').filter((s) => [s.Action].flat().some((a) => a === 'codepipeline:PutApprovalResult' || a === 'codepipeline:*'));
+    expect(approving).toHaveLength(1);
+    expect([approving[0]!.Action].flat()).toEqual(['codepipeline:PutApprovalResult']);
+    expect([approving[0]!.Resource].flat()).toEqual(['arn:aws:codepipeline:*:*:*/Approval/ManualApproval']);
+    // The stage and action the ARN names are the template's.
+    const approval = actionOf(pipeline('pipelines/app-pipeline.yaml', { RequireApproval: 'true' }), 'Approval', 'ManualApproval');
+    expect(approval.Name).toBe('ManualApproval');
   });
 
   it('allows CloudFormation, change sets included, only on app-* and pipeline-* stacks', () => {

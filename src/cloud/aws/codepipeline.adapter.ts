@@ -5,20 +5,28 @@ import {
   GetPipelineCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
+  PutApprovalResultCommand,
   StartPipelineExecutionCommand,
+  type ActionDeclaration,
   type ActionExecutionDetail,
   type CodePipelineClient,
   type PipelineDeclaration,
+  type StageDeclaration,
 } from '@aws-sdk/client-codepipeline';
 import { AwsThrottledError, LanebotError, PipelineNotFoundError } from '../../errors';
 import { mapAwsError, realSleep, retryThrottled, sdkErrorName } from './aws-call';
-import type {
-  ExecutionStatus,
-  ExecutionView,
-  PipelinesPort,
-  StageStatus,
-  StageView,
-  StartExecutionInput,
+import {
+  DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+  fitApprovalSummary,
+  type ApprovalDecision,
+  type ApprovalOutcome,
+  type ExecutionStatus,
+  type ExecutionView,
+  type PendingApproval,
+  type PipelinesPort,
+  type StageStatus,
+  type StageView,
+  type StartExecutionInput,
 } from '../pipelines.port';
 
 export interface CodePipelineAdapterOptions {
@@ -86,13 +94,36 @@ export class CodePipelineAdapter implements PipelinesPort {
       executionId,
       status,
       statusSummary: execution.statusSummary,
-      stages: (declaration.stages ?? []).map((stage) =>
-        buildStage(stage.name ?? '', stage.actions?.length ?? 0, actions, status),
-      ),
+      stages: (declaration.stages ?? []).map((stage) => buildStage(stage, actions, status)),
       url:
         `https://${this.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/` +
         `${encodeURIComponent(pipelineName)}/executions/${executionId}/timeline?region=${this.region}`,
     };
+  }
+
+  async pendingApprovals(pipelineName: string, executionId: string): Promise<PendingApproval[]> {
+    // The view already holds them: one read of the execution, its declaration (cached) and its actions.
+    const view = await this.getExecution(pipelineName, executionId);
+    return view.stages.flatMap((stage) => stage.approvals ?? []);
+  }
+
+  async putApprovalResult({ pipelineName, stageName, actionName, token, approved, summary }: ApprovalDecision): Promise<ApprovalOutcome> {
+    return this.call(
+      { operation: 'PutApprovalResult', pipelineName },
+      async (): Promise<ApprovalOutcome> => {
+        await this.client.send(
+          new PutApprovalResultCommand({
+            pipelineName,
+            stageName,
+            actionName,
+            token,
+            result: { status: approved ? 'Approved' : 'Rejected', summary: fitApprovalSummary(summary) },
+          }),
+        );
+        return { kind: 'recorded' };
+      },
+      approvalAnswer,
+    );
   }
 
   /** The declaration the execution ran against, so stages match even after the pipeline changed. */
@@ -124,17 +155,22 @@ export class CodePipelineAdapter implements PipelinesPort {
 
   // The SDK's own retry runs first; this bounded extra retry rides out bursts, and after it the
   // job layer re-delays the job (AWS_THROTTLED is retryable) instead of holding a worker.
-  private async call<T>(ctx: CallContext, send: () => Promise<T>): Promise<T> {
+  // `answer` turns the call's own refusals that are answers (not faults) into values.
+  private async call<T>(ctx: CallContext, send: () => Promise<T>, answer?: (error: unknown) => T | undefined): Promise<T> {
     try {
       return await retryThrottled(ctx.operation, send, { sleep: this.sleep, maxThrottleRetries: this.maxThrottleRetries });
     } catch (error) {
       if (error instanceof AwsThrottledError) throw error;
+      const value = answer?.(error);
+      if (value !== undefined) return value;
       throw mapError(error, ctx);
     }
   }
 }
 
-function buildStage(name: string, declaredActions: number, all: ActionExecutionDetail[], execution: ExecutionStatus): StageView {
+function buildStage(declared: StageDeclaration, all: ActionExecutionDetail[], execution: ExecutionStatus): StageView {
+  const name = declared.name ?? '';
+  const declaredActions = declared.actions?.length ?? 0;
   // A retried action has several executions; only the latest says where the stage is now.
   const latest = new Map<string, ActionExecutionDetail>();
   for (const action of all) {
@@ -163,6 +199,13 @@ function buildStage(name: string, declaredActions: number, all: ActionExecutionD
   if (starts.length > 0) view.startedAt = Math.min(...starts);
   const updates = times(actions.map((a) => a.lastUpdateTime));
   if (TERMINAL_STAGE_STATUSES.has(status) && updates.length > 0) view.endedAt = Math.max(...updates);
+  const waiting = status === 'InProgress' && execution === 'InProgress' ? actions.filter(isWaitingApproval) : [];
+  if (waiting.length > 0) {
+    view.detail = 'waiting for approval';
+    // An approval without a token cannot be answered (CodePipeline has not issued it yet); the next read will have it.
+    const approvals = waiting.flatMap((a) => pendingApproval(a, declared.actions?.find((d) => d.name === a.actionName)) ?? []);
+    if (approvals.length > 0) view.approvals = approvals;
+  }
   if (failed) {
     const result = failed.output?.executionResult;
     view.failure = {
@@ -172,6 +215,40 @@ function buildStage(name: string, declaredActions: number, all: ActionExecutionD
     };
   }
   return view;
+}
+
+function isWaitingApproval(action: ActionExecutionDetail): boolean {
+  const type = action.input?.actionTypeId;
+  return action.status === 'InProgress' && type?.category === 'Approval' && type.owner === 'AWS' && type.provider === 'Manual';
+}
+
+function pendingApproval(action: ActionExecutionDetail, declared: ActionDeclaration | undefined): PendingApproval | undefined {
+  // PARALLEL mode: the token is the action execution's externalExecutionId (see PendingApproval).
+  const token = action.output?.executionResult?.externalExecutionId;
+  if (!token) return undefined;
+  // resolvedConfiguration has the pipeline variables filled in (#{variables.BRANCH} → release/1.2.3).
+  const configuration = action.input?.resolvedConfiguration ?? action.input?.configuration ?? {};
+  const approval: PendingApproval = { stageName: action.stageName ?? '', actionName: action.actionName ?? '', token };
+  if (configuration.CustomData) approval.customMessage = configuration.CustomData;
+  if (configuration.ExternalEntityLink) approval.reviewUrl = configuration.ExternalEntityLink;
+  if (action.startTime) {
+    approval.requestedAt = action.startTime.getTime();
+    approval.expiresAt = approval.requestedAt + (declared?.timeoutInMinutes ?? DEFAULT_APPROVAL_TIMEOUT_MINUTES) * 60_000;
+  }
+  return approval;
+}
+
+/** PutApprovalResult's own refusals that are answers: someone decided first, or the request is gone. */
+function approvalAnswer(error: unknown): ApprovalOutcome | undefined {
+  switch (sdkErrorName(error)) {
+    case 'ApprovalAlreadyCompletedException':
+      return { kind: 'already-decided' };
+    case 'InvalidApprovalTokenException':
+      // "already received a response or has expired": a token of an ended execution, an expired or re-run request.
+      return { kind: 'invalid-token' };
+    default:
+      return undefined;
+  }
 }
 
 function time(date: Date | undefined): number {

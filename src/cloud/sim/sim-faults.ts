@@ -164,7 +164,7 @@ function faultError(service: SimFaultService, fault: SimFaultKind, operation: st
 }
 
 /** Shaped like an AWS SDK v3 service exception, which lanebot recognises by name and status. */
-function sdkError(name: string, httpStatusCode: number, message: string): Error {
+export function sdkError(name: string, httpStatusCode: number, message: string): Error {
   const error = new Error(message) as Error & { $metadata: { httpStatusCode: number }; $fault: 'client' | 'server' };
   error.name = name;
   error.$metadata = { httpStatusCode };

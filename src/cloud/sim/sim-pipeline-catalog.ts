@@ -18,6 +18,11 @@ export interface SimPipelineInfo {
   service?: string;
   /** Protected environments' app pipelines have a manual approval stage. */
   protected?: boolean;
+  /**
+   * The approval action's TimeoutInMinutes (the app pipeline template's ApprovalTimeoutInMinutes);
+   * default CodePipeline's 7 days.
+   */
+  approvalTimeoutMinutes?: number;
 }
 
 export interface SimAction {
@@ -28,6 +33,8 @@ export interface SimAction {
   seconds: number;
   /** What a timed action reports when made to fail (a deploy action reports its stack's failure). */
   failure: string;
+  /** An approval action's CustomData, as the template writes it (`#{variables.X}` resolved per execution). */
+  customData?: string;
 }
 
 export interface SimStage {
@@ -52,7 +59,18 @@ export const SIM_APP_STAGES: readonly SimStage[] = [
       INFRA_SOURCE,
     ],
   },
-  { name: 'Approval', actions: [{ name: 'ManualApproval', kind: 'approval', seconds: 0, failure: 'Rejected by approver' }] },
+  {
+    name: 'Approval',
+    actions: [
+      {
+        name: 'ManualApproval',
+        kind: 'approval',
+        seconds: 0,
+        failure: 'Rejected by approver',
+        customData: 'Deploy #{variables.BRANCH} to lane #{variables.LANE}',
+      },
+    ],
+  },
   {
     name: 'Build',
     actions: [

@@ -6,7 +6,7 @@
 // An execution's state is computed from its start time and the clock, not advanced by timers:
 // nothing to lose when a process dies, and SIM_TIME_SCALE simply divides every duration. Two things
 // are not known from the clock alone and are recorded when they happen: an approver's answer
-// (`approve`), and the Deploy action's stack operation, which really deploys through SimStacks. That
+// (`putApprovalResult`, or the sandbox's `approve`), and the Deploy action's stack operation, which really deploys through SimStacks. That
 // operation is started lazily, by whoever reads the simulated account first once the action has
 // begun, and as of the moment the action began; it is recorded per execution, so it happens once.
 // Before any read, every running execution's pending stack operations are started in the order
@@ -18,18 +18,44 @@
 //    stage (source, build or deploy) of every execution of that branch;
 //  - `failNextRun(pipeline, stage, message?)` fails that stage of the pipeline's next execution.
 // A failing Deploy stage makes its stack operation fail and roll back, so the stack shows it too.
+//
+// Manual approvals answer like CodePipeline's PutApprovalResult in PARALLEL mode: each execution's
+// approval request has an opaque token (a UUID, issued when the execution starts and shown only
+// while the request waits), the request expires after the action's timeout, and a decision comes
+// back `recorded`, `already-decided` (answered first) or `invalid-token` (expired, not waiting, a
+// token of another execution), with the same errors the AWS adapter throws for the rest.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
-import { TERMINAL_STATUSES as TERMINAL, type ExecutionStatus, type ExecutionView, type PipelinesPort, type StageStatus, type StageView, type StartExecutionInput } from '../pipelines.port';
-import type { SimFaultCheck } from './sim-faults';
-import { simStagesFor, type SimPipelineInfo } from './sim-pipeline-catalog';
+import { mapAwsError } from '../aws/aws-call';
+import {
+  DEFAULT_APPROVAL_TIMEOUT_MINUTES,
+  fitApprovalSummary,
+  TERMINAL_STATUSES as TERMINAL,
+  type ApprovalDecision,
+  type ApprovalOutcome,
+  type ExecutionStatus,
+  type ExecutionView,
+  type PendingApproval,
+  type PipelinesPort,
+  type StageStatus,
+  type StageView,
+  type StartExecutionInput,
+} from '../pipelines.port';
+import { sdkError, type SimFaultCheck } from './sim-faults';
+import { simStagesFor, type SimAction, type SimPipelineInfo } from './sim-pipeline-catalog';
 import { deployActionOutcome, deployStackInput, SimTemplates, type DeployActionRecord } from './sim-pipeline-deploy';
 import { SimStacks } from './sim-stacks';
 
-/** CodePipeline expires a manual approval nobody answered after 7 days (not scaled: it is a policy, not work). */
-export const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
+/**
+ * CodePipeline expires a manual approval nobody answered after the action's timeout, 7 days unless
+ * the pipeline sets one (not scaled: it is a policy, not work).
+ */
+export const APPROVAL_TIMEOUT_MS = DEFAULT_APPROVAL_TIMEOUT_MINUTES * 60_000;
+
+/** CodePipeline's token pattern; anything else is refused with a ValidationException. */
+const TOKEN_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface SimExecutionRecord {
   executionId: string;
@@ -40,6 +66,8 @@ interface SimExecutionRecord {
   failStage?: string;
   failMessage?: string;
   stoppedAt?: number;
+  /** The token of the execution's approval request (pipelines with an Approval stage; older records have none). */
+  approvalToken?: string;
 }
 
 interface ApprovalRecord {
@@ -53,7 +81,8 @@ interface StepBudget {
   left: number;
 }
 
-export interface PendingApproval {
+/** An approval request waiting anywhere in the simulated account (the sandbox's list). */
+export interface SimWaitingApproval {
   pipelineName: string;
   executionId: string;
   variables: Record<string, string>;
@@ -62,13 +91,14 @@ export interface PendingApproval {
   /** When the approval was requested (the stage started). */
   since: number;
   expiresAt: number;
+  token: string;
 }
 
 export type SimExecutionSummary = ExecutionView & {
   variables: Record<string, string>;
   startedAt: number;
   /** Set while the execution waits for an approver. */
-  pendingApproval?: { stageName: string; actionName: string; since: number; expiresAt: number };
+  pendingApproval?: { stageName: string; actionName: string; since: number; expiresAt: number; token: string };
 };
 
 export interface SimPipelinesOptions {
@@ -129,6 +159,7 @@ export class SimPipelines implements PipelinesPort {
       const existing = await redis.get(tokenKey);
       if (existing) return { executionId: existing };
     }
+    const info = this.info(pipelineName)!;
     const planned = (await redis.lpop(this.key('fail-next', pipelineName))) ?? undefined;
     const plan: { stage: string; message?: string } | undefined = planned ? JSON.parse(planned) : failFromBranch(variables.BRANCH);
     const record: SimExecutionRecord = {
@@ -138,9 +169,11 @@ export class SimPipelines implements PipelinesPort {
       startedAt: this.options.clock.now(),
       failStage: plan?.stage,
       failMessage: plan?.message,
+      approvalToken: simStagesFor(info).some((stage) => stage.actions.some((a) => a.kind === 'approval')) ? randomUUID() : undefined,
     };
-    await redis
-      .multi()
+    const transaction = redis.multi();
+    if (record.approvalToken) transaction.set(this.key('approval-token', record.approvalToken), candidate, 'EX', 30 * 24 * 3600);
+    await transaction
       .set(this.key('execution', candidate), JSON.stringify(record), 'EX', 30 * 24 * 3600)
       .rpush(this.key('executions', pipelineName), candidate)
       // Checked by settle() from its start on; each check says when the next one is needed.
@@ -172,29 +205,92 @@ export class SimPipelines implements PipelinesPort {
     await this.options.redis.rpush(this.key('fail-next', pipelineName), JSON.stringify({ stage, message }));
   }
 
+  async pendingApprovals(pipelineName: string, executionId: string): Promise<PendingApproval[]> {
+    // Like the adapter: one read of the execution (and the faults armed for it).
+    const view = await this.getExecution(pipelineName, executionId);
+    return view.stages.flatMap((stage) => stage.approvals ?? []);
+  }
+
+  async putApprovalResult({ pipelineName, stageName, actionName, token, approved, summary }: ApprovalDecision): Promise<ApprovalOutcome> {
+    await this.options.faults?.check('codepipeline', 'PutApprovalResult', pipelineName);
+    const info = this.info(pipelineName);
+    if (!info) throw new PipelineNotFoundError(pipelineName);
+    // CodePipeline's own refusals, mapped as the adapter maps them.
+    const refuse = (name: string, message: string) =>
+      mapAwsError(sdkError(name, 400, message), 'codepipeline', 'PutApprovalResult', `on pipeline \`${pipelineName}\``);
+    const stage = simStagesFor(info).find((s) => s.name === stageName);
+    if (!stage) throw refuse('StageNotFoundException', `The stage ${stageName} was not found in pipeline ${pipelineName}`);
+    if (!stage.actions.some((a) => a.name === actionName)) {
+      throw refuse('ActionNotFoundException', `The action ${actionName} was not found in stage ${stageName} of pipeline ${pipelineName}`);
+    }
+    if (!TOKEN_PATTERN.test(token)) throw refuse('ValidationException', `1 validation error detected: Value '${token}' at 'token' failed to satisfy constraint`);
+    const record = await this.recordOfToken(token);
+    if (!record || record.pipelineName !== pipelineName) return { kind: 'invalid-token' };
+    return this.decide(record, info, { stageName, actionName }, approved, summary);
+  }
+
   /**
-   * An approver's answer to the execution's pending manual approval, like CodePipeline's
-   * PutApprovalResult. Approved: the next stages run, timed from now. Rejected: the stage fails.
+   * An approver's answer from the sandbox console (the person at the AWS console, for the bot): to
+   * the execution's pending approval, whatever its token. Approved: the next stages run, timed from
+   * now. Rejected: the stage fails. Refuses with INPUT_INVALID when nothing waits for an answer.
    */
   async approve(executionId: string, approved: boolean, summary?: string): Promise<void> {
     const record = await this.loadExecution(executionId);
     const info = record && this.info(record.pipelineName);
     if (!record || !info) throw new LanebotError('PIPELINE_EXECUTION_NOT_FOUND', `Execution ${executionId} does not exist.`);
-    const now = this.options.clock.now();
-    const { pendingApproval } = await this.evaluate(record, info, now);
-    if (!pendingApproval) {
-      throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` is not waiting for an approval.`);
-    }
-    const answer: ApprovalRecord = { approved, summary: summary?.trim() || undefined, at: now };
-    const stored = await this.options.redis.set(this.key('approval', executionId), JSON.stringify(answer), 'EX', 30 * 24 * 3600, 'NX');
-    if (stored !== 'OK') {
+    const { pendingApproval } = await this.evaluate(record, info, this.options.clock.now());
+    const outcome = pendingApproval ? await this.decide(record, info, pendingApproval, approved, summary ?? '') : undefined;
+    if (outcome?.kind === 'recorded') return;
+    if (outcome?.kind === 'already-decided' || (await this.approvalOf(executionId))) {
       throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` has already been approved or rejected.`);
     }
-    await this.options.redis.zadd(this.key('active'), now, executionId);
+    throw new LanebotError('INPUT_INVALID', `Execution ${executionId} of \`${record.pipelineName}\` is not waiting for an approval.`);
   }
 
-  /** Executions waiting for an approver, oldest request first. */
-  async pendingApprovals(limit = 50): Promise<PendingApproval[]> {
+  /**
+   * Records the answer to the execution's approval request if it still waits at `target`: the first
+   * answer wins (SET NX), across processes. After that, the request is answered (already-decided) or
+   * was never there or is gone (invalid-token).
+   */
+  private async decide(
+    record: SimExecutionRecord,
+    info: SimPipelineInfo,
+    target: { stageName: string; actionName: string },
+    approved: boolean,
+    summary: string,
+  ): Promise<ApprovalOutcome> {
+    const { redis, clock } = this.options;
+    const now = clock.now();
+    // As every read does: due stack operations of other executions start first, in time order.
+    await this.settle(now);
+    const { pendingApproval } = await this.evaluate(record, info, now);
+    if (pendingApproval?.stageName === target.stageName && pendingApproval.actionName === target.actionName) {
+      const answer: ApprovalRecord = { approved, summary: fitApprovalSummary(summary) || undefined, at: now };
+      const stored = await redis.set(this.key('approval', record.executionId), JSON.stringify(answer), 'EX', 30 * 24 * 3600, 'NX');
+      if (stored === 'OK') {
+        // The next look is now: the stages after the approval start from the answer.
+        await redis.zadd(this.key('active'), now, record.executionId);
+        return { kind: 'recorded' };
+      }
+      return { kind: 'already-decided' };
+    }
+    const isApprovalAction = simStagesFor(info).some(
+      (stage) => stage.name === target.stageName && stage.actions.some((a) => a.name === target.actionName && a.kind === 'approval'),
+    );
+    if (isApprovalAction && (await this.approvalOf(record.executionId))) return { kind: 'already-decided' };
+    return { kind: 'invalid-token' };
+  }
+
+  private async recordOfToken(token: string): Promise<SimExecutionRecord | undefined> {
+    const executionId = await this.options.redis.get(this.key('approval-token', token));
+    if (executionId) return this.loadExecution(executionId);
+    // Executions started before tokens were issued use their own id as the token.
+    const legacy = await this.loadExecution(token);
+    return legacy && !legacy.approvalToken ? legacy : undefined;
+  }
+
+  /** Executions waiting for an approver, across the simulated account, oldest request first. */
+  async waitingApprovals(limit = 50): Promise<SimWaitingApproval[]> {
     return (await this.recentExecutions(limit))
       .filter((e) => e.pendingApproval)
       .map((e) => ({ pipelineName: e.pipelineName, executionId: e.executionId, variables: e.variables, ...e.pendingApproval! }))
@@ -297,6 +393,7 @@ export class SimPipelines implements PipelinesPort {
       let inProgress = false;
       let failure: StageView['failure'];
       let detail: string | undefined;
+      let approvals: PendingApproval[] | undefined;
       const fail = (actionName: string, summary: string) => ({ actionName, summary, logUrl: link });
       for (const action of stage.actions) {
         if (action.kind === 'timed') {
@@ -310,18 +407,21 @@ export class SimPipelines implements PipelinesPort {
           if (failing) failure = fail(action.name, record.failMessage ?? action.failure);
         } else if (action.kind === 'approval') {
           const answer = await this.approvalOf(record.executionId);
-          const expiresAt = cursor + APPROVAL_TIMEOUT_MS;
+          const timeoutMinutes = info.approvalTimeoutMinutes ?? DEFAULT_APPROVAL_TIMEOUT_MINUTES;
+          const expiresAt = cursor + timeoutMinutes * 60_000;
           if (!answer) {
             if (now < expiresAt) {
               inProgress = true;
-              // approve() brings the next look forward to the answer.
+              // decide() brings the next look forward to the answer.
               nextCheckAt = expiresAt;
               detail = 'waiting for approval';
-              pendingApproval = { stageName: stage.name, actionName: action.name, since: cursor, expiresAt };
+              const token = record.approvalToken ?? record.executionId;
+              pendingApproval = { stageName: stage.name, actionName: action.name, since: cursor, expiresAt, token };
+              approvals = [waitingApproval(action, stage.name, token, record.variables, cursor, expiresAt)];
               break;
             }
             cursor = expiresAt;
-            failure = fail(action.name, 'The approval request expired: nobody approved or rejected it within 7 days.');
+            failure = fail(action.name, `The approval request expired: nobody approved or rejected it within ${durationText(timeoutMinutes)}.`);
           } else {
             cursor = Math.max(cursor, answer.at);
             if (!answer.approved) failure = fail(action.name, `Rejected by approver${answer.summary ? `: ${answer.summary}` : ''}`);
@@ -342,7 +442,7 @@ export class SimPipelines implements PipelinesPort {
       }
       const stageStatus: StageStatus = inProgress ? 'InProgress' : failure ? 'Failed' : 'Succeeded';
       const endedAt = stageStatus === 'InProgress' ? undefined : cursor;
-      stages.push({ name: stage.name, status: stageStatus, startedAt, endedAt, failure, ...(detail ? { detail } : {}) });
+      stages.push({ name: stage.name, status: stageStatus, startedAt, endedAt, failure, ...(detail ? { detail } : {}), ...(approvals ? { approvals } : {}) });
       if (stageStatus === 'InProgress') status = 'InProgress';
       if (stageStatus === 'Failed') {
         status = 'Failed';
@@ -417,6 +517,27 @@ export class SimPipelines implements PipelinesPort {
 
 function executionNotFound(pipelineName: string, executionId: string): LanebotError {
   return new LanebotError('PIPELINE_EXECUTION_NOT_FOUND', `Execution ${executionId} of pipeline \`${pipelineName}\` does not exist.`);
+}
+
+function waitingApproval(
+  action: SimAction,
+  stageName: string,
+  token: string,
+  variables: Record<string, string>,
+  requestedAt: number,
+  expiresAt: number,
+): PendingApproval {
+  const approval: PendingApproval = { stageName, actionName: action.name, token, requestedAt, expiresAt };
+  // CodePipeline resolves pipeline variables in the configuration (ListActionExecutions' resolvedConfiguration).
+  if (action.customData) approval.customMessage = action.customData.replace(/#\{variables\.([A-Za-z0-9_]+)\}/g, (whole, name: string) => variables[name] ?? whole);
+  return approval;
+}
+
+function durationText(minutes: number): string {
+  const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (minutes % 1440 === 0) return plural(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return plural(minutes / 60, 'hour');
+  return plural(minutes, 'minute');
 }
 
 function failFromBranch(branch: string | undefined): { stage: string } | undefined {

@@ -6,6 +6,9 @@ import {
   ListActionExecutionsCommand,
   PipelineExecutionNotFoundException,
   PipelineNotFoundException,
+  ApprovalAlreadyCompletedException,
+  InvalidApprovalTokenException,
+  PutApprovalResultCommand,
   StartPipelineExecutionCommand,
   type ActionExecutionDetail,
   type PipelineExecutionStatus,
@@ -346,5 +349,174 @@ describe('error mapping', () => {
     expect(serverError).toMatchObject({ code: 'AWS_ERROR', retryable: true, message: `codepipeline:GetPipelineExecution on pipeline \`${PIPELINE}\` failed: boom` });
     expect(clientError).toMatchObject({ code: 'AWS_ERROR', retryable: false });
     expect(sleeps).toEqual([]);
+  });
+});
+
+describe('manual approvals', () => {
+  const TOKEN = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9';
+  const APPROVAL_TYPE = { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } as const;
+
+  /** Source → Approval (ManualApproval, timeout `timeoutInMinutes`) → Build. */
+  function givenApprovalPipeline(actions: ActionExecutionDetail[], timeoutInMinutes?: number, status: PipelineExecutionStatus = 'InProgress'): void {
+    cp.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { pipelineName: PIPELINE, pipelineExecutionId: EXEC, pipelineVersion: 3, status } });
+    cp.on(GetPipelineCommand).resolves({
+      pipeline: {
+        name: PIPELINE,
+        roleArn: 'arn:aws:iam::123456789012:role/cp',
+        version: 3,
+        stages: [
+          { name: 'Source', actions: [{ name: 'Checkout', actionTypeId: undefined }] },
+          { name: 'Approval', actions: [{ name: 'ManualApproval', actionTypeId: APPROVAL_TYPE, timeoutInMinutes }] },
+          { name: 'Build', actions: [{ name: 'Compile', actionTypeId: undefined }] },
+        ],
+      },
+    });
+    cp.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: actions });
+  }
+
+  function waitingApproval(extra: Partial<ActionExecutionDetail> = {}): ActionExecutionDetail {
+    return action('Approval', 'ManualApproval', 'InProgress', 11, 11, {
+      input: {
+        actionTypeId: APPROVAL_TYPE,
+        configuration: { CustomData: 'Deploy #{variables.BRANCH} to lane #{variables.LANE}', ExternalEntityLink: 'https://example.com/changes/42' },
+        resolvedConfiguration: { CustomData: 'Deploy release/1.2.3 to lane gray', ExternalEntityLink: 'https://example.com/changes/42' },
+      },
+      output: { executionResult: { externalExecutionId: TOKEN } },
+      ...extra,
+    });
+  }
+
+  const decision = { pipelineName: PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: TOKEN, approved: true, summary: 'Approved in Slack by @bob' };
+
+  it('lists a waiting approval with the externalExecutionId as its token, the resolved message, the link and the expiry', async () => {
+    givenApprovalPipeline([action('Source', 'Checkout', 'Succeeded', 0, 10), waitingApproval()], 120);
+
+    const pending = await adapter().pendingApprovals(PIPELINE, EXEC);
+
+    expect(pending).toEqual([
+      {
+        stageName: 'Approval',
+        actionName: 'ManualApproval',
+        token: TOKEN,
+        customMessage: 'Deploy release/1.2.3 to lane gray',
+        reviewUrl: 'https://example.com/changes/42',
+        requestedAt: at(11).getTime(),
+        expiresAt: at(11).getTime() + 120 * 60_000,
+      },
+    ]);
+    expect(cp.commandCalls(ListActionExecutionsCommand)[0]!.args[0].input).toMatchObject({ pipelineName: PIPELINE, filter: { pipelineExecutionId: EXEC } });
+    expect(cp.commandCalls(GetPipelineCommand)[0]!.args[0].input).toEqual({ name: PIPELINE, version: 3 });
+  });
+
+  it('shows the waiting stage in the execution view, and expires after CodePipeline\'s 7 days when the action sets no timeout', async () => {
+    givenApprovalPipeline([action('Source', 'Checkout', 'Succeeded', 0, 10), waitingApproval({ input: { actionTypeId: APPROVAL_TYPE } })]);
+
+    const view = await adapter().getExecution(PIPELINE, EXEC);
+
+    expect(view.stages.map((s) => [s.name, s.status, s.detail])).toEqual([
+      ['Source', 'Succeeded', undefined],
+      ['Approval', 'InProgress', 'waiting for approval'],
+      ['Build', 'NotStarted', undefined],
+    ]);
+    expect(view.stages[1]!.approvals).toEqual([
+      { stageName: 'Approval', actionName: 'ManualApproval', token: TOKEN, requestedAt: at(11).getTime(), expiresAt: at(11).getTime() + 7 * 86_400_000 },
+    ]);
+  });
+
+  it('finds the approval on a later page of action executions', async () => {
+    givenApprovalPipeline([]);
+    cp.on(ListActionExecutionsCommand)
+      .resolvesOnce({ actionExecutionDetails: [action('Source', 'Checkout', 'Succeeded', 0, 10)], nextToken: 'page-2' })
+      .resolvesOnce({ actionExecutionDetails: [waitingApproval()] });
+
+    const pending = await adapter().pendingApprovals(PIPELINE, EXEC);
+
+    expect(pending.map((p) => p.token)).toEqual([TOKEN]);
+    expect(cp.commandCalls(ListActionExecutionsCommand).map((c) => c.args[0].input.nextToken)).toEqual([undefined, 'page-2']);
+  });
+
+  it('lists nothing once the approval was answered, the execution stopped, or before CodePipeline issued the token', async () => {
+    givenApprovalPipeline([action('Source', 'Checkout', 'Succeeded', 0, 10), waitingApproval({ status: 'Succeeded' })]);
+    expect(await adapter().pendingApprovals(PIPELINE, EXEC)).toEqual([]);
+
+    cp.reset();
+    givenApprovalPipeline([waitingApproval()], undefined, 'Stopped');
+    const stopped = await adapter().getExecution(PIPELINE, EXEC);
+    expect(stopped.stages[1]).toMatchObject({ status: 'Stopped' });
+    expect(stopped.stages[1]!.approvals).toBeUndefined();
+
+    cp.reset();
+    givenApprovalPipeline([waitingApproval({ output: undefined })]);
+    const early = await adapter().getExecution(PIPELINE, EXEC);
+    expect(early.stages[1]).toMatchObject({ status: 'InProgress', detail: 'waiting for approval' });
+    expect(early.stages[1]!.approvals).toBeUndefined();
+  });
+
+  it('answers with the token, Approved or Rejected, and the summary', async () => {
+    cp.on(PutApprovalResultCommand).resolves({ approvedAt: at(100) });
+
+    await expect(adapter().putApprovalResult(decision)).resolves.toEqual({ kind: 'recorded' });
+    await expect(adapter().putApprovalResult({ ...decision, approved: false, summary: '  Rejected by @bob: not during the freeze ' })).resolves.toEqual({ kind: 'recorded' });
+
+    expect(cp.commandCalls(PutApprovalResultCommand).map((c) => c.args[0].input)).toEqual([
+      { pipelineName: PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: TOKEN, result: { status: 'Approved', summary: 'Approved in Slack by @bob' } },
+      {
+        pipelineName: PIPELINE,
+        stageName: 'Approval',
+        actionName: 'ManualApproval',
+        token: TOKEN,
+        result: { status: 'Rejected', summary: 'Rejected by @bob: not during the freeze' },
+      },
+    ]);
+  });
+
+  it('cuts the summary to the API\'s 512 characters, never inside a surrogate pair', async () => {
+    cp.on(PutApprovalResultCommand).resolves({});
+    await adapter().putApprovalResult({ ...decision, summary: `Rejected by @bob: ${'🚫'.repeat(600)}` });
+
+    const sent = cp.commandCalls(PutApprovalResultCommand)[0]!.args[0].input.result!.summary!;
+    expect(Array.from(sent)).toHaveLength(512);
+    expect(sent.startsWith('Rejected by @bob: 🚫')).toBe(true);
+    expect(sent.endsWith('🚫…')).toBe(true);
+  });
+
+  it('turns ApprovalAlreadyCompletedException and InvalidApprovalTokenException into answers, without retrying', async () => {
+    cp.on(PutApprovalResultCommand)
+      .rejectsOnce(new ApprovalAlreadyCompletedException({ message: 'The approval action has already been approved or rejected', $metadata: { httpStatusCode: 400 } }))
+      .rejectsOnce(new InvalidApprovalTokenException({ message: 'The approval request already received a response or has expired', $metadata: { httpStatusCode: 400 } }));
+    const pipelines = adapter();
+
+    await expect(pipelines.putApprovalResult(decision)).resolves.toEqual({ kind: 'already-decided' });
+    await expect(pipelines.putApprovalResult(decision)).resolves.toEqual({ kind: 'invalid-token' });
+    expect(cp.commandCalls(PutApprovalResultCommand)).toHaveLength(2);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries a throttled answer, then records it', async () => {
+    cp.on(PutApprovalResultCommand).rejectsOnce(sdkError('ThrottlingException', 400)).resolves({});
+
+    await expect(adapter().putApprovalResult(decision)).resolves.toEqual({ kind: 'recorded' });
+    expect(cp.commandCalls(PutApprovalResultCommand)).toHaveLength(2);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('throws AWS_THROTTLED after the retries, and access denied and a missing pipeline as LanebotErrors', async () => {
+    cp.on(PutApprovalResultCommand).rejects(sdkError('ThrottlingException', 400));
+    await expect(adapter(1).putApprovalResult(decision)).rejects.toMatchObject({ code: 'AWS_THROTTLED', retryable: true });
+
+    cp.reset();
+    cp.on(PutApprovalResultCommand).rejects(sdkError('AccessDeniedException', 403, 'not authorized'));
+    const denied = await adapter().putApprovalResult(decision).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(LanebotError);
+    expect(denied).toMatchObject({ code: 'AWS_ACCESS_DENIED' });
+    expect((denied as Error).message).toContain('codepipeline:PutApprovalResult');
+
+    cp.reset();
+    cp.on(PutApprovalResultCommand).rejects(new PipelineNotFoundException({ message: 'no such pipeline', $metadata: { httpStatusCode: 400 } }));
+    await expect(adapter().putApprovalResult(decision)).rejects.toMatchObject({ code: 'PIPELINE_NOT_FOUND' });
+
+    cp.reset();
+    cp.on(PutApprovalResultCommand).rejects(sdkError('ActionNotFoundException', 400, 'no such action'));
+    await expect(adapter().putApprovalResult(decision)).rejects.toMatchObject({ code: 'AWS_ERROR', retryable: false });
   });
 });

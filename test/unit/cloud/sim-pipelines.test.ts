@@ -28,6 +28,7 @@ const BUILD_MS = 150_000;
 const DEPLOY_MS = 90_000; // the lane stack's create
 const UPDATE_MS = 60_000; // ...and its update
 const TOTAL_MS = SOURCE_MS + BUILD_MS + DEPLOY_MS;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const db = redisPerTest();
 let t: number;
@@ -470,7 +471,7 @@ describe('SimPipelines manual approval', () => {
     ]);
     expect(view.status).toBe('InProgress');
     expect(stage(view, 'Approval').detail).toBe('waiting for approval');
-    await expect(pipelines.pendingApprovals()).resolves.toEqual([
+    await expect(pipelines.waitingApprovals()).resolves.toEqual([
       {
         pipelineName: PROTECTED_PIPELINE,
         executionId: id,
@@ -479,6 +480,7 @@ describe('SimPipelines manual approval', () => {
         actionName: 'ManualApproval',
         since: T0 + SOURCE_MS,
         expiresAt: T0 + SOURCE_MS + 7 * 86_400_000,
+        token: expect.stringMatching(UUID),
       },
     ]);
     expect((await pipelines.recentExecutions()).find((e) => e.executionId === id)?.pendingApproval).toMatchObject({ stageName: 'Approval' });
@@ -486,7 +488,7 @@ describe('SimPipelines manual approval', () => {
     const approvedAt = t;
     await pipelines.approve(id, true, 'ship it');
     await expect(codeOf(pipelines.approve(id, true))).resolves.toBe('INPUT_INVALID'); // answered already
-    await expect(pipelines.pendingApprovals()).resolves.toEqual([]);
+    await expect(pipelines.waitingApprovals()).resolves.toEqual([]);
 
     view = await pipelines.getExecution(PROTECTED_PIPELINE, id);
     expect(stage(view, 'Approval')).toMatchObject({ status: 'Succeeded', startedAt: T0 + SOURCE_MS, endedAt: approvedAt });
@@ -533,6 +535,142 @@ describe('SimPipelines manual approval', () => {
     await expect(codeOf(pipelines.approve(id, true))).resolves.toBe('INPUT_INVALID');
     await expect(codeOf(pipelines.approve('no-such-execution', true))).resolves.toBe('PIPELINE_EXECUTION_NOT_FOUND');
     await expect(codeOf(pipelines.failNextRun(PROTECTED_PIPELINE, 'Approval'))).resolves.toBe('INPUT_INVALID');
+  });
+});
+
+describe('SimPipelines pendingApprovals and putApprovalResult (the port)', () => {
+  const at = (pipelines: SimPipelines, id: string) => pipelines.pendingApprovals(PROTECTED_PIPELINE, id);
+
+  async function waiting(pipelines: SimPipelines, variables: Record<string, string> = { LANE: 'gray' }) {
+    const id = await start(pipelines, 'release/1.2.3', randomUUID(), PROTECTED_PIPELINE, variables);
+    t = T0 + SOURCE_MS + 1000;
+    const [approval] = await at(pipelines, id);
+    return { id, approval: approval! };
+  }
+
+  it('lists the waiting approval with an opaque token, the template\'s message resolved, and the expiry; in the view too', async () => {
+    const pipelines = sim();
+    const id = await start(pipelines, 'release/1.2.3', randomUUID(), PROTECTED_PIPELINE, { LANE: 'gray' });
+    await expect(at(pipelines, id)).resolves.toEqual([]); // still in Source
+
+    t = T0 + SOURCE_MS + 1000;
+    const pending = await at(pipelines, id);
+    expect(pending).toEqual([
+      {
+        stageName: 'Approval',
+        actionName: 'ManualApproval',
+        token: expect.stringMatching(UUID),
+        customMessage: 'Deploy release/1.2.3 to lane gray',
+        requestedAt: T0 + SOURCE_MS,
+        expiresAt: T0 + SOURCE_MS + 7 * 86_400_000,
+      },
+    ]);
+    expect(pending[0]!.token).not.toBe(id);
+    const view = await pipelines.getExecution(PROTECTED_PIPELINE, id);
+    expect(stage(view, 'Approval')).toMatchObject({ status: 'InProgress', detail: 'waiting for approval', approvals: pending });
+    // Another execution's request has its own token.
+    const other = await start(pipelines, 'main', randomUUID(), PROTECTED_PIPELINE);
+    t += SOURCE_MS;
+    expect((await at(pipelines, other))[0]!.token).not.toBe(pending[0]!.token);
+  });
+
+  it('records an approval once: the next answer, from Slack or the console, is already-decided', async () => {
+    const pipelines = sim();
+    const { id, approval } = await waiting(pipelines);
+    const decision = { pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: approval.token, approved: true, summary: 'Approved by @bob in Slack' };
+
+    await expect(pipelines.putApprovalResult(decision)).resolves.toEqual({ kind: 'recorded' });
+    await expect(pipelines.putApprovalResult({ ...decision, approved: false })).resolves.toEqual({ kind: 'already-decided' });
+    await expect(codeOf(pipelines.approve(id, false))).resolves.toBe('INPUT_INVALID');
+    await expect(at(pipelines, id)).resolves.toEqual([]);
+    const view = await pipelines.getExecution(PROTECTED_PIPELINE, id);
+    expect(stage(view, 'Approval')).toMatchObject({ status: 'Succeeded', endedAt: T0 + SOURCE_MS + 1000 });
+    expect(stage(view, 'Approval').approvals).toBeUndefined();
+    expect(stage(view, 'Build').status).toBe('InProgress');
+  });
+
+  it('a rejection fails the stage with the summary; a decision in the console first makes Slack\'s already-decided', async () => {
+    const pipelines = sim();
+    const { id, approval } = await waiting(pipelines);
+    await pipelines.approve(id, false, 'rejected in the console');
+    const outcome = await pipelines.putApprovalResult({ pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: approval.token, approved: true, summary: 'Approved by @bob' });
+    expect(outcome).toEqual({ kind: 'already-decided' });
+    const view = await pipelines.getExecution(PROTECTED_PIPELINE, id);
+    expect(stage(view, 'Approval')).toMatchObject({ status: 'Failed', failure: { summary: 'Rejected by approver: rejected in the console' } });
+  });
+
+  it('cuts a long summary to 512 characters, like the adapter', async () => {
+    const pipelines = sim();
+    const { id, approval } = await waiting(pipelines);
+    await pipelines.putApprovalResult({ pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: approval.token, approved: false, summary: 'x'.repeat(2000) });
+    const summary = stage(await pipelines.getExecution(PROTECTED_PIPELINE, id), 'Approval').failure!.summary;
+    expect(summary).toBe(`Rejected by approver: ${'x'.repeat(511)}…`);
+  });
+
+  it('answers invalid-token for an unknown token, an expired request and a request not reached yet; a stage the pipeline lacks is an error', async () => {
+    const pipelines = sim();
+    const decision = (token: string) => ({ pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token, approved: true, summary: 'ok' });
+    await expect(pipelines.putApprovalResult(decision(randomUUID()))).resolves.toEqual({ kind: 'invalid-token' });
+
+    const { id, approval } = await waiting(pipelines);
+    // The same token named against another (unprotected) pipeline's stage does not exist there.
+    await expect(codeOf(pipelines.putApprovalResult({ ...decision(approval.token), pipelineName: PIPELINE }))).resolves.toBe('AWS_ERROR');
+
+    t = T0 + SOURCE_MS + 7 * 86_400_000;
+    await expect(pipelines.putApprovalResult(decision(approval.token))).resolves.toEqual({ kind: 'invalid-token' });
+    expect(stage(await pipelines.getExecution(PROTECTED_PIPELINE, id), 'Approval').failure?.summary).toBe(
+      'The approval request expired: nobody approved or rejected it within 7 days.',
+    );
+
+    // A token learnt early (the sim issues it at start) is not valid before the request exists.
+    const early = await start(pipelines, 'main', randomUUID(), PROTECTED_PIPELINE);
+    const record = JSON.parse((await db.redis.get(`${db.prefix}:sim:execution:${early}`))!) as { approvalToken: string };
+    await expect(pipelines.putApprovalResult(decision(record.approvalToken))).resolves.toEqual({ kind: 'invalid-token' });
+  });
+
+  it('expires after the pipeline\'s own approval timeout', async () => {
+    const pipelines = new SimPipelines({
+      redis: db.redis,
+      prefix: `${db.prefix}:sim`,
+      clock,
+      timeScale: 1,
+      pipelines: () => [{ ...PIPELINES[2]!, approvalTimeoutMinutes: 90 }],
+      stacks: simStacks(),
+      templatesDir: NO_TEMPLATES,
+    });
+    const { id, approval } = await waiting(pipelines);
+    expect(approval.expiresAt).toBe(T0 + SOURCE_MS + 90 * 60_000);
+    t = T0 + SOURCE_MS + 90 * 60_000;
+    expect(stage(await pipelines.getExecution(PROTECTED_PIPELINE, id), 'Approval').failure?.summary).toBe(
+      'The approval request expired: nobody approved or rejected it within 90 minutes.',
+    );
+  });
+
+  it('refuses unknown stages, actions and malformed tokens with the errors the adapter maps CodePipeline\'s to', async () => {
+    const pipelines = sim();
+    const { approval } = await waiting(pipelines);
+    const decision = { pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: approval.token, approved: true, summary: 'ok' };
+    await expect(codeOf(pipelines.putApprovalResult({ ...decision, pipelineName: 'no-such-pipeline' }))).resolves.toBe('PIPELINE_NOT_FOUND');
+    await expect(codeOf(pipelines.putApprovalResult({ ...decision, stageName: 'Review' }))).resolves.toBe('AWS_ERROR');
+    await expect(codeOf(pipelines.putApprovalResult({ ...decision, actionName: 'Review' }))).resolves.toBe('AWS_ERROR');
+    await expect(codeOf(pipelines.putApprovalResult({ ...decision, token: 'not-a-token' }))).resolves.toBe('AWS_ERROR');
+    // A real action that is no approval: nothing waits there under this token.
+    await expect(pipelines.putApprovalResult({ ...decision, stageName: 'Build', actionName: 'BuildAndPush' })).resolves.toEqual({ kind: 'invalid-token' });
+    await expect(at(pipelines, (await pipelines.executionIds(PROTECTED_PIPELINE))[0]!)).resolves.toHaveLength(1);
+  });
+
+  it('lets two processes race: exactly one decision is recorded', async () => {
+    const pipelines = sim();
+    const { id, approval } = await waiting(pipelines);
+    const decision = { pipelineName: PROTECTED_PIPELINE, stageName: 'Approval', actionName: 'ManualApproval', token: approval.token, summary: 'race' };
+    const outcomes = await Promise.all([
+      sim().putApprovalResult({ ...decision, approved: true }),
+      sim().putApprovalResult({ ...decision, approved: false }),
+      sim().putApprovalResult({ ...decision, approved: true }),
+    ]);
+    expect(outcomes.filter((o) => o.kind === 'recorded')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.kind === 'already-decided')).toHaveLength(2);
+    expect(stage(await pipelines.getExecution(PROTECTED_PIPELINE, id), 'Approval').status).not.toBe('InProgress');
   });
 });
 
