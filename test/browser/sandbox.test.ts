@@ -163,8 +163,11 @@ if (skip) {
     await page.getByTestId('view-input-reason').fill('the change window is closed');
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'sandbox-reject-modal.png') });
+    const submitted = page.waitForResponse((r) => r.url().endsWith('/sandbox/modals/submit'));
     await page.getByTestId('view-submit').click();
-    await modal.waitFor({ state: 'detached', timeout: 30_000 });
+    const answer = (await (await submitted).json()) as { outcome?: string; errors?: unknown; error?: string };
+    expect(answer).toMatchObject({ outcome: 'closed' });
+    await modal.waitFor({ state: 'hidden', timeout: 30_000 });
     await other.filter({ hasText: 'Rejected by' }).waitFor({ timeout: 30_000 });
     await expectText(other, 'the change window is closed');
     await page.locator('#user-switcher').selectOption('U0ALICE');

@@ -172,7 +172,7 @@ describe('the approval gate of a protected environment', () => {
     expect(done.body).toBe('');
     await waitFor('the rejection in the thread', () => stub.thread(root).find((m) => m.text.includes('rejected the deploy')));
     expect(stub.thread(root).some((m) => m.text.includes('the change window is closed'))).toBe(true);
-    expect(root.text).toContain('rejected');
+    await waitFor('the root to say rejected', () => (root.text.includes('rejected') ? true : undefined));
     expect(await t.bot.sim!.executionIds('user-api-prod')).toEqual([]);
     expect(await lateClick(root, 'U0BOB', op.id, REJECT_DEPLOY_ACTION_ID)).toContain('already rejected');
   });

@@ -1,6 +1,7 @@
 // Transport faults armed in the simulated account, through the real bot: the deploy job rides out
 // throttling and gives up, saying why, on access denied. And the pipelines port's manual-approval
 // answers while the real bot runs the deploy: a decision releases it, a second one is a value.
+import { ApprovalStore } from '../../src/state/approvals';
 import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
 
 const FULL_RUN_MS = 400_000; // longer than the simulated Source + Build + Deploy
@@ -51,8 +52,15 @@ describe('simulated AWS faults', () => {
 
   it('answers a prod pipeline\'s manual approval through the port: recorded once, then already-decided; the deploy goes on', async () => {
     const PROD = { service: 'user-api', env: 'prod', lane: 'gray' };
-    await t.command('deploy --env prod gray release/1.2.3', { user: 'U0APPROVER1' });
+    await t.command('deploy --env prod gray release/1.2.3', { user: 'U0ALICE' });
     const root = await waitFor('the root message', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('prod · lane gray')));
+    // lanebot's own approval gate first (approvals.test.ts drives it through its buttons); here it is
+    // passed directly, as an approver's click would.
+    const [request] = await waitFor('the approval request', async () => {
+      const pending = await t.bot.approvalsPending({ service: 'user-api', env: 'prod' });
+      return pending.length > 0 ? pending : undefined;
+    });
+    expect((await new ApprovalStore(t.bot.redis, t.bot.keys, t.bot.operations).decide(request!, 'approve', 'U0APPROVER1', t.clock.now())).outcome).toBe('approved');
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(PROD))?.last?.status === 'running');
     const [executionId] = await t.bot.sim!.executionIds('user-api-prod');
     t.clock.advance(FULL_RUN_MS);
