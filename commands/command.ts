@@ -50,6 +50,8 @@ export interface CommandDeps {
   approvals: {
     decide(op: OperationRecord, action: 'approve' | 'reject', user: string, reason?: string): Promise<{ outcome: ApprovalOutcome; state: string }>;
     pending(scope: Scope): Promise<OperationRecord[]>;
+    /** A click on a pipeline's manual approval: `deciding` when it recorded the decision. */
+    decidePipeline(op: OperationRecord, token: string, decision: { approved: boolean; by: string; reason?: string; at: number }): Promise<string>;
   };
   /** Brings an operation waiting for a decision back to its runner at once. */
   resume(operationId: string): Promise<void>;

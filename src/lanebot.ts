@@ -41,6 +41,7 @@ import {
   createQueues,
   QUEUE_NAMES,
   requestJobId,
+  runJobId,
   runStep,
   type JobRetryOptions,
   type MaintenanceJobData,
@@ -209,10 +210,12 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs };
   const approvals = new ApprovalStore(redis, keys, operations);
   const commandApprovals = new ApprovalStore(commandRedis, keys, commandOperations);
-  /** Brings an operation's delayed request job back now: its approval was decided. */
+  /** Brings an operation's delayed job (request or run) back now: something it waits for was decided. */
   const resume = async (queue: Queues, operationId: string): Promise<void> => {
-    const job = await queue.operations.getJob(requestJobId(operationId));
-    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // it may have just woken up
+    for (const jobId of [requestJobId(operationId), runJobId(operationId)]) {
+      const job = await queue.operations.getJob(jobId);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // it may have just woken up
+    }
   };
   const gateDeps: GateDeps = { config, approvals, operations, narrator, audit, clock, recheckMs: pollIntervalMs * 6, resume: (id) => resume(queues, id) };
   const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps, gate: gateDeps });
@@ -241,6 +244,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     approvals: {
       decide: (op, action, user, reason) => commandApprovals.decide(op, action, user, clock.now(), reason).catch(redisUnavailable),
       pending: (scope) => commandApprovals.pending(scope).catch(redisUnavailable),
+      decidePipeline: (op, token, decision) => commandApprovals.decidePipeline(op, token, decision).catch(redisUnavailable),
     },
     resume: (operationId) => resume(commandQueues, operationId),
     refreshThread: (operationId) => commandNarrator.refreshRoot(operationId),

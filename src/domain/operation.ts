@@ -91,6 +91,8 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
   supersededBy?: string;
   /** The older waiting operation this one replaced. */
   supersededId?: string;
+  /** A manual-approval action its pipeline waits at, and what Slack decided (steps/pipeline-execution.step.ts). */
+  pipelineApproval?: PipelineApprovalState;
   /** The approval gate's state, when the operation needs one (operations/gates/approval.gate.ts). */
   approval?: ApprovalState;
   /** The delete that made the lane refuse this operation. */
@@ -135,4 +137,23 @@ export interface ApprovalState {
   decidedAt?: number;
   /** The newer request that superseded this one. */
   supersededBy?: string;
+}
+
+/**
+ * A pipeline's manual-approval action as lanebot follows it: `pending` while it waits, `deciding`
+ * once an approver clicked in Slack (the pipeline step sends the decision to CodePipeline on its next
+ * poll, so no AWS call is made from a click), then how it ended.
+ */
+export interface PipelineApprovalState {
+  stageName: string;
+  actionName: string;
+  /** CodePipeline's approval token (PARALLEL mode: the action execution's externalExecutionId). */
+  token: string;
+  customMessage?: string;
+  reviewUrl?: string;
+  expiresAt?: number;
+  state: 'pending' | 'deciding' | 'approved' | 'rejected' | 'decided-elsewhere';
+  decision?: { approved: boolean; by: string; reason?: string; at: number };
+  /** How it ended when decided outside Slack (the AWS console): "approved" or "rejected". */
+  elsewhere?: string;
 }

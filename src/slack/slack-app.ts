@@ -24,6 +24,7 @@ import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons } from './actions/index';
 import { registerUnknownActions } from './actions/unknown-action';
 import { checkApprover } from './actions/approve-deploy';
+import { checkPipelineApprover, decidePipelineApproval, decodePipelineApprovalValue, REJECT_PIPELINE_REASON_CALLBACK_ID } from './actions/pipeline-approval';
 import { decodeRejectMetadata, MAX_REASON_LENGTH, REASON_BLOCK, REJECT_REASON_CALLBACK_ID } from './actions/reject-deploy';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
@@ -296,6 +297,32 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       await options.commandDeps.resume(check.op.id);
     } catch (error) {
       await fail(errorReplyText(error, log, { view: REJECT_REASON_CALLBACK_ID }).replace(/^:[a-z_]+: /, ''));
+    }
+  });
+
+  /** The reason modal of a pipeline approval's Reject (src/slack/actions/pipeline-approval.ts). */
+  app.view(REJECT_PIPELINE_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
+    const userId = body.user.id;
+    const log = logger.child({ user: userId, view: REJECT_PIPELINE_REASON_CALLBACK_ID });
+    const fail = (text: string) => ack({ response_action: 'errors', errors: { reason: text.slice(0, 150) } });
+    const reason = (view.state.values.reason?.reason?.value ?? '').trim();
+    let value: { v: 1; operationId: string; token: string } | undefined;
+    const decoded = decodePipelineApprovalValue(view.private_metadata);
+    if (decoded.ok) value = decoded.value;
+    if (!value) return void (await fail('This dialog is broken or outdated; click Reject again.'));
+    if (reason === '') return void (await fail('Say why: the reason goes to CodePipeline, the thread and the audit log.'));
+    if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
+    try {
+      const op = await options.commandDeps.operations.get(value.operationId);
+      const principal = await options.principalOf(userId);
+      const check = await checkPipelineApprover({ principal, channelId: op?.channel ?? '', value }, options.commandDeps);
+      if (!check.ok) return void (await fail((check.outcome.reply ?? 'You cannot reject this approval.').replace(/^:[a-z_]+: /, '')));
+      const outcome = await decidePipelineApproval(check.op, value.token, false, userId, options.commandDeps, reason);
+      if (outcome.outcome !== 'accepted') return void (await fail((outcome.reply ?? '').replace(/^:[a-z_]+: /, '')));
+      await ack();
+      await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_pipeline', outcome: 'rejected', detail: reason, ...outcome.scope });
+    } catch (error) {
+      await fail(errorReplyText(error, log, { view: REJECT_PIPELINE_REASON_CALLBACK_ID }).replace(/^:[a-z_]+: /, ''));
     }
   });
 

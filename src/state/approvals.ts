@@ -67,6 +67,19 @@ return { outcome, a.state }`;
 
 export type ApprovalOutcome = 'counted' | 'approved' | 'rejected' | 'expired' | 'already' | 'closed';
 
+// KEYS: record. ARGV: token, decision JSON. A click on a pipeline approval: records the decision only
+// if that very approval still waits for one (the token matches and the state is pending).
+const DECIDE_PIPELINE_SCRIPT = `
+local raw = redis.call('HGET', KEYS[1], 'pipelineApproval')
+if not raw then return 'closed' end
+local a = cjson.decode(raw)
+if a.token ~= ARGV[1] then return 'closed' end
+if a.state ~= 'pending' then return a.state end
+a.state = 'deciding'
+a.decision = cjson.decode(ARGV[2])
+redis.call('HSET', KEYS[1], 'pipelineApproval', cjson.encode(a))
+return 'deciding'`;
+
 export class ApprovalStore {
   constructor(
     private readonly redis: Redis,
@@ -105,6 +118,14 @@ export class ApprovalStore {
       op.id,
     )) as [ApprovalOutcome, string];
     return { outcome, state };
+  }
+
+  /**
+   * Records an approver's decision on a pipeline's manual approval; the pipeline step sends it to
+   * CodePipeline. Resolves `deciding` when this call decided, else the state it found (or `closed`).
+   */
+  async decidePipeline(op: OperationRecord, token: string, decision: { approved: boolean; by: string; reason?: string; at: number }): Promise<string> {
+    return (await this.redis.eval(DECIDE_PIPELINE_SCRIPT, 1, this.keys.operation(op.id), token, JSON.stringify(decision))) as string;
   }
 
   /** The operations of a service/env awaiting approval, soonest to expire first. */

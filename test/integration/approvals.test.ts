@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
 import { APPROVE_DEPLOY_ACTION_ID, REJECT_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
+import { APPROVE_PIPELINE_ACTION_ID, REJECT_PIPELINE_REASON_CALLBACK_ID } from '../../src/slack/actions/pipeline-approval';
 import { REJECT_REASON_CALLBACK_ID } from '../../src/slack/actions/reject-deploy';
 import { deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, type StubMessage } from '../support/slack-stub';
@@ -175,5 +176,80 @@ describe('the approval gate of a protected environment', () => {
     await waitFor('the root to say rejected', () => (root.text.includes('rejected') ? true : undefined));
     expect(await t.bot.sim!.executionIds('user-api-prod')).toEqual([]);
     expect(await lateClick(root, 'U0BOB', op.id, REJECT_DEPLOY_ACTION_ID)).toContain('already rejected');
+  });
+  /** A signed view_submission of a reason modal, as Slack sends it when the approver submits. */
+  function submitReason(callbackId: string, metadata: object, reason: string, user: string) {
+    const payload = {
+      type: 'view_submission',
+      team: { id: 'T0SANDBOX', domain: 'sandbox' },
+      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0SANDBOX' },
+      api_app_id: 'A0LANEBOT',
+      token: 'unused',
+      trigger_id: `${Date.now()}.${randomUUID().slice(0, 8)}`,
+      view: {
+        id: `V${randomUUID().slice(0, 8).toUpperCase()}`,
+        team_id: 'T0SANDBOX',
+        type: 'modal',
+        callback_id: callbackId,
+        private_metadata: JSON.stringify(metadata),
+        state: { values: { reason: { reason: { type: 'plain_text_input', value: reason } } } },
+        hash: 'h',
+        title: { type: 'plain_text', text: 'Reject' },
+        blocks: [],
+      },
+    };
+    return postSignedRequest(`${t.url}/slack/events`, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), SIGNING_SECRET);
+  }
+
+  /** alice's prod deploy, approved by the gate, running until its pipeline waits at its manual approval. */
+  async function atPipelineApproval(lane: string, branch: string): Promise<StubMessage> {
+    const root = await request(lane, branch);
+    expect(await click(root, 'U0APPROVER1')).toContain('Approved');
+    await waitFor('the pipeline to run', async () => ((await t.bot.sim!.executionIds('user-api-prod')).length > 0 ? true : undefined));
+    t.clock.advance(FULL_RUN_MS);
+    await waitFor('the pipeline approval buttons', () => (JSON.stringify(root.blocks).includes(APPROVE_PIPELINE_ACTION_ID) ? true : undefined));
+    const mention = await waitFor('the approvers mentioned', () => stub.thread(root).find((m) => m.text.includes('waits for a manual approval')));
+    expect(mention.text).toContain('<@U0APPROVER1>');
+    return root;
+  }
+
+  it('approves the pipeline\'s own manual approval from Slack: PutApprovalResult, then the deploy goes on', async () => {
+    const root = await atPipelineApproval('gray', 'release/7.0.0');
+    expect(await click(root, 'U0ALICE', APPROVE_PIPELINE_ACTION_ID)).toContain('cannot approve its pipeline yourself');
+    expect(await click(root, 'U0BOB', APPROVE_PIPELINE_ACTION_ID)).toContain('Approved: lanebot sends it to CodePipeline now');
+    await waitFor('the decision in the thread', () => stub.thread(root).find((m) => m.text.includes('<@U0BOB> approved *Approval*')));
+    t.clock.advance(FULL_RUN_MS);
+    await waitFor('the deploy to succeed', () => stub.thread(root).find((m) => m.text.includes('now runs `release/7.0.0`')));
+    expect(JSON.stringify(root.blocks)).not.toContain(APPROVE_PIPELINE_ACTION_ID);
+  });
+
+  it('rejects the pipeline\'s manual approval with a reason from the modal: the deploy fails there', async () => {
+    const root = await atPipelineApproval('blue', 'release/7.1.0');
+    const op = (await t.bot.operations.get((await t.bot.audit.recent({ ...PROD, lane: 'blue' }, 50)).find((e) => e.action === 'operation:deploy')!.operationId!))!;
+    const metadata = { v: 1, operationId: op.id, token: op.pipelineApproval!.token };
+    expect(JSON.parse((await submitReason(REJECT_PIPELINE_REASON_CALLBACK_ID, metadata, ' ', 'U0BOB')).body).errors.reason).toContain('Say why');
+    const done = await submitReason(REJECT_PIPELINE_REASON_CALLBACK_ID, metadata, 'smoke tests are red', 'U0BOB');
+    expect(done.body).toBe('');
+    await waitFor('the rejection in the thread', () => stub.thread(root).find((m) => m.text.includes('<@U0BOB> rejected *Approval*') && m.text.includes('smoke tests are red')));
+    await waitFor('the deploy to fail', () => stub.thread(root).find((m) => m.text.includes('failed')));
+  });
+
+  it('notices a pipeline approval decided in the AWS console meanwhile, and a late click is told so', async () => {
+    const root = await atPipelineApproval('teal', 'release/7.2.0');
+    const [waiting] = await t.bot.sim!.waitingApprovals();
+    await t.bot.sim!.approve(waiting!.executionId, true, 'approved in the console');
+    await waitFor('the thread to say so', () => stub.thread(root).find((m) => m.text.includes('was approved outside Slack')));
+    const op = (await t.bot.operations.get((await t.bot.audit.recent({ ...PROD, lane: 'teal' }, 50)).find((e) => e.action === 'operation:deploy')!.operationId!))!;
+    const id = `late-${randomUUID().slice(0, 8)}`;
+    const responseUrl = stub.workspace.responseUrl(stub.workspace.registerResponseUrl({ user: 'U0BOB', channel: CHANNEL, messageTs: root.ts }, id));
+    const body = blockActionsBody({
+      user: { id: 'U0BOB', username: 'bob', name: 'bob' },
+      channel: { id: CHANNEL, name: 'user-api-dev' },
+      message: { ts: root.ts, text: root.text, blocks: root.blocks },
+      button: { actionId: APPROVE_PIPELINE_ACTION_ID, blockId: 'pipeline_approval', value: JSON.stringify({ v: 1, operationId: op.id, token: op.pipelineApproval!.token }), text: { type: 'plain_text', text: 'Approve' } },
+      responseUrl,
+    });
+    await postSignedRequest(`${t.url}/slack/events`, body, SIGNING_SECRET);
+    expect((await waitFor('the answer', () => stub.responsesFor(id)[0])).body.text).toContain('already decided');
   });
 });

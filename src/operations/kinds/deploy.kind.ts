@@ -6,6 +6,7 @@ import type { ChatMessage } from '../../chat/chat.port';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import { approvalBlocks } from '../../slack/actions/approve-deploy';
+import { pipelineApprovalBlocks } from '../../slack/actions/pipeline-approval';
 import { deployAgainBlock, DEPLOY_AGAIN_STATUSES } from '../../slack/actions/deploy-again';
 import { approvalGate } from '../gates/approval.gate';
 import type { OperationKindSpec } from '../registry';
@@ -66,7 +67,7 @@ export const deployKind: OperationKindSpec = {
     target: (op) => `pipeline \`${op.params.pipeline}\``,
     stageNoun: 'Stage',
     // The approval request of a protected environment lives in the root, edited in place.
-    extraBlocks: approvalBlocks,
+    extraBlocks: (op, now) => [...approvalBlocks(op, now), ...pipelineApprovalBlocks(op)],
     queuedBehind(op, ctx) {
       return simple(
         `:double_vertical_bar: Lane *${op.lane}* is busy: this deploy is queued behind ${aheadText(ctx.other)}${threadLink(ctx)} and starts when it ends. ` +

@@ -3,7 +3,8 @@
 // root message current and saying in the thread when a stage fails. The operation id is the
 // execution's idempotency token: a retried start returns the execution the first try started.
 import { isTerminal, type ExecutionStatus, type StageView } from '../../cloud/pipelines.port';
-import type { OperationRecord, OperationStatus } from '../../domain/operation';
+import { mentionAll } from '../../access/mention';
+import type { OperationRecord, OperationStatus, PipelineApprovalState } from '../../domain/operation';
 import { isLanebotError } from '../../errors';
 import { end, next, wait, type OperationStep, type StepDeps } from '../step';
 import { onAwsFault } from './retry';
@@ -62,6 +63,22 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         return result;
       }
 
+      try {
+        await followApproval(op, view.stages, deps);
+      } catch (error) {
+        const result = onAwsFault(error, {
+          failures,
+          minWaitMs: deps.pollIntervalMs,
+          baseMs: 2000,
+          capMs: 120_000,
+          progress: (f) => ({ progress: { failures: f } }),
+          giveUp: (message) => `lanebot could not send the approval decision to \`${pipeline}\`: ${message}`,
+          retryAll: true,
+        });
+        if (result.kind === 'wait') log.warn({ err: error, retryInMs: result.inMs }, 'could not send the approval decision yet; retrying');
+        return result;
+      }
+
       const previous = new Map(op.stages.map((s) => [s.name, s]));
       for (const stage of view.stages) {
         if (stage.status === 'Failed' && previous.get(stage.name)?.status !== 'Failed') {
@@ -106,4 +123,51 @@ function stagesChanged(before: StageView[], after: StageView[]): boolean {
     const other = after[i]!;
     return stage.name !== other.name || stage.status !== other.status || stage.startedAt !== other.startedAt || stage.endedAt !== other.endedAt;
   });
+}
+
+/**
+ * A manual-approval action of the execution, followed from Slack: when one starts waiting, the thread
+ * gets a request (approvers mentioned; buttons in the root, src/slack/actions/pipeline-approval.ts);
+ * a decision clicked there is sent to CodePipeline here (PutApprovalResult with the action's token);
+ * one decided elsewhere (the AWS console) is noticed when the action stops waiting, and said so.
+ */
+async function followApproval(op: OperationRecord, stages: StageView[], deps: StepDeps): Promise<void> {
+  const pipeline = op.params.pipeline!;
+  const waiting = stages.flatMap((s) => s.approvals ?? [])[0];
+  const known = op.pipelineApproval;
+  const approvers = deps.config.environments[op.env]?.approvers ?? [];
+
+  if (known?.state === 'deciding' && known.decision) {
+    const { approved, by, reason } = known.decision;
+    const summary = `${approved ? 'Approved' : 'Rejected'} in Slack by ${by}${reason ? `: ${reason}` : ''}`;
+    const outcome = await deps.cloud.pipelines.putApprovalResult({ pipelineName: pipeline, stageName: known.stageName, actionName: known.actionName, token: known.token, approved, summary });
+    const decided = outcome.kind === 'recorded';
+    const state: PipelineApprovalState = decided ? { ...known, state: approved ? 'approved' : 'rejected' } : { ...known, state: 'decided-elsewhere', elsewhere: 'decided' };
+    await deps.operations.update(op.id, { pipelineApproval: state });
+    const text = decided
+      ? `${approved ? ':white_check_mark:' : ':no_entry:'} <@${by}> ${approved ? 'approved' : 'rejected'} *${known.stageName}* of \`${pipeline}\`${reason ? `: ${reason}` : ''}.`
+      : `:information_source: *${known.stageName}* of \`${pipeline}\` was decided elsewhere (the AWS console) before <@${by}>'s click reached CodePipeline.`;
+    await deps.narrator.say(op.id, `pipeline_approval_decided:${known.token}`, { kind: 'note', text });
+    await deps.narrator.refreshRoot(op.id);
+    return;
+  }
+  if (waiting && known?.token !== waiting.token) {
+    const state: PipelineApprovalState = { ...waiting, state: 'pending' };
+    await deps.operations.update(op.id, { pipelineApproval: state });
+    const details = [waiting.customMessage, waiting.reviewUrl ? `<${waiting.reviewUrl}|Review>` : undefined].filter(Boolean).join(' · ');
+    await deps.narrator.say(op.id, `pipeline_approval:${waiting.token}`, {
+      kind: 'note',
+      text: `:raised_hand: ${mentionAll(approvers)}: \`${pipeline}\` waits for a manual approval at *${waiting.stageName}*${details ? ` (${details})` : ''}. Approve or reject it with the buttons above.`,
+    });
+    await deps.narrator.refreshRoot(op.id);
+    return;
+  }
+  if (!waiting && known?.state === 'pending') {
+    // It stopped waiting without a click here: someone decided in the AWS console (or it expired).
+    const stage = stages.find((s) => s.name === known.stageName);
+    const how = stage?.status === 'Succeeded' ? 'approved' : stage?.status === 'Failed' ? 'rejected' : 'closed';
+    await deps.operations.update(op.id, { pipelineApproval: { ...known, state: 'decided-elsewhere', elsewhere: how } });
+    await deps.narrator.say(op.id, `pipeline_approval_decided:${known.token}`, { kind: 'note', text: `:information_source: *${known.stageName}* of \`${pipeline}\` was ${how} outside Slack (in the AWS console).` });
+    await deps.narrator.refreshRoot(op.id);
+  }
 }

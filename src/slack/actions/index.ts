@@ -2,10 +2,11 @@
 import type { ButtonModule } from './action';
 import { deleteLaneButton } from './delete-lane';
 import { approveDeployButton } from './approve-deploy';
+import { approvePipelineButton, rejectPipelineButton } from './pipeline-approval';
 import { deployAgainButton } from './deploy-again';
 import { rejectDeployButton } from './reject-deploy';
 
-export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton] as unknown as ButtonModule<never>[];
+export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton] as unknown as ButtonModule<never>[];
 
 /** Throws at start-up when two buttons share an action id. */
 export function checkButtons(buttons: readonly ButtonModule<never>[] = BUTTONS): void {
