@@ -20,7 +20,9 @@ export const approvalsCommand: Command<Record<string, never>> = {
       const approval = op.approval!;
       const expires = `<!date^${Math.floor(approval.expiresAt / 1000)}^{date_short_pretty} {time}|${new Date(approval.expiresAt).toISOString()}>`;
       const got = approval.required > 1 ? ` · ${approvedBy(approval).length} of ${approval.required} approvals` : '';
-      return `• lane *${op.lane}* ← \`${op.params.branch}\` asked by ${mention(op.requester)} in <#${op.channel}>${got} · expires ${expires} · approvers ${mentionAll(approval.approvers)}`;
+      // slack.com/archives links open the message in whichever workspace the reader is signed in to.
+      const thread = op.rootTs && /^\d+\.\d+$/.test(op.rootTs) ? ` (<https://slack.com/archives/${op.channel}/p${op.rootTs.replace('.', '')}|thread>)` : '';
+      return `• lane *${op.lane}* ← \`${op.params.branch}\` asked by ${mention(op.requester)} in <#${op.channel}>${thread}${got} · expires ${expires} · approvers ${mentionAll(approval.approvers)}`;
     });
     return ephemeral(fitReply([`*Deploys of ${service}/${env} waiting for approval* (approve or reject in their threads)`, ...lines].join('\n'), 'Open the threads for the rest.'));
   },
