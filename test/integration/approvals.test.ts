@@ -141,28 +141,7 @@ describe('the approval gate of a protected environment', () => {
   it('rejects with a reason from the modal, which is required', async () => {
     const root = await request('gray', 'release/6.0.0');
     const op = (await t.bot.approvalsPending(PROD))[0]!;
-    const submit = (reason: string, user = 'U0APPROVER1') => {
-      const payload = {
-        type: 'view_submission',
-        team: { id: 'T0SANDBOX', domain: 'sandbox' },
-        user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0SANDBOX' },
-        api_app_id: 'A0LANEBOT',
-        token: 'unused',
-        trigger_id: `${Date.now()}.${randomUUID().slice(0, 8)}`,
-        view: {
-          id: `V${randomUUID().slice(0, 8).toUpperCase()}`,
-          team_id: 'T0SANDBOX',
-          type: 'modal',
-          callback_id: REJECT_REASON_CALLBACK_ID,
-          private_metadata: JSON.stringify({ v: 1, operationId: op.id }),
-          state: { values: { reason: { reason: { type: 'plain_text_input', value: reason } } } },
-          hash: 'h',
-          title: { type: 'plain_text', text: 'Reject the deploy' },
-          blocks: [],
-        },
-      };
-      return postSignedRequest(`${t.url}/slack/events`, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), SIGNING_SECRET);
-    };
+    const submit = (reason: string, user = 'U0APPROVER1') => submitReason(REJECT_REASON_CALLBACK_ID, { v: 1, operationId: op.id }, reason, user);
     const empty = await submit('   ');
     expect(JSON.parse(empty.body)).toEqual({ response_action: 'errors', errors: { reason: expect.stringContaining('Say why') } });
     const bySelf = await submit('no', 'U0ALICE');

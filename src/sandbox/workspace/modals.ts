@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { SlackTeam } from '../slack-signing';
 import { newTriggerId } from '../slack-signing';
 import { optionalString } from './slack-params';
-import { SlackApiError, WorkspaceError, type BotIdentity, type Params } from './types';
+import { SlackApiError, WorkspaceError, type BotIdentity, type ConsoleModal, type ModalChange, type ModalViewData, type Params, type PlainText } from './types';
+
+export type { ConsoleModal, ModalChange, ModalChangeKind, ModalViewData, PlainText } from './types';
 
 /** How long Slack honours a trigger_id. */
 export const TRIGGER_TTL_MS = 3000;
@@ -27,51 +29,7 @@ const MAX_INPUT_LENGTH = 3000;
 /** Slack's limit of views in one stack (views.push / response_action push). */
 const MAX_STACK = 3;
 
-export interface PlainText {
-  type: 'plain_text';
-  text: string;
-  emoji?: boolean;
-}
 
-/** A modal view as the workspace keeps it: what the app sent, checked, with block_id/action_id filled in as Slack does. */
-export interface ModalViewData {
-  type: 'modal';
-  title: PlainText;
-  submit?: PlainText;
-  close?: PlainText;
-  blocks: Record<string, unknown>[];
-  callback_id: string;
-  private_metadata: string;
-  external_id: string;
-  clear_on_close: boolean;
-  notify_on_close: boolean;
-}
-
-/** An open modal (one view of a person's stack), as the console API and its events show it. */
-export interface ConsoleModal {
-  /** Slack's view id, V…. */
-  id: string;
-  /** Who sees it. */
-  user: string;
-  view: ModalViewData;
-  /** Changes with every update of the view (Slack's `hash`). */
-  hash: string;
-  rootViewId: string;
-  previousViewId: string | null;
-  /** The app's answer to the last submission: block_id → message, shown under the input. */
-  errors: Record<string, string>;
-  /** What the person typed at the last submission: block_id → action_id → text. */
-  values: Record<string, Record<string, string>>;
-  /** Epoch ms. */
-  openedAt: number;
-}
-
-export type ModalChangeKind = 'opened' | 'updated' | 'closed';
-
-export interface ModalChange {
-  kind: ModalChangeKind;
-  modal: ConsoleModal;
-}
 
 /** What a person types into a modal: block_id → text (the block's one input), or block_id → action_id → text. */
 export type ModalValues = Record<string, string | Record<string, string>>;

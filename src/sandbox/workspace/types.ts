@@ -3,7 +3,6 @@
 // carried out; a Web API call Slack refuses). Shared by every part of src/sandbox/workspace/.
 import type { Logger } from 'pino';
 import type { SlackTeam } from '../slack-signing';
-import type { ModalChange } from './modals';
 
 export interface ChannelBinding {
   service: string;
@@ -229,4 +228,52 @@ export class SlackApiError extends Error {
     super(code);
     this.name = 'SlackApiError';
   }
+}
+
+// Modals (workspace/modals.ts keeps them; here so the event map above can name them).
+
+export interface PlainText {
+  type: 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+/** A modal view as the workspace keeps it: what the app sent, checked, with block_id/action_id filled in as Slack does. */
+export interface ModalViewData {
+  type: 'modal';
+  title: PlainText;
+  submit?: PlainText;
+  close?: PlainText;
+  blocks: Record<string, unknown>[];
+  callback_id: string;
+  private_metadata: string;
+  external_id: string;
+  clear_on_close: boolean;
+  notify_on_close: boolean;
+}
+
+/** An open modal (one view of a person's stack), as the console API and its events show it. */
+export interface ConsoleModal {
+  /** Slack's view id, V…. */
+  id: string;
+  /** Who sees it. */
+  user: string;
+  view: ModalViewData;
+  /** Changes with every update of the view (Slack's `hash`). */
+  hash: string;
+  rootViewId: string;
+  previousViewId: string | null;
+  /** The app's answer to the last submission: block_id → message, shown under the input. */
+  errors: Record<string, string>;
+  /** What the person typed at the last submission: block_id → action_id → text. */
+  values: Record<string, Record<string, string>>;
+  /** Epoch ms. */
+  openedAt: number;
+}
+
+export type ModalChangeKind = 'opened' | 'updated' | 'closed';
+
+export interface ModalChange {
+  kind: ModalChangeKind;
+  modal: ConsoleModal;
 }
