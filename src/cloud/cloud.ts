@@ -1,7 +1,9 @@
 // Everything lanebot asks of the cloud, as one set of ports. Each cloud has one factory that returns
 // it (aws/create-aws-cloud.ts, sim/create-sim-cloud.ts), so the composition root picks a cloud in
 // one line and the jobs never know which one they talk to.
+import type { AlarmEventsPort } from './alarm-events.port';
 import type { AlarmsPort } from './alarms.port';
+import type { EcsPort } from './ecs.port';
 import type { LoadBalancerPort } from './load-balancer.port';
 import type { PipelinesPort } from './pipelines.port';
 import type { StacksPort } from './stacks.port';
@@ -11,4 +13,10 @@ export interface CloudPorts {
   stacks: StacksPort;
   loadBalancer: LoadBalancerPort;
   alarms: AlarmsPort;
+  ecs: EcsPort;
+  /**
+   * Alarm state changes as they happen; absent on AWS unless ALARM_EVENTS_QUEUE_URL names the queue
+   * (then only the safety-net poll of `alarms` sees them).
+   */
+  alarmEvents?: AlarmEventsPort;
 }

@@ -4,23 +4,32 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudPorts } from '../cloud';
 import { CloudFormationAdapter } from './cloudformation.adapter';
 import { CloudWatchAlarmsAdapter } from './cloudwatch-alarms.adapter';
 import { CodePipelineAdapter } from './codepipeline.adapter';
+import { EcsAdapter } from './ecs.adapter';
 import { Elbv2Adapter } from './elbv2.adapter';
+import { SqsAlarmEventsAdapter } from './sqs-alarm-events.adapter';
 
 export interface AwsCloudOptions {
   region: string;
+  /** ALARM_EVENTS_QUEUE_URL: the SQS queue of alarm state changes; without it there is no alarmEvents port. */
+  alarmEventsQueueUrl?: string;
 }
 
-export function createAwsCloud({ region }: AwsCloudOptions): CloudPorts {
+export function createAwsCloud({ region, alarmEventsQueueUrl }: AwsCloudOptions): CloudPorts {
   const clientOptions = { region, retryMode: 'adaptive' } as const;
-  return {
+  const cloud: CloudPorts = {
     pipelines: new CodePipelineAdapter({ client: new CodePipelineClient(clientOptions), region }),
     stacks: new CloudFormationAdapter({ client: new CloudFormationClient(clientOptions), region }),
     loadBalancer: new Elbv2Adapter({ client: new ElasticLoadBalancingV2Client(clientOptions) }),
     alarms: new CloudWatchAlarmsAdapter({ client: new CloudWatchClient(clientOptions) }),
+    ecs: new EcsAdapter({ client: new ECSClient(clientOptions), region }),
   };
+  if (alarmEventsQueueUrl) cloud.alarmEvents = new SqsAlarmEventsAdapter({ client: new SQSClient(clientOptions), queueUrl: alarmEventsQueueUrl });
+  return cloud;
 }

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
 import type { CloudPorts } from '../cloud';
+import { SimAlarmEvents } from './sim-alarm-events';
 import { SimFaults } from './sim-faults';
 import { SimLaneHealth } from './sim-lane-health';
 import { simPipelineCatalog, type SimAccountSpec } from './sim-pipeline-catalog';
@@ -31,6 +32,8 @@ export interface SimHandles {
   pipelines: SimPipelines;
   stacks: SimStacks;
   laneHealth: SimLaneHealth;
+  /** The simulated queue of alarm state changes (also the `alarmEvents` port). */
+  alarmEvents: SimAlarmEvents;
   faults: SimFaults;
 }
 
@@ -39,6 +42,7 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
   const faults = new SimFaults({ redis, prefix });
   const stacks = new SimStacks({ redis, prefix, clock, timeScale, faults });
   const laneHealth = new SimLaneHealth({ redis, prefix, clock, timeScale, stacks, faults });
+  const alarmEvents = new SimAlarmEvents({ redis, prefix, clock, evaluate: () => laneHealth.evaluateAll() });
   // The config does not change while the process runs, and neither do its pipelines.
   const catalog = simPipelineCatalog(options.account);
   const pipelines = new SimPipelines({
@@ -52,5 +56,13 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
     consoleUrl: options.consoleUrl,
     faults,
   });
-  return { pipelines, stacks, loadBalancer: laneHealth, alarms: laneHealth, sim: { pipelines, stacks, laneHealth, faults } };
+  return {
+    pipelines,
+    stacks,
+    loadBalancer: laneHealth,
+    alarms: laneHealth,
+    ecs: laneHealth,
+    alarmEvents,
+    sim: { pipelines, stacks, laneHealth, alarmEvents, faults },
+  };
 }

@@ -25,12 +25,26 @@
 // Unhealthy targets also lower the running tasks: ECS stops tasks that fail the load balancer's
 // health check and starts replacements, which fail again, so the service stays short of its desired
 // count (running = desired - unhealthy) and the "tasks below desired" alarm follows.
-import { createHash } from 'node:crypto';
+//
+// ECS (EcsPort): each create or update of a lane stack is an ECS deployment of the lane's service
+// `{service}-{env}-{lane}`: IN_PROGRESS while the stack operation runs, then COMPLETED, or FAILED
+// when `failNextDeployment` was armed for the lane before the operation started (the deployment
+// circuit breaker: its tasks failed to start, ECS rolled back to the previous deployment). Only the
+// ECS view fails: the stack operation still succeeds, as when the pipeline's deploy action does not
+// wait for the service to stabilize, which is exactly what a health check after the pipeline catches.
+//
+// Alarm state changes: whenever an alarm's recorded state changes, the same Redis script appends a
+// "CloudWatch Alarm State Change" event (EventBridge's shape) to a simulated queue, which
+// sim-alarm-events.ts reads like the SQS queue, so a change is emitted once whichever process saw it.
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
+import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarm-events.port';
+import { withRollout, type EcsDeploymentView, type EcsPort, type EcsServiceView } from '../ecs.port';
 import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type TargetHealthView } from '../load-balancer.port';
-import { simLaneStackName, type SimLaneRef } from './sim-account';
+import { simAlarmEventsKey } from './sim-alarm-events';
+import { SIM_ACCOUNT, SIM_REGION, simLaneStackName, type SimLaneRef } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
 import type { SimStackListing } from './sim-stacks';
 
@@ -100,20 +114,46 @@ const STATE_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
  * Records an alarm's state if it changed (then with its transition time, never earlier than the
- * last one), else refreshes only its reason: returns the updatedAt in force.
- * KEYS[1] alarm key; ARGV epoch, state, reason, since, ttl.
+ * last one), else refreshes only its reason: returns the updatedAt in force. A change appends the
+ * state change event (ARGV[6], its previousState filled in here) to the simulated queue; an alarm
+ * of a new stack starts from INSUFFICIENT_DATA, as CloudWatch creates it, so entering that emits nothing.
+ * KEYS[1] alarm key, KEYS[2] event queue; ARGV epoch, state, reason, since, ttl, event JSON, queue cap.
  */
 const RECORD_STATE_SCRIPT = `
-local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt')
+local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt', 'reason')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   redis.call('HSET', KEYS[1], 'reason', ARGV[3])
   return cur[3]
+end
+local prevState, prevReason = 'INSUFFICIENT_DATA', 'Unchecked: Initial alarm creation'
+if cur[1] == ARGV[1] and cur[2] then prevState, prevReason = cur[2], cur[4] or '' end
+if prevState ~= ARGV[2] then
+  local event = cjson.decode(ARGV[6])
+  event.detail.previousState = { value = prevState, reason = prevReason }
+  redis.call('RPUSH', KEYS[2], cjson.encode(event))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[7]), -1)
 end
 local since = tonumber(ARGV[4])
 if cur[1] == ARGV[1] and cur[3] and tonumber(cur[3]) > since then since = tonumber(cur[3]) end
 redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3], 'updatedAt', tostring(since))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return tostring(since)
+`;
+
+/**
+ * KEYS[1] the lane's armed failure, KEYS[2] the failure of one deployment; ARGV startedAt, ttl.
+ * A deployment that started at or after the arming takes the armed failure; returns its reason, if any.
+ */
+const BIND_FAILURE_SCRIPT = `
+local bound = redis.call('GET', KEYS[2])
+if bound then return bound end
+local armed = redis.call('HMGET', KEYS[1], 'armedAt', 'reason')
+if armed[1] and tonumber(armed[1]) <= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], armed[2], 'EX', tonumber(ARGV[2]))
+  redis.call('DEL', KEYS[1])
+  return armed[2]
+end
+return false
 `;
 
 /** Sets the given fields, and their changedAt only when the value really changes. KEYS[1]; ARGV now, then field/value pairs. */
@@ -137,9 +177,13 @@ interface LaneStack {
   createdAt?: number;
 }
 
-type Verdict = { state: AlarmState; reason: string; since: number } | 'pending';
+type Verdict = { state: AlarmState; reason: string; since: number; value?: number; threshold?: number } | 'pending';
 
-export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
+/** The simulated queue keeps the newest events only, like a queue whose messages expire. */
+const EVENT_QUEUE_CAP = 10_000;
+const FAILED_DEPLOYMENT_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
+
+export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
   constructor(private readonly options: SimLaneHealthOptions) {}
 
   private key(...parts: string[]): string {
@@ -178,6 +222,21 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
     const flat = (await this.options.redis.eval(SET_SETTINGS_SCRIPT, 1, key, String(this.options.clock.now()), ...fields)) as string[];
     await this.options.redis.sadd(this.key('lanes'), laneId(ref));
     return parseSettings(pairs(flat));
+  }
+
+  /**
+   * Makes the lane's next ECS deployment (the next create or update of its stack that starts from
+   * now) FAILED, as the deployment circuit breaker does. Armed until a deployment takes it.
+   */
+  async failNextDeployment(ref: SimLaneRef, reason = FAILED_DEPLOYMENT_REASON): Promise<void> {
+    await this.options.redis.hset(this.key('ecs-fail', laneId(ref)), 'armedAt', String(this.options.clock.now()), 'reason', reason);
+    await this.options.redis.expire(this.key('ecs-fail', laneId(ref)), STATE_TTL_SECONDS);
+  }
+
+  /** Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue calls before it answers. */
+  async evaluateAll(): Promise<void> {
+    const now = this.options.clock.now();
+    for (const laneStack of await this.laneStacks()) await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now);
   }
 
   async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
@@ -244,6 +303,65 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
       }
     }
     return { alarms: names.flatMap((name) => found.get(name) ?? []), missing: names.filter((name) => !found.has(name)) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // EcsPort
+
+  async describeService(cluster: string, service: string): Promise<EcsServiceView | undefined> {
+    const clusterName = cluster.slice(cluster.lastIndexOf('/') + 1);
+    const laneStack = (await this.laneStacks()).find((l) => {
+      const name = l.stack.outputs.ServiceName || `${l.ref.service}-${l.ref.env}-${l.ref.lane}`;
+      const laneCluster = l.stack.outputs.ClusterName;
+      return name === service && (!laneCluster || laneCluster === clusterName);
+    });
+    // No target group published: the service does not exist (yet, or any more), as for targetHealth.
+    if (!laneStack || !laneStack.stack.outputs.TargetGroupArn) return undefined;
+    const settings = await this.settings(laneStack.ref);
+    const now = this.options.clock.now();
+    const op = laneStack.stack.lastOperation;
+    const deploying = op !== undefined && (op.kind === 'create' || op.kind === 'update');
+    const failure = deploying ? await this.deploymentFailure(laneStack, op.startedAt) : undefined;
+    const inProgress = deploying && !op.finished && now < op.endsAt;
+    const running = runningTasks(laneStack, settings);
+    const stackId = laneStack.stack.stackId;
+    const current: EcsDeploymentView = {
+      id: deploymentId(stackId, op?.startedAt ?? 0),
+      status: 'PRIMARY',
+      rolloutState: failure ? 'FAILED' : inProgress ? 'IN_PROGRESS' : 'COMPLETED',
+      desiredCount: laneStack.desired,
+      runningCount: failure ? 0 : inProgress ? 0 : running,
+      pendingCount: !failure && inProgress ? laneStack.desired : 0,
+      failedTasks: failure ? Math.max(laneStack.desired, 1) * 2 : 0,
+    };
+    if (failure) current.rolloutStateReason = failure;
+    else if (current.rolloutState === 'COMPLETED') current.rolloutStateReason = `ECS deployment ${current.id} completed.`;
+    const deployments = [current];
+    // An update runs beside the previous deployment until it completes; a failed one was rolled back to it.
+    if (op?.kind === 'update' && (inProgress || failure)) {
+      deployments.push({ id: deploymentId(stackId, -1), status: 'ACTIVE', rolloutState: 'COMPLETED', desiredCount: laneStack.desired, runningCount: running, pendingCount: 0, failedTasks: 0 });
+    }
+    const deleting = laneStack.stack.status === 'DELETE_IN_PROGRESS';
+    const serviceRunning = deployments.reduce((sum, d) => sum + d.runningCount, 0);
+    return withRollout({
+      serviceName: service,
+      status: deleting ? 'DRAINING' : 'ACTIVE',
+      desiredCount: laneStack.desired,
+      runningCount: serviceRunning,
+      pendingCount: deployments.reduce((sum, d) => sum + d.pendingCount, 0),
+      deployments,
+    });
+  }
+
+  /**
+   * The failure reason of the deployment that started at `startedAt`, binding an armed failure to it
+   * when it is the first deployment started since arming (atomically, so one deployment takes it).
+   */
+  private async deploymentFailure(laneStack: LaneStack, startedAt: number): Promise<string | undefined> {
+    const armedKey = this.key('ecs-fail', laneId(laneStack.ref));
+    const failedKey = this.key('ecs-failed', laneStack.stack.stackId, String(startedAt));
+    const reason = (await this.options.redis.eval(BIND_FAILURE_SCRIPT, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
+    return reason ?? undefined;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -319,8 +437,21 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
         }
         continue;
       }
+      const event = JSON.stringify(stateChangeEvent(name, verdict));
       const updatedAt = Number(
-        await this.options.redis.eval(RECORD_STATE_SCRIPT, 1, key, laneStack.stack.stackId, verdict.state, verdict.reason, String(verdict.since), String(STATE_TTL_SECONDS)),
+        await this.options.redis.eval(
+          RECORD_STATE_SCRIPT,
+          2,
+          key,
+          simAlarmEventsKey(this.options.prefix),
+          laneStack.stack.stackId,
+          verdict.state,
+          verdict.reason,
+          String(verdict.since),
+          String(STATE_TTL_SECONDS),
+          event,
+          String(EVENT_QUEUE_CAP),
+        ),
       );
       alarms.push({ kind, name, state: verdict.state, reason: verdict.reason, updatedAt });
     }
@@ -348,6 +479,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
           state: breach ? 'ALARM' : 'OK',
           reason: `Threshold Crossed: 1 datapoint [${rate}] was ${breach ? '' : 'not '}greater than the threshold (${ERROR_RATE_THRESHOLD_PERCENT}.0): ${rate}% of the requests got a 5xx over ${window} minutes.`,
           since,
+          value: rate,
+          threshold: ERROR_RATE_THRESHOLD_PERCENT,
         };
       }
       case 'unhealthyHosts': {
@@ -357,6 +490,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
           state: breach ? 'ALARM' : 'OK',
           reason: `Threshold Crossed: ${window} datapoints were ${breach ? '' : 'not '}greater than the threshold (0.0): ${count} unhealthy target${count === 1 ? '' : 's'}.`,
           since,
+          value: count,
+          threshold: 0,
         };
       }
       case 'runningTasks': {
@@ -366,10 +501,46 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort {
           state: breach ? 'ALARM' : 'OK',
           reason: `Threshold Crossed: ${window} datapoints were ${breach ? '' : 'not '}greater than the threshold (0.0): ${runningTasks(laneStack, settings)} of ${laneStack.desired} desired tasks running.`,
           since,
+          value: missing,
+          threshold: 0,
         };
       }
     }
   }
+}
+
+/**
+ * The EventBridge event CloudWatch would send for entering the verdict's state (previousState is
+ * added by the recording script, which knows it). reasonData is a JSON string, as CloudWatch writes it.
+ */
+function stateChangeEvent(alarmName: string, verdict: Exclude<Verdict, 'pending'>): Record<string, unknown> {
+  const time = new Date(verdict.since).toISOString();
+  const reasonData: Record<string, unknown> = { version: '1.0', statistic: 'Average', period: 60, startDate: time, queryDate: time };
+  if (verdict.value !== undefined) {
+    reasonData.recentDatapoints = [verdict.value];
+    reasonData.evaluatedDatapoints = [{ timestamp: time, value: verdict.value }];
+  }
+  if (verdict.threshold !== undefined) reasonData.threshold = verdict.threshold;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': ALARM_STATE_CHANGE_DETAIL_TYPE,
+    source: 'aws.cloudwatch',
+    account: SIM_ACCOUNT,
+    time,
+    region: SIM_REGION,
+    resources: [`arn:aws:cloudwatch:${SIM_REGION}:${SIM_ACCOUNT}:alarm:${alarmName}`],
+    detail: {
+      alarmName,
+      state: { value: verdict.state, reason: verdict.reason, reasonData: JSON.stringify(reasonData), timestamp: time },
+    },
+  };
+}
+
+/** An ECS deployment id (`ecs-svc/` and 19 digits), stable per stack operation. */
+function deploymentId(stackId: string, startedAt: number): string {
+  const h = createHash('sha256').update(`${stackId}:${startedAt}`).digest();
+  return `ecs-svc/${h.readBigUInt64BE(0).toString().padStart(20, '0').slice(0, 19)}`;
 }
 
 function runningTasks(laneStack: LaneStack, settings: LaneHealthSettings): number {
