@@ -69,8 +69,9 @@ export class OperationRunner {
     if (op.status === 'waiting') return DONE; // a run job starts it when the slot is free
     if (op.status === 'awaiting_approval' && !spec.gate) return DONE;
     if (isFinished(op.status)) return this.settle(op);
-    // The root message appears as soon as the request is recorded ("queued").
-    await narrator.refreshRoot(request.id);
+    // The root message appears as soon as the request is recorded ("queued"); a request waiting for
+    // its gate is not re-rendered each time its job looks again.
+    if (op.status === 'queued') await narrator.refreshRoot(request.id);
 
     if (spec.gate) {
       // Opened once; this job then waits in the delayed set until a decision brings it back (or the
@@ -127,7 +128,7 @@ export class OperationRunner {
     const { operations, registry, clock } = this.deps;
     let op = await operations.get(operationId);
     if (!op || isFinished(op.status)) return DONE;
-    if (op.status === 'queued' || op.status === 'waiting') return DONE; // not admitted yet: its turn comes
+    if (op.status === 'queued' || op.status === 'awaiting_approval' || op.status === 'waiting') return DONE; // not admitted yet: its turn comes
     const spec = registry.spec(op.kind);
     for (let i = 0; i < MAX_STEPS_PER_CALL; i++) {
       const index = op.step ?? 0;
