@@ -39,7 +39,7 @@ export interface CommandContext {
 export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
-  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'page' | 'releases'>;
+  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'page'>;
   /** Read-only: an operation's record, for buttons that name an operation by id. */
   operations: Pick<OperationStore, 'get'>;
   /** Read-only: `/lane history`. */

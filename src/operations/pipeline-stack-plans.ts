@@ -58,8 +58,3 @@ export function pipelineStackPlans(scope: Scope, config: LanebotConfig): Pipelin
   ];
   return setup.stackRoleArn ? plans.map((plan) => ({ ...plan, roleArn: setup.stackRoleArn })) : plans;
 }
-
-/** The stack names alone, in the same order; needs no `setup:` section. */
-export function setupStackNames(scope: Scope, config: LanebotConfig): string[] {
-  return [infraPipelineName(scope.env), bootPipelineName(scope.env), pipelineNameFor(config, scope)].map(pipelineStackName);
-}

@@ -125,7 +125,7 @@ export class OperationRunner {
 
   /** Runs the operation's current step (and the next ones that finish at once). */
   private async run(operationId: string): Promise<StepOutcome> {
-    const { operations, registry, clock } = this.deps;
+    const { operations, registry } = this.deps;
     let op = await operations.get(operationId);
     if (!op || isFinished(op.status)) return DONE;
     if (op.status === 'queued' || op.status === 'awaiting_approval' || op.status === 'waiting') return DONE; // not admitted yet: its turn comes

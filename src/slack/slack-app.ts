@@ -21,11 +21,9 @@ import { slowDownText, type RateDecision } from '../state/rate-limits';
 import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
-import { BUTTONS, checkButtons } from './actions/index';
+import { BUTTONS, checkButtons, REASON_MODALS } from './actions/index';
 import { registerUnknownActions } from './actions/unknown-action';
-import { checkApprover } from './actions/approve-deploy';
-import { checkPipelineApprover, decidePipelineApproval, decodePipelineApprovalValue, REJECT_PIPELINE_REASON_CALLBACK_ID } from './actions/pipeline-approval';
-import { decodeRejectMetadata, MAX_REASON_LENGTH, REASON_BLOCK, REJECT_REASON_CALLBACK_ID } from './actions/reject-deploy';
+import { MAX_REASON_LENGTH, REASON_BLOCK, type ReasonModalModule } from './actions/reason-modal';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
@@ -268,63 +266,33 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   }
 
   /**
-   * The reason modal of Reject (src/slack/actions/reject-deploy.ts). Its answer is the ack itself:
-   * errors keep the modal open under the reason field; an empty ack closes it.
+   * Every reason modal (src/slack/actions/reason-modal.ts): the reason is required and bounded, the
+   * metadata decoded like a button value, and the module re-checks who submitted before it acts.
+   * Its answer is the ack itself: errors keep the modal open under the reason field.
    */
-  app.view(REJECT_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
-    const userId = body.user.id;
-    const log = logger.child({ user: userId, view: REJECT_REASON_CALLBACK_ID });
-    const fail = (text: string) => ack({ response_action: 'errors', errors: { [REASON_BLOCK]: text.slice(0, 150) } });
-    const value = decodeRejectMetadata(view.private_metadata);
-    const reason = (view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? '').trim();
-    if (!value) return void (await fail('This dialog is broken or outdated; click Reject again.'));
-    if (reason === '') return void (await fail('Say why: the reason goes into the thread and the audit log.'));
-    if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
-    try {
-      const op = await options.commandDeps.operations.get(value.operationId);
-      const principal = await options.principalOf(userId);
-      const check = await checkApprover({ principal, channelId: op?.channel ?? '', value }, options.commandDeps);
-      if (!check.ok) {
-        await fail((check.outcome.reply ?? 'You cannot reject this deploy.').replace(/^:[a-z_]+: /, ''));
-        await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_deploy', outcome: 'refused', detail: check.outcome.detail, ...check.outcome.scope });
-        return;
+  function registerReasonModal<V>(modal: ReasonModalModule<V>): void {
+    app.view(modal.callbackId, async ({ ack, body, view }) => {
+      const userId = body.user.id;
+      const log = logger.child({ user: userId, view: modal.callbackId });
+      const fail = (text: string) => ack({ response_action: 'errors', errors: { [REASON_BLOCK]: text.replace(/^:[a-z_]+: /, '').slice(0, 150) } });
+      const decoded = modal.decode(view.private_metadata);
+      const reason = (view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? '').trim();
+      if (!decoded.ok) return void (await fail('This dialog is broken or outdated; click Reject again.'));
+      if (reason === '') return void (await fail('Say why: the reason goes into the thread and the audit log.'));
+      if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
+      try {
+        const principal = await options.principalOf(userId);
+        const outcome = await modal.submit(decoded.value, reason, principal, options.commandDeps);
+        if (outcome.outcome === 'accepted') await ack();
+        else await fail(outcome.reply ?? 'You cannot do this.');
+        await audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${modal.name}`, outcome: outcome.outcome === 'accepted' ? 'rejected' : 'refused', detail: outcome.outcome === 'accepted' ? reason : outcome.detail, ...outcome.scope });
+      } catch (error) {
+        await fail(errorReplyText(error, log, { view: modal.callbackId }));
       }
-      const { outcome } = await options.commandDeps.approvals.decide(check.op, 'reject', userId, reason);
-      if (outcome !== 'rejected') return void (await fail('Someone decided this deploy first (or it expired); see its thread.'));
-      await ack();
-      await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_deploy', outcome: 'rejected', detail: reason, service: check.op.service, env: check.op.env, lane: check.op.lane, operationId: check.op.id });
-      await options.commandDeps.refreshThread(check.op.id);
-      await options.commandDeps.resume(check.op.id);
-    } catch (error) {
-      await fail(errorReplyText(error, log, { view: REJECT_REASON_CALLBACK_ID }).replace(/^:[a-z_]+: /, ''));
-    }
-  });
+    });
+  }
 
-  /** The reason modal of a pipeline approval's Reject (src/slack/actions/pipeline-approval.ts). */
-  app.view(REJECT_PIPELINE_REASON_CALLBACK_ID, async ({ ack, body, view }) => {
-    const userId = body.user.id;
-    const log = logger.child({ user: userId, view: REJECT_PIPELINE_REASON_CALLBACK_ID });
-    const fail = (text: string) => ack({ response_action: 'errors', errors: { reason: text.slice(0, 150) } });
-    const reason = (view.state.values.reason?.reason?.value ?? '').trim();
-    let value: { v: 1; operationId: string; token: string } | undefined;
-    const decoded = decodePipelineApprovalValue(view.private_metadata);
-    if (decoded.ok) value = decoded.value;
-    if (!value) return void (await fail('This dialog is broken or outdated; click Reject again.'));
-    if (reason === '') return void (await fail('Say why: the reason goes to CodePipeline, the thread and the audit log.'));
-    if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
-    try {
-      const op = await options.commandDeps.operations.get(value.operationId);
-      const principal = await options.principalOf(userId);
-      const check = await checkPipelineApprover({ principal, channelId: op?.channel ?? '', value }, options.commandDeps);
-      if (!check.ok) return void (await fail((check.outcome.reply ?? 'You cannot reject this approval.').replace(/^:[a-z_]+: /, '')));
-      const outcome = await decidePipelineApproval(check.op, value.token, false, userId, options.commandDeps, reason);
-      if (outcome.outcome !== 'accepted') return void (await fail((outcome.reply ?? '').replace(/^:[a-z_]+: /, '')));
-      await ack();
-      await audit({ at: options.commandDeps.clock.now(), actor: userId, action: 'click:reject_pipeline', outcome: 'rejected', detail: reason, ...outcome.scope });
-    } catch (error) {
-      await fail(errorReplyText(error, log, { view: REJECT_PIPELINE_REASON_CALLBACK_ID }).replace(/^:[a-z_]+: /, ''));
-    }
-  });
+  for (const modal of REASON_MODALS) registerReasonModal(modal);
 
   checkButtons(BUTTONS);
   for (const button of BUTTONS) registerButton(button);

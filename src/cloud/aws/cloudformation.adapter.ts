@@ -16,7 +16,7 @@ import {
   type Stack,
   type StackEvent as SdkStackEvent,
 } from '@aws-sdk/client-cloudformation';
-import { AwsThrottledError, LanebotError, StackBusyError, describeCause } from '../../errors';
+import { AwsThrottledError, LanebotError, StackBusyError } from '../../errors';
 import { mapAwsError, realSleep, retryThrottled, sdkErrorMessage, sdkErrorName } from './aws-call';
 import {
   isStackOperationFinished,

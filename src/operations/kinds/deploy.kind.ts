@@ -14,11 +14,7 @@ import { next, wait, type OperationStep } from '../step';
 import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
 import { describeCause, isLanebotError } from '../../errors';
 
-/** A deploy's parameters: the app branch and the pipeline that builds and deploys it. */
-export interface DeployParams {
-  branch: string;
-  pipeline: string;
-}
+// A deploy's params: `branch` (the app branch) and `pipeline` (the one that builds and deploys it).
 
 /**
  * After the pipeline: read the lane stack's outputs for the image it now runs (digest-pinned by the

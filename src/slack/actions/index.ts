@@ -1,12 +1,17 @@
-// Every button lanebot handles. Adding a button: write its module next to these and list it here.
+// Every button lanebot handles, and every modal they open. Adding one: write its module next to
+// these and list it here.
 import type { ButtonModule } from './action';
 import { deleteLaneButton } from './delete-lane';
 import { approveDeployButton } from './approve-deploy';
-import { approvePipelineButton, rejectPipelineButton } from './pipeline-approval';
+import { approvePipelineButton, rejectPipelineButton, rejectPipelineReason } from './pipeline-approval';
+import type { ReasonModalModule } from './reason-modal';
 import { deployAgainButton } from './deploy-again';
-import { rejectDeployButton } from './reject-deploy';
+import { rejectDeployButton, rejectDeployReason } from './reject-deploy';
 
 export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton] as unknown as ButtonModule<never>[];
+
+/** Every reason modal a Reject button opens (reason-modal.ts). */
+export const REASON_MODALS: readonly ReasonModalModule<never>[] = [rejectDeployReason, rejectPipelineReason] as unknown as ReasonModalModule<never>[];
 
 /** Throws at start-up when two buttons share an action id. */
 export function checkButtons(buttons: readonly ButtonModule<never>[] = BUTTONS): void {

@@ -4,6 +4,7 @@
 // sends it to CodePipeline (PutApprovalResult), so no AWS call is made from a click. Reject asks for
 // a reason in a modal first (REJECT_PIPELINE_REASON_CALLBACK_ID, handled in src/slack/slack-app.ts).
 import type { KnownBlock, ModalView } from '@slack/web-api';
+import { askForReason, reasonModal, type ReasonModalModule } from './reason-modal';
 import { mention } from '../../access/mention';
 import { can } from '../../access/policy';
 import { approvalGateOf } from '../../config';
@@ -63,18 +64,12 @@ export function pipelineApprovalBlocks(op: OperationRecord): KnownBlock[] {
 }
 
 export function rejectPipelineModal(op: OperationRecord, token: string): ModalView {
-  return {
-    type: 'modal',
-    callback_id: REJECT_PIPELINE_REASON_CALLBACK_ID,
-    private_metadata: JSON.stringify({ v: 1, operationId: op.id, token }),
-    title: { type: 'plain_text', text: 'Reject the approval' },
-    submit: { type: 'plain_text', text: 'Reject' },
-    close: { type: 'plain_text', text: 'Cancel' },
-    blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Reject *${op.pipelineApproval?.stageName ?? 'the approval'}* of \`${op.params.pipeline}\` for lane *${op.lane}*? CodePipeline stops the execution there.` } },
-      { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'reason', multiline: true, max_length: 500 } },
-    ],
-  };
+  return reasonModal({
+    callbackId: REJECT_PIPELINE_REASON_CALLBACK_ID,
+    metadata: { v: 1, operationId: op.id, token },
+    title: 'Reject the approval',
+    question: `Reject *${op.pipelineApproval?.stageName ?? 'the approval'}* of \`${op.params.pipeline}\` for lane *${op.lane}*? CodePipeline stops the execution there.`,
+  });
 }
 
 /** Both buttons: the approval still waits with this token, and the clicker may decide it. */
@@ -128,13 +123,21 @@ export const rejectPipelineButton: ButtonModule<PipelineApprovalValue> = {
   async handle(click, deps) {
     const check = await checkPipelineApprover(click, deps);
     if (!check.ok) return check.outcome;
-    const scope = { service: check.op.service, env: check.op.env, lane: check.op.lane, operationId: check.op.id };
-    if (!click.triggerId) return { outcome: 'refused', reply: ':warning: Slack sent this click without a trigger; click Reject again.', scope };
-    try {
-      await deps.openModal(click.triggerId, rejectPipelineModal(check.op, click.value.token));
-    } catch {
-      return { outcome: 'refused', reply: ':warning: Slack did not let lanebot open the reason dialog in time; click Reject again.', scope };
-    }
-    return { outcome: 'accepted', detail: 'asked for the reason', scope };
+    const op = check.op;
+    return askForReason(click, deps, rejectPipelineModal(op, click.value.token), { service: op.service, env: op.env, lane: op.lane, operationId: op.id });
+  },
+};
+
+/** The reason modal's submission: re-check the approver, then record the rejection for CodePipeline. */
+export const rejectPipelineReason: ReasonModalModule<PipelineApprovalValue> = {
+  callbackId: REJECT_PIPELINE_REASON_CALLBACK_ID,
+  name: 'reject_pipeline',
+  decode: decodePipelineApprovalValue,
+
+  async submit(value, reason, principal, deps) {
+    const op = await deps.operations.get(value.operationId);
+    const check = await checkPipelineApprover({ principal, channelId: op?.channel ?? '', value }, deps);
+    if (!check.ok) return check.outcome;
+    return decidePipelineApproval(check.op, value.token, false, principal.userId, deps, reason);
   },
 };
