@@ -6,7 +6,7 @@ import { isTerminal, type ExecutionStatus, type StageView } from '../../cloud/pi
 import { mentionAll } from '../../access/mention';
 import type { OperationRecord, OperationStatus, PipelineApprovalState } from '../../domain/operation';
 import { isLanebotError } from '../../errors';
-import { end, next, wait, type OperationStep, type StepDeps } from '../step';
+import { end, next, wait, type OperationStep, type StepDeps, type StepResult } from '../step';
 import { onAwsFault } from './retry';
 
 export interface PipelineExecutionOptions {
@@ -45,38 +45,31 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         return wait(deps.pollIntervalMs, { executionId, progress: { failures: 0 } }, true);
       }
 
+      // Polling faults are retried whatever they are: the execution runs on regardless.
+      const pollFault = (error: unknown, doing: string, giveUp: (message: string) => string): StepResult => {
+        const result = onAwsFault(error, {
+          failures,
+          minWaitMs: deps.pollIntervalMs,
+          baseMs: 2000,
+          capMs: 120_000,
+          progress: (f) => ({ progress: { failures: f } }),
+          giveUp,
+          retryAll: true,
+        });
+        if (result.kind === 'wait') log.warn({ err: error, retryInMs: result.inMs }, `could not ${doing} yet; retrying`);
+        return result;
+      };
+
       let view;
       try {
         view = await deps.cloud.pipelines.getExecution(pipeline, op.executionId);
       } catch (error) {
-        const result = onAwsFault(error, {
-          // Reading an execution is retried whatever the fault: the execution runs on regardless.
-          failures,
-          minWaitMs: deps.pollIntervalMs,
-          baseMs: 2000,
-          capMs: 120_000,
-          progress: (f) => ({ progress: { failures: f } }),
-          giveUp: (message) => `lanebot lost track of execution ${op.executionId} of \`${pipeline}\`: ${message} Check the execution in the AWS console.`,
-          retryAll: true,
-        });
-        if (result.kind === 'wait') log.warn({ err: error, retryInMs: result.inMs }, 'could not read the pipeline execution; retrying');
-        return result;
+        return pollFault(error, 'read the pipeline execution', (message) => `lanebot lost track of execution ${op.executionId} of \`${pipeline}\`: ${message} Check the execution in the AWS console.`);
       }
-
       try {
         await followApproval(op, view.stages, deps);
       } catch (error) {
-        const result = onAwsFault(error, {
-          failures,
-          minWaitMs: deps.pollIntervalMs,
-          baseMs: 2000,
-          capMs: 120_000,
-          progress: (f) => ({ progress: { failures: f } }),
-          giveUp: (message) => `lanebot could not send the approval decision to \`${pipeline}\`: ${message}`,
-          retryAll: true,
-        });
-        if (result.kind === 'wait') log.warn({ err: error, retryInMs: result.inMs }, 'could not send the approval decision yet; retrying');
-        return result;
+        return pollFault(error, 'send the approval decision', (message) => `lanebot could not send the approval decision to \`${pipeline}\`: ${message}`);
       }
 
       const previous = new Map(op.stages.map((s) => [s.name, s]));
