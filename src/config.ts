@@ -26,6 +26,16 @@ const duration = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** A duration that may be zero ("0s"): a soak that is skipped. */
+const durationOrZero = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write a whole number and a unit: 0s, 90s, 15m or 1h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 /** A rate: "20/1m" is 20 per minute. */
 const rate = z.string().transform((text, ctx) => {
   const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
@@ -109,6 +119,17 @@ const environmentSchema = z.strictObject({
       approvalTimeout: duration.prefault('2h'),
     })
     .optional(),
+  /**
+   * The health verification after every deploy (operations/steps/verify-health.step.ts): how long the
+   * lane's alarms must stay quiet once its targets are healthy (`soak`, 0s to skip the soak), and how
+   * long each check (ECS rollout, healthy targets) may take before it is called failed (`deadline`).
+   */
+  verify: z
+    .strictObject({
+      soak: durationOrZero.prefault('5m').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
+      deadline: duration.prefault('10m').refine((ms) => ms <= 6 * 3_600_000, 'must be at most 6h'),
+    })
+    .prefault({}),
 });
 
 /** The approval gate of an environment, or undefined when deploys there need no approval. */
@@ -116,6 +137,12 @@ export function approvalGateOf(config: LanebotConfig, env: string): ApprovalSett
   const settings = Object.hasOwn(config.environments, env) ? config.environments[env] : undefined;
   if (!settings || (!settings.protected && !settings.approval)) return undefined;
   return settings.approval ?? { requiredApprovals: 1, allowSelfApproval: false, approvalTimeout: 2 * 3_600_000 };
+}
+
+/** The health verification settings of an environment (its own, or the defaults: 5 min soak, 10 min deadline). */
+export function verifySettingsOf(config: LanebotConfig, env: string): VerifySettings {
+  const settings = Object.hasOwn(config.environments, env) ? config.environments[env] : undefined;
+  return settings?.verify ?? environmentSchema.parse({}).verify;
 }
 
 const configSchema = z
@@ -175,6 +202,7 @@ const configSchema = z
   });
 
 export type LanebotConfig = z.output<typeof configSchema>;
+export type VerifySettings = z.output<typeof environmentSchema>['verify'];
 export type ApprovalSettings = NonNullable<z.output<typeof environmentSchema>['approval']>;
 export type SetupConfig = z.output<typeof setupSchema>;
 

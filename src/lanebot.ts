@@ -207,7 +207,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const narrator = new ThreadNarrator(redis, keys, queues);
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs };
+  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale: env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1 };
   const approvals = new ApprovalStore(redis, keys, operations);
   const commandApprovals = new ApprovalStore(commandRedis, keys, commandOperations);
   /** Brings an operation's delayed job (request or run) back now: something it waits for was decided. */

@@ -43,6 +43,8 @@ export interface OperationView {
   finished(op: OperationRecord, ctx: RenderContext): ChatMessage;
   /** The root's status words where this kind differs from STATUS_LABEL (a finished delete is not "deployed"). */
   statusLabels?: Partial<Record<OperationStatus, string>>;
+  /** The root's status words from the record itself (a succeeded deploy that is not healthy), when it has any to say. */
+  statusLabel?(op: OperationRecord): string | undefined;
 }
 
 /** Finds the view of an operation's kind (the operations registry). */
@@ -107,7 +109,7 @@ export function stageLine(stage: StageView, now: number): string {
 
 /** The root message of an operation's thread, edited in place as the operation moves on. */
 export function rootMessage(op: OperationRecord, view: OperationView, now: number): ChatMessage {
-  const status = view.statusLabels?.[op.status] ?? STATUS_LABEL[op.status];
+  const status = view.statusLabel?.(op) ?? view.statusLabels?.[op.status] ?? STATUS_LABEL[op.status];
   const text = `${view.summary(op)}, requested by <@${op.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\n${status}` } }];
   if (op.stages.length > 0) {

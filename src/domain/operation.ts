@@ -95,6 +95,8 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
   pipelineApproval?: PipelineApprovalState;
   /** The approval gate's state, when the operation needs one (operations/gates/approval.gate.ts). */
   approval?: ApprovalState;
+  /** What the health verification after the change found (steps/verify-health.step.ts). */
+  health?: HealthVerdict;
   /** The delete that made the lane refuse this operation. */
   refusedBy?: string;
   /** Why the operation ended in `error` or `refused`. */
@@ -117,6 +119,23 @@ export function newOperationId(now: number): string {
 
 /** Operation ids as newOperationId makes them, and as button values may carry them. */
 export const OPERATION_ID = /^[A-Za-z0-9-]{1,128}$/;
+
+/**
+ * The verdict of a health verification: `healthy` (rollout complete, targets healthy, alarms quiet
+ * through the soak), `unhealthy` (with the reasons), or `unchecked` when it could not be judged (the
+ * lane stack publishes no service, a newer deploy cut the check short). The operation itself still
+ * succeeded: the change is in place; the verdict says whether it works.
+ */
+export interface HealthVerdict {
+  verdict: 'healthy' | 'unhealthy' | 'unchecked';
+  /** One line: "3/3 targets healthy, ECS deployment complete, alarms OK for 5 min". */
+  summary: string;
+  /** Why it is not healthy (or not checked), one sentence each. */
+  reasons: string[];
+  /** Console pages of what was checked (target group, ECS service, alarms). */
+  links: { label: string; url: string }[];
+  checkedAt: number;
+}
 
 /**
  * An approval request: who must decide, who did, and how it ended. Decisions change it atomically in

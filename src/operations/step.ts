@@ -26,6 +26,12 @@ export interface StepDeps {
   logger: Logger;
   /** How often a running pipeline or stack is polled. */
   pollIntervalMs: number;
+  /**
+   * How many times faster than real time the cloud's own time runs: SIM_TIME_SCALE with CLOUD=sim,
+   * 1 on AWS. Waits that are about the cloud (a health check's soak and deadline) are divided by
+   * it, as the simulator divides its pipelines' and alarms' durations.
+   */
+  timeScale: number;
 }
 
 export type StepResult =

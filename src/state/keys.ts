@@ -44,6 +44,21 @@ export class RedisKeys {
     return `${this.prefix}:lanes-by-activity`;
   }
 
+  /** Which lane each alarm belongs to (hash alarm name → `service/env/lane`), for alarm events. */
+  get alarmLanes(): string {
+    return `${this.prefix}:alarm-lanes`;
+  }
+
+  /** What lanebot last saw of one alarm (hash: state, at, posted…; alarms/alarm-watch.ts). */
+  alarmState(alarmName: string): string {
+    return `${this.prefix}:alarm:${alarmName}`;
+  }
+
+  /** Alarms whose folded changes are due to be posted (sorted set, score = when). */
+  get alarmFolds(): string {
+    return `${this.prefix}:alarm-folds`;
+  }
+
   /** Operations awaiting approval in a service/env (sorted set, score = when the request expires). */
   approvals({ service, env }: Scope): string {
     return `${this.prefix}:approvals:${service}:${env}`;

@@ -16,6 +16,7 @@ import type { OperationRecord } from '../domain/operation';
 import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
 import { execOrThrow, type OperationStore } from './operation-store';
 import type { RedisKeys } from './keys';
+import { alarmNamesOf, type LaneResources } from '../domain/lane-resources';
 
 /**
  * How an operation takes its slot:
@@ -149,6 +150,20 @@ redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 return 1`;
 
+// KEYS: slot hash, alarm index. ARGV: resources JSON, index member, then the alarm names.
+// Only a lane that still exists takes them: a late write must not bring back a retired lane.
+const RECORD_RESOURCES_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HGET', KEYS[1], 'resources')
+if old then
+  for _, name in ipairs(cjson.decode(old).alarmNames or {}) do
+    if redis.call('HGET', KEYS[2], name) == ARGV[2] then redis.call('HDEL', KEYS[2], name) end
+  end
+end
+redis.call('HSET', KEYS[1], 'resources', ARGV[1])
+for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
+return 1`;
+
 export type Admission =
   | { decision: 'admitted' }
   | { decision: 'waiting'; aheadId: string; supersededId?: string }
@@ -167,6 +182,8 @@ export interface LaneRelease {
   image?: string;
   by: string;
   at: number;
+  /** The health verdict after the release, when it was verified. */
+  health?: 'healthy' | 'unhealthy' | 'unchecked';
 }
 
 /** The release history keeps this many entries per lane. */
@@ -254,6 +271,62 @@ export class LaneRegistry {
       isOperationSlot(ref.lane) ? '0' : '1',
     )) as string;
     return next === '' ? undefined : next;
+  }
+
+  /**
+   * Records what the lane runs on (read from its stack's outputs) and indexes its alarms, so an
+   * alarm event finds its lane. A lane retired meanwhile is left alone.
+   */
+  async recordResources(ref: LaneRef, resources: LaneResources): Promise<void> {
+    const names = alarmNamesOf(resources);
+    const json = JSON.stringify({ ...resources, alarmNames: names });
+    await this.redis.eval(RECORD_RESOURCES_SCRIPT, 2, this.keys.lane(ref), this.keys.alarmLanes, json, indexMember(ref), ...names);
+  }
+
+  /** What the lane runs on, as last recorded; undefined for a lane never verified (or gone). */
+  async resources(ref: LaneRef): Promise<LaneResources | undefined> {
+    return parseResources(await this.redis.hget(this.keys.lane(ref), 'resources'));
+  }
+
+  /** The resources of many lanes at once (members as in the lanes-by-activity index). */
+  async resourcesOfMany(members: string[]): Promise<Map<string, LaneResources | undefined>> {
+    const result = new Map<string, LaneResources | undefined>();
+    if (members.length === 0) return result;
+    const pipeline = this.redis.pipeline();
+    for (const member of members) {
+      const ref = parseIndexMember(member);
+      if (ref) pipeline.hget(this.keys.lane(ref), 'resources');
+      else pipeline.echo('');
+    }
+    const values = execOrThrow(await pipeline.exec()) as (string | null)[];
+    members.forEach((member, i) => result.set(member, parseResources(values[i] ?? null)));
+    return result;
+  }
+
+  /** The lane an alarm belongs to, by the index recordResources keeps. */
+  async laneOfAlarm(alarmName: string): Promise<LaneRef | undefined> {
+    const member = await this.redis.hget(this.keys.alarmLanes, alarmName);
+    return member ? parseIndexMember(member) : undefined;
+  }
+
+  /** Forgets an alarm whose lane is gone. */
+  async forgetAlarm(alarmName: string): Promise<void> {
+    await this.redis.hdel(this.keys.alarmLanes, alarmName);
+  }
+
+  /** Every lane (index members `service/env/lane`), a page at a time, oldest activity first. */
+  async lanePage(cursor: number, count: number): Promise<string[]> {
+    return this.redis.zrange(this.keys.lanesByActivity, String(cursor), String(cursor + count - 1));
+  }
+
+  /** The operation waiting for the lane, if any (a newer deploy). */
+  async pendingId(ref: LaneRef): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.lane(ref), 'pendingId')) || undefined;
+  }
+
+  /** Makes `operationId` the lane's home thread (when the lane still exists). */
+  async setHome(ref: LaneRef, operationId: string): Promise<void> {
+    await this.redis.eval(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'homeId', ARGV[1]) end return 1`, 1, this.keys.lane(ref), operationId);
   }
 
   /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
@@ -354,7 +427,23 @@ export class LaneRegistry {
   }
 }
 
+function parseResources(json: string | null | undefined): LaneResources | undefined {
+  if (!json) return undefined;
+  try {
+    const { alarmNames: _names, ...resources } = JSON.parse(json) as LaneResources & { alarmNames?: string[] };
+    return resources;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lane of an index member; undefined for anything malformed. */
+export function parseIndexMember(member: string): LaneRef | undefined {
+  const [service, env, lane, extra] = member.split('/');
+  return service && env && lane && extra === undefined ? { service, env, lane } : undefined;
+}
+
 /** A lane's member in the lanes-by-activity index. Names are [a-z0-9-], so `/` cannot clash. */
-function indexMember({ service, env, lane }: LaneRef): string {
+export function indexMember({ service, env, lane }: LaneRef): string {
   return `${service}/${env}/${lane}`;
 }

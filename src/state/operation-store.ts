@@ -16,7 +16,7 @@ export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
 export const UNSTARTED_RETENTION_SECONDS = 6 * 3600;
 
 const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step', 'recoveries']);
-const JSON_FIELDS = new Set(['params', 'stages', 'progress', 'approval', 'pipelineApproval']);
+const JSON_FIELDS = new Set(['params', 'stages', 'progress', 'approval', 'pipelineApproval', 'health']);
 
 // Creates the record unless it exists: a retried job must not reset an operation that already moved on.
 const CREATE_SCRIPT = `

@@ -15,7 +15,7 @@ import { adminConfig, TEST_ADMIN } from '../support/test-config';
 
 /** dev's approvers are a user group (empty at first); there is an admin. */
 const DEV_APPROVERS = 'S0DEVAPPROVERS';
-const CONFIG = adminConfig().replace('  dev: {}', `  dev: { approvers: [${DEV_APPROVERS}] }`);
+const CONFIG = adminConfig().replace('  dev:\n', `  dev:\n    approvers: [${DEV_APPROVERS}]\n`);
 const CHANNEL = 'C0USERAPIDEV';
 const ALICE = 'U0ALICE';
 const BOB = 'U0BOB';

@@ -189,7 +189,7 @@ describe('Deploy again button', () => {
     const previous = t;
     await previous.stop();
     await deletePrefix(previous.prefix);
-    t = await startTestBot({ config: TEST_CONFIG.replace('  dev: {}', '  dev: { deployers: [U0APPROVER1] }') });
+    t = await startTestBot({ config: TEST_CONFIG.replace('  dev:\n', '  dev:\n    deployers: [U0APPROVER1]\n') });
     t.stub.setBotUrl(t.url);
     const { root, final } = await failedDeploy('blue', { user: 'U0APPROVER1' });
 

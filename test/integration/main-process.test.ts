@@ -24,7 +24,7 @@ describe('the lanebot process', () => {
     stub = await new SlackStub().start();
     const dir = mkdtempSync(join(tmpdir(), 'lanebot-'));
     const config = join(dir, 'lanebot.yml');
-    writeFileSync(config, 'services:\n  user-api: {}\nenvironments:\n  dev: {}\nchannels:\n  C0USERAPIDEV: { service: user-api, env: dev }\n');
+    writeFileSync(config, 'services:\n  user-api: {}\nenvironments:\n  dev: { verify: { soak: 0s } }\nchannels:\n  C0USERAPIDEV: { service: user-api, env: dev }\n');
     const port = 20000 + Math.floor(Math.random() * 20000);
     url = `http://127.0.0.1:${port}`;
     // tsx, resolved from the repository, runs the TypeScript entry point as `npm start` runs the build.

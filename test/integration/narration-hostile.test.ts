@@ -50,8 +50,8 @@ describe('exactly-once replies with channel history unreadable', () => {
     await runningDeploy(t, 'release/7.0.0');
     const root = await waitFor('the root', () => t.stub.rootMentioning('release/7.0.0'));
     await settled(t);
-    // The next Slack call is the final reply: Slack stores it, then answers 500.
-    t.stub.failNext({ status: 500, afterApplying: true });
+    // The next post is the final reply (root edits are updates): Slack stores it, then answers 500.
+    t.stub.failNext({ status: 500, afterApplying: true, method: 'chat.postMessage' });
     t.clock.advance(FULL_RUN_MS);
     await waitFor('the root to show the outcome', () => root.text.includes('deployed'));
     await settled(t);

@@ -1,13 +1,17 @@
 // The lanebot.yml every test starts from: two services, dev and a protected prod, two bound channels.
+// The health check after a deploy has no soak here (tests move the clock once past a whole pipeline
+// run and wait for the final reply); test/integration/deploy-health.test.ts tests the soak.
 export const TEST_CONFIG = `
 services:
   user-api: {}
   orders: {}
 environments:
-  dev: {}
+  dev:
+    verify: { soak: 0s }
   prod:
     protected: true
     approvers: [U0APPROVER1]
+    verify: { soak: 0s }
 channels:
   C0USERAPIDEV: { service: user-api, env: dev }
   C0ORDERSDEV: { service: orders, env: dev }

@@ -1,4 +1,4 @@
-import { parseConfig, parseDuration, pipelineNameFor, readEnvOptions, type LanebotConfig } from '../../src/config';
+import { verifySettingsOf, parseConfig, parseDuration, pipelineNameFor, readEnvOptions, type LanebotConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 
 /** The example of DESIGN.md, verbatim. */
@@ -18,6 +18,8 @@ expiry:
 `;
 
 const DAY = 86_400_000;
+/** The health check's defaults: a 5-minute soak, 10 minutes per check. */
+const DEFAULT_VERIFY = { soak: 5 * 60_000, deadline: 10 * 60_000 };
 
 /** The ConfigError parseConfig throws for `text` (fails the test when it does not throw one). */
 function configErrorOf(text: string): ConfigError {
@@ -60,8 +62,8 @@ describe('parseConfig', () => {
     const parsed = parseConfig(DESIGN_EXAMPLE);
     expect(parsed.services).toEqual({ 'user-api': {} });
     expect(parsed.environments).toEqual({
-      dev: { protected: false, approvers: [] },
-      prod: { protected: true, approvers: ['U0APPROVER1'] },
+      dev: { protected: false, approvers: [], verify: DEFAULT_VERIFY },
+      prod: { protected: true, approvers: ['U0APPROVER1'], verify: DEFAULT_VERIFY },
     });
     expect(parsed.channels).toEqual({ C0USERAPIDEV: { service: 'user-api', env: 'dev' } });
     expect(parsed.expiry).toEqual({ warnAfter: 518_400_000, deleteAfter: 7 * DAY });
@@ -72,9 +74,20 @@ describe('parseConfig', () => {
   it('fills defaults: no channels, expiry 6d/7d, null service and env bodies', () => {
     const parsed = parseConfig('services:\n  orders:\nenvironments:\n  dev:\n');
     expect(parsed.services).toEqual({ orders: {} });
-    expect(parsed.environments).toEqual({ dev: { protected: false, approvers: [] } });
+    expect(parsed.environments).toEqual({ dev: { protected: false, approvers: [], verify: DEFAULT_VERIFY } });
     expect(parsed.channels).toEqual({});
     expect(parsed.expiry).toEqual({ warnAfter: 6 * DAY, deleteAfter: 7 * DAY });
+  });
+
+  it('reads verify settings per environment: a soak of 0s skips the soak, bad durations and caps are named', () => {
+    const parsed = parseConfig(config({ environments: '  dev:\n    verify: { soak: 0s }\n  prod:\n    verify: { soak: 15m, deadline: 30m }' }));
+    expect(verifySettingsOf(parsed, 'dev')).toEqual({ soak: 0, deadline: 10 * 60_000 });
+    expect(verifySettingsOf(parsed, 'prod')).toEqual({ soak: 15 * 60_000, deadline: 30 * 60_000 });
+    expect(verifySettingsOf(parsed, 'nowhere')).toEqual(DEFAULT_VERIFY);
+    expect(configErrorOf(config({ environments: '  dev:\n    verify: { soak: soon }' })).message).toMatch(/environments\.dev\.verify\.soak.*"soon" is not a duration/s);
+    expect(configErrorOf(config({ environments: '  dev:\n    verify: { soak: 2h }' })).message).toMatch(/environments\.dev\.verify\.soak.*at most 1h/s);
+    expect(configErrorOf(config({ environments: '  dev:\n    verify: { deadline: 0s }' })).message).toMatch(/environments\.dev\.verify\.deadline/);
+    expect(configErrorOf(config({ environments: '  dev:\n    verify: { soaks: 1m }' })).message).toMatch(/soaks/);
   });
 
   it('accepts approvers that are user groups (S…) and enterprise users (W…)', () => {

@@ -12,6 +12,8 @@ import { approvalGate } from '../gates/approval.gate';
 import type { OperationKindSpec } from '../registry';
 import { next, wait, type OperationStep } from '../step';
 import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
+import { verifyHealthStep } from '../steps/verify-health.step';
+import { healthStatusLabel, healthText } from '../../chat/health-messages';
 import { describeCause, isLanebotError } from '../../errors';
 
 // A deploy's params: `branch` (the app branch) and `pipeline` (the one that builds and deploys it).
@@ -38,6 +40,7 @@ const recordRelease: OperationStep = {
       image,
       by: op.requester,
       at: deps.clock.now(),
+      ...(op.health ? { health: op.health.verdict } : {}),
     });
     return next();
   },
@@ -55,6 +58,7 @@ export const deployKind: OperationKindSpec = {
         return { LANE: op.lane, BRANCH: op.params.branch ?? '', RULE_PRIORITY: String(priority) };
       },
     }),
+    verifyHealthStep,
     recordRelease,
   ],
   view: {
@@ -62,6 +66,7 @@ export const deployKind: OperationKindSpec = {
     summary: (op) => `${op.service} · ${op.env} · lane ${op.lane} ← ${op.params.branch}`,
     target: (op) => `pipeline \`${op.params.pipeline}\``,
     stageNoun: 'Stage',
+    statusLabel: healthStatusLabel,
     // The approval request of a protected environment lives in the root, edited in place.
     extraBlocks: (op, now) => [...approvalBlocks(op, now), ...pipelineApprovalBlocks(op)],
     queuedBehind(op, ctx) {
@@ -92,8 +97,11 @@ function deployFinished(deploy: OperationRecord): ChatMessage {
   const execution = executionText(deploy);
   const branch = deploy.params.branch ?? '';
   switch (deploy.status) {
-    case 'succeeded':
-      return simple(`:white_check_mark: Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}`);
+    case 'succeeded': {
+      const health = deploy.health;
+      const icon = !health || health.verdict === 'healthy' ? ':white_check_mark:' : health.verdict === 'unhealthy' ? ':warning:' : ':grey_question:';
+      return simple(`${icon} Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}${healthText(health)}`);
+    }
     case 'failed': {
       const failed = deploy.stages.find((s) => s.status === 'Failed');
       const where = failed ? ` at stage *${escapeText(failed.name)}*` : '';

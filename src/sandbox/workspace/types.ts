@@ -176,7 +176,10 @@ export interface WorkspaceEvents {
  * A failure the next Web API call meets: a 429, a 500 before Slack did anything, or a 500 after Slack
  * carried the call out (`afterApplying`: the ambiguous outcome, e.g. a message stored but its ts lost).
  */
-export type Failure = { status: 429; retryAfterSeconds: number } | { status: 500; afterApplying?: boolean };
+export type Failure = ({ status: 429; retryAfterSeconds: number } | { status: 500; afterApplying?: boolean }) & {
+  /** Only a call of this method meets the failure (others pass until one does); any call when absent. */
+  method?: string;
+};
 
 export interface ApiCall {
   method: string;

@@ -80,7 +80,9 @@ export class WebApi {
 
   /** One Slack Web API call (`method` as in the URL, e.g. chat.postMessage) with its parameters. */
   handle(method: string, params: Params): WebApiResponse {
-    const failure = this.failures.shift();
+    // The first failure meant for this call: any method, or this one.
+    const index = this.failures.findIndex((f) => f.method === undefined || f.method === method);
+    const failure = index >= 0 ? this.failures.splice(index, 1)[0] : undefined;
     if (failure) {
       this.calls.push({ method, body: params, status: failure.status });
       this.deps.logger?.debug({ method, status: failure.status }, 'injected Slack failure');

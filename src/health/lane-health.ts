@@ -1,0 +1,106 @@
+// A lane's health as the cloud reports it now: its ECS service's rollout, its targets, its alarms.
+// Read through the ports (never in an ack path), by the verification after a deploy and by
+// `/lane status`. The texts here are what Slack shows of each part; they say what is wrong in the
+// words of the AWS console (reason codes included), so a reader can look it up.
+import type { AlarmView } from '../cloud/alarms.port';
+import type { CloudPorts } from '../cloud/cloud';
+import type { EcsServiceView } from '../cloud/ecs.port';
+import type { TargetGroupHealth } from '../cloud/load-balancer.port';
+import { alarmConsoleUrl, ecsServiceConsoleUrl, targetGroupConsoleUrl } from './console-links';
+import { alarmNamesOf, alarmRoleOf, LANE_ALARM_LABEL, type LaneResources } from '../domain/lane-resources';
+
+export interface LaneHealthReading {
+  /** Undefined when the lane stack names no service, or the service does not exist. */
+  service?: EcsServiceView;
+  /** Undefined when the lane stack names no target group, or it does not exist. */
+  targets?: TargetGroupHealth;
+  alarms: AlarmView[];
+  /** Alarm names the stack publishes that CloudWatch does not know. */
+  missingAlarms: string[];
+}
+
+export type HealthPorts = Pick<CloudPorts, 'ecs' | 'loadBalancer' | 'alarms'>;
+
+/** Reads the three parts; faults of any port throw (the caller decides whether to retry). */
+export async function readLaneHealth(cloud: HealthPorts, resources: LaneResources): Promise<LaneHealthReading> {
+  const { clusterName, serviceName, targetGroupArn } = resources;
+  const [service, targets, alarms] = await Promise.all([
+    clusterName && serviceName ? cloud.ecs.describeService(clusterName, serviceName) : Promise.resolve(undefined),
+    targetGroupArn ? cloud.loadBalancer.targetHealth(targetGroupArn) : Promise.resolve(undefined),
+    cloud.alarms.alarmStates(alarmNamesOf(resources)),
+  ]);
+  const reading: LaneHealthReading = { alarms: alarms.alarms, missingAlarms: alarms.missing };
+  if (service) reading.service = service;
+  if (targets) reading.targets = targets;
+  return reading;
+}
+
+/** "3/3 targets healthy", "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])". */
+export function targetsText(targets: TargetGroupHealth, desired: number): string {
+  const total = targets.targets.length;
+  const wanted = Math.max(desired, total);
+  if (targets.unhealthy === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
+  const parts: string[] = [];
+  if (targets.unhealthy > 0) parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+  if (targets.initial > 0) parts.push(`${targets.initial} still in initial health checks`);
+  if (targets.draining > 0) parts.push(`${targets.draining} draining`);
+  if (targets.unused > 0) parts.push(`${targets.unused} unused${targetReasons(targets, 'unused')}`);
+  if (targets.unavailable > 0) parts.push(`${targets.unavailable} with health checks off`);
+  parts.unshift(`${targets.healthy}/${wanted} targets healthy`);
+  return parts.join(', ');
+}
+
+/** " (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])", one entry per distinct reason. */
+function targetReasons(targets: TargetGroupHealth, state: 'unhealthy' | 'unused'): string {
+  const reasons = new Set(
+    targets.targets
+      .filter((t) => t.state === state || (state === 'unhealthy' && t.state === 'unhealthy.draining'))
+      .map((t) => [t.reason, t.description].filter(Boolean).join(': '))
+      .filter((text) => text !== ''),
+  );
+  return reasons.size > 0 ? ` (${[...reasons].slice(0, 3).join('; ')})` : '';
+}
+
+/** "ECS deployment complete, 3/3 running", "ECS deployment failed: <reason>", "ECS deployment in progress: 1/3 running". */
+export function rolloutText(service: EcsServiceView): string {
+  const counts = `${service.runningCount}/${service.desiredCount} running`;
+  switch (service.rolloutState) {
+    case 'FAILED':
+      return `ECS deployment failed${service.rolloutStateReason ? `: ${service.rolloutStateReason.replace(/\.+$/, '')}` : ''}`;
+    case 'IN_PROGRESS':
+      return `ECS deployment in progress: ${counts}`;
+    default:
+      return service.runningCount >= service.desiredCount ? `ECS deployment complete, ${counts}` : `ECS service below desired: ${counts}`;
+  }
+}
+
+/** Whether the service's newest deployment rolled out and runs what it should. */
+export function rolloutComplete(service: EcsServiceView): boolean {
+  if (service.rolloutState === 'FAILED' || service.rolloutState === 'IN_PROGRESS') return false;
+  // Without a rollout state (no circuit breaker), one deployment left running as many as desired is complete.
+  if (service.rolloutState === undefined && service.deployments.filter((d) => d.status !== 'INACTIVE').length > 1) return false;
+  return service.runningCount >= service.desiredCount && service.pendingCount === 0;
+}
+
+/** One alarm in a sentence: "5xx rate: OK", "unhealthy hosts: ALARM (Threshold Crossed: …)". */
+export function alarmText(resources: LaneResources, alarm: AlarmView, withReason = true): string {
+  const role = alarmRoleOf(resources, alarm.name);
+  const label = role ? LANE_ALARM_LABEL[role] : alarm.name;
+  const state = alarm.state === 'INSUFFICIENT_DATA' ? 'no data yet' : alarm.state;
+  return withReason && alarm.state === 'ALARM' && alarm.reason ? `${label}: ${state} (${alarm.reason.replace(/\.+$/, '')})` : `${label}: ${state}`;
+}
+
+/** The console pages a verdict or a status links to. */
+export function healthLinks(resources: LaneResources): { label: string; url: string }[] {
+  const links: { label: string; url: string }[] = [];
+  const tg = resources.targetGroupArn ? targetGroupConsoleUrl(resources.targetGroupArn) : undefined;
+  if (tg) links.push({ label: 'target group', url: tg });
+  const ecs = resources.clusterName && resources.serviceName ? ecsServiceConsoleUrl(resources.region, resources.clusterName, resources.serviceName) : undefined;
+  if (ecs) links.push({ label: 'ECS service', url: ecs });
+  return links;
+}
+
+/** A console link for one alarm, when the region is known. */
+export function alarmLink(resources: LaneResources, alarmName: string): string | undefined {
+  return alarmConsoleUrl(resources.region, alarmName);
+}

@@ -1,0 +1,195 @@
+// Step: verify the lane's health after a change (a deploy today; promote and rollback later). Three
+// checks, in order, each with the environment's deadline (`verify.deadline`, default 10 min):
+//
+//   rollout   ECS: the newest deployment COMPLETED and running = desired (FAILED — the circuit
+//             breaker rolled it back — is a verdict at once)
+//   targets   ELBv2: healthy targets ≥ desired
+//   soak      `verify.soak` (default 5 min) during which no lane alarm may be in ALARM; at its end
+//             the targets are read once more
+//
+// The verdict goes into the record (`health`) and the operation succeeds either way: the change is
+// in place; the verdict says whether it works ("deployed and healthy" / "deployed, unhealthy").
+// The names of the lane's service, target group and alarms come from the lane stack's outputs,
+// which are recorded on the lane on the way (the alarm watch reads them there).
+//
+// Between looks the job waits in the delayed set: nothing holds a worker. A newer deploy waiting
+// for the lane cuts the verification short (judging a version about to be replaced helps nobody,
+// and holding the lane would delay the newer one by the whole soak). Faults of the reads are
+// retried; a fault that outlives its retries gives an `unchecked` verdict, never a failed deploy.
+import type { StageView } from '../../cloud/pipelines.port';
+import { verifySettingsOf, type VerifySettings } from '../../config';
+import { laneResourcesOf, type LaneResources } from '../../domain/lane-resources';
+import { laneStackName } from '../../domain/names';
+import type { HealthVerdict, OperationRecord } from '../../domain/operation';
+import { describeCause, isLanebotError } from '../../errors';
+import { alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutText, targetsText } from '../../health/lane-health';
+import { formatDuration } from '../../chat/messages';
+import { backoff } from '../../queue/queues';
+import type { OperationPatch } from '../../state/operation-store';
+import { next, wait, type OperationStep, type StepDeps, type StepResult } from '../step';
+import { MAX_AWS_FAILURES } from './retry';
+
+/** The stage the root message shows for the verification. */
+export const HEALTH_STAGE = 'Health check';
+
+type Phase = 'rollout' | 'targets' | 'soak';
+
+interface VerifyProgress {
+  phase?: Phase;
+  /** When the current check began: its deadline counts from here. */
+  phaseStartedAt?: number;
+  soakEndsAt?: number;
+  /** Desired tasks, from the ECS service (what "enough healthy targets" means). */
+  desired?: number;
+  resources?: LaneResources;
+  /** The last thing seen, for the deadline's verdict. */
+  lastSeen?: string;
+  failures?: number;
+}
+
+/** During the soak the alarms are read this many poll intervals apart. */
+const SOAK_POLLS = 3;
+
+export const verifyHealthStep: OperationStep = {
+  name: 'verify-health',
+  async run(op, deps) {
+    const progress = (op.progress ?? {}) as VerifyProgress;
+    const now = deps.clock.now();
+    const settings = scaled(verifySettingsOf(deps.config, op.env), deps.timeScale);
+    const log = deps.logger.child({ operationId: op.id, step: 'verify-health' });
+
+    if ((await deps.lanes.pendingId(op)) !== undefined) {
+      return verdictOf(op, deps, progress, {
+        verdict: 'unchecked',
+        summary: 'health check cut short',
+        reasons: ['another operation is waiting for this lane (a newer deploy, or a delete), so the check gave way to it'],
+      });
+    }
+
+    try {
+      let resources = progress.resources;
+      if (!resources) {
+        const stack = await deps.cloud.stacks.describeStack(laneStackName(op));
+        if (!stack) return verdictOf(op, deps, progress, { verdict: 'unchecked', summary: 'health not checked', reasons: [`the lane stack \`${laneStackName(op)}\` does not exist`] });
+        resources = laneResourcesOf(stack);
+        await deps.lanes.recordResources(op, resources);
+        if (!resources.clusterName || !resources.serviceName || !resources.targetGroupArn) {
+          return verdictOf(op, deps, { ...progress, resources }, {
+            verdict: 'unchecked',
+            summary: 'health not checked',
+            reasons: [`the lane stack \`${resources.stackName}\` publishes no ClusterName, ServiceName or TargetGroupArn output`],
+          });
+        }
+        await showStage(op, deps, withHealthStage(op, 'InProgress', now, 'ECS rollout'));
+        return wait(0, { progress: { ...progress, resources, phase: 'rollout', phaseStartedAt: now, failures: 0 } });
+      }
+
+      const phase = progress.phase ?? 'rollout';
+      const startedAt = progress.phaseStartedAt ?? now;
+      const overdue = now - startedAt >= settings.deadline;
+      const reading = await readLaneHealth(deps.cloud, resources);
+      const base = { ...progress, failures: 0 };
+      const deadlineText = settings.deadlineText;
+
+      // The rollout matters in every phase: a service rolled back during the soak is not healthy.
+      const service = reading.service;
+      if (service?.rolloutState === 'FAILED') {
+        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [rolloutText(service)] });
+      }
+      const alarming = reading.alarms.filter((a) => a.state === 'ALARM');
+      if (alarming.length > 0 && phase === 'soak') {
+        return verdictOf(op, deps, base, {
+          verdict: 'unhealthy',
+          summary: 'deployed, but not healthy',
+          reasons: alarming.map((a) => `alarm ${alarmText(resources, a)}`),
+        });
+      }
+
+      if (phase === 'rollout') {
+        if (service && rolloutComplete(service)) {
+          await showStage(op, deps, withHealthStage(op, 'InProgress', now, 'targets'));
+          return wait(0, { progress: { ...base, phase: 'targets', phaseStartedAt: now, desired: service.desiredCount } });
+        }
+        const seen = service ? rolloutText(service) : `ECS service \`${resources.serviceName}\` not found in cluster \`${resources.clusterName}\``;
+        if (overdue) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [`${seen} after ${deadlineText}`] });
+        return wait(deps.pollIntervalMs, { progress: { ...base, lastSeen: seen } });
+      }
+
+      const desired = progress.desired ?? service?.desiredCount ?? 1;
+      const targets = reading.targets;
+      const targetsOk = desired === 0 || (targets !== undefined && targets.healthy >= desired && targets.unhealthy === 0);
+      const targetsSeen = targets ? targetsText(targets, desired) : 'the target group does not exist';
+
+      if (phase === 'targets') {
+        if (targetsOk) {
+          const soakEndsAt = now + settings.soak;
+          await showStage(op, deps, withHealthStage(op, 'InProgress', now, settings.soak > 0 ? `alarms, ${settings.soakText} soak` : 'alarms'));
+          return wait(0, { progress: { ...base, phase: 'soak', phaseStartedAt: now, soakEndsAt } });
+        }
+        if (overdue) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [`${targetsSeen} after ${deadlineText}`] });
+        return wait(deps.pollIntervalMs, { progress: { ...base, lastSeen: targetsSeen } });
+      }
+
+      // Soak.
+      const soakEndsAt = progress.soakEndsAt ?? now;
+      if (now < soakEndsAt) return wait(Math.min(soakEndsAt - now, deps.pollIntervalMs * SOAK_POLLS), { progress: base });
+      if (!targetsOk) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [targetsSeen] });
+      const quiet = reading.alarms.filter((a) => a.state === 'INSUFFICIENT_DATA');
+      const alarmsPart =
+        reading.alarms.length === 0
+          ? 'no alarms to check'
+          : `alarms OK${settings.soak > 0 ? ` for ${settings.soakText}` : ''}${quiet.length > 0 ? ` (${quiet.map((a) => alarmText(resources, a, false)).join(', ')})` : ''}`;
+      const parts = [targets && desired > 0 ? targetsText(targets, desired) : 'no tasks desired', service ? rolloutText(service) : 'ECS deployment complete', alarmsPart];
+      const reasons = reading.missingAlarms.length > 0 ? [`alarms the lane stack names but CloudWatch does not know: ${reading.missingAlarms.join(', ')}`] : [];
+      return verdictOf(op, deps, base, { verdict: 'healthy', summary: parts.join(', '), reasons });
+    } catch (error) {
+      const failures = (progress.failures ?? 0) + 1;
+      const throttled = isLanebotError(error) && error.code === 'AWS_THROTTLED';
+      if (throttled || failures < MAX_AWS_FAILURES) {
+        const inMs = Math.max(deps.pollIntervalMs, backoff(failures, 2000, 60_000));
+        log.warn({ err: error, retryInMs: inMs }, 'could not read the lane health yet; retrying');
+        return wait(inMs, { progress: { ...progress, failures: throttled ? progress.failures ?? 0 : failures } });
+      }
+      log.error({ err: error }, 'giving up on reading the lane health');
+      const message = isLanebotError(error) ? error.message : describeCause(error);
+      return verdictOf(op, deps, progress, { verdict: 'unchecked', summary: 'health not checked', reasons: [`reading the lane's health failed: ${message}`] });
+    }
+  },
+};
+
+/** The settings in the cloud's time (the simulator's runs faster than real time). */
+function scaled(settings: VerifySettings, timeScale: number): VerifySettings & { soakText: string; deadlineText: string } {
+  const scale = timeScale > 0 ? timeScale : 1;
+  return { soak: settings.soak / scale, deadline: settings.deadline / scale, soakText: durationWords(settings.soak), deadlineText: durationWords(settings.deadline) };
+}
+
+/** "5 min", "30 s", "1 h": how the settings were written, near enough. */
+function durationWords(ms: number): string {
+  if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return formatDuration(ms);
+}
+
+/** Ends the step with the verdict: recorded on the operation, shown as the health stage. */
+function verdictOf(op: OperationRecord, deps: StepDeps, progress: VerifyProgress, verdict: Omit<HealthVerdict, 'links' | 'checkedAt'>): StepResult {
+  const now = deps.clock.now();
+  const health: HealthVerdict = { ...verdict, links: progress.resources ? healthLinks(progress.resources) : [], checkedAt: now };
+  const status: StageView['status'] = verdict.verdict === 'healthy' ? 'Succeeded' : verdict.verdict === 'unhealthy' ? 'Failed' : 'Stopped';
+  const detail = verdict.verdict === 'healthy' ? 'healthy' : verdict.verdict === 'unhealthy' ? 'not healthy' : 'not checked';
+  const patch: OperationPatch = { health, stages: withHealthStage(op, status, now, detail) };
+  return next(patch);
+}
+
+/** Shows a new state of the health stage in the root message at once. */
+async function showStage(op: OperationRecord, deps: StepDeps, stages: StageView[]): Promise<void> {
+  await deps.operations.update(op.id, { stages });
+  await deps.narrator.refreshRoot(op.id);
+}
+
+/** The record's stages with the health stage added or updated (it keeps its start time). */
+function withHealthStage(op: OperationRecord, status: StageView['status'], now: number, detail: string): StageView[] {
+  const existing = op.stages.find((s) => s.name === HEALTH_STAGE);
+  const stage: StageView = { name: HEALTH_STAGE, status, startedAt: existing?.startedAt ?? now, detail };
+  if (status !== 'InProgress') stage.endedAt = now;
+  return [...op.stages.filter((s) => s.name !== HEALTH_STAGE), stage];
+}
