@@ -1,6 +1,6 @@
 // moto_server (the Python package `moto`, preinstalled on the development machines) as a local AWS
-// for CloudFormation, CloudWatch, ELBv2 and ECS. Each test file starts its own server on a free
-// loopback port, so files never see each other's resources.
+// for CloudFormation, CloudWatch, ELBv2, ECS, SQS and EventBridge. Each test file starts its own
+// server on a free loopback port, so files never see each other's resources.
 //
 // Where moto_server is missing, `describeWithMoto` skips its tests and says so on stderr: a skipped
 // moto test must never look like a passing one.

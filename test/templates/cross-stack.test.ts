@@ -47,6 +47,11 @@ describe('exports', () => {
     );
   });
 
+  it('the alarm-events stack exports its four outputs under its own stack name ({stack}-QueueUrl...), for nothing of lanebot\'s to import', () => {
+    // AWS::StackName evaluates to "stack" here; templates/README.md suggests lanebot-alarm-events.
+    expect(exportsOf('lanebot-alarm-events.yaml').sort()).toEqual(['stack-DeadLetterQueueUrl', 'stack-QueueArn', 'stack-QueueUrl', 'stack-RuleArn']);
+  });
+
   it('the lane stack and the pipeline stacks export nothing (nothing may come to depend on a lane)', () => {
     for (const file of ['service-stack.yaml', 'pipelines/app-pipeline.yaml', 'pipelines/boot-pipeline.yaml', 'pipelines/infra-pipeline.yaml'] as const) {
       expect({ file, exports: exportsOf(file) }).toEqual({ file, exports: [] });
@@ -83,6 +88,10 @@ describe('every Fn::ImportValue matches an export of a lower layer', () => {
         'infra-environment-dev-VpcId',
       ]),
     );
+  });
+
+  it('the alarm-events stack imports nothing (it watches alarms by name, not through the layers)', () => {
+    expect(importsOf(loadTemplate('lanebot-alarm-events.yaml'))).toEqual([]);
   });
 
   it('the pipeline stacks import nothing (they deploy the layers, they do not depend on them)', () => {

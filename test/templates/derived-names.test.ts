@@ -34,6 +34,8 @@ const infra = loadTemplate('infra-stack.yaml');
 const appPipeline = loadTemplate('pipelines/app-pipeline.yaml');
 const bootPipeline = loadTemplate('pipelines/boot-pipeline.yaml');
 const infraPipeline = loadTemplate('pipelines/infra-pipeline.yaml');
+const alarmEvents = loadTemplate('lanebot-alarm-events.yaml');
+const longestNamePrefix = { NamePrefix: nameOf(Number(alarmEvents.Parameters!.NamePrefix!.MaxLength), 'n') };
 const buildspec = readFileSync(join(TEMPLATES_DIR, 'buildspec.yaml'), 'utf8');
 
 /** What a CodePipeline action's configuration says, with #{variables.X} filled in. */
@@ -76,6 +78,9 @@ const checks: Check[] = [
   // lanebot's own are its clientRequestToken (at most 64 characters, see src/cloud/stacks.port.ts).
   ['change set name (aws cloudformation deploy)', `awscli-cloudformation-package-deploy-${'9'.repeat(10)}`, 128],
   ['change set name (lanebot)', `x${'0'.repeat(63)}`, 128],
+  ['alarm events queue name (longest NamePrefix)', value(alarmEvents, 'AlarmEventsQueue', 'QueueName', longestNamePrefix), 80],
+  ['alarm events dead-letter queue name (longest NamePrefix)', value(alarmEvents, 'AlarmEventsDeadLetterQueue', 'QueueName', longestNamePrefix), 80],
+  ['alarm events rule name (longest NamePrefix)', value(alarmEvents, 'AlarmStateChangeRule', 'Name', longestNamePrefix), 64],
 ];
 
 describe(`the longest names (service ${service.length}, env ${env.length}, lane ${lane.length})`, () => {
@@ -85,7 +90,7 @@ describe(`the longest names (service ${service.length}, env ${env.length}, lane 
   });
 
   it('every export name fits 255 characters', () => {
-    for (const template of [infra, boot]) {
+    for (const template of [infra, boot, alarmEvents]) {
       for (const output of Object.values(template.Outputs ?? {})) {
         if (!output.Export) continue;
         expect(String(evaluate(template, output.Export.Name, { parameters: PARAMS })).length).toBeLessThanOrEqual(255);

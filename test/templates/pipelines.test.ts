@@ -1,6 +1,6 @@
 // The pipeline contract lanebot relies on (names of pipelines, variables, stages and actions), the
 // buildspec's deploy of the lane stack, and the bot's IAM policy.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SIM_APP_STAGES } from '../../src/cloud/sim/sim-pipeline-catalog';
@@ -228,4 +228,58 @@ describe('iam/bot-policy.json', () => {
     expect(actions('Allow').filter((a) => a.endsWith(':*') || a === '*')).toEqual([]);
     expect(actions('Allow').filter((a) => a.startsWith('iam:') && a !== 'iam:PassRole')).toEqual([]);
   });
+
+  it('grants every AWS call the adapters make (the IAM action of each SDK command in src/)', () => {
+    const calls = sdkCalls(join(__dirname, '..', '..', 'src'));
+    expect(calls.length).toBeGreaterThan(10);
+    const granted = (action: string) => statements('Allow').some((s) => [s.Action].flat().includes(action));
+    const missing = calls.map(iamActionOf).filter((action) => !granted(action));
+    expect(missing).toEqual([]);
+    // The mapping knows batch calls (so the check above is not vacuous for SQS).
+    expect(calls).toContainEqual({ client: 'sqs', command: 'DeleteMessageBatch' });
+    expect(iamActionOf({ client: 'sqs', command: 'DeleteMessageBatch' })).toBe('sqs:DeleteMessage');
+  });
 });
+
+/** IAM service prefix of each SDK client package lanebot uses; a new client must be added here. */
+const IAM_PREFIX: Record<string, string> = {
+  cloudformation: 'cloudformation',
+  cloudwatch: 'cloudwatch',
+  codepipeline: 'codepipeline',
+  ecs: 'ecs',
+  'elastic-load-balancing-v2': 'elasticloadbalancing',
+  sqs: 'sqs',
+};
+
+/** SDK operations IAM authorises under another action's name. */
+const AUTHORISED_AS: Record<string, string> = {
+  'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
+  'sqs:SendMessageBatch': 'sqs:SendMessage',
+  'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
+};
+
+function iamActionOf({ client, command }: { client: string; command: string }): string {
+  const prefix = IAM_PREFIX[client];
+  if (!prefix) throw new Error(`no IAM prefix known for @aws-sdk/client-${client}: add it to IAM_PREFIX`);
+  const action = `${prefix}:${command}`;
+  return AUTHORISED_AS[action] ?? action;
+}
+
+/** Every `new XCommand(` under `dir`, with the @aws-sdk/client-* package it was imported from. */
+function sdkCalls(dir: string): { client: string; command: string }[] {
+  const out = new Map<string, { client: string; command: string }>();
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
+    const clientOf = new Map<string, string>();
+    for (const m of text.matchAll(/import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/client-([a-z0-9-]+)'/g)) {
+      for (const name of m[1]!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim())) if (name.endsWith('Command')) clientOf.set(name, m[2]!);
+    }
+    for (const m of text.matchAll(/new\s+([A-Z][A-Za-z0-9]*)Command\s*\(/g)) {
+      const client = clientOf.get(`${m[1]}Command`);
+      if (!client) continue; // not an SDK command
+      out.set(`${client}:${m[1]}`, { client, command: m[1]! });
+    }
+  }
+  return [...out.values()];
+}

@@ -16,6 +16,7 @@ const REQUIRED_PARAMETERS: Record<TemplateFile, string[]> = {
   'pipelines/boot-pipeline.yaml': ['Env', 'ConnectionArn', 'InfraRepo'],
   'pipelines/app-pipeline.yaml': ['Env', 'ServiceName', 'ConnectionArn', 'InfraRepo', 'AppRepo'],
   'iam/pipeline-stack-role.yaml': ['ConnectionArn'],
+  'lanebot-alarm-events.yaml': [],
 };
 
 describe.each(TEMPLATE_FILES)('%s', (file) => {

@@ -17,6 +17,7 @@ export const TEMPLATE_FILES = [
   'pipelines/boot-pipeline.yaml',
   'pipelines/app-pipeline.yaml',
   'iam/pipeline-stack-role.yaml',
+  'lanebot-alarm-events.yaml',
 ] as const;
 export type TemplateFile = (typeof TEMPLATE_FILES)[number];
 
