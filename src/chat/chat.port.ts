@@ -13,6 +13,11 @@ export interface ChatMessage {
   /** Plain-text fallback, shown in notifications and by clients that cannot render blocks. */
   text: string;
   blocks?: KnownBlock[];
+  /**
+   * A thread reply that is also shown in the channel (Slack's `reply_broadcast`), for what everyone
+   * must see even if they do not follow the thread (an alarm firing). Ignored without a thread.
+   */
+  broadcast?: boolean;
 }
 
 /**
@@ -50,6 +55,13 @@ export interface ChatPort {
    * the caller tells the user to click again.
    */
   openModal(triggerId: string, view: ModalView): Promise<void>;
+  /**
+   * Posts a later answer to a command to its response_url, seen only by who typed the command
+   * (ephemeral, never replacing the first answer): what a worker says once it has read the cloud.
+   * Slack takes 5 posts within 30 minutes of the command; past that it refuses (ChatRejectedError
+   * `expired_url` / `used_url`).
+   */
+  respond(responseUrl: string, message: ChatMessage): Promise<void>;
 }
 
 /** Slack answered 429: wait `retryAfterMs` before calling again. */

@@ -33,8 +33,22 @@ const MODAL_ERRORS: Record<string, string> = {
   duplicate_external_id: 'A modal with this external_id is already open.',
 };
 
+/** What Slack answers a response_url post with when it will not take it; none is fixed by retrying. */
+const RESPONSE_URL_ERRORS: Record<string, string> = {
+  expired_url: 'The command is more than 30 minutes old; Slack takes no more answers to it. Run it again.',
+  used_url: 'Slack takes at most 5 answers to one command; this one had them. Run it again.',
+  no_active_hooks: 'Slack does not know this response_url (not from a command of this app, or too old).',
+  invalid_blocks: 'lanebot built a message Slack rejects; please report this.',
+  invalid_payload: 'lanebot built an answer Slack cannot read; please report this.',
+  no_text: 'lanebot built an empty answer; please report this.',
+  msg_too_long: 'lanebot built a message that is too long; please report this.',
+};
+
 /** Socket errors that happen before a request is sent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** How long a response_url post may take; the calling job tries again after a surely failed one. */
+const RESPONSE_URL_TIMEOUT_MS = 10_000;
 
 export function createSlackWebClient(token: string, slackApiUrl: string): WebClient {
   return new WebClient(token, {
@@ -52,12 +66,16 @@ export class SlackChatAdapter implements ChatPort {
     const metadata = options.marker
       ? { event_type: MARKER_EVENT_TYPE, event_payload: { deploy_id: options.marker.operationId, entry: options.marker.entry } }
       : undefined;
+    // reply_broadcast means something only in a thread (Slack ignores it elsewhere): sent only there.
+    const thread = options.threadTs
+      ? { thread_ts: options.threadTs, ...(message.broadcast ? { reply_broadcast: true } : {}) }
+      : {};
     const result = await this.call(() =>
       this.client.chat.postMessage({
         channel,
         text: message.text,
         blocks: message.blocks,
-        thread_ts: options.threadTs,
+        ...thread,
         unfurl_links: false,
         metadata,
       }),
@@ -107,12 +125,54 @@ export class SlackChatAdapter implements ChatPort {
     await this.call(() => this.client.views.open({ trigger_id: triggerId, view }), MODAL_ERRORS);
   }
 
+  async respond(responseUrl: string, message: ChatMessage): Promise<void> {
+    const body = { response_type: 'ephemeral', replace_original: false, text: message.text, blocks: message.blocks };
+    let response: Response;
+    try {
+      // A response_url is a webhook, not a Web API method: WebClient has no call for it.
+      response = await fetch(responseUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
+      });
+    } catch (error) {
+      // fetch puts the socket's error in `cause`; only a refused or unresolved connection surely did nothing.
+      const code = (error as { cause?: { code?: string } }).cause?.code;
+      if (code && NOT_SENT_CODES.has(code)) throw new ChatNotSentError(error);
+      throw error;
+    }
+    const answer = await response.text().catch(() => '');
+    const slackError = responseUrlError(answer);
+    if (response.ok && slackError === undefined) return;
+    if (response.status === 429) throw new ChatRateLimitedError(Number(response.headers.get('retry-after') ?? 1) * 1000);
+    // fetch resolves whatever the status; a 5xx may or may not have been shown: the caller decides.
+    if (response.status >= 500) throw new Error(`Slack answered HTTP ${response.status} to a response_url post`);
+    const code = slackError ?? `http_${response.status}`;
+    throw new ChatRejectedError(code, RESPONSE_URL_ERRORS[code] ?? `Slack refused the answer (HTTP ${response.status}).`);
+  }
+
   private async call<T>(fn: () => Promise<T>, permanent: Record<string, string> = PERMANENT_ERRORS): Promise<T> {
     try {
       return await fn();
     } catch (error) {
       throw slackCallError(error, permanent);
     }
+  }
+}
+
+/**
+ * The error code in a response_url answer: Slack answers `{"ok":false,"error":"expired_url"}`, or
+ * the bare code as text; a success is `ok` or `{"ok":true}`. Undefined when the answer is a success.
+ */
+function responseUrlError(answer: string): string | undefined {
+  const text = answer.trim();
+  if (text === '' || text === 'ok') return undefined;
+  try {
+    const parsed = JSON.parse(text) as { ok?: boolean; error?: string };
+    return parsed.ok === false ? (parsed.error ?? 'unknown_error') : undefined;
+  } catch {
+    return /^[a-z_]+$/.test(text) ? text : undefined;
   }
 }
 

@@ -144,6 +144,7 @@ describe('a sender that dies between Slack taking a message and recording it', (
       dm: (user, message) => real.dm(user, message),
       channelInfo: (channel) => real.channelInfo(channel),
       openModal: (triggerId, view) => real.openModal(triggerId, view),
+      respond: (responseUrl, message) => real.respond(responseUrl, message),
     };
     const t = await startTestBot({ stub, overrides: { chat } });
     try {

@@ -21,6 +21,8 @@ export interface StubMessage {
   channel: string;
   ts: string;
   threadTs?: string;
+  /** A thread reply also shown in the channel (reply_broadcast). */
+  broadcast?: boolean;
   text: string;
   blocks?: unknown[];
   metadata?: unknown;
@@ -168,6 +170,7 @@ function toStubMessage(message: ConsoleMessage): StubMessage {
     channel: message.channel,
     ts: message.ts,
     threadTs: message.thread_ts,
+    ...(message.broadcast ? { broadcast: true } : {}),
     text: message.text,
     blocks: message.blocks,
     metadata: message.metadata,

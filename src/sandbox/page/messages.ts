@@ -82,6 +82,14 @@ function renderMessage(msg: PageMessage, { compact = false, role = 'message', in
       h('time', { class: 'msg-time', datetime: date.toISOString(), title: fullTime(date) }, hhmm(date))));
   }
 
+  // A reply broadcast to the channel shows there with what it answers, as Slack does.
+  if (msg.broadcast && !inThread && msg.thread_ts) {
+    const rootTs = msg.thread_ts;
+    body.append(h('div', { class: 'broadcast-note', 'data-testid': 'broadcast-note' },
+      'replied to a thread: ',
+      h('button', { type: 'button', class: 'link-btn broadcast-root', onclick: () => requestThread(rootTs) }, rootPreview(msg) || 'View thread')));
+  }
+
   const content = h('div', { class: 'msg-content' });
   if (Array.isArray(msg.blocks) && msg.blocks.length > 0) append(content, renderBlocks(msg.blocks, msg));
   else content.append(h('div', { class: 'mk' }, mrkdwn(msg.text ?? '')));
@@ -92,6 +100,7 @@ function renderMessage(msg: PageMessage, { compact = false, role = 'message', in
     editedHost(content).append(marker);
   }
   body.append(content);
+  if (msg.broadcast && inThread) body.append(h('div', { class: 'broadcast-note', 'data-testid': 'broadcast-note' }, 'Also sent to the channel'));
 
   if (summary && !inThread) {
     const lastTs = summary.lastTs;
@@ -110,13 +119,23 @@ function renderMessage(msg: PageMessage, { compact = false, role = 'message', in
 
   if (!msg.local) {
     const tools = h('div', { class: 'msg-tools' });
-    if (!inThread && isTopLevel(msg) && !msg.ephemeral) {
-      tools.append(h('button', { type: 'button', class: 'tool', title: 'Reply in thread', 'data-testid': 'reply-in-thread', onclick: () => requestThread(msg.ts) }, '💬'));
+    if (!inThread && (isTopLevel(msg) || msg.broadcast) && !msg.ephemeral) {
+      const threadTs = isTopLevel(msg) ? msg.ts : msg.thread_ts!;
+      tools.append(h('button', { type: 'button', class: 'tool', title: 'Reply in thread', 'data-testid': 'reply-in-thread', onclick: () => requestThread(threadTs) }, '💬'));
     }
     tools.append(h('button', { type: 'button', class: 'tool', title: 'Copy link', onclick: () => copyLink(msg) }, '🔗'));
     el.append(tools);
   }
   return el;
+}
+
+/** The start of a broadcast reply's thread root, as plain text ("replied to a thread: Lane gray ← …"). */
+function rootPreview(msg: PageMessage): string {
+  const root = msg.thread_ts ? storeFor(msg.channel).get(msg.thread_ts) : undefined;
+  if (!root) return '';
+  // Links keep their label, formatting marks go: a preview, not a rendering.
+  const plain = (root.text ?? '').split('\n', 1)[0]!.replace(/<[^|>]*\|([^>]*)>/g, '$1').replace(/<([^>]*)>/g, '$1').replace(/[*_~`]/g, '').trim();
+  return plain.length > 60 ? `${plain.slice(0, 59)}…` : plain;
 }
 
 /** Where "(edited)" goes: at the end of the last text, as Slack shows it, else on its own line. */
@@ -197,7 +216,8 @@ export function renderChannel({ toBottom = false }: { toBottom?: boolean } = {})
   const channel = state.channelId;
   const all = channel ? sortedMessages(channel) : [];
   const byRoot = repliesByRoot(all);
-  const messages = all.filter((m) => isTopLevel(m) && visibleToMe(m));
+  // Replies broadcast to the channel show there too (and in their thread).
+  const messages = all.filter((m) => (isTopLevel(m) || m.broadcast) && visibleToMe(m));
   const items: KeyedItem[] = [];
   if (messages.length === 0) {
     const ch = channel === null ? undefined : state.channelsById.get(channel);
@@ -224,8 +244,10 @@ export function renderChannel({ toBottom = false }: { toBottom?: boolean } = {})
       prev = null;
     }
     const summary = replySummary(msg, byRoot);
-    const compact = !prevSummary && continues(prev, msg);
-    const sig = JSON.stringify([msg, compact, summary, state.me, summary ? dayLabel(new Date()) : '']);
+    // A broadcast reply keeps its own header: its "replied to a thread" line belongs under a name.
+    const compact = !prevSummary && !msg.broadcast && continues(prev, msg);
+    const preview = msg.broadcast ? rootPreview(msg) : '';
+    const sig = JSON.stringify([msg, compact, summary, state.me, summary ? dayLabel(new Date()) : '', preview]);
     items.push({ key: `m-${msg.ts}`, sig, render: () => renderMessage(msg, { compact, summary }) });
     prev = msg;
     prevSummary = summary;

@@ -91,6 +91,7 @@ export class MessageStore {
       channel: message.channel,
       ts: message.ts,
       thread_ts: message.thread_ts,
+      broadcast: message.broadcast,
       user: message.user,
       username: author?.name ?? message.user,
       isBot: author?.isBot ?? false,
@@ -112,6 +113,7 @@ export class MessageStore {
     const lastReply = replies[replies.length - 1];
     return withoutUndefined({
       type: 'message',
+      subtype: message.broadcast ? 'thread_broadcast' : undefined,
       ts: message.ts,
       user: message.user,
       text: message.text,
@@ -125,6 +127,13 @@ export class MessageStore {
       latest_reply: lastReply?.ts,
       edited: message.edited,
       metadata: withMetadata ? message.metadata : undefined,
+      // A broadcast reply carries its thread's parent, as Slack's history shows it.
+      root: message.broadcast && message.thread_ts ? this.rootOf(message) : undefined,
     });
+  }
+
+  private rootOf(reply: WorkspaceMessage): Answer | undefined {
+    const root = reply.thread_ts ? this.message(reply.channel, reply.thread_ts) : undefined;
+    return root && !root.broadcast ? this.toApiMessage(root) : undefined;
   }
 }

@@ -125,6 +125,8 @@ export interface WorkspaceMessage {
   ts: string;
   /** Set on thread replies only (the root's ts); a root keeps none even when it has replies. */
   thread_ts?: string;
+  /** A thread reply also shown in the channel (chat.postMessage with reply_broadcast); replies only. */
+  broadcast?: boolean;
   user: string;
   text: string;
   blocks?: unknown[];
@@ -142,6 +144,8 @@ export interface ConsoleMessage {
   ts: string;
   /** Thread replies only: the root's ts. */
   thread_ts?: string;
+  /** A thread reply also sent to the channel: shown in the thread and in the channel ("replied to a thread"). */
+  broadcast?: boolean;
   user: string;
   username: string;
   isBot: boolean;

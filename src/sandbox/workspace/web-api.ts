@@ -145,7 +145,9 @@ export class WebApi {
     const threadParam = optionalString(p.thread_ts);
     // A reply to a reply lands in the same thread, as in Slack; an unknown parent is kept as given.
     const threadTs = threadParam ? (this.store.threadRootTs(channel.id, threadParam) ?? threadParam) : undefined;
-    const message = this.store.append({ channel: channel.id, user: this.bot.userId, text, blocks, metadata, thread_ts: threadTs, edits: 0 });
+    // reply_broadcast shows a reply in the channel too; Slack ignores it outside a thread.
+    const broadcast = threadTs !== undefined && booleanParam(p.reply_broadcast) ? true : undefined;
+    const message = this.store.append({ channel: channel.id, user: this.bot.userId, text, blocks, metadata, thread_ts: threadTs, broadcast, edits: 0 });
     return { ok: true, channel: channel.id, ts: message.ts, message: this.store.toApiMessage(message, true) };
   }
 
@@ -203,9 +205,10 @@ export class WebApi {
     const window = timeWindow(p);
     const limit = limitParam(p, HISTORY_LIMIT);
     const withMetadata = booleanParam(p.include_all_metadata);
-    // Newest first, as Slack pages history backwards in time.
+    // Newest first, as Slack pages history backwards in time. Replies broadcast to the channel are
+    // part of its history, as in Slack (subtype thread_broadcast).
     const candidates = this.store.channelMessages(channel.id)
-      .filter((m) => !m.ephemeralFor && !m.thread_ts && window.includes(m.ts))
+      .filter((m) => !m.ephemeralFor && (!m.thread_ts || m.broadcast) && window.includes(m.ts))
       .reverse();
     const page = pageAfterCursor(candidates, p.cursor, limit);
     return {

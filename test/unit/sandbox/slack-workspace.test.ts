@@ -83,6 +83,29 @@ describe('SlackWorkspace Web API', () => {
     expect(replies[1]).toMatchObject({ thread_ts: root, parent_user_id: 'UBOT' });
   });
 
+  it('shows a reply sent with reply_broadcast in its thread and in the channel, as Slack does', () => {
+    const ws = newWorkspace();
+    const root = post(ws, { channel: 'C0DEV', text: 'root' });
+    const quiet = post(ws, { channel: 'C0DEV', text: 'only in the thread', thread_ts: root });
+    // Form bodies carry the flag as a string.
+    const loud = post(ws, { channel: 'C0DEV', text: '5xx rate 4.2 % > 1 %', thread_ts: root, reply_broadcast: 'true' });
+    expect(ws.message('C0DEV', loud)).toMatchObject({ thread_ts: root, broadcast: true });
+    expect(ws.message('C0DEV', quiet)).not.toHaveProperty('broadcast');
+
+    const history = apiMessages(call(ws, 'conversations.history', { channel: 'C0DEV' }));
+    expect(history.map((m) => m.ts)).toEqual([loud, root]);
+    expect(history[0]).toMatchObject({ subtype: 'thread_broadcast', thread_ts: root, root: { ts: root, text: 'root' } });
+    expect(history[1]).toMatchObject({ reply_count: 2, latest_reply: loud });
+    const replies = apiMessages(call(ws, 'conversations.replies', { channel: 'C0DEV', ts: root }));
+    expect(replies.map((m) => m.ts)).toEqual([root, quiet, loud]);
+    expect(ws.consoleMessages('C0DEV').find((m) => m.ts === loud)).toMatchObject({ thread_ts: root, broadcast: true });
+
+    // Outside a thread there is nothing to broadcast from: a plain channel message.
+    const plain = post(ws, { channel: 'C0DEV', text: 'no thread', reply_broadcast: true });
+    expect(ws.message('C0DEV', plain)).not.toHaveProperty('broadcast');
+    expect(apiMessages(call(ws, 'conversations.history', { channel: 'C0DEV' }))[0]).not.toHaveProperty('subtype');
+  });
+
   it('edits in place with chat.update, counting edits', () => {
     const ws = newWorkspace();
     const ts = post(ws, { channel: 'C0DEV', text: 'v1', blocks: JSON.stringify([{ type: 'divider' }]) });
