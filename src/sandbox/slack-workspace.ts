@@ -82,7 +82,7 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
     this.directory = new WorkspaceDirectory(this.bot);
     this.store = new MessageStore(this.directory, this.bot, this.team, (kind, message) => this.emit('change', { kind, message }));
     this.modals = new ModalStore({ bot: this.bot, team: this.team, now: options.now ?? Date.now, onChange: (change) => this.emit('modal', change) });
-    this.responseUrls = new ResponseUrls(this.store, this.bot, () => this.consoleUrl);
+    this.responseUrls = new ResponseUrls(this.store, this.bot, () => this.consoleUrl, options.now ?? Date.now);
     this.webApi = new WebApi({
       directory: this.directory,
       store: this.store,

@@ -6,15 +6,28 @@ import type { MessageStore } from './message-store';
 import { parseBlocks } from './slack-params';
 import { SlackApiError, type BotIdentity, type ResponseContext, type ResponseUrlBody, type ResponseUrlPost, type WebApiResponse } from './types';
 
+/** Slack takes at most this many posts to one response_url… */
+export const RESPONSE_URL_MAX_POSTS = 5;
+/** …within this long of the command or click. */
+export const RESPONSE_URL_TTL_MS = 30 * 60_000;
+
+interface Registration {
+  context: ResponseContext | null;
+  /** Wall-clock ms. */
+  issuedAt: number;
+  posts: number;
+}
+
 export class ResponseUrls {
   /** Every accepted response_url post, in order. */
   readonly posts: ResponseUrlPost[] = [];
-  private readonly contexts = new Map<string, ResponseContext | null>();
+  private readonly registrations = new Map<string, Registration>();
 
   constructor(
     private readonly store: MessageStore,
     private readonly bot: BotIdentity,
     private readonly consoleUrl: () => string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -22,7 +35,9 @@ export class ResponseUrls {
    * recorded (the tests' commands, which do not come from a console user).
    */
   register(context?: ResponseContext, id: string = randomUUID()): string {
-    if (!this.contexts.has(id) || context) this.contexts.set(id, context ?? null);
+    const known = this.registrations.get(id);
+    if (!known) this.registrations.set(id, { context: context ?? null, issuedAt: this.now(), posts: 0 });
+    else if (context) known.context = context;
     return id;
   }
 
@@ -32,8 +47,13 @@ export class ResponseUrls {
 
   /** A post to a response_url, as Slack handles it. */
   handle(id: string, body: ResponseUrlBody): WebApiResponse {
-    const context = this.contexts.get(id);
-    if (context === undefined) return { status: 404, headers: {}, body: { ok: false, error: 'no_active_hooks' } };
+    const registration = this.registrations.get(id);
+    if (registration === undefined) return { status: 404, headers: {}, body: { ok: false, error: 'no_active_hooks' } };
+    // Slack's limits: a worker answering late, or too often, meets them here as it would in Slack.
+    if (this.now() - registration.issuedAt > RESPONSE_URL_TTL_MS) return { status: 404, headers: {}, body: { ok: false, error: 'expired_url' } };
+    if (registration.posts >= RESPONSE_URL_MAX_POSTS) return { status: 404, headers: {}, body: { ok: false, error: 'used_url' } };
+    registration.posts += 1;
+    const context = registration.context;
     this.posts.push({ id, body });
     if (context) {
       const error = this.apply(context, body);

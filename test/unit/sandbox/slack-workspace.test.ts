@@ -295,6 +295,21 @@ describe('SlackWorkspace people, response_urls and events', () => {
     expect(ws.handleResponseUrl('nope', { text: 'x' })).toEqual({ status: 404, headers: {}, body: { ok: false, error: 'no_active_hooks' } });
   });
 
+  it('takes 5 posts to one response_url within 30 minutes, as Slack does', () => {
+    let now = Date.UTC(2026, 10, 23, 9, 0, 0);
+    const ws = new SlackWorkspace({ users: [{ id: 'U0ALICE', name: 'alice' }], channels: [{ id: 'C0DEV', name: 'dev' }], now: () => now });
+    const busy = ws.registerResponseUrl({ user: 'U0ALICE', channel: 'C0DEV' });
+    for (let n = 1; n <= 5; n++) expect(ws.handleResponseUrl(busy, { text: `answer ${n}` }).status).toBe(200);
+    expect(ws.handleResponseUrl(busy, { text: 'a sixth' })).toEqual({ status: 404, headers: {}, body: { ok: false, error: 'used_url' } });
+    expect(ws.consoleMessages('C0DEV', 'U0ALICE')).toHaveLength(5);
+
+    const late = ws.registerResponseUrl({ user: 'U0ALICE', channel: 'C0DEV' });
+    now += 30 * 60_000;
+    expect(ws.handleResponseUrl(late, { text: 'just in time' }).status).toBe(200);
+    now += 1;
+    expect(ws.handleResponseUrl(late, { text: 'too late' })).toEqual({ status: 404, headers: {}, body: { ok: false, error: 'expired_url' } });
+  });
+
   it('emits posted, updated and deleted changes', () => {
     const ws = newWorkspace();
     const changes: MessageChange[] = [];
