@@ -23,6 +23,11 @@ export interface Reply {
   visibility: 'ephemeral' | 'in_channel';
   /** The command was refused after the ack (the audit log records it as refused). */
   refused?: boolean;
+  /**
+   * Called once this reply is delivered (or failed to be): lets go of a follow-up the command
+   * queued, so that the follow-up arrives second (`/lane status`'s health). Failures are logged.
+   */
+  afterDelivery?: () => Promise<void>;
 }
 
 /** Who typed the command, where. */
@@ -33,6 +38,17 @@ export interface CommandContext {
   channelId: string;
   /** The service/env the command is about: from the channel binding or --service/--env. */
   scope: Scope;
+  /** Where later answers to the command go (Slack's response_url); absent outside a slash command. */
+  responseUrl?: string;
+}
+
+/** `/lane status`'s follow-up: the health of these lanes, posted to the command's response_url. */
+export interface LaneHealthRequest {
+  responseUrl: string;
+  userId: string;
+  service: string;
+  env: string;
+  lanes: string[];
 }
 
 /** What commands may use. No AWS here: listeners must answer Slack within 3 seconds. */
@@ -46,6 +62,13 @@ export interface CommandDeps {
   audit: Pick<AuditLog, 'recent'>;
   /** Queues an operation request; throws QueueUnavailableError when Redis cannot take it. */
   enqueue(request: OperationRequest): Promise<void>;
+  /**
+   * Queues `/lane status`'s health follow-up: a worker reads the cloud (never the listener) and posts
+   * to the command's response_url. It waits until `release()`, which the listener calls once the
+   * first answer is delivered, so the follow-up comes second (or a few seconds at most, should
+   * nobody call it). Throws QueueUnavailableError when Redis cannot take it.
+   */
+  queueLaneHealth(request: LaneHealthRequest): Promise<{ release(): Promise<void> }>;
   /** Approval requests: decisions (one Lua script each) and what waits. */
   approvals: {
     decide(op: OperationRecord, action: 'approve' | 'reject', user: string, reason?: string): Promise<{ outcome: ApprovalOutcome; state: string }>;

@@ -41,6 +41,8 @@ export interface RouteInput {
   /** Who typed it, with the configured user groups they belong to. */
   principal: Principal;
   channelId: string;
+  /** The command's response_url, for answers that come later. */
+  responseUrl?: string;
 }
 
 export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
@@ -77,6 +79,7 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
   const parsed = command.parse(flags.rest, scope);
   if (!parsed.ok) return withScope(replyWith(parsed.problem, command), scope);
   const ctx: CommandContext = { userId: input.principal.userId, principal: input.principal, channelId: input.channelId, scope };
+  if (input.responseUrl) ctx.responseUrl = input.responseUrl;
   // Refusals from here on are about a lane when the command names one: `/lane history <lane>` shows them.
   const about = { ...scope, lane: laneOf(parsed.args) };
   const auth = command.authorize(ctx, parsed.args, config);

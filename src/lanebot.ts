@@ -3,7 +3,7 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
-import type { CommandDeps } from '../commands/command';
+import type { CommandDeps, LaneHealthRequest } from '../commands/command';
 import { referencedGroups, userPrincipal, type Principal } from './access/policy';
 import { refreshUserGroups, UserGroupCache } from './access/user-groups';
 import { AuditLog } from './audit/audit-log';
@@ -29,6 +29,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, describeCause, LanebotError, QueueUnavailableError } from './errors';
+import { reportLaneHealth } from './health/lane-health-report.job';
 import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
@@ -39,10 +40,12 @@ import { ApprovalStore } from './state/approvals';
 import type { StepDeps } from './operations/step';
 import {
   createQueues,
+  followUpJobId,
   QUEUE_NAMES,
   requestJobId,
   runJobId,
   runStep,
+  type FollowUpJobData,
   type JobRetryOptions,
   type MaintenanceJobData,
   type NarrateJobData,
@@ -71,8 +74,13 @@ const PRINCIPAL_TIMEOUT_MS = 500;
  * stay fast (bench/README.md: 4 operation steps at once doubled the ack p99 against 2). A worker-only
  * process (LANEBOT_ROLE=worker) has no acks to protect and runs more at once: scale out with those.
  */
-const WORKER_CONCURRENCY = { operations: 2, narrate: 5, maintenance: 1 } as const;
-const WORKER_ONLY_CONCURRENCY = { operations: 16, narrate: 10, maintenance: 1 } as const;
+const WORKER_CONCURRENCY = { operations: 2, narrate: 5, maintenance: 1, followUps: 2 } as const;
+const WORKER_ONLY_CONCURRENCY = { operations: 16, narrate: 10, maintenance: 1, followUps: 4 } as const;
+/**
+ * How long a command's follow-up waits for the listener to deliver the first answer (then it is let
+ * go at once): the bound, should the listener never say so (its process died).
+ */
+const FOLLOW_UP_HOLD_MS = 3_000;
 /** How often stale pending Slack threads are re-scheduled. */
 const SWEEP_INTERVAL_MS = 15_000;
 /** How often the recovery pass looks for operations without a live job (operations/recovery.ts). */
@@ -91,6 +99,8 @@ export interface LanebotOverrides {
   clock?: Clock;
   pipelines?: PipelinesPort;
   stacks?: StacksPort;
+  /** Wraps the cloud ports once they are chosen (tests count the calls a process makes). */
+  wrapCloud?: (cloud: CloudPorts) => CloudPorts;
   chat?: ChatPort;
   pollIntervalMs?: number;
   pacing?: SlackPacing;
@@ -171,7 +181,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   const queues = createQueues(redis, keys.bull, overrides.jobRetry);
   const commandQueues = createQueues(commandRedis, keys.bull, overrides.jobRetry);
-  const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance]);
+  const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance, q.followUps]);
   for (const queue of allQueues) {
     // Without a listener BullMQ prints every connection error to the console.
     queue.on('error', (error) => logger.debug({ queue: queue.name, err: describeCause(error) }, 'queue connection error'));
@@ -196,7 +206,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
   const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
-  const cloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
+  const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
+  const cloud: CloudPorts = overrides.wrapCloud?.(chosenCloud) ?? chosenCloud;
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
   const pollIntervalMs =
     overrides.pollIntervalMs ?? (env.CLOUD === 'sim' ? Math.max(200, AWS_POLL_INTERVAL_MS / env.SIM_TIME_SCALE) : AWS_POLL_INTERVAL_MS);
@@ -239,6 +250,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       recent: (scope, limit, scanLimit) => commandAudit.recent(scope, limit, scanLimit).catch(redisUnavailable),
     },
     enqueue: (request) => enqueueRequest(commandRedis, commandQueues, request),
+    queueLaneHealth: (request) => queueLaneHealth(commandRedis, commandQueues, request),
     // A Redis read only; when it cannot be read, go on: the narrator tells the requester if posting fails.
     approvals: {
       decide: (op, action, user, reason) => commandApprovals.decide(op, action, user, clock.now(), reason).catch(redisUnavailable),
@@ -349,6 +361,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         ...workerOptions,
         concurrency: concurrency.maintenance,
       }),
+      new Worker<FollowUpJobData>(
+        QUEUE_NAMES.followUps,
+        (job) => reportLaneHealth(job.data, { cloud, lanes, chat, redis, keys, logger: logger.child({ component: 'follow-ups' }) }),
+        { ...workerOptions, concurrency: concurrency.followUps },
+      ),
     );
     for (const worker of workers) {
       worker.on('failed', (job, error) => logger.error({ queue: worker.name, jobId: job?.id, err: error }, 'job failed'));
@@ -474,6 +491,28 @@ async function enqueueRequest(commandRedis: Redis, queues: Queues, request: Oper
     }
     throw new QueueUnavailableError(error);
   }
+}
+
+/**
+ * Queues `/lane status`'s health follow-up, held back (delayed) until the listener has delivered the
+ * first answer and calls `release`, or FOLLOW_UP_HOLD_MS at most. Fails fast like enqueueRequest.
+ */
+async function queueLaneHealth(commandRedis: Redis, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
+  if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
+  const data: FollowUpJobData = { kind: 'lane-health', ...request };
+  const jobId = followUpJobId(data);
+  try {
+    await withTimeout(queues.followUps.add('lane-health', data, { jobId, delay: FOLLOW_UP_HOLD_MS }), ENQUEUE_TIMEOUT_MS, 'Redis did not confirm in time');
+  } catch (error) {
+    throw new QueueUnavailableError(error, { unconfirmed: error instanceof TimeoutError });
+  }
+  return {
+    async release() {
+      const job = await queues.followUps.getJob(jobId);
+      // It may have gone by itself meanwhile (the hold ran out): then there is nothing to let go.
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    },
+  };
 }
 
 /**

@@ -1,8 +1,9 @@
 // What Slack shows of a lane's health: the verdict after a deploy (in its final reply and its root's
-// status), and the health part of `/lane status`. Pure builders over records and readings.
+// status), and the health part of `/lane status` (its follow-up). Pure builders over records and readings.
+import type { Scope } from '../domain/names';
 import type { HealthVerdict, OperationRecord } from '../domain/operation';
-import type { LaneResources } from '../domain/lane-resources';
-import { alarmLink, alarmText, rolloutText, targetsText, type LaneHealthReading } from '../health/lane-health';
+import { alarmNamesOf, type LaneResources } from '../domain/lane-resources';
+import { alarmLink, alarmText, healthLinks, rolloutText, targetsText, type LaneHealthReading } from '../health/lane-health';
 import { escapeAndTruncate, escapeText } from './messages';
 
 /** The root's status for a succeeded operation with a verdict; undefined otherwise (the usual label). */
@@ -36,13 +37,28 @@ export function healthText(health: HealthVerdict | undefined): string {
   }
 }
 
-/** The health lines of `/lane status <lane>`: rollout, targets, each alarm with its link. */
+/**
+ * The health lines of `/lane status`: rollout, targets, each alarm with its link. A part that could
+ * not be read says so with the reason ("target health: could not be read: …"), never nothing: a
+ * missing line would read as "fine".
+ */
 export function laneHealthLines(resources: LaneResources, reading: LaneHealthReading): string[] {
   const lines: string[] = [];
-  const service = reading.service;
-  lines.push(service ? `• ${escapeText(rolloutText(service))}` : `• ECS service \`${escapeText(resources.serviceName ?? '?')}\` not found`);
-  if (reading.targets) lines.push(`• ${escapeText(targetsText(reading.targets, service?.desiredCount ?? reading.targets.targets.length))}`);
+  const { service, unreadable = {} } = reading;
+  const cannotRead = (part: string, problem: string) => `• :grey_question: ${part}: could not be read: ${escapeAndTruncate(problem, 300)}`;
+
+  if (unreadable.service) lines.push(cannotRead('ECS service', unreadable.service));
+  else if (service) lines.push(`• ${escapeText(rolloutText(service))}`);
+  else if (resources.clusterName && resources.serviceName) lines.push(`• ECS service \`${escapeText(resources.serviceName)}\` not found`);
+  else lines.push(`• ECS service unknown: the lane stack publishes no ClusterName or ServiceName output`);
+
+  if (unreadable.targets) lines.push(cannotRead('target health', unreadable.targets));
+  else if (reading.targets) lines.push(`• ${escapeAndTruncate(targetsText(reading.targets, service?.desiredCount ?? reading.targets.targets.length), 600)}`);
   else if (resources.targetGroupArn) lines.push('• target group not found');
+  else lines.push('• target health unknown: the lane stack publishes no TargetGroupArn output');
+
+  if (unreadable.alarms) lines.push(cannotRead('alarms', unreadable.alarms));
+  else if (alarmNamesOf(resources).length === 0) lines.push('• no alarms: the lane stack publishes none');
   for (const alarm of reading.alarms) {
     const icon = alarm.state === 'ALARM' ? ':rotating_light:' : alarm.state === 'OK' ? ':large_green_circle:' : ':white_circle:';
     const link = alarmLink(resources, alarm.name);
@@ -51,4 +67,26 @@ export function laneHealthLines(resources: LaneResources, reading: LaneHealthRea
   }
   for (const name of reading.missingAlarms) lines.push(`• alarm \`${escapeText(name)}\` does not exist`);
   return lines;
+}
+
+/** One lane of `/lane status`'s follow-up: what was read, or why nothing could be. */
+export type LaneHealthEntry =
+  | { lane: string; resources: LaneResources; reading: LaneHealthReading }
+  /** Nothing to read: e.g. "the lane stack `app-…` does not exist", or that it could not be read. */
+  | { lane: string; problem: string };
+
+/**
+ * `/lane status`'s follow-up: the health of the lanes its first answer showed, as the ports report it
+ * now ("ECS deployment complete, 1/1 running", "1/1 targets healthy", each alarm), with console links.
+ */
+export function laneHealthReportText(scope: Scope, entries: LaneHealthEntry[]): string {
+  const one = entries.length === 1;
+  const sections = entries.map((entry) => {
+    const head = one ? `:stethoscope: *Health of lane ${entry.lane}* (${scope.service}/${scope.env}), read just now:` : `*${entry.lane}*`;
+    if ('problem' in entry) return [head, `• ${escapeAndTruncate(entry.problem, 400)}`].join('\n');
+    const links = healthLinks(entry.resources).map((l) => `<${l.url}|${escapeText(l.label)}>`);
+    return [head, ...laneHealthLines(entry.resources, entry.reading), ...(links.length > 0 ? [links.join(' · ')] : [])].join('\n');
+  });
+  if (one) return sections[0] ?? '';
+  return [`:stethoscope: *Health of the lanes above* (${scope.service}/${scope.env}), read just now:`, ...sections].join('\n\n');
 }

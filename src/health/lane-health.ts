@@ -6,8 +6,12 @@ import type { AlarmView } from '../cloud/alarms.port';
 import type { CloudPorts } from '../cloud/cloud';
 import type { EcsServiceView } from '../cloud/ecs.port';
 import type { TargetGroupHealth } from '../cloud/load-balancer.port';
+import { describeCause } from '../errors';
 import { alarmConsoleUrl, ecsServiceConsoleUrl, targetGroupConsoleUrl } from './console-links';
 import { alarmNamesOf, alarmRoleOf, LANE_ALARM_LABEL, type LaneResources } from '../domain/lane-resources';
+
+/** The three parts of a lane's health, each read through its own port. */
+export type HealthPart = 'service' | 'targets' | 'alarms';
 
 export interface LaneHealthReading {
   /** Undefined when the lane stack names no service, or the service does not exist. */
@@ -17,6 +21,11 @@ export interface LaneHealthReading {
   alarms: AlarmView[];
   /** Alarm names the stack publishes that CloudWatch does not know. */
   missingAlarms: string[];
+  /**
+   * Parts whose port failed, with the fault's message (readLanesHealth only: readLaneHealth throws).
+   * A part named here is unknown, not absent.
+   */
+  unreadable?: Partial<Record<HealthPart, string>>;
 }
 
 export type HealthPorts = Pick<CloudPorts, 'ecs' | 'loadBalancer' | 'alarms'>;
@@ -33,6 +42,52 @@ export async function readLaneHealth(cloud: HealthPorts, resources: LaneResource
   if (service) reading.service = service;
   if (targets) reading.targets = targets;
   return reading;
+}
+
+/**
+ * Reads several lanes for `/lane status`, where a partial answer beats none: their alarms in one
+ * alarmStates call (the CloudWatch adapter asks for 100 names per DescribeAlarms), the service and
+ * targets per lane. A port that fails is noted in the part it left unknown (`unreadable`) instead of
+ * thrown, so the answer can say what could not be read. Readings come in the order of `lanes`.
+ */
+export async function readLanesHealth(cloud: HealthPorts, lanes: LaneResources[]): Promise<LaneHealthReading[]> {
+  const names = [...new Set(lanes.flatMap(alarmNamesOf))];
+  const [alarmAnswer, ...perLane] = await Promise.all([
+    settle(names.length > 0 ? cloud.alarms.alarmStates(names) : Promise.resolve({ alarms: [], missing: [] })),
+    ...lanes.map(({ clusterName, serviceName, targetGroupArn }) =>
+      Promise.all([
+        settle(clusterName && serviceName ? cloud.ecs.describeService(clusterName, serviceName) : Promise.resolve(undefined)),
+        settle(targetGroupArn ? cloud.loadBalancer.targetHealth(targetGroupArn) : Promise.resolve(undefined)),
+      ]),
+    ),
+  ]);
+  return lanes.map((resources, index) => {
+    const [service, targets] = perLane[index]!;
+    const own = new Set(alarmNamesOf(resources));
+    const reading: LaneHealthReading = { alarms: [], missingAlarms: [] };
+    const unreadable: Partial<Record<HealthPart, string>> = {};
+    if (service.ok) {
+      if (service.value) reading.service = service.value;
+    } else unreadable.service = service.problem;
+    if (targets.ok) {
+      if (targets.value) reading.targets = targets.value;
+    } else unreadable.targets = targets.problem;
+    if (alarmAnswer.ok) {
+      reading.alarms = alarmAnswer.value.alarms.filter((a) => own.has(a.name));
+      reading.missingAlarms = alarmAnswer.value.missing.filter((name) => own.has(name));
+    } else if (own.size > 0) unreadable.alarms = alarmAnswer.problem;
+    if (Object.keys(unreadable).length > 0) reading.unreadable = unreadable;
+    return reading;
+  });
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, problem: describeCause(error) }),
+  );
 }
 
 /** "3/3 targets healthy", "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])". */

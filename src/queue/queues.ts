@@ -1,5 +1,6 @@
 // The BullMQ queues, their job data, and the one helper every long-running job uses to wait
 // without holding a worker: move itself to the delayed set and come back later.
+import { createHash } from 'node:crypto';
 import { DelayedError, Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 import type { OperationRequest } from '../domain/operation';
 
@@ -10,6 +11,11 @@ export const QUEUE_NAMES = {
   narrate: 'narrate',
   /** Scheduled upkeep: the recovery pass, user-group refreshes. */
   maintenance: 'maintenance',
+  /**
+   * Later answers to commands that need the cloud (`/lane status`'s health), posted to the command's
+   * response_url. Not on `maintenance`: a person waits for these, and upkeep must not delay them.
+   */
+  followUps: 'follow-ups',
 } as const;
 
 export type OperationJobData =
@@ -34,10 +40,34 @@ export type MaintenanceJobData =
   /** Whether the bot may post in each bound channel (conversations.info): what the command path reads. */
   | { kind: 'refresh-channel-membership' };
 
+/** `/lane status`'s follow-up: the health of the lanes its first answer showed, read through the ports. */
+export interface LaneHealthReportJobData {
+  kind: 'lane-health';
+  /** The command's response_url, where the report goes (Slack takes 5 posts within 30 minutes). */
+  responseUrl: string;
+  /** Who typed the command (for the logs; the report is ephemeral to them anyway). */
+  userId: string;
+  service: string;
+  env: string;
+  /** The lanes the first answer showed, in its order. */
+  lanes: string[];
+}
+
+export type FollowUpJobData = LaneHealthReportJobData;
+
+/**
+ * One follow-up job per command: its id comes from the response_url (unique per command), so a
+ * command seen twice queues it once. A hash, as BullMQ ids may not hold every character a URL has.
+ */
+export function followUpJobId(data: Pick<FollowUpJobData, 'kind' | 'responseUrl'>): string {
+  return `${data.kind}-${createHash('sha256').update(data.responseUrl).digest('hex').slice(0, 32)}`;
+}
+
 export interface Queues {
   operations: Queue<OperationJobData>;
   narrate: Queue<NarrateJobData>;
   maintenance: Queue<MaintenanceJobData>;
+  followUps: Queue<FollowUpJobData>;
   close(): Promise<void>;
 }
 
@@ -77,12 +107,14 @@ export function createQueues(connection: ConnectionOptions, prefix: string, retr
   const operations = new Queue<OperationJobData>(QUEUE_NAMES.operations, opts);
   const narrate = new Queue<NarrateJobData>(QUEUE_NAMES.narrate, opts);
   const maintenance = new Queue<MaintenanceJobData>(QUEUE_NAMES.maintenance, opts);
+  const followUps = new Queue<FollowUpJobData>(QUEUE_NAMES.followUps, opts);
   return {
     operations,
     narrate,
     maintenance,
+    followUps,
     async close() {
-      await Promise.all([operations.close(), narrate.close(), maintenance.close()]);
+      await Promise.all([operations.close(), narrate.close(), maintenance.close(), followUps.close()]);
     },
   };
 }

@@ -141,7 +141,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     const received = process.hrtime.bigint();
     const log = logger.child({ user: command.user_id, channel: command.channel_id });
     const principal = await options.principalOf(command.user_id);
-    const routed = routeCommand({ text: command.text, principal, channelId: command.channel_id }, options.config);
+    const routed = routeCommand({ text: command.text, principal, channelId: command.channel_id, responseUrl: command.response_url }, options.config);
     const auditCommand = (name: string, outcome: string, detail?: string, scope?: { service: string; env: string; lane?: string }) =>
       audit({ at: options.commandDeps.clock.now(), actor: command.user_id, action: `command:${name}`, outcome, channel: command.channel_id, detail, ...scope });
     if (routed.kind === 'reply') {
@@ -167,7 +167,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       }
     }
     // The command's answer, whatever happens (a reply, or the error's text); audited once.
-    const answer = (async (): Promise<{ text?: string; blocks?: Reply['blocks']; visibility: Reply['visibility'] }> => {
+    const answer = (async (): Promise<Answer> => {
       try {
         const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
         options.metrics.commands.inc({ command: name, outcome: 'run' });
@@ -181,12 +181,17 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         return { text, visibility: 'ephemeral' };
       }
     })();
-    const deliver = (reply: { text?: string; blocks?: Reply['blocks']; visibility: Reply['visibility'] }) =>
-      reply.text
-        ? respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false }).catch((respondError: unknown) =>
-            log.error({ err: respondError }, 'could not deliver the answer to Slack (response_url)'),
-          )
-        : undefined;
+    const deliver = async (reply: Answer) => {
+      if (reply.text) {
+        await respond({ response_type: reply.visibility, text: reply.text, blocks: reply.blocks, replace_original: false }).catch((respondError: unknown) =>
+          log.error({ err: respondError }, 'could not deliver the answer to Slack (response_url)'),
+        );
+      }
+      await delivered(reply);
+    };
+    // What the command queued to follow its answer may go now (whether or not the answer arrived).
+    const delivered = (reply: Answer) =>
+      reply.afterDelivery?.().catch((error: unknown) => log.warn({ err: error }, 'could not let the follow-up of a command go; it goes by itself shortly'));
 
     if (!routed.command.acknowledge) {
       // Reads (list, status, history…) and confirmations: ack at once, answer through response_url.
@@ -202,6 +207,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     if (settled) {
       await ack(settled.text ? { response_type: 'ephemeral', text: settled.text, blocks: settled.blocks } : undefined);
       observeAck(options.metrics, received);
+      await delivered(settled);
       return;
     }
     await ack({ response_type: 'ephemeral', text: NOT_YET_CONFIRMED });
@@ -324,6 +330,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     },
   };
 }
+
+/** A command's answer as the listener delivers it: a reply, or the text of what went wrong. */
+type Answer = Pick<Reply, 'blocks' | 'visibility' | 'afterDelivery'> & { text?: string };
 
 /**
  * Socket Mode connects to Slack at start. When Slack cannot be reached, keep retrying in the

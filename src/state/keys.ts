@@ -102,6 +102,11 @@ export class RedisKeys {
     return `${this.prefix}:thread:${operationId}:sending`;
   }
 
+  /** A command's follow-up (by its job id) claimed before it is posted, so that it is posted once. */
+  followUpPosted(jobId: string): string {
+    return `${this.prefix}:follow-up:${jobId}`;
+  }
+
   /** A direct message lanebot sent the requester about this operation (`refused`, `outcome`): claimed before it is sent, so it goes once. */
   operationNotice(operationId: string, kind: string): string {
     return `${this.prefix}:thread:${operationId}:notice:${kind}`;
