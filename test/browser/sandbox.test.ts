@@ -317,6 +317,52 @@ if (skip) {
   }, 90_000);
 });
 
+// A thread reply broadcast to the channel (an alarm), as the Slack adapter posts it: the page shows it
+// in the channel under "replied to a thread" and in the thread with "Also sent to the channel".
+(skip ? describe.skip : describe)('a broadcast thread reply in the sandbox page', () => {
+  let sandbox: ConsoleServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const workspace = new SlackWorkspace({ users: [{ id: 'U0BOB', name: 'bob' }], channels: [{ id: 'C0DEV', name: 'dev' }] });
+    sandbox = await startConsoleServer({ workspace, signingSecret: SIGNING_SECRET, port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await sandbox?.close();
+  });
+
+  it('shows the reply in the channel with what it answers, and in its thread as also sent to the channel', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${sandbox.url}/#/channel/C0DEV`);
+    await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30_000 });
+    const chat = new SlackChatAdapter(createSlackWebClient('xoxb-test', sandbox.apiUrl));
+    const root = await chat.post('C0DEV', { text: '*user-api · dev · lane gray ← release/1.2.3*' });
+    await chat.post('C0DEV', { text: 'Deployed and healthy.' }, { threadTs: root.ts });
+    await chat.post('C0DEV', { text: ':rotating_light: 5xx rate 4.2 % > 1 % on lane gray', broadcast: true }, { threadTs: root.ts });
+
+    const inChannel = page.getByTestId('message').filter({ hasText: '5xx rate 4.2 %' });
+    await inChannel.waitFor({ timeout: 30_000 });
+    await expectText(inChannel.getByTestId('broadcast-note'), 'replied to a thread: user-api · dev · lane gray ← release/1.2.3');
+    // The quiet reply stays in the thread; the root counts both.
+    expect(await page.getByTestId('message').filter({ hasText: 'Deployed and healthy.' }).count()).toBe(0);
+    await expectText(page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.2.3' }).first().getByTestId('thread-replies-link'), '2 replies');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-broadcast-channel.png') });
+
+    await inChannel.getByTestId('broadcast-note').getByRole('button').click();
+    const panel = page.getByTestId('thread-panel');
+    const inThread = panel.getByTestId('thread-reply').filter({ hasText: '5xx rate 4.2 %' });
+    await inThread.waitFor({ timeout: 30_000 });
+    await expectText(inThread.getByTestId('broadcast-note'), 'Also sent to the channel');
+    expect(await panel.getByTestId('thread-reply').filter({ hasText: 'Deployed and healthy.' }).getByTestId('broadcast-note').count()).toBe(0);
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-broadcast-thread.png') });
+    await page.close();
+  }, 90_000);
+});
+
 async function waitForVisible<T extends { waitFor(options: { timeout: number }): Promise<void> }>(locator: T): Promise<T> {
   await locator.waitFor({ timeout: 30_000 });
   return locator;
