@@ -2,7 +2,7 @@
 // same for the STATUS_LIMIT most recently active lanes, with how to see the others. That first
 // answer comes from Redis alone, fast. The lanes' health (ECS service, targets, alarms) needs AWS,
 // so it follows as a second message: a worker reads it through the ports and posts it to the
-// command's response_url (src/health/lane-health-report.job.ts).
+// command's response_url (src/chat/lane-health-report.job.ts).
 import { laneListText, laneStatusText } from '../src/chat/messages';
 import { allowEveryone, ephemeral, fitReply, parseOptionalLane, type Command, type CommandContext, type CommandDeps, type Reply } from './command';
 

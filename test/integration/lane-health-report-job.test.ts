@@ -9,7 +9,7 @@ import type { StackView } from '../../src/cloud/stacks.port';
 import { summarizeTargets } from '../../src/cloud/load-balancer.port';
 import type { LaneResources } from '../../src/domain/lane-resources';
 import type { LaneRef } from '../../src/domain/names';
-import { reportLaneHealth, type LaneHealthReportDeps } from '../../src/health/lane-health-report.job';
+import { reportLaneHealth, type LaneHealthReportDeps } from '../../src/chat/lane-health-report.job';
 import type { LaneHealthReportJobData } from '../../src/queue/queues';
 import { deleteKeysWithPrefix, RedisKeys } from '../../src/state/keys';
 import { REDIS_URL } from '../support/harness';

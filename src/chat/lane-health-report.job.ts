@@ -13,8 +13,8 @@
 // outcome, so that a retry cannot post the report a second time.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { laneHealthReportText, type LaneHealthEntry } from '../chat/health-messages';
-import { ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatPort } from '../chat/chat.port';
+import { laneHealthReportText, type LaneHealthEntry } from './health-messages';
+import { ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatPort } from './chat.port';
 import type { CloudPorts } from '../cloud/cloud';
 import { laneResourcesOf, type LaneResources } from '../domain/lane-resources';
 import { laneStackName, type LaneRef } from '../domain/names';
@@ -22,7 +22,7 @@ import { describeCause } from '../errors';
 import { followUpJobId, type LaneHealthReportJobData } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
-import { readLanesHealth, type HealthPorts } from './lane-health';
+import { readLanesHealth, type HealthPorts } from '../health/lane-health';
 
 /** Slack takes answers to a response_url for 30 minutes; the claim need not outlive that. */
 const CLAIM_TTL_SECONDS = 30 * 60;
