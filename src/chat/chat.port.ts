@@ -13,6 +13,8 @@ export interface ChatMessage {
   /** Plain-text fallback, shown in notifications and by clients that cannot render blocks. */
   text: string;
   blocks?: KnownBlock[];
+  /** A thread reply also shown in the channel (Slack's reply_broadcast). */
+  broadcast?: boolean;
 }
 
 /**

@@ -12,8 +12,8 @@ export type ThreadEvent =
   | { kind: 'queued_behind'; aheadId: string }
   | { kind: 'superseded'; byId: string }
   | { kind: 'stage_failed'; stage: StageView }
-  /** A plain reply a step wants in the thread (already mrkdwn). */
-  | { kind: 'note'; text: string }
+  /** A plain reply a step wants in the thread (already mrkdwn); `broadcast` also shows it in the channel. */
+  | { kind: 'note'; text: string; broadcast?: boolean }
   | { kind: 'finished' };
 
 /** What a thread reply may mention besides its own operation, looked up when the reply is sent. */
@@ -182,7 +182,7 @@ export function threadReply(op: OperationRecord, event: ThreadEvent, view: Opera
       return simple(lines.join('\n'));
     }
     case 'note':
-      return simple(event.text);
+      return event.broadcast ? { ...simple(event.text), broadcast: true } : simple(event.text);
     case 'finished':
       return view.finished(op, ctx);
   }
