@@ -41,12 +41,13 @@ export function targetsText(targets: TargetGroupHealth, desired: number): string
   const wanted = Math.max(desired, total);
   if (targets.unhealthy === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
   const parts: string[] = [];
+  // "1/3 targets unhealthy (…)" says the rest are healthy; without unhealthy ones, say how many are.
   if (targets.unhealthy > 0) parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+  else parts.push(`${targets.healthy}/${wanted} targets healthy`);
   if (targets.initial > 0) parts.push(`${targets.initial} still in initial health checks`);
   if (targets.draining > 0) parts.push(`${targets.draining} draining`);
   if (targets.unused > 0) parts.push(`${targets.unused} unused${targetReasons(targets, 'unused')}`);
   if (targets.unavailable > 0) parts.push(`${targets.unavailable} with health checks off`);
-  parts.unshift(`${targets.healthy}/${wanted} targets healthy`);
   return parts.join(', ');
 }
 
