@@ -4,19 +4,11 @@ import type { HealthVerdict, OperationRecord } from '../domain/operation';
 import { LANE_ALARM_LABEL, type LaneAlarmRole, type LaneResources } from '../domain/lane-resources';
 import type { AlarmNotice } from '../state/alarm-states';
 import { alarmLink, alarmText, rolloutText, targetsText, type LaneHealthReading } from '../health/lane-health';
-import { escapeAndTruncate, escapeText, formatDuration } from './messages';
+import { escapeAndTruncate, escapeText, formatDuration, statusLabelOf } from './messages';
 
-/** The root's status for a succeeded operation with a verdict; undefined otherwise (the usual label). */
+/** The root's status for a succeeded operation with a verdict; undefined otherwise (the kind's usual label). */
 export function healthStatusLabel(op: OperationRecord): string | undefined {
-  if (op.status !== 'succeeded' || !op.health) return undefined;
-  switch (op.health.verdict) {
-    case 'healthy':
-      return ':white_check_mark: deployed and healthy';
-    case 'unhealthy':
-      return ':warning: deployed, unhealthy';
-    case 'unchecked':
-      return ':white_check_mark: deployed (health not checked)';
-  }
+  return op.status === 'succeeded' && op.health ? statusLabelOf(op) : undefined;
 }
 
 /**
