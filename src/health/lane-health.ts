@@ -35,18 +35,26 @@ export async function readLaneHealth(cloud: HealthPorts, resources: LaneResource
   return reading;
 }
 
-/** "3/3 targets healthy", "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])". */
+/**
+ * "3/3 targets healthy"; "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with
+ * these codes: [502]), 2/3 healthy": what is wrong comes first, with ELBv2's reasons (each once).
+ */
 export function targetsText(targets: TargetGroupHealth, desired: number): string {
   const total = targets.targets.length;
   const wanted = Math.max(desired, total);
   if (targets.unhealthy === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
   const parts: string[] = [];
-  if (targets.unhealthy > 0) parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+  if (targets.unhealthy > 0) {
+    parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+    // "0/1 healthy" after "1/1 unhealthy" says nothing new.
+    if (targets.healthy > 0 || targets.unhealthy < wanted) parts.push(`${targets.healthy}/${wanted} healthy`);
+  } else {
+    parts.push(`${targets.healthy}/${wanted} targets healthy`);
+  }
   if (targets.initial > 0) parts.push(`${targets.initial} still in initial health checks`);
   if (targets.draining > 0) parts.push(`${targets.draining} draining`);
   if (targets.unused > 0) parts.push(`${targets.unused} unused${targetReasons(targets, 'unused')}`);
   if (targets.unavailable > 0) parts.push(`${targets.unavailable} with health checks off`);
-  parts.unshift(`${targets.healthy}/${wanted} targets healthy`);
   return parts.join(', ');
 }
 
@@ -61,12 +69,18 @@ function targetReasons(targets: TargetGroupHealth, state: 'unhealthy' | 'unused'
   return reasons.size > 0 ? ` (${[...reasons].slice(0, 3).join('; ')})` : '';
 }
 
-/** "ECS deployment complete, 3/3 running", "ECS deployment failed: <reason>", "ECS deployment in progress: 1/3 running". */
+/**
+ * "ECS deployment complete, 3/3 running", "ECS deployment in progress: 1/3 running", "ECS deployment
+ * failed (circuit breaker: tasks failed to start)" — ECS's reason starts "ECS deployment circuit
+ * breaker: …", whose first words would only repeat the sentence's.
+ */
 export function rolloutText(service: EcsServiceView): string {
   const counts = `${service.runningCount}/${service.desiredCount} running`;
   switch (service.rolloutState) {
-    case 'FAILED':
-      return `ECS deployment failed${service.rolloutStateReason ? `: ${service.rolloutStateReason.replace(/\.+$/, '')}` : ''}`;
+    case 'FAILED': {
+      const reason = service.rolloutStateReason?.replace(/^ECS deployment\s+/i, '').replace(/\.+$/, '').trim();
+      return `ECS deployment failed${reason ? ` (${reason})` : ''}`;
+    }
     case 'IN_PROGRESS':
       return `ECS deployment in progress: ${counts}`;
     default:
@@ -82,10 +96,15 @@ export function rolloutComplete(service: EcsServiceView): boolean {
   return service.runningCount >= service.desiredCount && service.pendingCount === 0;
 }
 
+/** How Slack calls one of the lane's alarms: "5xx rate", or its name when the stack's outputs do not say which it is. */
+export function alarmLabel(resources: Pick<LaneResources, 'alarms'>, alarmName: string): string {
+  const role = alarmRoleOf(resources, alarmName);
+  return role ? LANE_ALARM_LABEL[role] : alarmName;
+}
+
 /** One alarm in a sentence: "5xx rate: OK", "unhealthy hosts: ALARM (Threshold Crossed: …)". */
 export function alarmText(resources: LaneResources, alarm: AlarmView, withReason = true): string {
-  const role = alarmRoleOf(resources, alarm.name);
-  const label = role ? LANE_ALARM_LABEL[role] : alarm.name;
+  const label = alarmLabel(resources, alarm.name);
   const state = alarm.state === 'INSUFFICIENT_DATA' ? 'no data yet' : alarm.state;
   return withReason && alarm.state === 'ALARM' && alarm.reason ? `${label}: ${state} (${alarm.reason.replace(/\.+$/, '')})` : `${label}: ${state}`;
 }
