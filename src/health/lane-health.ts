@@ -40,9 +40,10 @@ export async function readLaneHealth(cloud: HealthPorts, resources: LaneResource
  * these codes: [502]), 2/3 healthy": what is wrong comes first, with ELBv2's reasons (each once).
  */
 export function targetsText(targets: TargetGroupHealth, desired: number): string {
-  const total = targets.targets.length;
+  // Draining targets are on their way out (an older deployment's tasks): they are not wanted.
+  const total = targets.targets.length - targets.draining;
   const wanted = Math.max(desired, total);
-  if (targets.unhealthy === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
+  if (targets.unhealthy === 0 && targets.draining === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
   const parts: string[] = [];
   if (targets.unhealthy > 0) {
     parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
