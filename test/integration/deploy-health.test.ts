@@ -12,7 +12,11 @@ const SOAK_MS = 5 * MIN;
 const DEADLINE_MS = 10 * MIN;
 const GRAY = { service: 'user-api', env: 'dev', lane: 'gray' };
 
-const SOAK_CONFIG = TEST_CONFIG.replace(/dev:\n {4}verify: \{ soak: 0s \}/, 'dev:\n    verify: { soak: 5m, deadline: 10m }');
+/** TEST_CONFIG with a soak for dev (TEST_CONFIG's is 0s). */
+function soakConfig(soak: string): string {
+  return TEST_CONFIG.replace(/dev:\n {4}verify: \{ soak: 0s \}/, `dev:\n    verify: { soak: ${soak}, deadline: 10m }`);
+}
+const SOAK_CONFIG = soakConfig('5m');
 
 /** The text of the root's blocks (its stages live there, not in `text`). */
 function rootBlocks(root: StubMessage): string {
@@ -26,6 +30,15 @@ function rootBlocks(root: StubMessage): string {
 async function lookedAgain(t: TestBot): Promise<void> {
   await t.bot.simFaults!.inject({ service: 'elbv2', fault: 'throttled' });
   await waitFor('the health check to look again', async () => (await t.bot.simFaults!.pending()).length === 0);
+}
+
+/** When the soak of the lane's current deploy ends, as its health check recorded it. */
+async function soakEndsAt(t: TestBot, soakMs = SOAK_MS): Promise<number> {
+  const op = await t.bot.operations.get((await t.bot.lanes.get(GRAY))!.last!.id);
+  const progress = (op?.progress ?? {}) as { phase?: string; phaseStartedAt?: number; soakEndsAt?: number };
+  expect(progress).toMatchObject({ phase: 'soak' });
+  expect(progress.soakEndsAt! - progress.phaseStartedAt!).toBe(soakMs);
+  return progress.soakEndsAt!;
 }
 
 function finalReply(t: TestBot, root: StubMessage): StubMessage | undefined {
@@ -65,13 +78,14 @@ describe('health verification after a deploy', () => {
     // Targets are in their initial health checks for a minute after the lane stack is created.
     t.clock.advance(MIN);
     await waitFor('the soak to start', () => rootBlocks(root).includes('alarms, 5 min soak'));
-    // Mid-soak: the deploy is still running, its stage in progress, no final reply yet.
-    t.clock.advance(SOAK_MS - MIN);
+    // A second before the soak ends: the deploy is still running, its stage in progress, no final reply yet.
+    const end = await soakEndsAt(t);
+    t.clock.advance(end - t.clock.now() - 1000);
     await lookedAgain(t);
     expect(finalReply(t, root)).toBeUndefined();
     expect(rootBlocks(root)).toContain('Health check — in progress');
 
-    t.clock.advance(MIN);
+    t.clock.advance(1000);
     const done = await waitFor('the final reply', () => finalReply(t, root));
     expect(done.text).toContain('Lane *gray* of user-api/dev now runs `release/1.2.3`');
     expect(done.text).toMatch(/\*Deployed and healthy:\* 1\/1 targets healthy, ECS deployment complete, 1\/1 running, alarms OK for 5 min\./);
@@ -131,25 +145,6 @@ describe('health verification after a deploy', () => {
     expect(done.text).not.toContain('The lane runs the new version');
     await waitFor('the root to say deployed, unhealthy', () => root.text.includes('deployed, unhealthy'));
     expect((await t.bot.lanes.get(GRAY))!.last).toMatchObject({ status: 'succeeded', health: { verdict: 'unhealthy', rolloutFailed: true } });
-  });
-
-  it('calls the lane unhealthy when an alarm fires during the soak, naming the alarm', async () => {
-    const root = await deployThroughPipeline('release/1.2.3');
-    // 5 % of requests fail from now; the 5xx alarm follows after its 5-minute window.
-    await t.bot.simHealth!.setHealth(GRAY, { errorRatePercent: 5 });
-    t.clock.advance(MIN);
-    await waitFor('the soak to start', () => rootBlocks(root).includes('alarms, 5 min soak'));
-    const soakEndsAt = t.clock.now() + SOAK_MS;
-    // Four minutes into the five-minute soak, the alarm's window is over.
-    t.clock.advance(4 * MIN);
-    const done = await waitFor('the final reply', () => finalReply(t, root));
-    expect(done.text).toContain('*Deployed, but not healthy:*');
-    expect(done.text).toContain('alarm 5xx rate: ALARM (Threshold Crossed');
-    await waitFor('the root to say deployed, unhealthy', () => root.text.includes('deployed, unhealthy'));
-    const op = (await t.bot.lanes.get(GRAY))!.last!;
-    expect(op.health).toMatchObject({ verdict: 'unhealthy' });
-    // Judged as soon as the alarm fired, not at the soak's end.
-    expect(op.health!.checkedAt).toBeLessThan(soakEndsAt);
   });
 
   it('gives way to a newer deploy during the soak: the check is cut short and the newer one runs at once', async () => {
@@ -217,5 +212,43 @@ describe('a bot restarted during the soak', () => {
     const releases = await second.bot.lanes.releases(GRAY);
     expect(releases).toHaveLength(1);
     expect(releases[0]).toMatchObject({ health: 'healthy' });
+  });
+});
+
+describe('an alarm that fires during the soak', () => {
+  let t: TestBot;
+
+  beforeEach(async () => {
+    // A soak longer than the 5xx alarm's 5-minute window, so the alarm can fire well inside it.
+    t = await startTestBot({ config: soakConfig('10m') });
+  });
+
+  afterEach(async () => {
+    await t.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  it('makes the lane unhealthy at once, with the alarm named', async () => {
+    await t.command('deploy gray release/1.2.3');
+    const root = await waitFor('the root message', () => t.stub.rootMentioning('release/1.2.3'));
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(GRAY))?.last?.status === 'running');
+    t.clock.advance(FULL_RUN_MS + MIN);
+    await waitFor('the soak to start', () => rootBlocks(root).includes('alarms, 10 min soak'));
+    const end = await soakEndsAt(t, 10 * MIN);
+
+    // 5 % of requests fail from now on; the 5xx alarm follows once its 5-minute window is over.
+    await t.bot.simHealth!.setHealth(GRAY, { errorRatePercent: 5 });
+    t.clock.advance(4 * MIN);
+    await lookedAgain(t);
+    expect(finalReply(t, root)).toBeUndefined();
+    t.clock.advance(MIN);
+    const done = await waitFor('the final reply', () => finalReply(t, root));
+    expect(done.text).toContain('*Deployed, but not healthy:* alarm 5xx rate: ALARM (Threshold Crossed: 1 datapoint [5] was greater than the threshold (1.0)');
+    await waitFor('the root to say deployed, unhealthy', () => root.text.includes('deployed, unhealthy'));
+    const op = (await t.bot.lanes.get(GRAY))!.last!;
+    expect(op.health).toMatchObject({ verdict: 'unhealthy' });
+    // Judged when the alarm fired, five minutes before the soak's end.
+    expect(op.health!.checkedAt).toBe(end - 5 * MIN);
+    expect((await t.bot.lanes.releases(GRAY))[0]).toMatchObject({ operationId: op.id, health: 'unhealthy' });
   });
 });
