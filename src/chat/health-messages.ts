@@ -23,7 +23,11 @@ export function healthText(health: HealthVerdict | undefined): string {
     case 'healthy':
       return `\n*Deployed and healthy:* ${escapeText(health.summary)}.${reasons ? ` Note: ${reasons}.` : ''}`;
     case 'unhealthy':
-      return `\n*Deployed, but not healthy:* ${reasons}.${links} The lane runs the new version; fix it forward or deploy the previous branch again.`;
+      // After a failed ECS deployment the lane template's circuit breaker rolls the service back:
+      // telling people the new version runs would send them looking in the wrong place.
+      return health.rolloutFailed
+        ? `\n*Deployed, but not healthy:* ${reasons}.${links} ECS rolled the service back to its previous deployment, so the lane does not run this version; fix the cause and deploy again.`
+        : `\n*Deployed, but not healthy:* ${reasons}.${links} The lane runs the new version; fix it forward or deploy the previous branch again.`;
     case 'unchecked':
       return `\n*Health not checked:* ${reasons}.${links}`;
   }

@@ -136,6 +136,11 @@ export interface HealthVerdict {
   /** Console pages of what was checked (target group, ECS service, alarms). */
   links: { label: string; url: string }[];
   checkedAt: number;
+  /**
+   * ECS failed the new deployment (its circuit breaker): the lane template rolls the service back,
+   * so the lane does not run the new version although the pipeline deployed it.
+   */
+  rolloutFailed?: boolean;
 }
 
 /**

@@ -114,8 +114,8 @@ describe('simulator controls', () => {
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'ruby' }))?.last?.status === 'running');
     await post('/sandbox/sim/advance-clock', { hours: 1 });
     const root = await waitFor('the root message', () => t.stub.rootMentioning('release/9.9.9-ecs'));
-    const reply = await waitFor('the verdict', () => t.stub.thread(root).find((m) => m.text.includes('now runs')));
-    expect(reply.text).toContain('*Deployed, but not healthy:* ECS deployment failed: ECS deployment circuit breaker');
+    const reply = await waitFor('the verdict', () => t.stub.thread(root).find((m) => m.text.includes('did not roll it out')));
+    expect(reply.text).toContain('*Deployed, but not healthy:* ECS deployment failed (circuit breaker');
     await waitFor('the root to say so', () => root.text.includes('deployed, unhealthy'));
   });
 
