@@ -300,6 +300,12 @@ const envSchema = z
     LANEBOT_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, 'must be letters, digits, :, _ or -').default('lanebot'),
     /** Where `/lane setup` reads the pipeline templates; default: the templates/ lanebot ships with. */
     LANEBOT_TEMPLATES_DIR: z.string().min(1).optional(),
+    /**
+     * The SQS queue of CloudWatch alarm state changes (templates/lanebot-alarm-events.yaml, output
+     * QueueUrl). Without it, alarm changes still reach the lanes' threads through the once-a-minute
+     * DescribeAlarms pass, only later.
+     */
+    ALARM_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-alarm-events' }).optional(),
     /** Which parts this process runs: the Slack receiver, the workers, or both. */
     LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
   })

@@ -33,6 +33,8 @@ import { ConfigError, describeCause, LanebotError, QueueUnavailableError } from 
 import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
+import { AlarmWatch } from './alarms/alarm-watch';
+import { AlarmStates } from './state/alarm-states';
 import type { OperationRegistry } from './operations/registry';
 import { OperationRunner } from './operations/runner';
 import type { GateDeps } from './operations/gates/gate-deps';
@@ -91,6 +93,8 @@ const RECOVERY_GRACE_MS = 2 * 60_000;
 const USER_GROUP_REFRESH_MS = 15 * 60_000;
 /** How often the bot's membership of every bound channel is read again (besides Slack's member events). */
 const CHANNEL_MEMBERSHIP_REFRESH_MS = 15 * 60_000;
+/** The alarm watch's safety net runs once a minute across all lanes (alarms/alarm-watch.ts). */
+const ALARM_POLL_INTERVAL_MS = 60_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -121,6 +125,12 @@ export interface LanebotOverrides {
    * 15 s before a job fails for good): tests of a job that fails for good shorten them.
    */
   jobRetry?: JobRetryOptions;
+  /**
+   * The alarm watch: whether this process reads the alarm event feed (default: when the cloud has
+   * one and the process runs workers) and how often the safety-net pass runs (default once a
+   * minute; false: never on a schedule). Tests that count Slack calls turn both off.
+   */
+  alarms?: { consumeEvents?: boolean; pollEveryMs?: number | false; eventWaitSeconds?: number };
 }
 
 export interface Lanebot {
@@ -147,6 +157,8 @@ export interface Lanebot {
   simClock?: SimClock;
   /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
   simFaults?: SimFaults;
+  /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
+  alarmWatch: AlarmWatch;
   /** Deploys of a service/env waiting for approval. */
   approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
   /** One recovery pass now (it also runs on a schedule). */
@@ -205,7 +217,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     env.CLOUD === 'sim'
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
-  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1' });
+  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL });
   const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
   const cloud: CloudPorts = overrides.wrapCloud?.(chosenCloud) ?? chosenCloud;
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
@@ -218,7 +230,21 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const narrator = new ThreadNarrator(redis, keys, queues);
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale: env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1 };
+  const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
+  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  const alarmWatch = new AlarmWatch({
+    states: new AlarmStates(redis, keys),
+    lanes,
+    operations,
+    narrator,
+    cloud,
+    config,
+    clock,
+    logger: logger.child({ component: 'alarms' }),
+    timeScale,
+    // The simulator's feed answers from Redis: a short wait keeps stop() quick.
+    eventWaitSeconds: overrides.alarms?.eventWaitSeconds ?? (env.CLOUD === 'sim' ? 1 : 20),
+  });
   const approvals = new ApprovalStore(redis, keys, operations);
   const commandApprovals = new ApprovalStore(commandRedis, keys, commandOperations);
   /** Brings an operation's delayed job (request or run) back now: something it waits for was decided. */
@@ -301,6 +327,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       case 'recover':
         await recover();
         return;
+      case 'poll-alarms': {
+        const pass = await alarmWatch.pollOnce();
+        if (pass.changes > 0 || pass.discovered > 0) logger.child({ component: 'alarms' }).info(pass, 'alarm safety-net pass');
+        return;
+      }
       case 'refresh-channel-membership':
         await refreshChannelMembership(chat, membership, Object.keys(config.channels), () => clock.now(), logger.child({ component: 'channel-membership' }));
         return;
@@ -380,6 +411,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       queues.narrate.upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { operationId: '' } }),
       queues.maintenance.upsertJobScheduler('recover', { every: overrides.recovery?.intervalMs ?? RECOVERY_INTERVAL_MS }, { name: 'recover', data: { kind: 'recover' } }),
     ];
+    const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
+    if (pollAlarmsEvery !== false) {
+      upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));
+    }
     if (Object.keys(config.channels).length > 0 && overrides.refreshChannelMembership !== false) {
       upserts.push(
         // The first run comes at once (BullMQ runs an `every` scheduler's first job on upsert).
@@ -424,6 +459,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simClock,
     simFaults: simCloud?.sim.faults,
     recover,
+    alarmWatch,
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();
@@ -438,6 +474,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         startWorkers();
         // Not awaited: with Redis down it waits for the connection, and starting must not.
         schedule();
+        if (overrides.alarms?.consumeEvents ?? true) alarmWatch.startConsuming();
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
@@ -450,6 +487,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // Stop taking new commands first, then let workers finish their current step. A step that
       // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
+      await withTimeout(alarmWatch.stop(), 5_000, 'the alarm event loop did not stop').catch(() => undefined);
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';

@@ -2,21 +2,14 @@
 // status), and the health part of `/lane status` (its follow-up). Pure builders over records and readings.
 import type { Scope } from '../domain/names';
 import type { HealthVerdict, OperationRecord } from '../domain/operation';
-import { alarmNamesOf, type LaneResources } from '../domain/lane-resources';
+import { alarmNamesOf, LANE_ALARM_LABEL, type LaneAlarmRole, type LaneResources } from '../domain/lane-resources';
+import type { AlarmNotice } from '../state/alarm-states';
 import { alarmLink, alarmText, healthLinks, rolloutText, targetsText, type LaneHealthReading } from '../health/lane-health';
-import { escapeAndTruncate, escapeText } from './messages';
+import { escapeAndTruncate, escapeText, formatDuration, statusLabelOf } from './messages';
 
-/** The root's status for a succeeded operation with a verdict; undefined otherwise (the usual label). */
+/** The root's status for a succeeded operation with a verdict; undefined otherwise (the kind's usual label). */
 export function healthStatusLabel(op: OperationRecord): string | undefined {
-  if (op.status !== 'succeeded' || !op.health) return undefined;
-  switch (op.health.verdict) {
-    case 'healthy':
-      return ':white_check_mark: deployed and healthy';
-    case 'unhealthy':
-      return ':warning: deployed, unhealthy';
-    case 'unchecked':
-      return ':white_check_mark: deployed (health not checked)';
-  }
+  return op.status === 'succeeded' && op.health ? statusLabelOf(op) : undefined;
 }
 
 /**
@@ -31,7 +24,11 @@ export function healthText(health: HealthVerdict | undefined): string {
     case 'healthy':
       return `\n*Deployed and healthy:* ${escapeText(health.summary)}.${reasons ? ` Note: ${reasons}.` : ''}`;
     case 'unhealthy':
-      return `\n*Deployed, but not healthy:* ${reasons}.${links} The lane runs the new version; fix it forward or deploy the previous branch again.`;
+      // After a failed ECS deployment the lane template's circuit breaker rolls the service back:
+      // telling people the new version runs would send them looking in the wrong place.
+      return health.rolloutFailed
+        ? `\n*Deployed, but not healthy:* ${reasons}.${links} ECS rolled the service back to its previous deployment, so the lane does not run this version; fix the cause and deploy again.`
+        : `\n*Deployed, but not healthy:* ${reasons}.${links} The lane runs the new version; fix it forward or deploy the previous branch again.`;
     case 'unchecked':
       return `\n*Health not checked:* ${reasons}.${links}`;
   }
@@ -89,4 +86,48 @@ export function laneHealthReportText(scope: Scope, entries: LaneHealthEntry[]): 
   });
   if (one) return sections[0] ?? '';
   return [`:stethoscope: *Health of the lanes above* (${scope.service}/${scope.env}), read just now:`, ...sections].join('\n\n');
+}
+
+/**
+ * An alarm change for the lane's thread: ":rotating_light: 5xx rate 4.2 % > 1 % on lane gray" (with
+ * the alarm's console link), ":white_check_mark: 5xx rate on lane gray cleared after 12 min", and for a
+ * flapping alarm how many changes the message sums up.
+ */
+export function alarmNoticeText(notice: AlarmNotice, about: { lane: string; role?: LaneAlarmRole; link?: string }): string {
+  const label = about.role ? LANE_ALARM_LABEL[about.role] : `alarm ${notice.alarmName}`;
+  const name = about.link ? `<${about.link}|${escapeText(label)}>` : escapeText(label);
+  const lane = `lane *${escapeText(about.lane)}*`;
+  const folded = notice.changes > 1 ? ` _(${notice.changes} changes in and out of ALARM in the last minutes, folded into this message: the alarm is flapping.)_` : '';
+  if (notice.state === 'ALARM') {
+    const figures = figuresText(about.role, notice.value, notice.threshold);
+    const why = figures ? `${name}: ${figures} on ${lane}` : `${name} alarm on ${lane}: ${escapeAndTruncate(notice.reason, 300)}`;
+    return `:rotating_light: ${why}.${folded}`;
+  }
+  const lasted = notice.alarmingSince !== undefined && notice.at >= notice.alarmingSince ? ` after ${durationText(notice.at - notice.alarmingSince)}` : '';
+  if (notice.state === 'OK') return `:white_check_mark: ${name} on ${lane} cleared${lasted}.${folded}`;
+  return `:white_circle: ${name} on ${lane} is no longer in ALARM${lasted}, but has no data now (no traffic, or no tasks).${folded}`;
+}
+
+/** "4.2 % > 1 %", "2 > 0 unhealthy hosts", "1 task below desired"; undefined without figures. */
+function figuresText(role: LaneAlarmRole | undefined, value: number | undefined, threshold: number | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const number = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 1 : 0));
+  switch (role) {
+    case 'errorRate':
+      return `${number(value)} %${threshold === undefined ? '' : ` > ${number(threshold)} %`}`;
+    case 'unhealthyHosts':
+      return `${number(value)} unhealthy host${value === 1 ? '' : 's'}`;
+    case 'runningTasks':
+      return `${number(value)} task${value === 1 ? '' : 's'} below desired`;
+    default:
+      return `${number(value)}${threshold === undefined ? '' : ` > ${number(threshold)}`}`;
+  }
+}
+
+/** "12 min", "1 h 05 min", "40 s". */
+function durationText(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (ms < 60_000) return formatDuration(ms);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }

@@ -12,8 +12,8 @@ export type ThreadEvent =
   | { kind: 'queued_behind'; aheadId: string }
   | { kind: 'superseded'; byId: string }
   | { kind: 'stage_failed'; stage: StageView }
-  /** A plain reply a step wants in the thread (already mrkdwn). */
-  | { kind: 'note'; text: string }
+  /** A plain reply a step wants in the thread (already mrkdwn); `broadcast` also shows it in the channel. */
+  | { kind: 'note'; text: string; broadcast?: boolean }
   | { kind: 'finished' };
 
 /** What a thread reply may mention besides its own operation, looked up when the reply is sent. */
@@ -182,7 +182,7 @@ export function threadReply(op: OperationRecord, event: ThreadEvent, view: Opera
       return simple(lines.join('\n'));
     }
     case 'note':
-      return simple(event.text);
+      return event.broadcast ? { ...simple(event.text), broadcast: true } : simple(event.text);
     case 'finished':
       return view.finished(op, ctx);
   }
@@ -236,7 +236,7 @@ export function laneStatusText(view: LaneView, now: number): string {
     lines.push('No deploy yet.');
   } else {
     const what = last.kind === 'deploy' ? `\`${last.params.branch ?? ''}\`` : `\`/lane ${last.kind}\``;
-    lines.push(`${STATUS_LABEL[last.status]} · ${what} by <@${last.requester}> · requested ${ago(now, last.requestedAt)}`);
+    lines.push(`${statusLabelOf(last)} · ${what} by <@${last.requester}> · requested ${ago(now, last.requestedAt)}`);
     if (last.finishedAt) lines.push(`finished ${ago(now, last.finishedAt)}`);
     for (const stage of last.stages) lines.push(`  ${stageLine(stage, now)}`);
     if (last.executionUrl) lines.push(`<${last.executionUrl}|Execution in the AWS console>`);
@@ -250,7 +250,7 @@ export function laneListText(views: LaneView[], service: string, env: string, no
   const lines = views.map((view) => {
     const last = view.last;
     const runs = view.branch ? `runs \`${view.branch}\`` : 'runs nothing yet';
-    const state = view.state === 'deleting' ? ':wastebasket: being deleted' : last ? STATUS_LABEL[last.status] : 'no operation yet';
+    const state = view.state === 'deleting' ? ':wastebasket: being deleted' : last ? statusLabelOf(last) : 'no operation yet';
     // The latest deploy's branch, when it is not (yet) what the lane runs.
     const lastWhat = view.state === 'active' && last?.kind === 'deploy' && last.params.branch !== view.branch ? ` \`${last.params.branch ?? ''}\`` : '';
     const idle = view.lastActivityAt !== undefined ? ` · idle ${formatDuration(Math.max(0, now - view.lastActivityAt))}` : '';
@@ -262,6 +262,24 @@ export function laneListText(views: LaneView[], service: string, env: string, no
 
 function pendingText(op: OperationRecord): string {
   return op.kind === 'deploy' ? `\`${op.params.branch ?? ''}\`` : `\`/lane ${op.kind}\``;
+}
+
+/**
+ * An operation's status words where no view is at hand (lane status and list): a succeeded change
+ * with a health verdict says it ("deployed and healthy", "deployed, unhealthy").
+ */
+export function statusLabelOf(op: OperationRecord): string {
+  if (op.status === 'succeeded' && op.health) {
+    switch (op.health.verdict) {
+      case 'healthy':
+        return ':white_check_mark: deployed and healthy';
+      case 'unhealthy':
+        return ':warning: deployed, unhealthy';
+      case 'unchecked':
+        return ':white_check_mark: deployed (health not checked)';
+    }
+  }
+  return STATUS_LABEL[op.status];
 }
 
 export function ago(now: number, then: number): string {

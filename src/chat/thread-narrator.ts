@@ -145,7 +145,7 @@ return 0`;
 /** Stored as `rootTs` when Slack refused the root message for good: the deploy has no thread. */
 const ROOT_UNAVAILABLE = 'unavailable';
 /** Stored as `rootTs` of an operation superseded before it started: it gets no thread. */
-const ROOT_SKIPPED = 'skipped';
+export const ROOT_SKIPPED = 'skipped';
 const LOCK_BUSY_RETRY_MS = 250;
 
 class LostThreadLockError extends Error {
@@ -390,6 +390,8 @@ export class ThreadFlusher {
    * after an ambiguous outcome the message is not sent again.
    */
   private async notify(op: OperationRecord, kind: 'refused' | 'outcome', message: ChatMessage): Promise<void> {
+    // A lane thread lanebot opened itself has nobody to tell.
+    if (!op.requester) return;
     const key = this.keys.operationNotice(op.id, kind);
     const claimed = await this.redis.set(key, String(Date.now()), 'EX', OPERATION_RETENTION_SECONDS, 'NX');
     if (claimed !== 'OK') return;

@@ -27,7 +27,7 @@ export interface AlarmEventsPort {
    * Up to `maxMessages` state changes, waiting up to `waitSeconds` for the first (long poll).
    * Messages that are not alarm state changes are acknowledged on the way and never returned.
    */
-  receive(maxMessages: number, waitSeconds: number): Promise<AlarmStateChange[]>;
+  receive(maxMessages: number, waitSeconds: number, signal?: AbortSignal): Promise<AlarmStateChange[]>;
   /** Removes handled messages; a message not acknowledged comes back after its visibility timeout. */
   acknowledge(receipts: string[]): Promise<void>;
 }
@@ -88,7 +88,7 @@ function parseTime(raw: unknown): number | undefined {
 }
 
 /** reasonData is itself a JSON string: {threshold, recentDatapoints: [..], evaluatedDatapoints: [{timestamp, value}, ..]}. */
-function readReasonData(raw: unknown): { value?: number; threshold?: number } {
+export function readReasonData(raw: unknown): { value?: number; threshold?: number } {
   if (typeof raw !== 'string' || raw === '') return {};
   let data: { threshold?: unknown; recentDatapoints?: unknown; evaluatedDatapoints?: unknown };
   try {

@@ -11,6 +11,9 @@ export interface AlarmView {
   reason: string;
   /** When the alarm last changed state (epoch milliseconds); reading it again does not move it. */
   updatedAt: number;
+  /** The newest datapoint CloudWatch evaluated for this state, when it says (StateReasonData). */
+  value?: number;
+  threshold?: number;
 }
 
 export interface AlarmStates {
@@ -26,4 +29,9 @@ export interface AlarmStates {
 export interface AlarmsPort {
   /** The state of each named alarm (any number of names; duplicates are answered once). */
   alarmStates(alarmNames: string[]): Promise<AlarmStates>;
+  /**
+   * Every alarm of the account (and region) in `state`, whoever owns it: one call per 100 alarms in
+   * that state, however many alarms exist. What the alarm watch's safety net asks each minute.
+   */
+  alarmsInState(state: AlarmState): Promise<AlarmView[]>;
 }

@@ -52,7 +52,8 @@ export function isFinished(status: OperationStatus): boolean {
 }
 
 /** The kinds the registry knows (src/operations/kinds/). */
-export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete';
+/** `lane-thread` changes nothing: it holds a thread for a lane that has none (kinds/lane-thread.kind.ts). */
+export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete' | 'lane-thread';
 
 /** Kind-specific parameters, fixed when the operation is requested (e.g. a deploy's branch). */
 export type OperationParams = Readonly<Record<string, string>>;
@@ -135,6 +136,11 @@ export interface HealthVerdict {
   /** Console pages of what was checked (target group, ECS service, alarms). */
   links: { label: string; url: string }[];
   checkedAt: number;
+  /**
+   * ECS failed the new deployment (its circuit breaker): the lane template rolls the service back,
+   * so the lane does not run the new version although the pipeline deployed it.
+   */
+  rolloutFailed?: boolean;
 }
 
 /**

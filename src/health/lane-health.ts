@@ -2,7 +2,7 @@
 // Read through the ports (never in an ack path), by the verification after a deploy and by
 // `/lane status`. The texts here are what Slack shows of each part; they say what is wrong in the
 // words of the AWS console (reason codes included), so a reader can look it up.
-import type { AlarmView } from '../cloud/alarms.port';
+import type { AlarmsPort, AlarmView } from '../cloud/alarms.port';
 import type { CloudPorts } from '../cloud/cloud';
 import type { EcsServiceView } from '../cloud/ecs.port';
 import type { TargetGroupHealth } from '../cloud/load-balancer.port';
@@ -28,7 +28,8 @@ export interface LaneHealthReading {
   unreadable?: Partial<Record<HealthPart, string>>;
 }
 
-export type HealthPorts = Pick<CloudPorts, 'ecs' | 'loadBalancer' | 'alarms'>;
+/** What reading a lane's health needs: the alarms by name, not the account-wide listing. */
+export type HealthPorts = Pick<CloudPorts, 'ecs' | 'loadBalancer'> & { alarms: Pick<AlarmsPort, 'alarmStates'> };
 
 /** Reads the three parts; faults of any port throw (the caller decides whether to retry). */
 export async function readLaneHealth(cloud: HealthPorts, resources: LaneResources): Promise<LaneHealthReading> {
@@ -90,18 +91,27 @@ function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
   );
 }
 
-/** "3/3 targets healthy", "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])". */
+/**
+ * "3/3 targets healthy"; "1/3 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with
+ * these codes: [502]), 2/3 healthy": what is wrong comes first, with ELBv2's reasons (each once).
+ */
 export function targetsText(targets: TargetGroupHealth, desired: number): string {
-  const total = targets.targets.length;
+  // Draining targets are on their way out (an older deployment's tasks): they are not wanted.
+  const total = targets.targets.length - targets.draining;
   const wanted = Math.max(desired, total);
-  if (targets.unhealthy === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
+  if (targets.unhealthy === 0 && targets.draining === 0 && targets.healthy >= desired && targets.healthy === total) return `${targets.healthy}/${wanted} targets healthy`;
   const parts: string[] = [];
-  if (targets.unhealthy > 0) parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+  if (targets.unhealthy > 0) {
+    parts.push(`${targets.unhealthy}/${wanted} targets unhealthy${targetReasons(targets, 'unhealthy')}`);
+    // "0/1 healthy" after "1/1 unhealthy" says nothing new.
+    if (targets.healthy > 0 || targets.unhealthy < wanted) parts.push(`${targets.healthy}/${wanted} healthy`);
+  } else {
+    parts.push(`${targets.healthy}/${wanted} targets healthy`);
+  }
   if (targets.initial > 0) parts.push(`${targets.initial} still in initial health checks`);
   if (targets.draining > 0) parts.push(`${targets.draining} draining`);
   if (targets.unused > 0) parts.push(`${targets.unused} unused${targetReasons(targets, 'unused')}`);
   if (targets.unavailable > 0) parts.push(`${targets.unavailable} with health checks off`);
-  parts.unshift(`${targets.healthy}/${wanted} targets healthy`);
   return parts.join(', ');
 }
 
@@ -116,12 +126,18 @@ function targetReasons(targets: TargetGroupHealth, state: 'unhealthy' | 'unused'
   return reasons.size > 0 ? ` (${[...reasons].slice(0, 3).join('; ')})` : '';
 }
 
-/** "ECS deployment complete, 3/3 running", "ECS deployment failed: <reason>", "ECS deployment in progress: 1/3 running". */
+/**
+ * "ECS deployment complete, 3/3 running", "ECS deployment in progress: 1/3 running", "ECS deployment
+ * failed (circuit breaker: tasks failed to start)" — ECS's reason starts "ECS deployment circuit
+ * breaker: …", whose first words would only repeat the sentence's.
+ */
 export function rolloutText(service: EcsServiceView): string {
   const counts = `${service.runningCount}/${service.desiredCount} running`;
   switch (service.rolloutState) {
-    case 'FAILED':
-      return `ECS deployment failed${service.rolloutStateReason ? `: ${service.rolloutStateReason.replace(/\.+$/, '')}` : ''}`;
+    case 'FAILED': {
+      const reason = service.rolloutStateReason?.replace(/^ECS deployment\s+/i, '').replace(/\.+$/, '').trim();
+      return `ECS deployment failed${reason ? ` (${reason})` : ''}`;
+    }
     case 'IN_PROGRESS':
       return `ECS deployment in progress: ${counts}`;
     default:
@@ -137,10 +153,15 @@ export function rolloutComplete(service: EcsServiceView): boolean {
   return service.runningCount >= service.desiredCount && service.pendingCount === 0;
 }
 
+/** How Slack calls one of the lane's alarms: "5xx rate", or its name when the stack's outputs do not say which it is. */
+export function alarmLabel(resources: Pick<LaneResources, 'alarms'>, alarmName: string): string {
+  const role = alarmRoleOf(resources, alarmName);
+  return role ? LANE_ALARM_LABEL[role] : alarmName;
+}
+
 /** One alarm in a sentence: "5xx rate: OK", "unhealthy hosts: ALARM (Threshold Crossed: …)". */
 export function alarmText(resources: LaneResources, alarm: AlarmView, withReason = true): string {
-  const role = alarmRoleOf(resources, alarm.name);
-  const label = role ? LANE_ALARM_LABEL[role] : alarm.name;
+  const label = alarmLabel(resources, alarm.name);
   const state = alarm.state === 'INSUFFICIENT_DATA' ? 'no data yet' : alarm.state;
   return withReason && alarm.state === 'ALARM' && alarm.reason ? `${label}: ${state} (${alarm.reason.replace(/\.+$/, '')})` : `${label}: ${state}`;
 }

@@ -38,7 +38,9 @@ export type MaintenanceJobData =
   | { kind: 'recover' }
   | { kind: 'refresh-user-groups'; groupId?: string }
   /** Whether the bot may post in each bound channel (conversations.info): what the command path reads. */
-  | { kind: 'refresh-channel-membership' };
+  | { kind: 'refresh-channel-membership' }
+  /** The alarm watch's safety net: every lane alarm's state, once a minute (alarms/alarm-watch.ts). */
+  | { kind: 'poll-alarms' };
 
 /** `/lane status`'s follow-up: the health of the lanes its first answer showed, read through the ports. */
 export interface LaneHealthReportJobData {

@@ -153,8 +153,12 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
           const errorRatePercent = body.errorRatePercent;
           const unhealthyTargets = body.unhealthyTargets;
-          if (errorRatePercent === undefined && unhealthyTargets === undefined) {
-            throw new BadRequest('give `errorRatePercent` (0 to 100) and/or `unhealthyTargets` (a whole number)');
+          const failNextDeployment = body.failNextDeployment;
+          if (failNextDeployment !== undefined && typeof failNextDeployment !== 'boolean') {
+            throw new BadRequest('`failNextDeployment` must be true (or false, which changes nothing)');
+          }
+          if (errorRatePercent === undefined && unhealthyTargets === undefined && !failNextDeployment) {
+            throw new BadRequest('give `errorRatePercent` (0 to 100), `unhealthyTargets` (a whole number) and/or `failNextDeployment: true`');
           }
           if (errorRatePercent !== undefined && !(typeof errorRatePercent === 'number' && errorRatePercent >= 0 && errorRatePercent <= 100)) {
             throw new BadRequest('`errorRatePercent` must be a number from 0 to 100 (percent of requests answered with a 5xx)');
@@ -163,11 +167,13 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
             throw new BadRequest(`\`unhealthyTargets\` must be a whole number from 0 to ${MAX_UNHEALTHY_TARGETS}`);
           }
           const ref = { service, env, lane };
+          // The circuit breaker for the lane's next ECS deployment (its next deploy's stack update).
+          if (failNextDeployment) await simHealth.failNextDeployment(ref);
           const settings = await simHealth.setHealth(ref, {
             errorRatePercent: errorRatePercent as number | undefined,
             unhealthyTargets: unhealthyTargets as number | undefined,
           });
-          return send(res, 200, { ok: true, ...ref, errorRatePercent: settings.errorRatePercent, unhealthyTargets: settings.unhealthyTargets });
+          return send(res, 200, { ok: true, ...ref, errorRatePercent: settings.errorRatePercent, unhealthyTargets: settings.unhealthyTargets, failNextDeployment: failNextDeployment === true });
         }
         default:
           return send(res, 404, { ok: false, error: `no simulator control ${route}` });

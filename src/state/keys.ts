@@ -54,6 +54,11 @@ export class RedisKeys {
     return `${this.prefix}:alarm:${alarmName}`;
   }
 
+  /** Alarms last seen in ALARM (set of names). */
+  get alarmsAlarming(): string {
+    return `${this.prefix}:alarms-alarming`;
+  }
+
   /** Alarms whose folded changes are due to be posted (sorted set, score = when). */
   get alarmFolds(): string {
     return `${this.prefix}:alarm-folds`;

@@ -75,6 +75,8 @@ if (skip) {
     const panel = page.getByTestId('thread-panel');
     await panel.getByTestId('thread-reply').filter({ hasText: 'now runs' }).first().waitFor({ timeout: 30_000 });
     await expectText(panel, 'Lane gray of user-api/dev now runs');
+    // The health check after the pipeline: its verdict ends the reply.
+    await expectText(panel, 'Deployed and healthy');
     await root.first().filter({ hasText: 'deployed' }).waitFor({ timeout: 30_000 });
 
     mkdirSync(OUTPUT, { recursive: true });
@@ -119,9 +121,18 @@ if (skip) {
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'sandbox-lane-health.png') });
 
+    // The alarm reaches gray's thread (its home thread: the deploy of the first test).
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const root = page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.2.3' }).first();
+    await root.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const thread = page.getByTestId('thread-panel');
+    await thread.getByTestId('thread-reply').filter({ hasText: /5xx rate: 5 % > 1 % on lane gray/ }).first().waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-alarm.png') });
+
     await lane.getByTestId('lane-5xx').fill('0');
     await lane.getByTestId('lane-5xx').press('Enter');
     await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
+    await thread.getByTestId('thread-reply').filter({ hasText: /5xx rate on lane gray cleared after/ }).first().waitFor({ timeout: 30_000 });
   }, 90_000);
 
   it('approves a prod deploy from its thread as bob, then the pipeline\'s manual approval; rejects another with a reason in the modal', async () => {

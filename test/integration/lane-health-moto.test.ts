@@ -121,7 +121,7 @@ describeWithMoto('lane health adapters against moto', () => {
 
     expect(states.missing).toEqual(['app-user-api-dev-gray-nope']);
     expect(states.alarms).toHaveLength(105);
-    expect(states.alarms[0]).toEqual({ name: names[104], state: 'ALARM', reason, updatedAt: expect.any(Number) });
+    expect(states.alarms[0]).toEqual({ name: names[104], state: 'ALARM', reason, updatedAt: expect.any(Number), threshold: 0 });
     expect(states.alarms[0]!.updatedAt).toBeGreaterThan(Date.UTC(2020, 0, 1));
     expect(states.alarms.find((a) => a.name === names[1])).toMatchObject({ state: 'INSUFFICIENT_DATA', reason: 'no datapoints' });
     // moto creates alarms in OK (CloudWatch starts them in INSUFFICIENT_DATA).

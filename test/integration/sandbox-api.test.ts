@@ -53,6 +53,17 @@ describe('the sandbox through its console API', () => {
     expect(sent.status).toBe(200);
     const done = await reply('lane gray ← release/1.2.3', 'now runs');
     expect(done.text).toContain('Lane *gray* of user-api/dev now runs `release/1.2.3`');
+    // The health check's verdict (at SIM_TIME_SCALE=300 the 5-minute soak takes a second).
+    expect(done.text).toContain('*Deployed and healthy:* 1/1 targets healthy, ECS deployment complete');
+  });
+
+  it('posts gray\'s 5xx alarm into its thread (also in the channel) when its 5xx rate is set, and the recovery when it is set back', async () => {
+    expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 5 })).status).toBe(200);
+    const fired = await reply('lane gray ← release/1.2.3', ':rotating_light:');
+    expect(fired.text).toContain('5xx rate>: 5 % > 1 % on lane *gray*');
+    expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 0 })).status).toBe(200);
+    const cleared = await reply('lane gray ← release/1.2.3', 'cleared after');
+    expect(cleared.text).toMatch(/5xx rate> on lane \*gray\* cleared after/);
   });
 
   it('shows the reason of a stage made to fail', async () => {

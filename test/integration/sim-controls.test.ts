@@ -105,6 +105,20 @@ describe('simulator controls', () => {
     expect((await t.bot.simHealth!.alarmStates(names)).alarms.map((a) => a.state)).toEqual(fired.alarms.map((a) => a.state));
   });
 
+  it('arms the ECS circuit breaker for a lane\'s next deployment, which the health check after the deploy reports', async () => {
+    expect(await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'ruby', failNextDeployment: true })).toMatchObject({
+      status: 200,
+      body: { ok: true, lane: 'ruby', failNextDeployment: true },
+    });
+    await t.command('deploy ruby release/9.9.9-ecs');
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'ruby' }))?.last?.status === 'running');
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const root = await waitFor('the root message', () => t.stub.rootMentioning('release/9.9.9-ecs'));
+    const reply = await waitFor('the verdict', () => t.stub.thread(root).find((m) => m.text.includes('did not roll it out')));
+    expect(reply.text).toContain('*Deployed, but not healthy:* ECS deployment failed (circuit breaker');
+    await waitFor('the root to say so', () => root.text.includes('deployed, unhealthy'));
+  });
+
   it('makes the next operation of a stack fail, and shows it in the stack list', async () => {
     expect(await post('/sandbox/sim/fail-next-stack', { stack: 'app-user-api-dev-blue', reason: 'Resource handler returned message: "no capacity"' })).toMatchObject({
       status: 200,
@@ -193,6 +207,7 @@ describe('simulator controls', () => {
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 150 }, '`errorRatePercent`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: '5' }, '`errorRatePercent`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', unhealthyTargets: 1.5 }, '`unhealthyTargets`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', failNextDeployment: 'yes' }, '`failNextDeployment`');
     await bad('/sandbox/sim/fail-next-stack', { stack: 42 }, '`stack`');
     await bad('/sandbox/sim/fail-next-stack', { stack: 'app-x', reason: ['no'] }, '`reason`');
     await bad('/sandbox/sim/approve', { approved: true }, '`executionId`');

@@ -69,6 +69,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     pacing: { postIntervalMs: 5, updateIntervalMs: 5, threadLockMs: 2000 },
     // Tests count and fail Slack calls; a scheduled conversations.info would take their turn.
     refreshChannelMembership: false,
+    // Likewise the alarm watch: tests of alarms drive it (pollOnce, consumeOnce) or turn it on.
+    alarms: { consumeEvents: false, pollEveryMs: false },
     ...options.overrides,
   });
   const port = await bot.start();

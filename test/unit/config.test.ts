@@ -311,8 +311,10 @@ describe('readEnvOptions', () => {
       SLACK_API_URL: 'http://localhost:9000/api/',
       LANEBOT_CONFIG: '/etc/lanebot.yml',
       AWS_REGION: 'eu-west-1',
+      ALARM_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/lanebot-alarm-events',
     });
     expect(options).toMatchObject({
+      ALARM_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/lanebot-alarm-events',
       PORT: 8080,
       REDIS_URL: 'rediss://cache:6380/2',
       CLOUD: 'sim',
@@ -348,6 +350,7 @@ describe('readEnvOptions', () => {
     ['fractional PORT', { ...BASE, PORT: '80.5' }, [/PORT/]],
     ['bad REDIS_URL', { ...BASE, REDIS_URL: 'http://redis:6379' }, [/REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/]],
     ['bad SLACK_API_URL', { ...BASE, SLACK_API_URL: 'not a url' }, [/SLACK_API_URL/]],
+    ['bad ALARM_EVENTS_QUEUE_URL', { ...BASE, ALARM_EVENTS_QUEUE_URL: 'lanebot-alarm-events' }, [/ALARM_EVENTS_QUEUE_URL: must be the queue URL/]],
     ['zero SIM_TIME_SCALE', { ...BASE, SIM_TIME_SCALE: '0' }, [/SIM_TIME_SCALE: must be a positive number/]],
     ['an empty environment', {}, [/SLACK_BOT_TOKEN: required/]],
   ])('rejects %s', (_label, env, messages) => {

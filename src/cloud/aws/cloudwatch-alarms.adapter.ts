@@ -3,6 +3,7 @@
 // `missing`, so a lane stack without its alarms is noticed.
 import { DescribeAlarmsCommand, type CloudWatchClient, type CompositeAlarm, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
+import { readReasonData } from '../alarm-events.port';
 import { callAws, type AwsCallOptions } from './aws-call';
 
 export interface CloudWatchAlarmsAdapterOptions extends AwsCallOptions {
@@ -21,7 +22,7 @@ export class CloudWatchAlarmsAdapter implements AlarmsPort {
     const names = [...new Set(alarmNames)];
     const found = new Map<string, AlarmView>();
     for (let start = 0; start < names.length; start += DESCRIBE_ALARMS_BATCH) {
-      for (const view of await this.describe(names.slice(start, start + DESCRIBE_ALARMS_BATCH))) found.set(view.name, view);
+      for (const view of await this.describe({ AlarmNames: names.slice(start, start + DESCRIBE_ALARMS_BATCH) })) found.set(view.name, view);
     }
     return {
       alarms: names.flatMap((name) => found.get(name) ?? []),
@@ -29,7 +30,11 @@ export class CloudWatchAlarmsAdapter implements AlarmsPort {
     };
   }
 
-  private async describe(batch: string[]): Promise<AlarmView[]> {
+  async alarmsInState(state: AlarmState): Promise<AlarmView[]> {
+    return this.describe({ StateValue: state });
+  }
+
+  private async describe(filter: { AlarmNames: string[] } | { StateValue: AlarmState }): Promise<AlarmView[]> {
     const views: AlarmView[] = [];
     let nextToken: string | undefined;
     do {
@@ -37,7 +42,7 @@ export class CloudWatchAlarmsAdapter implements AlarmsPort {
         'DescribeAlarms',
         () =>
           this.options.client.send(
-            new DescribeAlarmsCommand({ AlarmNames: batch, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: DESCRIBE_ALARMS_BATCH, NextToken: nextToken }),
+            new DescribeAlarmsCommand({ ...filter, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: DESCRIBE_ALARMS_BATCH, NextToken: nextToken }),
           ),
         { ...this.options, service: 'cloudwatch' },
       );
@@ -57,10 +62,16 @@ function toView(alarm: MetricAlarm | CompositeAlarm): AlarmView | undefined {
   // StateUpdatedTimestamp also moves when only the reason changes; the transition time is when the
   // state last changed, where CloudWatch reports it (composite alarms and newer metric alarms).
   const transitioned = (alarm as { StateTransitionedTimestamp?: Date }).StateTransitionedTimestamp;
-  return {
+  const view: AlarmView = {
     name: alarm.AlarmName,
     state: (STATES.has(raw) ? raw : 'INSUFFICIENT_DATA') as AlarmState,
     reason: alarm.StateReason ?? '',
     updatedAt: (transitioned ?? alarm.StateUpdatedTimestamp)?.getTime() ?? 0,
   };
+  const { value, threshold } = readReasonData(alarm.StateReasonData);
+  const ownThreshold = (alarm as MetricAlarm).Threshold;
+  if (value !== undefined) view.value = value;
+  if (threshold !== undefined) view.threshold = threshold;
+  else if (typeof ownThreshold === 'number') view.threshold = ownThreshold;
+  return view;
 }

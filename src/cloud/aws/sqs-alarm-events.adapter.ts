@@ -20,7 +20,7 @@ const DELETE_BATCH = 10;
 export class SqsAlarmEventsAdapter implements AlarmEventsPort {
   constructor(private readonly options: SqsAlarmEventsAdapterOptions) {}
 
-  async receive(maxMessages: number, waitSeconds: number): Promise<AlarmStateChange[]> {
+  async receive(maxMessages: number, waitSeconds: number, signal?: AbortSignal): Promise<AlarmStateChange[]> {
     const { queueUrl } = this.options;
     const output = await callAws(
       'ReceiveMessage',
@@ -31,6 +31,8 @@ export class SqsAlarmEventsAdapter implements AlarmEventsPort {
             MaxNumberOfMessages: clamp(maxMessages, 1, MAX_MESSAGES),
             WaitTimeSeconds: clamp(waitSeconds, 0, MAX_WAIT_SECONDS),
           }),
+          // A stopping bot ends its long poll at once rather than wait out the 20 s.
+          signal ? { abortSignal: signal } : {},
         ),
       { ...this.options, service: 'sqs' },
     );

@@ -67,14 +67,14 @@ export class SimAlarmEvents implements AlarmEventsPort {
     return [queue, `${queue}:inflight`, `${queue}:bodies`];
   }
 
-  async receive(maxMessages: number, waitSeconds: number): Promise<AlarmStateChange[]> {
+  async receive(maxMessages: number, waitSeconds: number, signal?: AbortSignal): Promise<AlarmStateChange[]> {
     const max = Math.min(MAX_MESSAGES, Math.max(1, Math.floor(maxMessages) || 1));
     const deadline = Date.now() + Math.min(MAX_WAIT_SECONDS, Math.max(0, waitSeconds)) * 1000;
     const sleep = this.options.sleep ?? realSleep;
     for (;;) {
       await this.options.evaluate();
       const changes = await this.take(max);
-      if (changes.length > 0 || Date.now() >= deadline) return changes;
+      if (changes.length > 0 || Date.now() >= deadline || signal?.aborted) return changes;
       await sleep(this.options.pollIntervalMs ?? 250);
     }
   }

@@ -299,10 +299,22 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
       if (!wanted) continue;
       for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now)) {
-        found.set(alarm.name, { name: alarm.name, state: alarm.state, reason: alarm.reason, updatedAt: alarm.updatedAt });
+        found.set(alarm.name, withoutKind(alarm));
       }
     }
     return { alarms: names.flatMap((name) => found.get(name) ?? []), missing: names.filter((name) => !found.has(name)) };
+  }
+
+  async alarmsInState(state: AlarmState): Promise<AlarmView[]> {
+    await this.options.faults?.check('cloudwatch', 'DescribeAlarms');
+    const now = this.options.clock.now();
+    const alarms: AlarmView[] = [];
+    for (const laneStack of await this.laneStacks()) {
+      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now)) {
+        if (alarm.state === state) alarms.push(withoutKind(alarm));
+      }
+    }
+    return alarms;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -453,7 +465,10 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
           String(EVENT_QUEUE_CAP),
         ),
       );
-      alarms.push({ kind, name, state: verdict.state, reason: verdict.reason, updatedAt });
+      const alarm: SimLaneAlarm = { kind, name, state: verdict.state, reason: verdict.reason, updatedAt };
+      if (verdict.value !== undefined) alarm.value = verdict.value;
+      if (verdict.threshold !== undefined) alarm.threshold = verdict.threshold;
+      alarms.push(alarm);
     }
     return alarms;
   }
@@ -559,6 +574,10 @@ function alarmNameOf(laneStack: LaneStack, kind: LaneAlarmKind): string | undefi
 function taskIp(stackId: string, index: number): string {
   const h = createHash('sha256').update(stackId).digest();
   return `10.0.${h[0]! % 250}.${10 + ((h[1]! + index) % 240)}`;
+}
+
+function withoutKind({ kind: _kind, ...alarm }: SimLaneAlarm): AlarmView {
+  return alarm;
 }
 
 function isAlarmState(value: string | undefined): value is AlarmState {

@@ -100,6 +100,10 @@ function deployFinished(deploy: OperationRecord): ChatMessage {
     case 'succeeded': {
       const health = deploy.health;
       const icon = !health || health.verdict === 'healthy' ? ':white_check_mark:' : health.verdict === 'unhealthy' ? ':warning:' : ':grey_question:';
+      if (health?.rolloutFailed) {
+        // The pipeline deployed the stack, but ECS never ran the new tasks (its circuit breaker rolled back).
+        return simple(`${icon} The pipeline deployed \`${branch}\` to lane *${deploy.lane}* of ${deploy.service}/${deploy.env}${took}, but ECS did not roll it out.${execution}${healthText(health)}`);
+      }
       return simple(`${icon} Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}${healthText(health)}`);
     }
     case 'failed': {

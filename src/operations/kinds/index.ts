@@ -3,12 +3,13 @@ import { OperationRegistry } from '../registry';
 import { bootKind, infraKind, setupKind } from './admin.kinds';
 import { deleteKind } from './delete.kind';
 import { deployKind } from './deploy.kind';
+import { laneThreadKind } from './lane-thread.kind';
 
-export const OPERATION_KINDS = [deployKind, infraKind, bootKind, setupKind, deleteKind] as const;
+export const OPERATION_KINDS = [deployKind, infraKind, bootKind, setupKind, deleteKind, laneThreadKind] as const;
 
 /** The registry, checked: the composition root calls this at start-up. */
 export function createOperationRegistry(): OperationRegistry {
   const registry = new OperationRegistry(OPERATION_KINDS);
-  registry.requireAll(['deploy', 'infra', 'boot', 'setup', 'delete']);
+  registry.requireAll(['deploy', 'infra', 'boot', 'setup', 'delete', 'lane-thread']);
   return registry;
 }

@@ -14,15 +14,17 @@
 //
 // Between looks the job waits in the delayed set: nothing holds a worker. A newer deploy waiting
 // for the lane cuts the verification short (judging a version about to be replaced helps nobody,
-// and holding the lane would delay the newer one by the whole soak). Faults of the reads are
-// retried; a fault that outlives its retries gives an `unchecked` verdict, never a failed deploy.
+// and holding the lane would delay the newer one by the whole soak). Retryable faults of the reads
+// are retried (throttling without counting); a fault that outlives its retries, or one that trying
+// again cannot mend (access denied), gives an `unchecked` verdict, never a failed deploy — and never
+// a lane held for minutes by a missing IAM right.
 import type { StageView } from '../../cloud/pipelines.port';
 import { verifySettingsOf, type VerifySettings } from '../../config';
 import { laneResourcesOf, type LaneResources } from '../../domain/lane-resources';
 import { laneStackName } from '../../domain/names';
 import type { HealthVerdict, OperationRecord } from '../../domain/operation';
 import { describeCause, isLanebotError } from '../../errors';
-import { alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutText, targetsText } from '../../health/lane-health';
+import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutText, targetsText, type LaneHealthReading } from '../../health/lane-health';
 import { formatDuration } from '../../chat/messages';
 import { backoff } from '../../queue/queues';
 import type { OperationPatch } from '../../state/operation-store';
@@ -73,11 +75,12 @@ export const verifyHealthStep: OperationStep = {
         if (!stack) return verdictOf(op, deps, progress, { verdict: 'unchecked', summary: 'health not checked', reasons: [`the lane stack \`${laneStackName(op)}\` does not exist`] });
         resources = laneResourcesOf(stack);
         await deps.lanes.recordResources(op, resources);
-        if (!resources.clusterName || !resources.serviceName || !resources.targetGroupArn) {
+        const missing = missingOutputs(resources);
+        if (missing.length > 0) {
           return verdictOf(op, deps, { ...progress, resources }, {
             verdict: 'unchecked',
             summary: 'health not checked',
-            reasons: [`the lane stack \`${resources.stackName}\` publishes no ClusterName, ServiceName or TargetGroupArn output`],
+            reasons: [`the lane stack \`${resources.stackName}\` publishes no ${orList(missing)} output`],
           });
         }
         await showStage(op, deps, withHealthStage(op, 'InProgress', now, 'ECS rollout'));
@@ -94,7 +97,7 @@ export const verifyHealthStep: OperationStep = {
       // The rollout matters in every phase: a service rolled back during the soak is not healthy.
       const service = reading.service;
       if (service?.rolloutState === 'FAILED') {
-        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [rolloutText(service)] });
+        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [rolloutText(service)], rolloutFailed: true });
       }
       const alarming = reading.alarms.filter((a) => a.state === 'ALARM');
       if (alarming.length > 0 && phase === 'soak') {
@@ -111,7 +114,12 @@ export const verifyHealthStep: OperationStep = {
           return wait(0, { progress: { ...base, phase: 'targets', phaseStartedAt: now, desired: service.desiredCount } });
         }
         const seen = service ? rolloutText(service) : `ECS service \`${resources.serviceName}\` not found in cluster \`${resources.clusterName}\``;
-        if (overdue) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [`${seen} after ${deadlineText}`] });
+        if (overdue) {
+          // Tasks that fail the load balancer's health checks are what usually keeps a service short
+          // of its desired count: the targets' reasons say why, so they come first.
+          const cause = targetTrouble(reading, service?.desiredCount ?? 1);
+          return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [...(cause ? [cause] : []), `${seen} after ${deadlineText}`] });
+        }
         return wait(deps.pollIntervalMs, { progress: { ...base, lastSeen: seen } });
       }
 
@@ -134,18 +142,17 @@ export const verifyHealthStep: OperationStep = {
       const soakEndsAt = progress.soakEndsAt ?? now;
       if (now < soakEndsAt) return wait(Math.min(soakEndsAt - now, deps.pollIntervalMs * SOAK_POLLS), { progress: base });
       if (!targetsOk) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [targetsSeen] });
-      const quiet = reading.alarms.filter((a) => a.state === 'INSUFFICIENT_DATA');
-      const alarmsPart =
-        reading.alarms.length === 0
-          ? 'no alarms to check'
-          : `alarms OK${settings.soak > 0 ? ` for ${settings.soakText}` : ''}${quiet.length > 0 ? ` (${quiet.map((a) => alarmText(resources, a, false)).join(', ')})` : ''}`;
+      const alarmsPart = alarmsSummary(resources, reading, settings.soak > 0 ? settings.soakText : undefined);
       const parts = [targets && desired > 0 ? targetsText(targets, desired) : 'no tasks desired', service ? rolloutText(service) : 'ECS deployment complete', alarmsPart];
       const reasons = reading.missingAlarms.length > 0 ? [`alarms the lane stack names but CloudWatch does not know: ${reading.missingAlarms.join(', ')}`] : [];
       return verdictOf(op, deps, base, { verdict: 'healthy', summary: parts.join(', '), reasons });
     } catch (error) {
       const failures = (progress.failures ?? 0) + 1;
       const throttled = isLanebotError(error) && error.code === 'AWS_THROTTLED';
-      if (throttled || failures < MAX_AWS_FAILURES) {
+      // A LanebotError says whether trying again can help; anything else (a bug, a dropped
+      // connection) gets the benefit of the doubt.
+      const retryable = !isLanebotError(error) || error.retryable;
+      if (throttled || (retryable && failures < MAX_AWS_FAILURES)) {
         const inMs = Math.max(deps.pollIntervalMs, backoff(failures, 2000, 60_000));
         log.warn({ err: error, retryInMs: inMs }, 'could not read the lane health yet; retrying');
         return wait(inMs, { progress: { ...progress, failures: throttled ? progress.failures ?? 0 : failures } });
@@ -156,6 +163,40 @@ export const verifyHealthStep: OperationStep = {
     }
   },
 };
+
+/** The outputs the check cannot do without, by the names the lane template gives them. */
+function missingOutputs(resources: LaneResources): string[] {
+  const missing: string[] = [];
+  if (!resources.clusterName) missing.push('ClusterName');
+  if (!resources.serviceName) missing.push('ServiceName');
+  if (!resources.targetGroupArn) missing.push('TargetGroupArn');
+  return missing;
+}
+
+/** "A", "A or B", "A, B or C". */
+function orList(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+}
+
+/** What is wrong with the targets when something is (unhealthy, unused, still checking); undefined when they look fine or do not exist. */
+function targetTrouble(reading: LaneHealthReading, desired: number): string | undefined {
+  const targets = reading.targets;
+  if (!targets || targets.unhealthy + targets.unused + targets.initial === 0) return undefined;
+  return targetsText(targets, desired);
+}
+
+/**
+ * The alarms' part of a healthy verdict: "alarms OK for 5 min"; "alarms OK for 5 min, except 5xx rate
+ * (no data yet)" — an alarm without data has not said OK, so the text does not claim it did.
+ */
+function alarmsSummary(resources: LaneResources, reading: LaneHealthReading, soakText: string | undefined): string {
+  if (reading.alarms.length === 0) return 'no alarms to check';
+  const forSoak = soakText ? ` for ${soakText}` : '';
+  const noData = reading.alarms.filter((a) => a.state === 'INSUFFICIENT_DATA').map((a) => alarmLabel(resources, a.name));
+  if (noData.length === 0) return `alarms OK${forSoak}`;
+  if (noData.length === reading.alarms.length) return `no alarm data yet (${noData.join(', ')})`;
+  return `alarms OK${forSoak}, except ${noData.join(', ')} (no data yet)`;
+}
 
 /** The settings in the cloud's time (the simulator's runs faster than real time). */
 function scaled(settings: VerifySettings, timeScale: number): VerifySettings & { soakText: string; deadlineText: string } {

@@ -66,4 +66,6 @@ export interface LaneHealthChange {
   lane: string;
   errorRatePercent?: number;
   unhealthyTargets?: number;
+  /** Arms the ECS circuit breaker for the lane's next deployment. */
+  failNextDeployment?: boolean;
 }

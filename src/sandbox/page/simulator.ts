@@ -310,6 +310,7 @@ function describeHealthChange(body: LaneHealthChange): string {
   const parts: string[] = [];
   if (body.errorRatePercent !== undefined) parts.push(`5xx rate ${body.errorRatePercent}%`);
   if (body.unhealthyTargets !== undefined) parts.push(`${body.unhealthyTargets} unhealthy target${body.unhealthyTargets === 1 ? '' : 's'}`);
+  if (body.failNextDeployment) parts.push('its next ECS deployment fails');
   return parts.join(', ');
 }
 
@@ -417,6 +418,7 @@ export function wireSim(): void {
       errorRatePercent: Number(form.get('errorRatePercent') ?? 0),
       unhealthyTargets: Number(form.get('unhealthyTargets') ?? 0),
     };
+    if (form.get('failNextDeployment')) body.failNextDeployment = true;
     void simPost('/sim/lane-health', body, `Lane ${body.lane} of ${service}/${env}: ${describeHealthChange(body)}.`);
   });
   const tabs = document.querySelectorAll<HTMLElement>('.sim-tab');

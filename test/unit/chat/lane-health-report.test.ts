@@ -56,7 +56,7 @@ describe('laneHealthLines', () => {
       alarms: [alarm('gray-5xx', 'ALARM', 'Threshold Crossed: 1 datapoint [4.2] was greater than the threshold (1.0).')],
     };
     const lines = laneHealthLines({ ...RESOURCES, region: undefined }, reading);
-    expect(lines[1]).toBe('• 1/2 targets healthy, 1/2 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502])');
+    expect(lines[1]).toBe('• 1/2 targets unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [502]), 1/2 healthy');
     // Without a region there is no console link, only the text.
     expect(lines[2]).toBe('• :rotating_light: 5xx rate: ALARM (Threshold Crossed: 1 datapoint [4.2] was greater than the threshold (1.0))');
   });
