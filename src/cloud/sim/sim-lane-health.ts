@@ -346,6 +346,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       pendingCount: !failure && inProgress ? laneStack.desired : 0,
       failedTasks: failure ? Math.max(laneStack.desired, 1) * 2 : 0,
     };
+    if (laneStack.stack.outputs.TaskDefinitionArn) current.taskDefinition = laneStack.stack.outputs.TaskDefinitionArn;
     if (failure) current.rolloutStateReason = failure;
     else if (current.rolloutState === 'COMPLETED') current.rolloutStateReason = `ECS deployment ${current.id} completed.`;
     const deployments = [current];
