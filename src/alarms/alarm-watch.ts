@@ -118,7 +118,7 @@ export class AlarmWatch {
     const role = alarmRoleOf(resources, alarmName);
     const text = alarmNoticeText(notice, { lane: ref.lane, role, link: alarmLink(resources, alarmName) });
     // Entering ALARM is shown in the channel too: someone must look now. A clear stays in the thread.
-    await narrator.say(threadId, `alarm:${alarmName}:${notice.seq}`, { kind: 'note', text, broadcast: notice.state === 'ALARM' });
+    await narrator.say(threadId, noticeKey(notice), { kind: 'note', text, broadcast: notice.state === 'ALARM' });
     await states.ack(notice, this.foldWindowMs);
     this.sentCount++;
     return true;
@@ -272,13 +272,23 @@ export class AlarmWatch {
       view?.last?.channel ??
       Object.entries(config.channels).find(([, binding]) => binding.service === ref.service && binding.env === ref.env)?.[0];
     if (!channel) return undefined;
-    const id = `lt-${createHash('sha256').update(`${notice.alarmName}:${notice.seq}`).digest('hex').slice(0, 20)}`;
+    const id = `lt-${createHash('sha256').update(noticeKey(notice)).digest('hex').slice(0, 20)}`;
     const now = clock.now();
     await operations.create({ id, kind: 'lane-thread', ...ref, params: {}, requester: view?.lastDeployer ?? '', channel, requestedAt: now });
     await operations.transition(id, ['queued'], 'succeeded', { finishedAt: now });
     await lanes.setHome(ref, id);
     return id;
   }
+}
+
+/**
+ * Names one notice: the same for a notice sent again after a crash (the narrator then drops the copy),
+ * another for every other one. The seq alone is not enough: it starts over at 1 when the alarm's
+ * record expires after months without a change, and a thread remembers the entry ids it was sent
+ * (a reused id would be dropped as a copy). The state timestamp tells those notices apart.
+ */
+function noticeKey(notice: AlarmNotice): string {
+  return `alarm:${notice.alarmName}:${notice.at}:${notice.seq}`;
 }
 
 /** Waits `ms`, or less when `signal` aborts first. */

@@ -168,8 +168,8 @@ describe('AlarmWatch.pollOnce', () => {
 
     expect(await w.pollOnce()).toMatchObject({ calls: 1, changes: 2, sent: 2 });
     expect(notes()).toEqual([
-      { operationId: gray.homeId, entryId: `alarm:${alarmName('gray')}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('4.2 % > 1 % on lane *gray*') },
-      { operationId: blue.homeId, entryId: `alarm:${alarmName('blue', 'unhealthy-hosts')}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('1 unhealthy host on lane *blue*') },
+      { operationId: gray.homeId, entryId: `alarm:${alarmName('gray')}:${T0 - MIN}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('4.2 % > 1 % on lane *gray*') },
+      { operationId: blue.homeId, entryId: `alarm:${alarmName('blue', 'unhealthy-hosts')}:${T0 - 2 * MIN}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('1 unhealthy host on lane *blue*') },
     ]);
     expect(notes()[0]!.text).toContain('https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/user-api-dev-gray-5xx-rate');
 
@@ -185,7 +185,7 @@ describe('AlarmWatch.pollOnce', () => {
     expect(alarms.byNameCalls).toEqual([[alarmName('gray')]]);
     expect(notes()[2]).toEqual({
       operationId: gray.homeId,
-      entryId: `alarm:${alarmName('gray')}:2`,
+      entryId: `alarm:${alarmName('gray')}:${T0 + 3 * MIN}:2`,
       kind: 'note',
       broadcast: false,
       text: expect.stringMatching(/5xx rate.* on lane \*gray\* cleared after 4 min\.$/),
@@ -334,8 +334,8 @@ describe('AlarmWatch.consumeOnce', () => {
     expect(again.acknowledged).toEqual([['r-blue-2']]);
     expect(await w2.pollOnce()).toMatchObject({ sent: 1 });
     expect(said.map((s) => [s.operationId, s.entryId])).toEqual([
-      [gray.homeId, `alarm:${alarmName('gray')}:1`],
-      [blue.homeId, `alarm:${alarmName('blue')}:1`],
+      [gray.homeId, `alarm:${alarmName('gray')}:${T0}:1`],
+      [blue.homeId, `alarm:${alarmName('blue')}:${T0}:1`],
     ]);
   });
 
@@ -399,6 +399,38 @@ describe('AlarmWatch.startConsuming and stop', () => {
       jest.useRealTimers();
     }
     expect(receives).toBe(1);
+  });
+});
+
+describe('AlarmWatch thread entries', () => {
+  it('says a notice a dead process left unacknowledged again under the same entry id (the narrator drops the copy)', async () => {
+    const gray = await deployedLane('gray');
+    const name = alarmName('gray');
+    // The first process claimed the notice and died before its ack.
+    expect(await states.observe({ alarmName: name, state: 'ALARM', at: T0, reason: 'x', value: 5, threshold: 1 }, now, FOLD_WINDOW_MS)).toBe('due');
+    const claimed = await states.claim(name, now);
+    now += MIN;
+    expect(await watch().flushDue()).toBe(1);
+    expect(said).toEqual([{ operationId: gray.homeId, entryId: `alarm:${name}:${T0}:${claimed!.seq}`, event: expect.objectContaining({ kind: 'note', broadcast: true }) }]);
+    expect(await watch().flushDue()).toBe(0);
+  });
+
+  it('gives a new change its own entry id, also after the alarm\'s record expired (months without a change)', async () => {
+    await deployedLane('gray');
+    const name = alarmName('gray');
+    const w = watch();
+    await w.handle({ alarmName: name, state: 'ALARM', at: T0, reason: 'x', value: 5, threshold: 1 });
+    now = T0 + 20 * MIN;
+    await w.handle({ alarmName: name, state: 'OK', at: T0 + 15 * MIN, reason: 'x' });
+    // 120 days pass without a change: the record expires (Redis drops it; here, by hand).
+    await db.redis.del(keys.alarmState(name));
+    now = T0 + 130 * 24 * 60 * MIN;
+    expect(await w.handle({ alarmName: name, state: 'ALARM', at: now - MIN, reason: 'x', value: 9, threshold: 1 })).toBe('due');
+
+    const ids = said.map((s) => s.entryId);
+    expect(ids).toHaveLength(3);
+    // The thread's outbox remembers entry ids: a reused one would be dropped as a copy.
+    expect(new Set(ids).size).toBe(3);
   });
 });
 

@@ -185,6 +185,14 @@ describe('AlarmStates.alarming and forget', () => {
     expect(await observe('ALARM', 1, 60)).toBe('due');
   });
 
+  it('keeps the record of an alarm seen again unchanged (one that stays in ALARM) alive', async () => {
+    await observe('ALARM', 0);
+    await db.redis.expire(keys.alarmState(NAME), 100);
+    // The listing shows it every minute with the same timestamp: a duplicate, which still counts as seen.
+    expect(await observe('ALARM', 0, 1)).toBe('duplicate');
+    expect(await db.redis.ttl(keys.alarmState(NAME))).toBeGreaterThan(30 * 24 * 3600);
+  });
+
   it('keeps an alarm record for a limited time only', async () => {
     await observe('OK', 0);
     const ttl = await db.redis.ttl(keys.alarmState(NAME));
