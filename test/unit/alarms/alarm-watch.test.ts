@@ -168,7 +168,7 @@ describe('AlarmWatch.pollOnce', () => {
 
     expect(await w.pollOnce()).toMatchObject({ calls: 1, changes: 2, sent: 2 });
     expect(notes()).toEqual([
-      { operationId: gray.homeId, entryId: `alarm:${alarmName('gray')}:${T0 - MIN}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('4.2 % > 1 % on lane *gray*') },
+      { operationId: gray.homeId, entryId: `alarm:${alarmName('gray')}:${T0 - MIN}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('4.2 % &gt; 1 % on lane *gray*') },
       { operationId: blue.homeId, entryId: `alarm:${alarmName('blue', 'unhealthy-hosts')}:${T0 - 2 * MIN}:1`, kind: 'note', broadcast: true, text: expect.stringContaining('1 unhealthy host on lane *blue*') },
     ]);
     expect(notes()[0]!.text).toContain('https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/user-api-dev-gray-5xx-rate');
