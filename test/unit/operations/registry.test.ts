@@ -44,7 +44,7 @@ describe('OperationRegistry at start-up', () => {
 
   it('createOperationRegistry passes the check and knows every kind, with its steps in order', () => {
     const registry = createOperationRegistry();
-    expect(registry.kinds().sort()).toEqual(['boot', 'delete', 'deploy', 'infra', 'setup']);
+    expect(registry.kinds().sort()).toEqual(['boot', 'delete', 'deploy', 'infra', 'lane-thread', 'setup']);
     expect(registry.spec('deploy').steps.map((s) => s.name)).toEqual(OPERATION_KINDS[0].steps.map((s) => s.name));
     expect(registry.spec('delete').admission).toBe('exclusive');
     expect(registry.spec('deploy').admission).toBe('newest-wins');
