@@ -20,8 +20,9 @@
 // their resources are found by reading their stack's outputs, a few per pass.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AlarmStateChange } from '../cloud/alarm-events.port';
-import type { CloudPorts } from '../cloud/cloud';
+import type { AlarmEventsPort, AlarmStateChange } from '../cloud/alarm-events.port';
+import type { AlarmsPort } from '../cloud/alarms.port';
+import type { StacksPort } from '../cloud/stacks.port';
 import { alarmNoticeText } from '../chat/health-messages';
 import { ROOT_SKIPPED, type ThreadNarrator } from '../chat/thread-narrator';
 import type { Clock } from '../clock';
@@ -37,7 +38,7 @@ import type { OperationStore } from '../state/operation-store';
 /** At most one message per alarm per this window (in the cloud's time); changes inside it are folded. */
 export const FOLD_WINDOW_MS = 10 * 60_000;
 /** Lanes without recorded resources whose stack outputs one pass reads. */
-const DISCOVER_PER_PASS = 25;
+export const DISCOVER_PER_PASS = 25;
 /** Lanes read from the registry per Redis round trip. */
 const LANE_PAGE = 500;
 
@@ -45,8 +46,10 @@ export interface AlarmWatchDeps {
   states: AlarmStates;
   lanes: LaneRegistry;
   operations: OperationStore;
-  narrator: ThreadNarrator;
-  cloud: Pick<CloudPorts, 'alarms' | 'stacks' | 'alarmEvents'>;
+  /** Only what the watch calls (the narrator's outbox), so a test can hand in a recorder. */
+  narrator: Pick<ThreadNarrator, 'say'>;
+  /** The ports the watch uses (CloudPorts satisfies this); stacks only to read a lane's outputs. */
+  cloud: { alarms: AlarmsPort; stacks: Pick<StacksPort, 'describeStack'>; alarmEvents?: AlarmEventsPort };
   config: LanebotConfig;
   clock: Clock;
   logger: Logger;
@@ -115,7 +118,7 @@ export class AlarmWatch {
     const role = alarmRoleOf(resources, alarmName);
     const text = alarmNoticeText(notice, { lane: ref.lane, role, link: alarmLink(resources, alarmName) });
     // Entering ALARM is shown in the channel too: someone must look now. A clear stays in the thread.
-    await narrator.say(threadId, `alarm:${alarmName}:${notice.seq}`, { kind: 'note', text, broadcast: notice.state === 'ALARM' });
+    await narrator.say(threadId, noticeKey(notice), { kind: 'note', text, broadcast: notice.state === 'ALARM' });
     await states.ack(notice, this.foldWindowMs);
     this.sentCount++;
     return true;
@@ -209,23 +212,37 @@ export class AlarmWatch {
           if (abort.signal.aborted) break;
           failures++;
           this.deps.logger.warn({ err: error, failures }, 'reading alarm events failed; the once-a-minute poll still sees every change');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 500 * 2 ** Math.min(failures, 6))));
+          // The back-off ends early when stop() aborts: a stopping bot must not wait out up to 30 s.
+          await sleepUnlessAborted(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), abort.signal);
         }
       }
     })();
   }
 
-  /** One receive: handles each change and acknowledges it once handled (an error leaves it to come back). */
+  /**
+   * One receive: handles each change and acknowledges the ones handled. A change whose handling
+   * threw is left to come back after its visibility timeout; the others of its batch are still
+   * handled and acknowledged (else they would come back with it, again and again, and count their
+   * receives towards the dead-letter queue unhandled). The first failure is thrown once the rest is
+   * done, so the loop backs off.
+   */
   async consumeOnce(waitSeconds: number, signal?: AbortSignal): Promise<number> {
     const events = this.deps.cloud.alarmEvents;
     if (!events) return 0;
     const changes = await events.receive(10, waitSeconds, signal);
     const handled: string[] = [];
+    let failure: { error: unknown } | undefined;
     for (const change of changes) {
-      await this.handle(change);
-      handled.push(change.receipt);
+      try {
+        await this.handle(change);
+        handled.push(change.receipt);
+      } catch (error) {
+        this.deps.logger.warn({ err: error, alarm: change.alarmName, state: change.state }, 'handling an alarm event failed; it comes back after its visibility timeout');
+        failure ??= { error };
+      }
     }
     await events.acknowledge(handled);
+    if (failure) throw failure.error;
     return changes.length;
   }
 
@@ -243,8 +260,11 @@ export class AlarmWatch {
   private async homeThread(ref: LaneRef, notice: AlarmNotice): Promise<string | undefined> {
     const { lanes, operations, config, clock } = this.deps;
     const view = await lanes.get(ref);
-    // A thread that was posted (and not skipped), or one that is still coming (its operation runs).
-    const usable = (op: OperationRecord | undefined): boolean => !!op && (op.rootTs ? op.rootTs !== ROOT_SKIPPED : !isFinished(op.status));
+    // A thread that was posted (and not skipped), or one that is still coming: its operation runs,
+    // or it is a lane thread made here whose root the narrator has not posted yet (without that, a
+    // second alarm of the lane in the same pass, before the root is out, would open a second thread).
+    const usable = (op: OperationRecord | undefined): boolean =>
+      !!op && (op.rootTs ? op.rootTs !== ROOT_SKIPPED : op.kind === 'lane-thread' || !isFinished(op.status));
     if (view?.home && usable(view.home)) return view.home.id;
     if (view?.last && usable(view.last)) return view.last.id;
     const channel =
@@ -252,7 +272,7 @@ export class AlarmWatch {
       view?.last?.channel ??
       Object.entries(config.channels).find(([, binding]) => binding.service === ref.service && binding.env === ref.env)?.[0];
     if (!channel) return undefined;
-    const id = `lt-${createHash('sha256').update(`${notice.alarmName}:${notice.seq}`).digest('hex').slice(0, 20)}`;
+    const id = `lt-${createHash('sha256').update(noticeKey(notice)).digest('hex').slice(0, 20)}`;
     const now = clock.now();
     await operations.create({ id, kind: 'lane-thread', ...ref, params: {}, requester: view?.lastDeployer ?? '', channel, requestedAt: now });
     await operations.transition(id, ['queued'], 'succeeded', { finishedAt: now });
@@ -261,3 +281,26 @@ export class AlarmWatch {
   }
 }
 
+/**
+ * Names one notice: the same for a notice sent again after a crash (the narrator then drops the copy),
+ * another for every other one. The seq alone is not enough: it starts over at 1 when the alarm's
+ * record expires after months without a change, and a thread remembers the entry ids it was sent
+ * (a reused id would be dropped as a copy). The state timestamp tells those notices apart.
+ */
+function noticeKey(notice: AlarmNotice): string {
+  return `alarm:${notice.alarmName}:${notice.at}:${notice.seq}`;
+}
+
+/** Waits `ms`, or less when `signal` aborts first. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -99,8 +99,11 @@ export function alarmNoticeText(notice: AlarmNotice, about: { lane: string; role
   const lane = `lane *${escapeText(about.lane)}*`;
   const folded = notice.changes > 1 ? ` _(${notice.changes} changes in and out of ALARM in the last minutes, folded into this message: the alarm is flapping.)_` : '';
   if (notice.state === 'ALARM') {
+    // Figures hold `>`, which Slack wants escaped like any text. CloudWatch's reasons end with a full
+    // stop of their own (the message adds one).
     const figures = figuresText(about.role, notice.value, notice.threshold);
-    const why = figures ? `${name}: ${figures} on ${lane}` : `${name} alarm on ${lane}: ${escapeAndTruncate(notice.reason, 300)}`;
+    const reason = notice.reason.trim().replace(/\.+$/, '');
+    const why = figures ? `${name}: ${escapeText(figures)} on ${lane}` : `${name} alarm on ${lane}${reason ? `: ${escapeAndTruncate(reason, 300)}` : ''}`;
     return `:rotating_light: ${why}.${folded}`;
   }
   const lasted = notice.alarmingSince !== undefined && notice.at >= notice.alarmingSince ? ` after ${durationText(notice.at - notice.alarmingSince)}` : '';
@@ -108,10 +111,12 @@ export function alarmNoticeText(notice: AlarmNotice, about: { lane: string; role
   return `:white_circle: ${name} on ${lane} is no longer in ALARM${lasted}, but has no data now (no traffic, or no tasks).${folded}`;
 }
 
-/** "4.2 % > 1 %", "2 > 0 unhealthy hosts", "1 task below desired"; undefined without figures. */
+/** "4.2 % > 1 %", "2 unhealthy hosts", "1 task below desired" (not escaped yet); undefined without figures. */
 function figuresText(role: LaneAlarmRole | undefined, value: number | undefined, threshold: number | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const number = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 1 : 0));
+  // Whole numbers as they are, from 10 up without decimals, below 10 two significant digits (so a
+  // 0.04 % rate against a 0.01 % threshold does not read "0.0 % > 0.0 %").
+  const number = (n: number) => (Number.isInteger(n) ? String(n) : Math.abs(n) >= 10 ? n.toFixed(0) : String(Number(n.toPrecision(2))));
   switch (role) {
     case 'errorRate':
       return `${number(value)} %${threshold === undefined ? '' : ` > ${number(threshold)} %`}`;

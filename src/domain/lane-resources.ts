@@ -30,6 +30,8 @@ export interface LaneResources {
   clusterName?: string;
   serviceName?: string;
   targetGroupArn?: string;
+  /** The task definition the stack deployed (output TaskDefinitionArn, when the template has it). */
+  taskDefinitionArn?: string;
   alarms: Partial<Record<LaneAlarmRole, string>>;
 }
 
@@ -42,6 +44,7 @@ export function laneResourcesOf(stack: Pick<StackView, 'stackName' | 'stackId' |
   if (outputs.ClusterName) resources.clusterName = outputs.ClusterName;
   if (outputs.ServiceName) resources.serviceName = outputs.ServiceName;
   if (outputs.TargetGroupArn) resources.targetGroupArn = outputs.TargetGroupArn;
+  if (outputs.TaskDefinitionArn) resources.taskDefinitionArn = outputs.TaskDefinitionArn;
   for (const role of LANE_ALARM_ROLES) {
     const name = outputs[LANE_ALARM_OUTPUTS[role]];
     if (name) resources.alarms[role] = name;

@@ -145,6 +145,29 @@ export function rolloutText(service: EcsServiceView): string {
   }
 }
 
+/**
+ * Why the deployment of this change failed, if it did: ECS marks it FAILED (the circuit breaker), and
+ * with rollback on it then starts a new PRIMARY deployment of the previous task definition, which
+ * completes. So besides a FAILED deployment anywhere in the list, a primary deployment that runs
+ * another task definition than the one the stack deployed means the change was rolled back.
+ */
+export function rolloutFailure(service: EcsServiceView, resources: Pick<LaneResources, 'taskDefinitionArn'>): string | undefined {
+  if (service.rolloutState === 'FAILED') return rolloutText(service);
+  const failed = service.deployments.find((d) => d.rolloutState === 'FAILED');
+  if (failed) return rolloutText({ ...service, rolloutState: 'FAILED', rolloutStateReason: failed.rolloutStateReason });
+  const primary = service.deployments.find((d) => d.status === 'PRIMARY') ?? service.deployments[0];
+  const wanted = resources.taskDefinitionArn;
+  if (wanted && primary?.taskDefinition && primary.taskDefinition !== wanted && primary.rolloutState === 'COMPLETED') {
+    return `ECS rolled the service back to ${shortTaskDefinition(primary.taskDefinition)} instead of running ${shortTaskDefinition(wanted)} (circuit breaker)`;
+  }
+  return undefined;
+}
+
+/** "user-api-dev-gray:42" of a task definition ARN. */
+function shortTaskDefinition(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1);
+}
+
 /** Whether the service's newest deployment rolled out and runs what it should. */
 export function rolloutComplete(service: EcsServiceView): boolean {
   if (service.rolloutState === 'FAILED' || service.rolloutState === 'IN_PROGRESS') return false;

@@ -35,7 +35,7 @@ export interface AlarmNotice {
 
 export type Observation = 'duplicate' | 'unchanged' | 'folded' | 'due';
 
-/** How long alarm records live without a change: longer than any lane stays idle unnoticed. */
+/** How long alarm records live without being seen: longer than any lane stays idle unnoticed. */
 const ALARM_TTL_SECONDS = 120 * 24 * 3600;
 
 // KEYS: alarm hash, due set, alarming set. ARGV: name, state, at, reason, value, threshold, now,
@@ -43,7 +43,12 @@ const ALARM_TTL_SECONDS = 120 * 24 * 3600;
 const OBSERVE_SCRIPT = `
 local cur = redis.call('HMGET', KEYS[1], 'state', 'at', 'postedAt', 'alarmingSince')
 local at = tonumber(ARGV[3])
-if cur[2] and at <= tonumber(cur[2]) then return 'duplicate' end
+if cur[2] and at <= tonumber(cur[2]) then
+  -- Seen again as it was (an alarm that stays in ALARM is listed every minute): keep its record, or
+  -- it would expire while the alarm still alarms and its next sighting would be posted as new.
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[9]))
+  return 'duplicate'
+end
 -- An alarm seen for the first time counts as OK: one already in ALARM is worth a message.
 local prev = cur[1] or 'OK'
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'at', ARGV[3], 'reason', ARGV[4], 'value', ARGV[5], 'threshold', ARGV[6])

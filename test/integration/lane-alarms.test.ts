@@ -46,7 +46,7 @@ describe('lane alarms in the lane thread', () => {
     const pass = await t.bot.alarmWatch.pollOnce();
     expect(pass).toMatchObject({ changes: 1, sent: 1 });
     const fired = await waitFor('the alarm reply', () => alarmReplies(root).find((m) => m.text.includes(':rotating_light:')));
-    expect(fired.text).toContain('5xx rate>: 4.2 % > 1 % on lane *gray*');
+    expect(fired.text).toContain('5xx rate>: 4.2 % &gt; 1 % on lane *gray*');
     expect(fired.text).toContain('cloudwatch/home');
 
     // The same change through the event feed, and the poll again: nothing new.
@@ -129,7 +129,7 @@ describe('lane alarms in the lane thread', () => {
     t.clock.advance(6 * MINUTE);
     await t.bot.alarmWatch.pollOnce();
     const newRoot = await waitFor('a new root for the lane', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('alarms and notices')));
-    await waitFor('the alarm in the new thread', () => t.stub.thread(newRoot).find((m) => m.text.includes('50 % > 1 %')));
+    await waitFor('the alarm in the new thread', () => t.stub.thread(newRoot).find((m) => m.text.includes('50 % &gt; 1 %')));
     expect((await t.bot.lanes.get(GRAY))?.home?.kind).toBe('lane-thread');
 
     await health.setHealth(GRAY, { errorRatePercent: 0 });

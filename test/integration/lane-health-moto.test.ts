@@ -7,6 +7,8 @@
 // tests only. DescribeAlarms answers by name with the state SetAlarmState gave, its reason and
 // StateUpdatedTimestamp (no StateTransitionedTimestamp), starts new alarms in OK rather than
 // INSUFFICIENT_DATA, and ignores MaxRecords and AlarmTypes (so batching is shown, paging is not).
+// DescribeAlarms by StateValue (the alarm watch's safety net) is filtered by moto as by CloudWatch,
+// and StateReasonData comes back as SetAlarmState gave it.
 import {
   CloudWatchClient,
   PutMetricAlarmCommand,
@@ -121,10 +123,53 @@ describeWithMoto('lane health adapters against moto', () => {
 
     expect(states.missing).toEqual(['app-user-api-dev-gray-nope']);
     expect(states.alarms).toHaveLength(105);
+    // The threshold is the alarm's own (moto's StateReasonData is `{}` unless SetAlarmState gave one).
     expect(states.alarms[0]).toEqual({ name: names[104], state: 'ALARM', reason, updatedAt: expect.any(Number), threshold: 0 });
     expect(states.alarms[0]!.updatedAt).toBeGreaterThan(Date.UTC(2020, 0, 1));
     expect(states.alarms.find((a) => a.name === names[1])).toMatchObject({ state: 'INSUFFICIENT_DATA', reason: 'no datapoints' });
     // moto creates alarms in OK (CloudWatch starts them in INSUFFICIENT_DATA).
     expect(states.alarms.find((a) => a.name === names[0])).toMatchObject({ state: 'OK', reason: 'Unchecked: Initial alarm creation' });
+  });
+
+  it('lists exactly the alarms in a state, with the figures SetAlarmState gave', async () => {
+    await moto.reset(); // the alarms of the test above would be listed too
+    const names = ['user-api-dev-gray-5xx-rate', 'user-api-dev-gray-unhealthy-hosts', 'user-api-dev-blue-5xx-rate', 'user-api-dev-blue-tasks-below-desired'];
+    for (const name of names) {
+      await cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName: name,
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: 'HTTPCode_Target_5XX_Count',
+          Statistic: 'Sum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+    }
+    const reasonData = JSON.stringify({
+      version: '1.0',
+      statistic: 'Average',
+      period: 300,
+      threshold: 1,
+      recentDatapoints: [4.2],
+      evaluatedDatapoints: [{ timestamp: '2026-01-05T10:05:00.000+0000', sampleCount: 300, value: 4.2 }],
+    });
+    await cw.send(new SetAlarmStateCommand({ AlarmName: names[0]!, StateValue: 'ALARM', StateReason: 'Threshold Crossed: 1 datapoint [4.2] was greater than the threshold (1.0).', StateReasonData: reasonData }));
+    await cw.send(new SetAlarmStateCommand({ AlarmName: names[2]!, StateValue: 'ALARM', StateReason: 'Threshold Crossed: no reason data' }));
+    await cw.send(new SetAlarmStateCommand({ AlarmName: names[3]!, StateValue: 'INSUFFICIENT_DATA', StateReason: 'no datapoints' }));
+    const adapter = new CloudWatchAlarmsAdapter({ client: cw });
+
+    const alarming = await adapter.alarmsInState('ALARM');
+
+    expect(alarming.map((a) => a.name).sort()).toEqual([names[0], names[2]].sort());
+    expect(alarming.find((a) => a.name === names[0])).toMatchObject({ state: 'ALARM', value: 4.2, threshold: 1 });
+    // Without reason data, the alarm's own threshold (no value to show).
+    const bare = alarming.find((a) => a.name === names[2])!;
+    expect(bare).toMatchObject({ state: 'ALARM', threshold: 1 });
+    expect(bare).not.toHaveProperty('value');
+    expect((await adapter.alarmsInState('OK')).map((a) => a.name)).toEqual([names[1]]);
+    expect((await adapter.alarmsInState('INSUFFICIENT_DATA')).map((a) => a.name)).toEqual([names[3]]);
   });
 });

@@ -60,7 +60,7 @@ describe('the sandbox through its console API', () => {
   it('posts gray\'s 5xx alarm into its thread (also in the channel) when its 5xx rate is set, and the recovery when it is set back', async () => {
     expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 5 })).status).toBe(200);
     const fired = await reply('lane gray ← release/1.2.3', ':rotating_light:');
-    expect(fired.text).toContain('5xx rate>: 5 % > 1 % on lane *gray*');
+    expect(fired.text).toContain('5xx rate>: 5 % &gt; 1 % on lane *gray*');
     expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 0 })).status).toBe(200);
     const cleared = await reply('lane gray ← release/1.2.3', 'cleared after');
     expect(cleared.text).toMatch(/5xx rate> on lane \*gray\* cleared after/);

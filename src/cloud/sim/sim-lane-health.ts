@@ -114,15 +114,18 @@ const STATE_TTL_SECONDS = 30 * 24 * 3600;
 
 /**
  * Records an alarm's state if it changed (then with its transition time, never earlier than the
- * last one), else refreshes only its reason: returns the updatedAt in force. A change appends the
- * state change event (ARGV[6], its previousState filled in here) to the simulated queue; an alarm
- * of a new stack starts from INSUFFICIENT_DATA, as CloudWatch creates it, so entering that emits nothing.
- * KEYS[1] alarm key, KEYS[2] event queue; ARGV epoch, state, reason, since, ttl, event JSON, queue cap.
+ * last one), else refreshes only its reason and figures: returns the updatedAt in force. A change
+ * appends the state change event (ARGV[6], its previousState filled in here) to the simulated queue;
+ * an alarm of a new stack starts from INSUFFICIENT_DATA, as CloudWatch creates it, so entering that
+ * emits nothing. The figures are kept so that the alarm still shows them while a setting changed
+ * less than a window ago (it stays where it was, as read back from here).
+ * KEYS[1] alarm key, KEYS[2] event queue; ARGV epoch, state, reason, since, ttl, event JSON, queue cap,
+ * value, threshold ('' when none).
  */
 const RECORD_STATE_SCRIPT = `
 local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt', 'reason')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'reason', ARGV[3])
+  redis.call('HSET', KEYS[1], 'reason', ARGV[3], 'value', ARGV[8], 'threshold', ARGV[9])
   return cur[3]
 end
 local prevState, prevReason = 'INSUFFICIENT_DATA', 'Unchecked: Initial alarm creation'
@@ -135,7 +138,7 @@ if prevState ~= ARGV[2] then
 end
 local since = tonumber(ARGV[4])
 if cur[1] == ARGV[1] and cur[3] and tonumber(cur[3]) > since then since = tonumber(cur[3]) end
-redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3], 'updatedAt', tostring(since))
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3], 'updatedAt', tostring(since), 'value', ARGV[8], 'threshold', ARGV[9])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return tostring(since)
 `;
@@ -346,6 +349,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       pendingCount: !failure && inProgress ? laneStack.desired : 0,
       failedTasks: failure ? Math.max(laneStack.desired, 1) * 2 : 0,
     };
+    if (laneStack.stack.outputs.TaskDefinitionArn) current.taskDefinition = laneStack.stack.outputs.TaskDefinitionArn;
     if (failure) current.rolloutStateReason = failure;
     else if (current.rolloutState === 'COMPLETED') current.rolloutStateReason = `ECS deployment ${current.id} completed.`;
     const deployments = [current];
@@ -442,7 +446,10 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
         // The setting changed less than a window ago: the alarm is still where it was.
         const stored = await this.options.redis.hgetall(key);
         if (stored.epoch === laneStack.stack.stackId && isAlarmState(stored.state)) {
-          alarms.push({ kind, name, state: stored.state, reason: stored.reason ?? '', updatedAt: Number(stored.updatedAt) });
+          const alarm: SimLaneAlarm = { kind, name, state: stored.state, reason: stored.reason ?? '', updatedAt: Number(stored.updatedAt) };
+          if (stored.value) alarm.value = Number(stored.value);
+          if (stored.threshold) alarm.threshold = Number(stored.threshold);
+          alarms.push(alarm);
         } else {
           // Never evaluated before (the stack came after the change): no datapoints to speak of yet.
           alarms.push({ kind, name, state: 'INSUFFICIENT_DATA', reason: 'Insufficient Data: no datapoints were received yet.', updatedAt: laneStack.createdAt ?? now });
@@ -463,6 +470,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
           String(STATE_TTL_SECONDS),
           event,
           String(EVENT_QUEUE_CAP),
+          verdict.value === undefined ? '' : String(verdict.value),
+          verdict.threshold === undefined ? '' : String(verdict.threshold),
         ),
       );
       const alarm: SimLaneAlarm = { kind, name, state: verdict.state, reason: verdict.reason, updatedAt };

@@ -179,6 +179,8 @@ export function outputsOf(stackName: string, stackId: string, config: StackConfi
         UnhealthyHostsAlarmName: `${base}-unhealthy-hosts`,
         RunningTasksAlarmName: `${base}-tasks-below-desired`,
         ...(p.ImageUri ? { ImageUri: p.ImageUri } : {}),
+        // A new revision whenever what the task runs changes (a new image, most often).
+        TaskDefinitionArn: `arn:aws:ecs:${SIM_REGION}:${SIM_ACCOUNT}:task-definition/${base}:${(parseInt(hex(6, stackId, ...LANE_TASK_PARAMS.map((k) => p[k] ?? '')), 16) % 9000) + 1}`,
       };
     }
     case 'boot': {

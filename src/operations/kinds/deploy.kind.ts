@@ -26,6 +26,8 @@ import { describeCause, isLanebotError } from '../../errors';
 const recordRelease: OperationStep = {
   name: 'record-release',
   async run(op, deps) {
+    // ECS rolled the change back (circuit breaker): the lane still runs its previous release.
+    if (op.health?.rolloutFailed) return next();
     let image: string | undefined;
     try {
       image = (await deps.cloud.stacks.describeStack(laneStackName(op)))?.outputs.ImageUri;

@@ -24,7 +24,7 @@ import { laneResourcesOf, type LaneResources } from '../../domain/lane-resources
 import { laneStackName } from '../../domain/names';
 import type { HealthVerdict, OperationRecord } from '../../domain/operation';
 import { describeCause, isLanebotError } from '../../errors';
-import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutText, targetsText, type LaneHealthReading } from '../../health/lane-health';
+import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText, type LaneHealthReading } from '../../health/lane-health';
 import { formatDuration } from '../../chat/messages';
 import { backoff } from '../../queue/queues';
 import type { OperationPatch } from '../../state/operation-store';
@@ -96,8 +96,9 @@ export const verifyHealthStep: OperationStep = {
 
       // The rollout matters in every phase: a service rolled back during the soak is not healthy.
       const service = reading.service;
-      if (service?.rolloutState === 'FAILED') {
-        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [rolloutText(service)], rolloutFailed: true });
+      const failure = service ? rolloutFailure(service, resources) : undefined;
+      if (failure) {
+        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [failure], rolloutFailed: true });
       }
       const alarming = reading.alarms.filter((a) => a.state === 'ALARM');
       if (alarming.length > 0 && phase === 'soak') {

@@ -100,3 +100,91 @@ describe('CloudWatchAlarmsAdapter.alarmStates', () => {
     await expect(adapter().alarmStates(['a'])).rejects.toMatchObject({ code: 'AWS_ERROR', retryable: true });
   });
 });
+
+describe('CloudWatchAlarmsAdapter.alarmsInState', () => {
+  it('asks for the state (metric and composite alarms, 100 a page) and follows NextToken', async () => {
+    cw.on(DescribeAlarmsCommand).callsFake((input: { NextToken?: string }) => {
+      if (!input.NextToken) return { MetricAlarms: [alarm('a-5xx', 'ALARM')], NextToken: 'page-2' };
+      if (input.NextToken === 'page-2') {
+        return { MetricAlarms: [alarm('b-unhealthy', 'ALARM')], CompositeAlarms: [{ AlarmName: 'lane-health', StateValue: 'ALARM', StateReason: 'child', StateUpdatedTimestamp: T2 }], NextToken: 'page-3' };
+      }
+      return { MetricAlarms: [] };
+    });
+
+    const views = await adapter().alarmsInState('ALARM');
+
+    expect(views.map((v) => [v.name, v.state])).toEqual([
+      ['a-5xx', 'ALARM'],
+      ['b-unhealthy', 'ALARM'],
+      ['lane-health', 'ALARM'],
+    ]);
+    const inputs = cw.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input);
+    expect(inputs).toEqual([
+      { StateValue: 'ALARM', AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: undefined },
+      { StateValue: 'ALARM', AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: 'page-2' },
+      { StateValue: 'ALARM', AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], MaxRecords: 100, NextToken: 'page-3' },
+    ]);
+    // Never by name: one question however many alarms exist.
+    expect(inputs.every((input) => input.AlarmNames === undefined)).toBe(true);
+  });
+
+  it('answers no alarms in a state with one call and an empty list', async () => {
+    cw.on(DescribeAlarmsCommand).resolves({});
+    expect(await adapter().alarmsInState('OK')).toEqual([]);
+    expect(cw.commandCalls(DescribeAlarmsCommand).map((call) => call.args[0].input.StateValue)).toEqual(['OK']);
+  });
+
+  it('maps failures as alarmStates does', async () => {
+    cw.on(DescribeAlarmsCommand).rejects(sdkError('AccessDenied', 403));
+    await expect(adapter().alarmsInState('ALARM')).rejects.toMatchObject({ code: 'AWS_ACCESS_DENIED', message: expect.stringContaining('cloudwatch:DescribeAlarms') });
+  });
+});
+
+describe('CloudWatchAlarmsAdapter figures', () => {
+  const reasonData = (data: Record<string, unknown>) => JSON.stringify({ version: '1.0', statistic: 'Average', period: 300, ...data });
+
+  async function viewOf(extra: Partial<MetricAlarm>) {
+    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [alarm('a-5xx', 'ALARM', extra)] });
+    const [view] = await adapter().alarmsInState('ALARM');
+    return view!;
+  }
+
+  it('reads the value from the newest evaluated datapoint and the threshold from StateReasonData', async () => {
+    const view = await viewOf({
+      Threshold: 5,
+      StateReasonData: reasonData({
+        threshold: 1,
+        recentDatapoints: [0.5, 3.1],
+        evaluatedDatapoints: [
+          { timestamp: '2026-01-05T10:05:00.000+0000', sampleCount: 60, value: 4.2 },
+          { timestamp: '2026-01-05T10:00:00.000+0000', sampleCount: 60, value: 3.1 },
+        ],
+      }),
+    });
+    expect(view).toMatchObject({ value: 4.2, threshold: 1 });
+  });
+
+  it('skips evaluated datapoints without a value (missing data), then falls back to the newest recent datapoint', async () => {
+    expect(
+      await viewOf({ StateReasonData: reasonData({ threshold: 1, evaluatedDatapoints: [{ timestamp: '2026-01-05T10:05:00.000+0000' }, { timestamp: '2026-01-05T10:00:00.000+0000', value: 2.5 }] }) }),
+    ).toMatchObject({ value: 2.5 });
+    cw.reset();
+    expect(await viewOf({ StateReasonData: reasonData({ threshold: 1, recentDatapoints: [0.5, 1.7], evaluatedDatapoints: [{ timestamp: '2026-01-05T10:05:00.000+0000' }] }) })).toMatchObject({
+      value: 1.7,
+    });
+    cw.reset();
+    expect(await viewOf({ StateReasonData: reasonData({ threshold: 1, recentDatapoints: [0.5, 1.9] }) })).toMatchObject({ value: 1.9, threshold: 1 });
+  });
+
+  it('takes the alarm\'s own Threshold when StateReasonData has none, and no figures from broken or absent data', async () => {
+    expect(await viewOf({ Threshold: 1, StateReasonData: reasonData({ recentDatapoints: [6] }) })).toMatchObject({ value: 6, threshold: 1 });
+    cw.reset();
+    const broken = await viewOf({ Threshold: 1, StateReasonData: '{not json' });
+    expect(broken.threshold).toBe(1);
+    expect(broken).not.toHaveProperty('value');
+    cw.reset();
+    const none = await viewOf({});
+    expect(none).not.toHaveProperty('value');
+    expect(none).not.toHaveProperty('threshold');
+  });
+});

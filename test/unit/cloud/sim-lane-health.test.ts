@@ -211,6 +211,84 @@ describe('SimLaneHealth alarms', () => {
   });
 });
 
+describe('SimLaneHealth.alarmsInState', () => {
+  const BLUE_5XX = 'user-api-dev-blue-5xx-rate';
+  /** A second lane stack, blue, created at the same time as gray. */
+  function blueStack(): SimStackListing {
+    const gray = laneStack();
+    return {
+      ...gray,
+      stackName: 'app-user-api-dev-blue',
+      stackId: 'arn:aws:cloudformation:sim-1:000000000000:stack/app-user-api-dev-blue/1',
+      parameters: { ...gray.parameters, Lane: 'blue' },
+      outputs: {
+        TargetGroupArn: `${TG}-blue`,
+        ErrorRateAlarmName: BLUE_5XX,
+        UnhealthyHostsAlarmName: 'user-api-dev-blue-unhealthy-hosts',
+        RunningTasksAlarmName: 'user-api-dev-blue-tasks-below-desired',
+      },
+    };
+  }
+
+  it('lists the alarms of every lane in the state asked for, with their figures', async () => {
+    stacks = [laneStack(), blueStack()];
+    const h = health();
+    // Right after the create: every alarm without data, and no figures to show.
+    const fresh = await h.alarmsInState('INSUFFICIENT_DATA');
+    expect(fresh).toHaveLength(6);
+    expect(fresh.every((a) => a.value === undefined)).toBe(true);
+    expect(await h.alarmsInState('ALARM')).toEqual([]);
+
+    t = T0 + 10 * MIN;
+    await h.setHealth(GRAY, { errorRatePercent: 4.2, unhealthyTargets: 1 });
+    t += 5 * MIN;
+
+    const alarming = await h.alarmsInState('ALARM');
+    expect(alarming.map((a) => a.name).sort()).toEqual([ALARMS.errorRate, ALARMS.unhealthy, ALARMS.running].sort());
+    expect(alarming.find((a) => a.name === ALARMS.errorRate)).toEqual({
+      name: ALARMS.errorRate,
+      state: 'ALARM',
+      reason: expect.stringContaining('4.2% of the requests got a 5xx'),
+      updatedAt: T0 + 15 * MIN,
+      value: 4.2,
+      threshold: 1,
+    });
+    expect(alarming.find((a) => a.name === ALARMS.unhealthy)).toMatchObject({ value: 1, threshold: 0, updatedAt: T0 + 13 * MIN });
+    expect(alarming.find((a) => a.name === ALARMS.running)).toMatchObject({ value: 1, threshold: 0 });
+
+    const ok = await h.alarmsInState('OK');
+    expect(ok.map((a) => a.name).sort()).toEqual([BLUE_5XX, 'user-api-dev-blue-unhealthy-hosts', 'user-api-dev-blue-tasks-below-desired'].sort());
+    expect(ok.find((a) => a.name === BLUE_5XX)).toMatchObject({ value: 0, threshold: 1 });
+    // The same answer as by name.
+    expect((await h.alarmStates([ALARMS.errorRate])).alarms[0]).toEqual(alarming.find((a) => a.name === ALARMS.errorRate));
+  });
+
+  it('keeps the figures of an alarm whose setting changed less than a window ago', async () => {
+    const h = health();
+    t = T0 + 10 * MIN;
+    await h.setHealth(GRAY, { errorRatePercent: 5 });
+    t += 5 * MIN;
+    const fired = (await h.alarmsInState('ALARM')).find((a) => a.name === ALARMS.errorRate);
+    expect(fired).toMatchObject({ value: 5, threshold: 1 });
+
+    // Back to 0 %: the alarm stays in ALARM for its window, and still says why.
+    await h.setHealth(GRAY, { errorRatePercent: 0 });
+    t += 2 * MIN;
+    expect((await h.alarmsInState('ALARM')).find((a) => a.name === ALARMS.errorRate)).toEqual(fired);
+    expect(await alarm(h, ALARMS.errorRate)).toEqual(fired);
+  });
+
+  it('lists nothing of a deleted lane stack', async () => {
+    const h = health();
+    t = T0 + 10 * MIN;
+    await h.setHealth(GRAY, { errorRatePercent: 50 });
+    t += 5 * MIN;
+    expect(await h.alarmsInState('ALARM')).toHaveLength(1);
+    stacks = [];
+    expect(await h.alarmsInState('ALARM')).toEqual([]);
+  });
+});
+
 describe('SimLaneHealth controls and listing', () => {
   it('changes only the settings given, and refuses out-of-range values', async () => {
     const h = health();

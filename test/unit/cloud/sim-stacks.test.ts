@@ -121,6 +121,7 @@ describe('SimStacks create', () => {
       UnhealthyHostsAlarmName: 'user-api-dev-gray-unhealthy-hosts',
       RunningTasksAlarmName: 'user-api-dev-gray-tasks-below-desired',
       ImageUri: input.parameters.ImageUri,
+      TaskDefinitionArn: expect.stringMatching(/^arn:aws:ecs:sim-1:000000000000:task-definition\/user-api-dev-gray:\d+$/),
     });
     expect(done?.outputs.TargetGroupArn).toContain(done?.outputs.TargetGroupFullName);
   });

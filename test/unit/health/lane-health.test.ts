@@ -2,7 +2,7 @@ import type { AlarmView } from '../../../src/cloud/alarms.port';
 import { withRollout, type EcsDeploymentView, type EcsServiceView } from '../../../src/cloud/ecs.port';
 import { summarizeTargets, type TargetHealthView } from '../../../src/cloud/load-balancer.port';
 import type { LaneResources } from '../../../src/domain/lane-resources';
-import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutText, targetsText, type HealthPorts } from '../../../src/health/lane-health';
+import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText, type HealthPorts } from '../../../src/health/lane-health';
 
 const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app-u-Targe-ABC/0123456789abcdef';
 const RESOURCES: LaneResources = {
@@ -115,6 +115,33 @@ describe('rolloutText', () => {
 
   it('treats a service without a rollout state (no circuit breaker) by its counts', () => {
     expect(rolloutText(service({}, deployment()))).toBe('ECS deployment complete, 3/3 running');
+  });
+});
+
+describe('rolloutFailure', () => {
+  const NEW = 'arn:aws:ecs:us-east-1:123456789012:task-definition/user-api-dev-gray:8';
+  const OLD = 'arn:aws:ecs:us-east-1:123456789012:task-definition/user-api-dev-gray:7';
+
+  it('is nothing for a rollout of the task definition the stack deployed', () => {
+    expect(rolloutFailure(service({}, deployment({ rolloutState: 'COMPLETED', taskDefinition: NEW })), { taskDefinitionArn: NEW })).toBeUndefined();
+    // Unknown either side (an older lane template without the output): nothing to compare.
+    expect(rolloutFailure(service({}, deployment({ rolloutState: 'COMPLETED', taskDefinition: OLD })), {})).toBeUndefined();
+    expect(rolloutFailure(service({}, deployment({ rolloutState: 'IN_PROGRESS', taskDefinition: OLD })), { taskDefinitionArn: NEW })).toBeUndefined();
+  });
+
+  it('names a FAILED primary deployment, and a FAILED one still listed behind the rollback', () => {
+    expect(rolloutFailure(service({}, deployment({ rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.' })), {})).toBe(
+      'ECS deployment failed (circuit breaker: tasks failed to start)',
+    );
+    const rollback = deployment({ id: 'ecs-svc/2', rolloutState: 'IN_PROGRESS', taskDefinition: OLD });
+    const failed = deployment({ id: 'ecs-svc/1', status: 'ACTIVE', rolloutState: 'FAILED', rolloutStateReason: 'ECS deployment circuit breaker: tasks failed to start.', taskDefinition: NEW });
+    expect(rolloutFailure(service({}, rollback, failed), { taskDefinitionArn: NEW })).toContain('ECS deployment failed');
+  });
+
+  it('sees a completed rollback to the previous task definition once the failed deployment is gone', () => {
+    expect(rolloutFailure(service({}, deployment({ rolloutState: 'COMPLETED', taskDefinition: OLD })), { taskDefinitionArn: NEW })).toBe(
+      'ECS rolled the service back to user-api-dev-gray:7 instead of running user-api-dev-gray:8 (circuit breaker)',
+    );
   });
 });
 
