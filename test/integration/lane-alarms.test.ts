@@ -48,6 +48,8 @@ describe('lane alarms in the lane thread', () => {
     const fired = await waitFor('the alarm reply', () => alarmReplies(root).find((m) => m.text.includes(':rotating_light:')));
     expect(fired.text).toContain('5xx rate>: 4.2 % &gt; 1 % on lane *gray*');
     expect(fired.text).toContain('cloudwatch/home');
+    // Shown in the channel too (reply_broadcast): someone must look now.
+    expect(fired.broadcast).toBe(true);
 
     // The same change through the event feed, and the poll again: nothing new.
     expect(await t.bot.alarmWatch.consumeOnce(0)).toBeGreaterThan(0);
@@ -59,6 +61,7 @@ describe('lane alarms in the lane thread', () => {
     await t.bot.alarmWatch.consumeOnce(0);
     const cleared = await waitFor('the recovery reply', () => alarmReplies(root).find((m) => m.text.includes('cleared')));
     expect(cleared.text).toMatch(/5xx rate.* on lane \*gray\* cleared after 6 min/);
+    expect(cleared.broadcast).toBeFalsy();
     expect(await t.bot.alarmWatch.pollOnce()).toMatchObject({ changes: 0, sent: 0 });
     await t.bot.alarmWatch.consumeOnce(0);
 

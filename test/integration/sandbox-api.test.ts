@@ -7,6 +7,8 @@ import { startSandboxProcess, type SandboxProcess } from '../support/sandbox-pro
 interface ConsoleMessage {
   ts: string;
   thread_ts?: string;
+  /** A thread reply also shown in the channel. */
+  broadcast?: boolean;
   user: string;
   text: string;
 }
@@ -61,10 +63,13 @@ describe('the sandbox through its console API', () => {
     expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 5 })).status).toBe(200);
     const fired = await reply('lane gray ← release/1.2.3', ':rotating_light:');
     expect(fired.text).toContain('5xx rate>: 5 % &gt; 1 % on lane *gray*');
+    // Firing is shown in the channel too; the clear stays in the thread.
+    expect(fired.broadcast).toBe(true);
     expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 0 })).status).toBe(200);
     const cleared = await reply('lane gray ← release/1.2.3', 'cleared after');
     expect(cleared.text).toMatch(/5xx rate> on lane \*gray\* cleared after/);
-  });
+    expect(cleared.broadcast).toBeUndefined();
+  }, 150_000);
 
   it('shows the reason of a stage made to fail', async () => {
     expect((await post('/sandbox/sim/fail-next', { pipeline: 'user-api-dev', stage: 'Build', message: 'unit tests failed: 3 of 120' })).status).toBe(200);
