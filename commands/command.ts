@@ -1,5 +1,6 @@
 // The shape every `/lane` subcommand module has: usage text, a pure parser, an authorization rule,
 // and what it does. commands/index.ts routes the slash command text to one of them.
+import type { RenewResult } from '../src/expiry/lane-expiry';
 import type { KnownBlock, ModalView } from '@slack/web-api';
 import { can, type AccessDecision, type Principal } from '../src/access/policy';
 import type { AuditLog } from '../src/audit/audit-log';
@@ -7,7 +8,7 @@ import type { Clock } from '../src/clock';
 import type { LanebotConfig } from '../src/config';
 import type { OperationRecord, OperationRequest } from '../src/domain/operation';
 import type { ApprovalOutcome } from '../src/state/approvals';
-import { validateLane, type Scope } from '../src/domain/names';
+import { validateLane, type LaneRef, type Scope } from '../src/domain/names';
 import type { LaneRegistry } from '../src/state/lane-registry';
 import type { OperationStore } from '../src/state/operation-store';
 
@@ -69,6 +70,11 @@ export interface CommandDeps {
    * nobody call it). Throws QueueUnavailableError when Redis cannot take it.
    */
   queueLaneHealth(request: LaneHealthRequest): Promise<{ release(): Promise<void> }>;
+  /**
+   * Renews a lane (expiry/lane-expiry.ts): Redis only, so commands and buttons call it in the ack path.
+   * The caller has checked who asks; this checks the lane and the duration.
+   */
+  renewLane(ref: LaneRef, by: string, durationMs?: number): Promise<RenewResult>;
   /** Approval requests: decisions (one Lua script each) and what waits. */
   approvals: {
     decide(op: OperationRecord, action: 'approve' | 'reject', user: string, reason?: string): Promise<{ outcome: ApprovalOutcome; state: string }>;

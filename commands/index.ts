@@ -9,6 +9,7 @@ import { approvalsCommand } from './approvals';
 import { bootCommand } from './boot';
 import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
+import { renewCommand } from './renew';
 import { historyCommand } from './history';
 import { helpCommand } from './help';
 import { infraCommand } from './infra';
@@ -17,7 +18,7 @@ import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, deleteCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
+  [deployCommand, deleteCommand, renewCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */

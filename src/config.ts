@@ -36,6 +36,11 @@ const durationOrZero = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** `expiry: never` in YAML, as the flag the schema keeps (`{ never: true }`). */
+function neverAsFlag(value: unknown): unknown {
+  return value === 'never' ? { never: true } : value;
+}
+
 /** A rate: "20/1m" is 20 per minute. */
 const rate = z.string().transform((text, ctx) => {
   const match = /^(\d{1,6})\/(.+)$/.exec(text.trim());
@@ -124,6 +129,14 @@ const environmentSchema = z.strictObject({
    * lane's alarms must stay quiet once its targets are healthy (`soak`, 0s to skip the soak), and how
    * long each check (ECS rollout, healthy targets) may take before it is called failed (`deadline`).
    */
+  /**
+   * When this environment's idle lanes are warned and deleted (domain/expiry.ts): its own windows
+   * (either may be left out: the global one applies), or `never` (e.g. prod). Absent: the global
+   * `expiry:`.
+   */
+  expiry: z
+    .preprocess(neverAsFlag, z.strictObject({ never: z.literal(true).optional(), warnAfter: duration.optional(), deleteAfter: duration.optional() }))
+    .optional(),
   verify: z
     .strictObject({
       soak: durationOrZero.prefault('5m').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -158,8 +171,16 @@ const configSchema = z
     /** Optional: without it `/lane setup` explains what to add. */
     setup: setupSchema.optional(),
     admins: z.array(slackPrincipal).default([]),
+    /**
+     * Idle lanes: a lane idle for `warnAfter` is warned in its thread (with Renew buttons) and deleted
+     * at `deleteAfter` unless renewed; `maxRenewal` caps `/lane renew <lane> <duration>`. `never`: no
+     * lane expires (environments may still set their own).
+     */
     expiry: z
-      .strictObject({ warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d') })
+      .preprocess(
+        neverAsFlag,
+        z.strictObject({ never: z.literal(true).optional(), warnAfter: duration.prefault('6d'), deleteAfter: duration.prefault('7d'), maxRenewal: duration.prefault('30d') }),
+      )
       .prefault({}),
     /** How many deploys and other changes (commands and button clicks that queue work) per user and per channel. */
     limits: z.strictObject({ perUser: rate.prefault('20/1m'), perChannel: rate.prefault('60/1m') }).prefault({}),
@@ -198,6 +219,14 @@ const configSchema = z
     }
     if (config.expiry.deleteAfter <= config.expiry.warnAfter) {
       ctx.addIssue({ code: 'custom', path: ['expiry', 'deleteAfter'], message: 'must be longer than expiry.warnAfter' });
+    }
+    for (const [name, env] of Object.entries(config.environments)) {
+      if (env.expiry === undefined || env.expiry.never) continue;
+      const warnAfter = env.expiry.warnAfter ?? config.expiry.warnAfter;
+      const deleteAfter = env.expiry.deleteAfter ?? config.expiry.deleteAfter;
+      if (deleteAfter <= warnAfter) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'expiry', 'deleteAfter'], message: `must be longer than warnAfter` });
+      }
     }
   });
 

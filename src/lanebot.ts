@@ -34,6 +34,7 @@ import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
 import { AlarmWatch } from './alarms/alarm-watch';
+import { LaneExpiry } from './expiry/lane-expiry';
 import { AlarmStates } from './state/alarm-states';
 import type { OperationRegistry } from './operations/registry';
 import { OperationRunner } from './operations/runner';
@@ -48,6 +49,7 @@ import {
   runJobId,
   runStep,
   type FollowUpJobData,
+  type ExpiryJobData,
   type JobRetryOptions,
   type MaintenanceJobData,
   type NarrateJobData,
@@ -76,8 +78,8 @@ const PRINCIPAL_TIMEOUT_MS = 500;
  * stay fast (bench/README.md: 4 operation steps at once doubled the ack p99 against 2). A worker-only
  * process (LANEBOT_ROLE=worker) has no acks to protect and runs more at once: scale out with those.
  */
-const WORKER_CONCURRENCY = { operations: 2, narrate: 5, maintenance: 1, followUps: 2 } as const;
-const WORKER_ONLY_CONCURRENCY = { operations: 16, narrate: 10, maintenance: 1, followUps: 4 } as const;
+const WORKER_CONCURRENCY = { operations: 2, narrate: 5, maintenance: 1, followUps: 2, expiry: 2 } as const;
+const WORKER_ONLY_CONCURRENCY = { operations: 16, narrate: 10, maintenance: 1, followUps: 4, expiry: 4 } as const;
 /**
  * How long a command's follow-up waits for the listener to deliver the first answer (then it is let
  * go at once): the bound, should the listener never say so (its process died).
@@ -93,6 +95,9 @@ const RECOVERY_GRACE_MS = 2 * 60_000;
 const USER_GROUP_REFRESH_MS = 15 * 60_000;
 /** How often the bot's membership of every bound channel is read again (besides Slack's member events). */
 const CHANNEL_MEMBERSHIP_REFRESH_MS = 15 * 60_000;
+/** The expiry sweep reads the lanes due once a minute; the digest of lanes pending deletion goes out once a day. */
+const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
+const EXPIRY_DIGEST_INTERVAL_MS = 24 * 3_600_000;
 /** The alarm watch's safety net runs once a minute across all lanes (alarms/alarm-watch.ts). */
 const ALARM_POLL_INTERVAL_MS = 60_000;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
@@ -131,6 +136,11 @@ export interface LanebotOverrides {
    * minute; false: never on a schedule). Tests that count Slack calls turn both off.
    */
   alarms?: { consumeEvents?: boolean; pollEveryMs?: number | false; eventWaitSeconds?: number };
+  /**
+   * Lane expiry's schedules: the sweep (default once a minute, divided by SIM_TIME_SCALE with the
+   * simulator) and the digest (default once a day). false: not on a schedule (tests call them).
+   */
+  expiry?: { sweepEveryMs?: number | false; digestEveryMs?: number | false };
 }
 
 export interface Lanebot {
@@ -157,6 +167,8 @@ export interface Lanebot {
   simClock?: SimClock;
   /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
   simFaults?: SimFaults;
+  /** Idle lanes warned, renewed and deleted: `sweep()` and `digest()` are what the schedules run. */
+  expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
   alarmWatch: AlarmWatch;
   /** Deploys of a service/env waiting for approval. */
@@ -193,7 +205,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   const queues = createQueues(redis, keys.bull, overrides.jobRetry);
   const commandQueues = createQueues(commandRedis, keys.bull, overrides.jobRetry);
-  const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance, q.followUps]);
+  const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance, q.followUps, q.expiry]);
   for (const queue of allQueues) {
     // Without a listener BullMQ prints every connection error to the console.
     queue.on('error', (error) => logger.debug({ queue: queue.name, err: describeCause(error) }, 'queue connection error'));
@@ -260,6 +272,21 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
+  const expiryDeps = (connection: Redis, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
+    new LaneExpiry({
+      ...parts,
+      chat,
+      config,
+      clock,
+      logger: logger.child({ component: 'expiry' }),
+      timeScale,
+      queueWork: async (data, jobId) => void (await q.expiry.add(data.kind, data, { jobId })),
+      enqueue: async (request) => void (await q.operations.add('request', { kind: 'request', request }, { jobId: requestJobId(request.id) })),
+      claimDigest: async (channel, day) => (await connection.set(keys.expiryDigest(channel, day), '1', 'EX', 2 * 24 * 3600, 'NX')) === 'OK',
+    });
+  const expiry = expiryDeps(redis, queues, { lanes, operations, narrator, audit });
+  const commandExpiry = expiryDeps(commandRedis, commandQueues, { lanes: commandLanes, operations: commandOperations, narrator: commandNarrator, audit: commandAudit });
+
   const commandDeps: CommandDeps = {
     config,
     clock,
@@ -277,6 +304,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     },
     enqueue: (request) => enqueueRequest(commandRedis, commandQueues, request),
     queueLaneHealth: (request) => queueLaneHealth(commandRedis, commandQueues, request),
+    renewLane: (ref, by, durationMs) => commandExpiry.renew(ref, by, durationMs).catch(redisUnavailable),
     // A Redis read only; when it cannot be read, go on: the narrator tells the requester if posting fails.
     approvals: {
       decide: (op, action, user, reason) => commandApprovals.decide(op, action, user, clock.now(), reason).catch(redisUnavailable),
@@ -332,6 +360,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         if (pass.changes > 0 || pass.discovered > 0) logger.child({ component: 'alarms' }).info(pass, 'alarm safety-net pass');
         return;
       }
+      case 'expiry-sweep': {
+        const swept = await expiry.sweep();
+        if (swept.warn + swept.expire + swept.withdrawn > 0) logger.child({ component: 'expiry' }).info(swept, 'expiry sweep');
+        return;
+      }
+      case 'expiry-digest':
+        await expiry.digest();
+        return;
       case 'refresh-channel-membership':
         await refreshChannelMembership(chat, membership, Object.keys(config.channels), () => clock.now(), logger.child({ component: 'channel-membership' }));
         return;
@@ -392,6 +428,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         ...workerOptions,
         concurrency: concurrency.maintenance,
       }),
+      new Worker<ExpiryJobData>(QUEUE_NAMES.expiry, step<ExpiryJobData>(QUEUE_NAMES.expiry, (data) => expiry.handle(data)), {
+        ...workerOptions,
+        concurrency: concurrency.expiry,
+      }),
       new Worker<FollowUpJobData>(
         QUEUE_NAMES.followUps,
         (job) => reportLaneHealth(job.data, { cloud, lanes, chat, redis, keys, logger: logger.child({ component: 'follow-ups' }) }),
@@ -411,6 +451,15 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       queues.narrate.upsertJobScheduler('narrate-sweep', { every: SWEEP_INTERVAL_MS }, { name: 'sweep', data: { operationId: '' } }),
       queues.maintenance.upsertJobScheduler('recover', { every: overrides.recovery?.intervalMs ?? RECOVERY_INTERVAL_MS }, { name: 'recover', data: { kind: 'recover' } }),
     ];
+    // The sweep runs in the cloud's time: with the simulator's faster clock, more often (at most once a second).
+    const sweepEvery = overrides.expiry?.sweepEveryMs ?? Math.max(1_000, Math.round(EXPIRY_SWEEP_INTERVAL_MS / timeScale));
+    if (sweepEvery !== false) {
+      upserts.push(queues.maintenance.upsertJobScheduler('expiry-sweep', { every: sweepEvery }, { name: 'expiry-sweep', data: { kind: 'expiry-sweep' } }));
+    }
+    const digestEvery = overrides.expiry?.digestEveryMs ?? Math.max(60_000, Math.round(EXPIRY_DIGEST_INTERVAL_MS / timeScale));
+    if (digestEvery !== false) {
+      upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
+    }
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));
@@ -459,6 +508,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simClock,
     simFaults: simCloud?.sim.faults,
     recover,
+    expiry,
     alarmWatch,
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {

@@ -18,18 +18,17 @@
 // record, which then is the lane's home). Alarms of lanes lanebot does not know (other alarms whose
 // names end the same way, lanes never verified) are dropped; lanes deployed before lanebot recorded
 // their resources are found by reading their stack's outputs, a few per pass.
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AlarmEventsPort, AlarmStateChange } from '../cloud/alarm-events.port';
 import type { AlarmsPort } from '../cloud/alarms.port';
 import type { StacksPort } from '../cloud/stacks.port';
 import { alarmNoticeText } from '../chat/health-messages';
-import { ROOT_SKIPPED, type ThreadNarrator } from '../chat/thread-narrator';
+import { laneHomeThread } from '../chat/lane-home-thread';
+import type { ThreadNarrator } from '../chat/thread-narrator';
 import type { Clock } from '../clock';
 import type { LanebotConfig } from '../config';
 import { alarmRoleOf, laneResourcesOf } from '../domain/lane-resources';
 import { laneStackName, type LaneRef } from '../domain/names';
-import { isFinished, type OperationRecord } from '../domain/operation';
 import { alarmLink } from '../health/lane-health';
 import type { AlarmNotice, AlarmStates, Observation } from '../state/alarm-states';
 import { parseIndexMember, type LaneRegistry } from '../state/lane-registry';
@@ -109,7 +108,7 @@ export class AlarmWatch {
       await states.forget(alarmName);
       return false;
     }
-    const threadId = await this.homeThread(ref, notice);
+    const threadId = await laneHomeThread(this.deps, ref, noticeKey(notice));
     if (!threadId) {
       logger.warn({ alarm: alarmName, ...ref }, 'no channel is bound to this lane\'s service and environment; the alarm change is not posted');
       await states.ack(notice, this.foldWindowMs);
@@ -252,33 +251,7 @@ export class AlarmWatch {
     this.consuming = undefined;
   }
 
-  /**
-   * The thread a notice about the lane goes to: its home thread, else its latest one, else a new
-   * thread in its channel. The new thread's record id comes from the notice, so a process that
-   * dies after making it and a second one that tries again make the same one.
-   */
-  private async homeThread(ref: LaneRef, notice: AlarmNotice): Promise<string | undefined> {
-    const { lanes, operations, config, clock } = this.deps;
-    const view = await lanes.get(ref);
-    // A thread that was posted (and not skipped), or one that is still coming: its operation runs,
-    // or it is a lane thread made here whose root the narrator has not posted yet (without that, a
-    // second alarm of the lane in the same pass, before the root is out, would open a second thread).
-    const usable = (op: OperationRecord | undefined): boolean =>
-      !!op && (op.rootTs ? op.rootTs !== ROOT_SKIPPED : op.kind === 'lane-thread' || !isFinished(op.status));
-    if (view?.home && usable(view.home)) return view.home.id;
-    if (view?.last && usable(view.last)) return view.last.id;
-    const channel =
-      view?.home?.channel ??
-      view?.last?.channel ??
-      Object.entries(config.channels).find(([, binding]) => binding.service === ref.service && binding.env === ref.env)?.[0];
-    if (!channel) return undefined;
-    const id = `lt-${createHash('sha256').update(noticeKey(notice)).digest('hex').slice(0, 20)}`;
-    const now = clock.now();
-    await operations.create({ id, kind: 'lane-thread', ...ref, params: {}, requester: view?.lastDeployer ?? '', channel, requestedAt: now });
-    await operations.transition(id, ['queued'], 'succeeded', { finishedAt: now });
-    await lanes.setHome(ref, id);
-    return id;
-  }
+
 }
 
 /**

@@ -3,7 +3,7 @@
 // (src/operations/kinds/); the frame every thread shares (the root message, stage lines) is here.
 import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../cloud/pipelines.port';
-import type { OperationRecord, OperationStatus } from '../domain/operation';
+import { requesterMention, type OperationRecord, type OperationStatus } from '../domain/operation';
 import type { LaneView } from '../state/lane-registry';
 import type { ChatMessage } from './chat.port';
 
@@ -12,8 +12,13 @@ export type ThreadEvent =
   | { kind: 'queued_behind'; aheadId: string }
   | { kind: 'superseded'; byId: string }
   | { kind: 'stage_failed'; stage: StageView }
-  /** A plain reply a step wants in the thread (already mrkdwn); `broadcast` also shows it in the channel. */
-  | { kind: 'note'; text: string; broadcast?: boolean }
+  /**
+   * A reply made elsewhere (already mrkdwn, maybe with blocks such as buttons); `broadcast` also
+   * shows it in the channel. Its ts is kept, so an `edit` can change it later.
+   */
+  | { kind: 'note'; text: string; broadcast?: boolean; blocks?: KnownBlock[] }
+  /** Replaces an earlier `note` of this thread (by its entry id), e.g. a prompt whose buttons were answered. */
+  | { kind: 'edit'; entryId: string; text: string; blocks?: KnownBlock[] }
   | { kind: 'finished' };
 
 /** What a thread reply may mention besides its own operation, looked up when the reply is sent. */
@@ -110,13 +115,13 @@ export function stageLine(stage: StageView, now: number): string {
 /** The root message of an operation's thread, edited in place as the operation moves on. */
 export function rootMessage(op: OperationRecord, view: OperationView, now: number): ChatMessage {
   const status = view.statusLabel?.(op) ?? view.statusLabels?.[op.status] ?? STATUS_LABEL[op.status];
-  const text = `${view.summary(op)}, requested by <@${op.requester}>, ${status.replace(/^:[a-z_]+: /, '')}`;
+  const text = `${view.summary(op)}, requested by ${requesterMention(op.requester)}, ${status.replace(/^:[a-z_]+: /, '')}`;
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\n${status}` } }];
   if (op.stages.length > 0) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: op.stages.map((s) => stageLine(s, now)).join('\n') } });
   }
   blocks.push(...(view.extraBlocks?.(op, now) ?? []));
-  const context = [`requested by <@${op.requester}>`];
+  const context = [`requested by ${requesterMention(op.requester)}`];
   const end = op.finishedAt ?? now;
   if (op.startedAt !== undefined) context.push(`${op.finishedAt ? 'took' : 'running for'} ${formatDuration(end - op.startedAt)}`);
   if (op.executionId) {
@@ -135,8 +140,8 @@ export function rootMessage(op: OperationRecord, view: OperationView, now: numbe
  */
 export function rootPlaceholder(op: OperationRecord, view: OperationView): ChatMessage {
   return {
-    text: `${view.summary(op)}, requested by <@${op.requester}>`,
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\nrequested by <@${op.requester}>` } }],
+    text: `${view.summary(op)}, requested by ${requesterMention(op.requester)}`,
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `${view.title(op)}\nrequested by ${requesterMention(op.requester)}` } }],
   };
 }
 
@@ -182,7 +187,10 @@ export function threadReply(op: OperationRecord, event: ThreadEvent, view: Opera
       return simple(lines.join('\n'));
     }
     case 'note':
-      return event.broadcast ? { ...simple(event.text), broadcast: true } : simple(event.text);
+    case 'edit': {
+      const message: ChatMessage = event.blocks ? { text: event.text, blocks: event.blocks } : simple(event.text);
+      return event.kind === 'note' && event.broadcast ? { ...message, broadcast: true } : message;
+    }
     case 'finished':
       return view.finished(op, ctx);
   }
@@ -207,7 +215,7 @@ export function errorText(op: OperationRecord): string {
 /** The operation another one waits behind, in a sentence: "the deploy of `x` by @u". */
 export function aheadText(ahead: OperationRecord | undefined): string {
   if (!ahead) return 'the deploy in progress';
-  return ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by <@${ahead.requester}>` : `the \`/lane ${ahead.kind}\` by <@${ahead.requester}>`;
+  return ahead.kind === 'deploy' ? `the deploy of \`${ahead.params.branch}\` by ${requesterMention(ahead.requester)}` : `the \`/lane ${ahead.kind}\` by ${requesterMention(ahead.requester)}`;
 }
 
 /** A thread link as " (thread)", or nothing. */
@@ -217,7 +225,7 @@ export function threadLink(ctx: RenderContext): string {
 
 /** Why the lane refused an operation (it is being deleted). */
 export function refusedText(op: OperationRecord, ctx: RenderContext): string {
-  const by = ctx.other ? ` by <@${ctx.other.requester}>` : '';
+  const by = ctx.other ? ` by ${requesterMention(ctx.other.requester)}` : '';
   return `:no_entry: Lane *${op.lane}* is being deleted${by}${threadLink(ctx)}, so it takes no other operation; nothing was changed. Once it is gone, a deploy creates it afresh.`;
 }
 
@@ -236,12 +244,12 @@ export function laneStatusText(view: LaneView, now: number): string {
     lines.push('No deploy yet.');
   } else {
     const what = last.kind === 'deploy' ? `\`${last.params.branch ?? ''}\`` : `\`/lane ${last.kind}\``;
-    lines.push(`${statusLabelOf(last)} · ${what} by <@${last.requester}> · requested ${ago(now, last.requestedAt)}`);
+    lines.push(`${statusLabelOf(last)} · ${what} by ${requesterMention(last.requester)} · requested ${ago(now, last.requestedAt)}`);
     if (last.finishedAt) lines.push(`finished ${ago(now, last.finishedAt)}`);
     for (const stage of last.stages) lines.push(`  ${stageLine(stage, now)}`);
     if (last.executionUrl) lines.push(`<${last.executionUrl}|Execution in the AWS console>`);
   }
-  if (view.pending) lines.push(`Next: ${pendingText(view.pending)} by <@${view.pending.requester}>, waiting for the lane`);
+  if (view.pending) lines.push(`Next: ${pendingText(view.pending)} by ${requesterMention(view.pending.requester)}, waiting for the lane`);
   return lines.join('\n');
 }
 

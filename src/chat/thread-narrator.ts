@@ -47,7 +47,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import { isFinished, type OperationRecord } from '../domain/operation';
+import { isFinished, LANEBOT_ACTOR, type OperationRecord } from '../domain/operation';
 import { backoff, DONE, later, type NarrateJobData, type Queues, type StepOutcome } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/operation-store';
@@ -319,16 +319,31 @@ export class ThreadFlusher {
 
       const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
       if (head) {
-        const sleep = await waitForSlot('post', deploy.channel);
-        if (sleep) return sleep;
         const entry = JSON.parse(head) as OutboxEntry;
         const marker = { operationId, entry: entry.id };
         // Rendered before the attempt is recorded: a render that fails must not look like a lost post.
         const reply = threadReply(deploy, entry.event, this.viewOf(deploy), await this.context(deploy, entry.event));
+        if (entry.event.kind === 'edit') {
+          // An edit of an earlier note: by its recorded ts (a note whose ts was never learned, e.g.
+          // one found again after a crash, stays as it was; the edit is dropped).
+          const ts = await this.redis.hget(this.keys.threadEntryTs(operationId), entry.event.entryId);
+          if (ts) {
+            const wait = await waitForSlot('update', deploy.channel);
+            if (wait) return wait;
+            await this.chat.update(deploy.channel, ts, reply);
+          }
+          await this.redis.lpop(this.keys.outbox(operationId));
+          log.debug({ entry: entry.id, edited: entry.event.entryId, found: Boolean(ts) }, 'edited thread reply');
+          continue;
+        }
+        const sleep = await waitForSlot('post', deploy.channel);
+        if (sleep) return sleep;
         await this.noteSending(marker);
-        await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
+        const { ts } = await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
         // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
-        await this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId)).exec();
+        const done = this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId));
+        if (entry.event.kind === 'note') done.hset(this.keys.threadEntryTs(operationId), entry.id, ts).expire(this.keys.threadEntryTs(operationId), OPERATION_RETENTION_SECONDS);
+        await done.exec();
         log.debug({ entry: entry.id }, 'posted thread reply');
         continue;
       }
@@ -378,6 +393,7 @@ export class ThreadFlusher {
     await this.redis.del(
       this.keys.outbox(operationId),
       this.keys.outboxSeen(operationId),
+      this.keys.threadEntryTs(operationId),
       this.keys.rootVersion(operationId),
       this.keys.threadSending(operationId),
     );
@@ -390,8 +406,9 @@ export class ThreadFlusher {
    * after an ambiguous outcome the message is not sent again.
    */
   private async notify(op: OperationRecord, kind: 'refused' | 'outcome', message: ChatMessage): Promise<void> {
-    // A lane thread lanebot opened itself has nobody to tell.
-    if (!op.requester) return;
+    // A lane thread lanebot opened itself, or an operation lanebot asked for (an expired lane's
+    // delete), has nobody to tell.
+    if (!op.requester || op.requester === LANEBOT_ACTOR) return;
     const key = this.keys.operationNotice(op.id, kind);
     const claimed = await this.redis.set(key, String(Date.now()), 'EX', OPERATION_RETENTION_SECONDS, 'NX');
     if (claimed !== 'OK') return;

@@ -118,6 +118,14 @@ export function newOperationId(now: number): string {
   return `${now.toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
+/** The requester of what lanebot does on its own (an idle lane's delete), and the audit's actor for it. */
+export const LANEBOT_ACTOR = 'lanebot';
+
+/** Who asked, as Slack shows it: a mention, or "lanebot (lane expiry)" for what the bot asked itself. */
+export function requesterMention(requester: string): string {
+  return requester === LANEBOT_ACTOR ? 'lanebot (the lane expired)' : `<@${requester}>`;
+}
+
 /** Operation ids as newOperationId makes them, and as button values may carry them. */
 export const OPERATION_ID = /^[A-Za-z0-9-]{1,128}$/;
 

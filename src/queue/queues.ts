@@ -16,6 +16,8 @@ export const QUEUE_NAMES = {
    * response_url. Not on `maintenance`: a person waits for these, and upkeep must not delay them.
    */
   followUps: 'follow-ups',
+  /** Per-lane expiry work the sweep queues: warn a lane, or delete one that was not renewed (expiry/lane-expiry.ts). */
+  expiry: 'expiry',
 } as const;
 
 export type OperationJobData =
@@ -40,7 +42,17 @@ export type MaintenanceJobData =
   /** Whether the bot may post in each bound channel (conversations.info): what the command path reads. */
   | { kind: 'refresh-channel-membership' }
   /** The alarm watch's safety net: every lane alarm's state, once a minute (alarms/alarm-watch.ts). */
-  | { kind: 'poll-alarms' };
+  | { kind: 'poll-alarms' }
+  /** The expiry sweep (once a minute) and the daily digest of lanes pending deletion (expiry/lane-expiry.ts). */
+  | { kind: 'expiry-sweep' }
+  | { kind: 'expiry-digest' };
+
+/** Per-lane expiry work: `member` is `service/env/lane`, `base` the lane's expiry base it was queued for. */
+export interface ExpiryJobData {
+  kind: 'warn' | 'expire';
+  member: string;
+  base: number;
+}
 
 /** `/lane status`'s follow-up: the health of the lanes its first answer showed, read through the ports. */
 export interface LaneHealthReportJobData {
@@ -70,6 +82,7 @@ export interface Queues {
   narrate: Queue<NarrateJobData>;
   maintenance: Queue<MaintenanceJobData>;
   followUps: Queue<FollowUpJobData>;
+  expiry: Queue<ExpiryJobData>;
   close(): Promise<void>;
 }
 
@@ -110,13 +123,16 @@ export function createQueues(connection: ConnectionOptions, prefix: string, retr
   const narrate = new Queue<NarrateJobData>(QUEUE_NAMES.narrate, opts);
   const maintenance = new Queue<MaintenanceJobData>(QUEUE_NAMES.maintenance, opts);
   const followUps = new Queue<FollowUpJobData>(QUEUE_NAMES.followUps, opts);
+  // Done work is kept a day, so a sweep a minute later does not queue it again (its id is the lane and base).
+  const expiry = new Queue<ExpiryJobData>(QUEUE_NAMES.expiry, { ...opts, defaultJobOptions: { ...defaultJobOptions, removeOnComplete: { age: 24 * 3600 } } });
   return {
     operations,
     narrate,
     maintenance,
     followUps,
+    expiry,
     async close() {
-      await Promise.all([operations.close(), narrate.close(), maintenance.close(), followUps.close()]);
+      await Promise.all([operations.close(), narrate.close(), maintenance.close(), followUps.close(), expiry.close()]);
     },
   };
 }

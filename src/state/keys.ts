@@ -44,6 +44,24 @@ export class RedisKeys {
     return `${this.prefix}:lanes-by-activity`;
   }
 
+  /**
+   * Every lane that may expire, by expiry base (sorted set, member `service/env/lane`, score = its
+   * last activity, or later after a renew): what the expiry sweep reads (domain/expiry.ts).
+   */
+  get lanesExpiry(): string {
+    return `${this.prefix}:lanes-expiry`;
+  }
+
+  /** Claimed by the one process that posts a channel's digest of lanes pending deletion for a day. */
+  expiryDigest(channel: string, day: string): string {
+    return `${this.prefix}:expiry-digest:${channel}:${day}`;
+  }
+
+  /** Lanes warned that they will be deleted (set of `service/env/lane`). */
+  get lanesWarned(): string {
+    return `${this.prefix}:lanes-warned`;
+  }
+
   /** Which lane each alarm belongs to (hash alarm name → `service/env/lane`), for alarm events. */
   get alarmLanes(): string {
     return `${this.prefix}:alarm-lanes`;
@@ -103,6 +121,11 @@ export class RedisKeys {
   }
 
   /** What a thread's sender was posting when it last called Slack (cleared once recorded). */
+  /** The ts of each thread reply that may be edited later (hash entry id → ts). */
+  threadEntryTs(operationId: string): string {
+    return `${this.prefix}:thread:${operationId}:entry-ts`;
+  }
+
   threadSending(operationId: string): string {
     return `${this.prefix}:thread:${operationId}:sending`;
   }

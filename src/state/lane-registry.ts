@@ -30,7 +30,7 @@ export type AdmissionPolicy = 'newest-wins' | 'exclusive';
 /** Lane states. A deleted lane has no record at all: it is retired. */
 export type LaneState = 'active' | 'deleting';
 
-// KEYS: slot hash, scope's lanes set, this operation's record, lanes-by-activity index.
+// KEYS: slot hash, scope's lanes set, this operation's record, lanes-by-activity index, expiry index.
 // ARGV: op id, its requestedAt, now, record key prefix, lane name, policy, is-real-lane ('1'/'0'),
 //       index member, requester, kind.
 // Returns { decision, aheadId, otherId } where other is the operation this one superseded
@@ -62,6 +62,8 @@ if realLane then
   redis.call('HSETNX', KEYS[1], 'createdAt', now)
   redis.call('HSETNX', KEYS[1], 'state', 'active')
   redis.call('ZADD', KEYS[4], now, ARGV[8])
+  -- GT: a renewal that reaches further than now is kept.
+  redis.call('ZADD', KEYS[5], 'GT', now, ARGV[8])
 end
 redis.call('HSET', KEYS[1], 'lastActivityAt', now, 'homeId', me)
 if ARGV[10] == 'deploy' then redis.call('HSET', KEYS[1], 'lastDeployer', ARGV[9]) end
@@ -103,7 +105,7 @@ redis.call('HSET', KEYS[1], 'pendingId', me)
 redis.call('HSET', rec, 'admission', 'waiting', 'status', 'waiting', 'aheadId', active, 'supersededId', superseded)
 return { 'waiting', active, superseded }`;
 
-// KEYS: slot hash, scope's lanes set, lanes-by-activity index, release history.
+// KEYS: slot hash, scope's lanes set, lanes-by-activity index, release history, expiry index, warned set.
 // ARGV: op id, now, record key prefix, outcome ('' | 'retire' | 'restore'), lane name, index member,
 //       is-real-lane.
 // Returns the operation that holds the slot afterwards ('' when it is free).
@@ -115,11 +117,16 @@ if ARGV[4] == 'retire' then
   redis.call('DEL', KEYS[1], KEYS[4])
   redis.call('SREM', KEYS[2], ARGV[5])
   redis.call('ZREM', KEYS[3], ARGV[6])
+  redis.call('ZREM', KEYS[5], ARGV[6])
+  redis.call('SREM', KEYS[6], ARGV[6])
   return ''
 end
 if ARGV[4] == 'restore' then redis.call('HSET', KEYS[1], 'state', 'active', 'deleteId', '') end
 redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[2])
-if ARGV[7] == '1' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6]) end
+if ARGV[7] == '1' then
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[6])
+  redis.call('ZADD', KEYS[5], 'GT', ARGV[2], ARGV[6])
+end
 local pending = redis.call('HGET', KEYS[1], 'pendingId') or ''
 if pending == '' then
   redis.call('HSET', KEYS[1], 'activeId', '')
@@ -131,13 +138,16 @@ if redis.call('HGET', ARGV[3] .. pending, 'status') == 'waiting' then
 end
 return pending`;
 
-// KEYS: slot hash, lanes-by-activity index. ARGV: now, index member, is-real-lane ('1'/'0').
+// KEYS: slot hash, lanes-by-activity index, expiry index. ARGV: now, index member, is-real-lane ('1'/'0').
 // Only a lane that still exists is touched: a late touch must not bring back a retired lane. Admin
 // slots (an infra or boot pipeline moving on) never enter the index: expiry would take them for lanes.
 const TOUCH_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[1])
-if ARGV[3] == '1' then redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2]) end
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('ZADD', KEYS[3], 'GT', ARGV[1], ARGV[2])
+end
 return 1`;
 
 // KEYS: slot hash, release history. ARGV: branch, image ('' unknown), entry JSON, max entries, op id.
@@ -163,6 +173,52 @@ end
 redis.call('HSET', KEYS[1], 'resources', ARGV[1])
 for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
 return 1`;
+
+// KEYS: slot hash, expiry index, warned set. ARGV: member, base, deleteAt, thread id, now.
+// Records the warning of the lane's idleness at `base` once. Returns { outcome, deleteAt, thread }:
+// 'claimed' (this caller posts it), 'warned' (someone did: post again under the same entry id, the
+// narrator drops the copy), or 'stale' (the lane moved on: deployed, renewed, being deleted, gone).
+const CLAIM_WARNING_SCRIPT = `
+if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return { 'stale', '', '' } end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return { 'stale', '', '' } end
+local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'deleteAt', 'warnThread')
+if warned[1] == ARGV[2] then return { 'warned', warned[2] or '', warned[3] or '' } end
+redis.call('HSET', KEYS[1], 'warnedBase', ARGV[2], 'deleteAt', ARGV[3], 'warnThread', ARGV[4], 'warnedAt', ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[1])
+return { 'claimed', ARGV[3], ARGV[4] }`;
+
+// KEYS: slot hash, expiry index, warned set, lanes-by-activity. ARGV: member, new base, until, by, now.
+// A renewal: the base moves forward (never back), the warning (if any) is withdrawn and returned so
+// its prompt can say so. Returns { outcome, warnedBase, warnThread }; outcome 'renewed' or the state.
+const RENEW_SCRIPT = `
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'active' then return { state or 'gone', '', '' } end
+redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
+local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'warnThread')
+redis.call('HSET', KEYS[1], 'renewedUntil', ARGV[3], 'renewedBy', ARGV[4], 'lastActivityAt', ARGV[5])
+redis.call('HDEL', KEYS[1], 'warnedBase', 'deleteAt', 'warnThread', 'warnedAt')
+redis.call('SREM', KEYS[3], ARGV[1])
+return { 'renewed', warned[1] or '', warned[2] or '' }`;
+
+// KEYS: slot hash, expiry index, warned set. ARGV: member.
+// Withdraws a warning the lane outgrew (a deploy since moved its base, or it is gone or being
+// deleted). Returns { warnedBase, warnThread, why } when withdrawn, else an empty list.
+const SETTLE_WARNING_SCRIPT = `
+local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'warnThread', 'state')
+if not warned[1] then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  return {}
+end
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+local why = ''
+if warned[3] ~= 'active' then why = 'deleting'
+elseif score and tonumber(score) > tonumber(warned[1]) then why = 'activity' end
+if why == '' then return {} end
+redis.call('HDEL', KEYS[1], 'warnedBase', 'deleteAt', 'warnThread', 'warnedAt')
+redis.call('SREM', KEYS[3], ARGV[1])
+return { warned[1], warned[2] or '', why }`;
 
 export type Admission =
   | { decision: 'admitted' }
@@ -206,6 +262,13 @@ export interface LaneView extends LaneRef {
   pending?: OperationRecord;
   /** The latest operation requested on the lane: its thread is the lane's home thread. */
   home?: OperationRecord;
+  /** Expiry (domain/expiry.ts): the base the sweep counts from; absent for a lane that never expires. */
+  expiryBase?: number;
+  /** Set while the lane is warned: when it will be deleted unless renewed. */
+  deleteAt?: number;
+  /** The last renewal: until when, by whom. */
+  renewedUntil?: number;
+  renewedBy?: string;
 }
 
 export class LaneRegistry {
@@ -218,11 +281,12 @@ export class LaneRegistry {
   async admit(op: OperationRecord, policy: AdmissionPolicy, now: number): Promise<Admission> {
     const reply = (await this.redis.eval(
       ADMIT_SCRIPT,
-      4,
+      5,
       this.keys.lane(op),
       this.keys.lanes(op),
       this.keys.operation(op.id),
       this.keys.lanesByActivity,
+      this.keys.lanesExpiry,
       op.id,
       op.requestedAt,
       now,
@@ -257,11 +321,13 @@ export class LaneRegistry {
   async release(ref: LaneRef, operationId: string, now: number, outcome: '' | 'retire' | 'restore' = ''): Promise<string | undefined> {
     const next = (await this.redis.eval(
       RELEASE_SCRIPT,
-      4,
+      6,
       this.keys.lane(ref),
       this.keys.lanes(ref),
       this.keys.lanesByActivity,
       this.keys.laneReleases(ref),
+      this.keys.lanesExpiry,
+      this.keys.lanesWarned,
       operationId,
       now,
       this.keys.operationPrefix,
@@ -331,7 +397,7 @@ export class LaneRegistry {
 
   /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
   async touch(ref: LaneRef, now: number): Promise<void> {
-    await this.redis.eval(TOUCH_SCRIPT, 2, this.keys.lane(ref), this.keys.lanesByActivity, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
+    await this.redis.eval(TOUCH_SCRIPT, 3, this.keys.lane(ref), this.keys.lanesByActivity, this.keys.lanesExpiry, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
   }
 
   /** Records what an operation left running on the lane; a second call for the same operation adds nothing. */
@@ -353,6 +419,83 @@ export class LaneRegistry {
   async releases(ref: LaneRef): Promise<LaneRelease[]> {
     const entries = await this.redis.lrange(this.keys.laneReleases(ref), 0, MAX_RELEASES - 1);
     return entries.map((entry) => JSON.parse(entry) as LaneRelease);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Expiry (domain/expiry.ts, expiry/lane-expiry.ts)
+
+  /** Lanes whose expiry base is at or before `cutoff`, oldest first, a page at a time. */
+  async expiryCandidates(cutoff: number, offset: number, count: number): Promise<{ member: string; ref: LaneRef; base: number }[]> {
+    const flat = await this.redis.zrangebyscore(this.keys.lanesExpiry, '-inf', String(cutoff), 'WITHSCORES', 'LIMIT', offset, count);
+    const result: { member: string; ref: LaneRef; base: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const ref = parseIndexMember(flat[i]!);
+      if (ref) result.push({ member: flat[i]!, ref, base: Number(flat[i + 1]) });
+    }
+    return result;
+  }
+
+  /** The lane's expiry base (undefined: it does not expire, or is gone). */
+  async expiryBase(ref: LaneRef): Promise<number | undefined> {
+    const score = await this.redis.zscore(this.keys.lanesExpiry, indexMember(ref));
+    return score === null ? undefined : Number(score);
+  }
+
+  /** Takes a lane that never expires (default, an environment with `expiry: never`) out of the sweep's index. */
+  async dropFromExpiry(ref: LaneRef): Promise<void> {
+    await this.redis.zrem(this.keys.lanesExpiry, indexMember(ref));
+  }
+
+  async claimWarning(ref: LaneRef, base: number, deleteAt: number, threadId: string, now: number): Promise<{ outcome: 'claimed' | 'warned' | 'stale'; deleteAt: number; threadId: string }> {
+    const [outcome, at, thread] = (await this.redis.eval(
+      CLAIM_WARNING_SCRIPT,
+      3,
+      this.keys.lane(ref),
+      this.keys.lanesExpiry,
+      this.keys.lanesWarned,
+      indexMember(ref),
+      String(base),
+      String(deleteAt),
+      threadId,
+      String(now),
+    )) as [string, string, string];
+    return { outcome: outcome as 'claimed' | 'warned' | 'stale', deleteAt: Number(at), threadId: thread };
+  }
+
+  /** Renews the lane: its deletion moves to the base's end; a warning is withdrawn and returned. */
+  async renew(ref: LaneRef, newBase: number, until: number, by: string, now: number): Promise<{ outcome: 'renewed' | 'deleting' | 'gone'; warning?: { base: number; threadId: string } }> {
+    const [outcome, warnedBase, warnThread] = (await this.redis.eval(
+      RENEW_SCRIPT,
+      4,
+      this.keys.lane(ref),
+      this.keys.lanesExpiry,
+      this.keys.lanesWarned,
+      this.keys.lanesByActivity,
+      indexMember(ref),
+      String(newBase),
+      String(until),
+      by,
+      String(now),
+    )) as [string, string, string];
+    if (outcome !== 'renewed') return { outcome: outcome === 'deleting' ? 'deleting' : 'gone' };
+    return warnedBase ? { outcome: 'renewed', warning: { base: Number(warnedBase), threadId: warnThread } } : { outcome: 'renewed' };
+  }
+
+  /** Lanes with a warning standing (members `service/env/lane`). */
+  async warnedLanes(): Promise<string[]> {
+    return this.redis.smembers(this.keys.lanesWarned);
+  }
+
+  /** Withdraws the lane's warning when it no longer holds; returns what it was, and why it went. */
+  async settleWarning(member: string): Promise<{ base: number; threadId: string; why: 'activity' | 'deleting' } | undefined> {
+    const ref = parseIndexMember(member);
+    if (!ref) {
+      await this.redis.srem(this.keys.lanesWarned, member);
+      return undefined;
+    }
+    const reply = (await this.redis.eval(SETTLE_WARNING_SCRIPT, 3, this.keys.lane(ref), this.keys.lanesExpiry, this.keys.lanesWarned, member)) as string[];
+    if (reply.length === 0) return undefined;
+    return { base: Number(reply[0]), threadId: reply[1] ?? '', why: reply[2] === 'deleting' ? 'deleting' : 'activity' };
   }
 
   /** Lanes (of every service/env) idle since before `before`, oldest first, a page at a time. */
@@ -398,8 +541,10 @@ export class LaneRegistry {
   private async getMany(scope: Scope, lanes: string[]): Promise<LaneView[]> {
     if (lanes.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const lane of lanes) pipeline.hgetall(this.keys.lane({ ...scope, lane }));
-    const hashes = execOrThrow(await pipeline.exec()).map((hash) => (hash ?? {}) as Record<string, string>);
+    for (const lane of lanes) pipeline.hgetall(this.keys.lane({ ...scope, lane })).zscore(this.keys.lanesExpiry, indexMember({ ...scope, lane }));
+    const replies = execOrThrow(await pipeline.exec());
+    const hashes = lanes.map((_, i) => (replies[2 * i] ?? {}) as Record<string, string>);
+    const bases = lanes.map((_, i) => replies[2 * i + 1] as string | null);
     const ids = hashes.flatMap((h) => [h.lastId, h.pendingId, h.homeId].filter((id): id is string => !!id));
     const records = await this.operations.getMany([...new Set(ids)]);
     const views: LaneView[] = [];
@@ -421,6 +566,10 @@ export class LaneRegistry {
         last: hash.lastId ? records.get(hash.lastId) : undefined,
         pending: hash.pendingId ? records.get(hash.pendingId) : undefined,
         home: hash.homeId ? records.get(hash.homeId) : undefined,
+        expiryBase: bases[i] !== null && bases[i] !== undefined ? Number(bases[i]) : undefined,
+        deleteAt: hash.warnedBase ? num(hash.deleteAt) : undefined,
+        renewedUntil: num(hash.renewedUntil),
+        renewedBy: hash.renewedBy || undefined,
       });
     });
     return views;

@@ -71,6 +71,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     refreshChannelMembership: false,
     // Likewise the alarm watch: tests of alarms drive it (pollOnce, consumeOnce) or turn it on.
     alarms: { consumeEvents: false, pollEveryMs: false },
+    // And lane expiry: tests call expiry.sweep() and expiry.digest() when they move the clock.
+    expiry: { sweepEveryMs: false, digestEveryMs: false },
     ...options.overrides,
   });
   const port = await bot.start();

@@ -66,7 +66,7 @@ describe('parseConfig', () => {
       prod: { protected: true, approvers: ['U0APPROVER1'], verify: DEFAULT_VERIFY },
     });
     expect(parsed.channels).toEqual({ C0USERAPIDEV: { service: 'user-api', env: 'dev' } });
-    expect(parsed.expiry).toEqual({ warnAfter: 518_400_000, deleteAfter: 7 * DAY });
+    expect(parsed.expiry).toEqual({ warnAfter: 518_400_000, deleteAfter: 7 * DAY, maxRenewal: 30 * DAY });
     expect(parsed.expiry.warnAfter).toBe(6 * DAY);
     expect(parsed.admins).toEqual([]);
   });
@@ -76,7 +76,7 @@ describe('parseConfig', () => {
     expect(parsed.services).toEqual({ orders: {} });
     expect(parsed.environments).toEqual({ dev: { protected: false, approvers: [], verify: DEFAULT_VERIFY } });
     expect(parsed.channels).toEqual({});
-    expect(parsed.expiry).toEqual({ warnAfter: 6 * DAY, deleteAfter: 7 * DAY });
+    expect(parsed.expiry).toEqual({ warnAfter: 6 * DAY, deleteAfter: 7 * DAY, maxRenewal: 30 * DAY });
   });
 
   it('reads verify settings per environment: a soak of 0s skips the soak, bad durations and caps are named', () => {

@@ -7,7 +7,7 @@
 import type { ChatMessage } from '../../chat/chat.port';
 import { aheadText, errorText, escapeAndTruncate, MAX_SUMMARY, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
 import { laneStackName } from '../../domain/names';
-import type { OperationRecord } from '../../domain/operation';
+import { requesterMention, type OperationRecord } from '../../domain/operation';
 import type { OperationKindSpec } from '../registry';
 import { next, type OperationStep } from '../step';
 import { stackChangesStep } from '../steps/stack-changes.step';
@@ -27,7 +27,7 @@ export const deleteKind: OperationKindSpec = {
   steps: [stackChangesStep({ changes: (op) => [{ action: 'delete', stackName: laneStackName(op) }] }), freeRulePriority],
   laneOutcome: (op) => (op.status === 'succeeded' ? 'retire' : 'restore'),
   view: {
-    title: (op) => `*${op.service} · ${op.env} · lane ${op.lane}* — delete`,
+    title: (op) => `*${op.service} · ${op.env} · lane ${op.lane}* — delete${op.params.reason === 'expired' ? ' (idle, not renewed)' : ''}`,
     summary: (op) => `${op.service} · ${op.env} · delete lane ${op.lane}`,
     target: (op) => `stack \`${laneStackName(op)}\``,
     stageNoun: 'Stack',
@@ -49,7 +49,7 @@ function deleteFinished(op: OperationRecord, ctx: RenderContext): ChatMessage {
   const stack = `\`${laneStackName(op)}\``;
   switch (op.status) {
     case 'refused': {
-      const by = ctx.other ? ` by <@${ctx.other.requester}>` : '';
+      const by = ctx.other ? ` by ${requesterMention(ctx.other.requester)}` : '';
       return simple(`:wastebasket: Lane *${op.lane}* is already being deleted${by}${threadLink(ctx)}; this second delete did nothing.`);
     }
     case 'succeeded':
