@@ -22,7 +22,7 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set(['renew', 'promote', 'rollback', 'releases']);
+const NOT_YET_AVAILABLE = new Set(['promote', 'rollback', 'releases']);
 
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {
