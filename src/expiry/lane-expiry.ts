@@ -142,7 +142,9 @@ export class LaneExpiry {
     if ((await this.deps.lanes.expiryBase(ref)) !== data.base) return DONE;
     const warning = await this.warn(ref, data.base, window, now);
     if (!warning || data.kind === 'warn') return DONE;
-    if (now < warning.deleteAt) return DONE; // warned late: the lane gets its full notice first
+    // Warned late (the bot was down): the lane gets its full notice first. This job comes back then;
+    // a sweep would not queue it again meanwhile (its id is taken for a day).
+    if (now < warning.deleteAt) return later((warning.deleteAt - now) / this.scale());
     const view = await this.deps.lanes.get(ref);
     if (!view || view.state !== 'active') return DONE;
     if (view.activeId || view.pendingId) {
