@@ -142,8 +142,8 @@ export class LaneExpiry {
     if ((await this.deps.lanes.expiryBase(ref)) !== data.base) return DONE;
     const warning = await this.warn(ref, data.base, window, now);
     if (!warning || data.kind === 'warn') return DONE;
-    // Warned late (the bot was down): the lane gets its full notice first. This job comes back then;
-    // a sweep would not queue it again meanwhile (its id is taken for a day).
+    // Not due yet (the config moved the deletion since this was queued): come back then; a sweep
+    // would not queue it again meanwhile (its id is taken for a day).
     if (now < warning.deleteAt) return later((warning.deleteAt - now) / this.scale());
     const view = await this.deps.lanes.get(ref);
     if (!view || view.state !== 'active') return DONE;
@@ -175,8 +175,9 @@ export class LaneExpiry {
       this.deps.logger.warn({ ...ref }, 'no channel is bound to this lane\'s service and environment: it cannot be warned, so it is not deleted');
       return undefined;
     }
-    // A lane warned late (the bot was down) still gets the full notice before its deletion.
-    const deleteAt = Math.max(expiryTimes(base, window).deleteAt, now + (window.deleteAfter - window.warnAfter));
+    // The deletion is at base + deleteAfter, as configured, even when the warning comes late (the bot
+    // was down, or the sandbox's clock jumped past the warning): a lane nobody renewed in time goes.
+    const deleteAt = expiryTimes(base, window).deleteAt;
     const claim = await lanes.claimWarning(ref, base, deleteAt, threadId, now);
     if (claim.outcome === 'stale') return undefined;
     const thread = await operations.get(claim.threadId);
