@@ -1,6 +1,6 @@
 // The shape every `/lane` subcommand module has: usage text, a pure parser, an authorization rule,
 // and what it does. commands/index.ts routes the slash command text to one of them.
-import type { RenewResult } from '../src/expiry/lane-expiry';
+import type { RenewResult } from '../src/domain/expiry';
 import type { KnownBlock, ModalView } from '@slack/web-api';
 import { can, type AccessDecision, type Principal } from '../src/access/policy';
 import type { AuditLog } from '../src/audit/audit-log';

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { defaultPipelineName, validateScopeName, type Scope } from './domain/names';
+import type { ExpiryWindow } from './domain/expiry';
+import { DEFAULT_LANE, defaultPipelineName, validateScopeName, type LaneRef, type Scope } from './domain/names';
 
 // ---------------------------------------------------------------------------------------------
 // Durations: "90s", "15m", "12h", "6d".
@@ -150,6 +151,37 @@ export function approvalGateOf(config: LanebotConfig, env: string): ApprovalSett
   const settings = Object.hasOwn(config.environments, env) ? config.environments[env] : undefined;
   if (!settings || (!settings.protected && !settings.approval)) return undefined;
   return settings.approval ?? { requiredApprovals: 1, allowSelfApproval: false, approvalTimeout: 2 * 3_600_000 };
+}
+
+/**
+ * The expiry window of a lane, or undefined when it never expires: the baseline lane `default`,
+ * an environment (or the whole config) with `expiry: never`, and anything not in the config.
+ */
+export function expiryWindowOf(config: LanebotConfig, ref: LaneRef): ExpiryWindow | undefined {
+  if (ref.lane === DEFAULT_LANE || !Object.hasOwn(config.services, ref.service)) return undefined;
+  return environmentWindow(config, ref.env);
+}
+
+/** An environment's expiry window (undefined: its lanes never expire). */
+function environmentWindow(config: LanebotConfig, envName: string): ExpiryWindow | undefined {
+  const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
+  if (!env) return undefined;
+  const global = config.expiry;
+  if (env.expiry?.never) return undefined;
+  if (global.never && !env.expiry) return undefined;
+  return {
+    warnAfter: env.expiry?.warnAfter ?? global.warnAfter,
+    deleteAfter: env.expiry?.deleteAfter ?? global.deleteAfter,
+    maxRenewal: global.maxRenewal,
+  };
+}
+
+/** The shortest warnAfter of any environment: lanes idle for less can be skipped by the sweep. */
+export function shortestWarnAfter(config: LanebotConfig): number | undefined {
+  const windows = Object.keys(config.environments)
+    .map((env) => environmentWindow(config, env))
+    .filter((w): w is ExpiryWindow => w !== undefined);
+  return windows.length > 0 ? Math.min(...windows.map((w) => w.warnAfter)) : undefined;
 }
 
 /** The health verification settings of an environment (its own, or the defaults: 5 min soak, 10 min deadline). */

@@ -2,9 +2,8 @@
 // `deleteAfter` unless someone renews it or deploys to it. The lane's clock is its expiry base: the
 // time of its last activity (a deploy requested or finished, a renew), or, after a renew for longer
 // than `deleteAfter`, the moment that puts the deletion at the end of the renewal. lane-registry.ts
-// keeps the base in an index the sweep reads (lane-expiry.ts).
-import type { LanebotConfig } from '../config';
-import { DEFAULT_LANE, type LaneRef } from './names';
+// keeps the base in an index the sweep reads (lane-expiry.ts); config.ts says each lane's window
+// (expiryWindowOf).
 
 export interface ExpiryWindow {
   warnAfter: number;
@@ -13,36 +12,8 @@ export interface ExpiryWindow {
   maxRenewal: number;
 }
 
-/**
- * The expiry window of a lane, or undefined when it never expires: the baseline lane `default`,
- * an environment (or the whole config) with `expiry: never`, and anything not in the config.
- */
-export function expiryWindowOf(config: LanebotConfig, ref: LaneRef): ExpiryWindow | undefined {
-  if (ref.lane === DEFAULT_LANE || !Object.hasOwn(config.services, ref.service)) return undefined;
-  return environmentWindow(config, ref.env);
-}
-
-/** An environment's expiry window (undefined: its lanes never expire). */
-function environmentWindow(config: LanebotConfig, envName: string): ExpiryWindow | undefined {
-  const env = Object.hasOwn(config.environments, envName) ? config.environments[envName] : undefined;
-  if (!env) return undefined;
-  const global = config.expiry;
-  if (env.expiry?.never) return undefined;
-  if (global.never && !env.expiry) return undefined;
-  return {
-    warnAfter: env.expiry?.warnAfter ?? global.warnAfter,
-    deleteAfter: env.expiry?.deleteAfter ?? global.deleteAfter,
-    maxRenewal: global.maxRenewal,
-  };
-}
-
-/** The shortest warnAfter of any environment: lanes idle for less can be skipped by the sweep. */
-export function shortestWarnAfter(config: LanebotConfig): number | undefined {
-  const windows = Object.keys(config.environments)
-    .map((env) => environmentWindow(config, env))
-    .filter((w): w is ExpiryWindow => w !== undefined);
-  return windows.length > 0 ? Math.min(...windows.map((w) => w.warnAfter)) : undefined;
-}
+/** What renewing a lane came to (expiry/lane-expiry.ts; the command and the buttons word it). */
+export type RenewResult = { ok: true; until: number; withdrewWarning: boolean } | { ok: false; problem: string };
 
 /** When the lane is warned and deleted, from its expiry base. */
 export function expiryTimes(base: number, window: ExpiryWindow): { warnAt: number; deleteAt: number } {

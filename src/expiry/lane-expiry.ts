@@ -24,7 +24,8 @@ import { escapeText, formatDuration } from '../chat/messages';
 import type { ThreadNarrator } from '../chat/thread-narrator';
 import type { Clock } from '../clock';
 import type { LanebotConfig } from '../config';
-import { expiryTimes, expiryWindowOf, renewedBase, shortestWarnAfter, slackDate, type ExpiryWindow } from '../domain/expiry';
+import { expiryWindowOf, shortestWarnAfter } from '../config';
+import { expiryTimes, renewedBase, slackDate, type ExpiryWindow, type RenewResult } from '../domain/expiry';
 import { laneStackName, type LaneRef } from '../domain/names';
 import { LANEBOT_ACTOR, type OperationRequest } from '../domain/operation';
 import { DONE, later, type ExpiryJobData, type StepOutcome } from '../queue/queues';
@@ -66,9 +67,6 @@ export interface SweepResult {
   withdrawn: number;
 }
 
-export type RenewResult =
-  | { ok: true; until: number; withdrewWarning: boolean }
-  | { ok: false; problem: string };
 
 export class LaneExpiry {
   constructor(private readonly deps: LaneExpiryDeps) {}
