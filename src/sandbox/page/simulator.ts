@@ -116,6 +116,8 @@ function renderSimState(data: SimState): void {
   const clockNow = toDate(clock?.now);
   if (clock && clockNow) {
     const offset = Number(clock.offsetMs ?? 0);
+    // Dates in messages say "today" or "tomorrow" by the simulated clock the bot posts them with.
+    if (Number.isFinite(offset)) state.simOffsetMs = offset;
     const days = Math.floor(offset / 86_400_000);
     const hours = Math.floor((offset % 86_400_000) / 3_600_000);
     const minutes = Math.floor((offset % 3_600_000) / 60_000);
