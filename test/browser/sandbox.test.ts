@@ -1,7 +1,8 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
 // followed to success, a button clicked, the Simulator panel's lane health and approvals used, a lane
-// deleted through its confirmation, and screenshots saved (test/output/sandbox*.png).
+// deleted through its confirmation, a lane warned, renewed and expired by moving the simulated clock,
+// and screenshots saved (test/output/sandbox*.png).
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -9,11 +10,13 @@ import { App, HTTPReceiver, type ViewSubmitAction } from '@slack/bolt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createSlackWebClient, SlackChatAdapter } from '../../src/chat/slack-chat.adapter';
 import { startConsoleServer, type ConsoleServer } from '../../src/sandbox/console-server';
+import { formatSlackDate } from '../../src/sandbox/page/slack-date';
 import { SlackWorkspace } from '../../src/sandbox/slack-workspace';
 import { SIGNING_SECRET, waitFor } from '../support/harness';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox-process';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const READER_TIME_ZONE = 'Asia/Kolkata';
 const OUTPUT = join(__dirname, '..', 'output');
 const INSTALL = 'install it with `apt-get install -y chromium` (Debian/Ubuntu; sudo as needed) or point CHROMIUM_PATH at a Chromium';
 /**
@@ -52,7 +55,9 @@ if (skip) {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // A reader half an hour off UTC, on a 24-hour clock: dates in messages (`<!date^…>`) must show in
+    // this time zone, not as the UTC fallback the bot writes beside them.
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, timezoneId: READER_TIME_ZONE, locale: 'en-GB' });
   }, 150_000);
 
   afterAll(async () => {
@@ -258,6 +263,88 @@ if (skip) {
     await textOnly.waitFor({ timeout: 30_000 });
     expect(await textOnly.innerText()).not.toContain('Deleting lane gray');
   }, 90_000);
+
+  // Last in this suite: moving the clock 14 days expires every lane of this sandbox.
+  it('warns idle gray after 6 simulated days with Renew in its thread, renews it, and deletes it when 8 more days pass', async () => {
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const composer = page.getByTestId('composer');
+    // The test before deleted gray; it comes back with this deploy, whose thread is its home thread.
+    await composer.fill('/lane deploy gray release/1.4.0');
+    await composer.press('Enter');
+    const root = page.getByTestId('message').filter({ hasText: 'lane gray ← release/1.4.0' }).first();
+    await root.filter({ hasText: 'deployed' }).waitFor({ timeout: 30_000 });
+
+    const sim = page.getByTestId('sim-panel');
+    if ((await sim.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
+    await page.getByRole('tab', { name: /Stacks/ }).click();
+    const stack = page.locator('[data-testid="stack-row"][data-stack="app-user-api-dev-gray"]');
+    await stack.getByTestId('stack-status').filter({ hasText: 'CREATE_COMPLETE' }).waitFor({ timeout: 30_000 });
+    const advance = async (label: '+6 d' | '+1 d') => {
+      const moved = page.waitForResponse((r) => r.url().endsWith('/sandbox/sim/advance-clock') && r.ok());
+      await page.getByRole('button', { name: label, exact: true }).click();
+      await moved;
+    };
+
+    await advance('+6 d');
+    await root.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const thread = page.getByTestId('thread-panel');
+    const prompt = thread.getByTestId('thread-reply').filter({ hasText: 'Lane gray of user-api/dev has been idle for 6 days and will be deleted on' });
+    await prompt.waitFor({ timeout: 60_000 });
+    await expectText(prompt, '@alice');
+    await expectText(prompt.getByTestId('broadcast-note'), 'Also sent to the channel');
+
+    // The deletion date, in the reader's time zone; the bot's UTC fallback only on hover.
+    const date = prompt.getByTestId('slack-date');
+    const fallback = (await date.getAttribute('title')) ?? '';
+    expect(fallback).toMatch(/ UTC$/);
+    const at = Date.parse((await date.getAttribute('datetime')) ?? '');
+    const shown = await date.innerText();
+    expect(shown).not.toContain('UTC');
+    expect(shown.endsWith(` ${formatSlackDate(at, '{time}', { now: at, timeZone: READER_TIME_ZONE, hour12: false })}`)).toBe(true);
+    expect(await prompt.innerText()).not.toContain(fallback);
+
+    // Renew, Renew for 30 days, and Delete now behind its confirm dialog.
+    const renew = prompt.getByTestId('button-lane_renew');
+    expect(await renew.innerText()).toBe('Renew for 7 days');
+    expect(await prompt.getByTestId('button-lane_renew_long').innerText()).toBe('Renew for 30 days');
+    const deleteNow = prompt.getByTestId('button-lane_delete_confirm');
+    expect(await deleteNow.innerText()).toBe('Delete now');
+    expect(await deleteNow.getAttribute('class')).toContain('bk-btn-danger');
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-expiry-prompt.png') });
+    await deleteNow.click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expectText(dialog, 'Delete the lane?');
+    await expectText(dialog, 'Delete lane gray of user-api/dev and everything in its stack now?');
+    await dialog.getByTestId('confirm-deny').click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    await renew.click();
+    // Both the click's replace_original and the bot's edit of its prompt say so (in slightly different words).
+    const renewed = thread.getByTestId('thread-reply').filter({ hasText: /Lane gray (of user-api\/dev )?was renewed by @alice until .+ It is deleted after that/ });
+    await renewed.waitFor({ timeout: 30_000 });
+    expect(await renewed.getByTestId('button-lane_renew').count()).toBe(0);
+    expect(await renewed.getByTestId('slack-date').innerText()).not.toContain('UTC');
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-expiry-renewed.png') });
+
+    // Renewed for 7 days: warned again 6 days on, deleted a day after that.
+    await advance('+6 d');
+    await prompt.waitFor({ timeout: 60_000 });
+    await advance('+1 d');
+    await advance('+1 d');
+    await stack.waitFor({ state: 'detached', timeout: 90_000 });
+    await thread.getByTestId('thread-reply').filter({ hasText: 'Lane gray was not renewed, so lanebot is deleting it' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('message').filter({ hasText: 'lane gray — delete (idle, not renewed)' }).filter({ hasText: 'deleted' }).first().waitFor({ timeout: 30_000 });
+
+    const lists = page.getByTestId('message').filter({ hasText: /lanes of user-api\/dev/i });
+    const before = await lists.count();
+    await composer.fill('/lane list');
+    await composer.press('Enter');
+    await waitFor('a /lane list answer', async () => (await lists.count()) > before, 30_000);
+    expect(await lists.last().innerText()).not.toMatch(/\bgray\b/);
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-expiry-deleted.png') });
+  }, 180_000);
 });
 
 // A modal in the console page, against an in-process sandbox Slack and a small Bolt app standing in

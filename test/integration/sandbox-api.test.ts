@@ -11,6 +11,7 @@ interface ConsoleMessage {
   broadcast?: boolean;
   user: string;
   text: string;
+  blocks?: unknown[];
 }
 
 const CHANNEL = 'C0USERAPIDEV';
@@ -89,4 +90,41 @@ describe('the sandbox through its console API', () => {
     const names = state.stacks.map((s) => s.name ?? s.stackName);
     expect(names).toEqual(expect.arrayContaining(['pipeline-user-api-dev', 'infra-environment-dev', 'boot-user-api-dev', 'app-user-api-dev-gray']));
   });
+
+  // Last: moving the clock 14 days expires every lane of this sandbox.
+  it('warns idle gray after 6 simulated days in its thread (and the channel), renews it from the prompt\'s button, and deletes it when 8 more days pass', async () => {
+    const GRAY = 'lane gray ← release/1.2.3';
+    const advance = async (days: number) => expect((await post('/sandbox/sim/advance-clock', { days })).status).toBe(200);
+    const grayThread = async () => {
+      const all = await messages();
+      const root = all.find((m) => !m.thread_ts && m.text.includes(GRAY));
+      return root ? all.filter((m) => m.thread_ts === root.ts && m.ts !== root.ts) : [];
+    };
+    const prompts = async () => (await grayThread()).filter((m) => m.text.includes('will be deleted on'));
+
+    await advance(6);
+    const [prompt] = await waitFor('the expiry prompt in gray\'s thread', async () => ((await prompts()).length === 1 ? prompts() : undefined), 60_000);
+    expect(prompt!.text).toMatch(/Lane \*gray\* of user-api\/dev has been idle for 6 days and will be deleted on <!date\^\d+\^\{date_short_pretty\} \{time\}\|[^>]+ UTC> unless renewed\. <@U0ALICE>/);
+    expect(prompt!.broadcast).toBe(true);
+    const buttons = (prompt!.blocks as { type: string; elements?: { action_id?: string }[] }[]).flatMap((b) => b.elements ?? []).map((e) => e.action_id);
+    expect(buttons).toEqual(['lane_renew', 'lane_renew_long', 'lane_delete_confirm']);
+
+    expect((await post('/sandbox/actions', { user: 'U0ALICE', channel: CHANNEL, ts: prompt!.ts, actionId: 'lane_renew' })).status).toBe(200);
+    const renewed = await waitFor('the prompt to say it was renewed', async () => (await grayThread()).find((m) => m.ts === prompt!.ts && m.text.includes('was renewed by <@U0ALICE> until')), 30_000);
+    expect(renewed.blocks?.some((b) => (b as { type: string }).type === 'actions')).toBeFalsy();
+
+    // Renewed for 7 days: warned again 6 days on, deleted a day after that.
+    await advance(6);
+    const second = await waitFor('a second prompt in gray\'s thread', async () => (await prompts()).find((m) => m.ts !== prompt!.ts), 60_000);
+    expect(second.text).toContain('will be deleted on');
+    await advance(1);
+    await advance(1);
+    await waitFor('gray\'s stack to be gone', async () => {
+      const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as { stacks: { name: string }[] };
+      return !state.stacks.some((s) => s.name === 'app-user-api-dev-gray');
+    }, 90_000);
+    await waitFor('the prompt to say the lane is being deleted', async () => (await grayThread()).find((m) => m.ts === second.ts && m.text.includes('was not renewed, so lanebot is deleting it')), 30_000);
+    // The delete has its own root, as /lane delete's would, requested by lanebot itself.
+    await waitFor('the delete\'s root to say deleted', async () => (await messages()).find((m) => !m.thread_ts && m.text === 'user-api · dev · delete lane gray, requested by lanebot (the lane expired), deleted'), 30_000);
+  }, 240_000);
 });

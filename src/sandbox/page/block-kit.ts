@@ -15,7 +15,7 @@ import { api, errorText, isRefusal } from './api';
 import { confirmDialog } from './dialog';
 import { h } from './dom';
 import { EMOJI } from './emoji';
-import { emojify, link, mrkdwn, safeUrl, special } from './mrkdwn';
+import { dateNode, emojify, link, mrkdwn, safeUrl, special } from './mrkdwn';
 import { state } from './state';
 import { plainText, textObject } from './text-object';
 import { toast } from './toast';
@@ -174,6 +174,9 @@ function richInline(el: RichTextElement): Node {
       break;
     case 'broadcast':
       node = special(`!${el.range}`);
+      break;
+    case 'date':
+      node = dateNode({ epochMs: Number(el.timestamp) * 1000, format: el.format, fallback: el.fallback ?? '', ...(el.url ? { link: el.url } : {}) });
       break;
     case 'emoji':
       node = h('span', { class: 'emoji', title: `:${el.name}:` }, el.unicode

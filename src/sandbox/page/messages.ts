@@ -247,7 +247,8 @@ export function renderChannel({ toBottom = false }: { toBottom?: boolean } = {})
     // A broadcast reply keeps its own header: its "replied to a thread" line belongs under a name.
     const compact = !prevSummary && !msg.broadcast && continues(prev, msg);
     const preview = msg.broadcast ? rootPreview(msg) : '';
-    const sig = JSON.stringify([msg, compact, summary, state.me, summary ? dayLabel(new Date()) : '', preview]);
+    // The simulated clock's offset: dates in messages say "today" or "tomorrow" by it (mrkdwn.ts dateNode).
+    const sig = JSON.stringify([msg, compact, summary, state.me, summary ? dayLabel(new Date()) : '', preview, state.simOffsetMs]);
     items.push({ key: `m-${msg.ts}`, sig, render: () => renderMessage(msg, { compact, summary }) });
     prev = msg;
     prevSummary = summary;
@@ -275,7 +276,7 @@ export function renderThread({ toBottom = false }: { toBottom?: boolean } = {}):
   const root = storeFor(channel).get(threadTs);
   const rootBox = byId('thread-root');
   if (root) {
-    reconcile(rootBox, [{ key: `r-${root.ts}`, sig: JSON.stringify([root, state.me]), render: () => renderMessage(root, { role: 'thread-root', inThread: true }) }]);
+    reconcile(rootBox, [{ key: `r-${root.ts}`, sig: JSON.stringify([root, state.me, state.simOffsetMs]), render: () => renderMessage(root, { role: 'thread-root', inThread: true }) }]);
   } else {
     reconcile(rootBox, [{ key: 'missing', sig: 'missing', render: () => h('div', { class: 'muted thread-missing' }, 'This message is not here (deleted, or not loaded yet).') }]);
   }
@@ -286,7 +287,7 @@ export function renderThread({ toBottom = false }: { toBottom?: boolean } = {}):
   reconcile(byId('thread-replies'), replies.map((msg) => {
     const compact = continues(prev, msg);
     prev = msg;
-    return { key: `t-${msg.ts}`, sig: JSON.stringify([msg, compact, state.me]), render: () => renderMessage(msg, { compact, role: 'thread-reply', inThread: true }) };
+    return { key: `t-${msg.ts}`, sig: JSON.stringify([msg, compact, state.me, state.simOffsetMs]), render: () => renderMessage(msg, { compact, role: 'thread-reply', inThread: true }) };
   }));
   if (stick) scroller.scrollTop = scroller.scrollHeight;
   flash();

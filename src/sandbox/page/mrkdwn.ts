@@ -2,6 +2,7 @@
 // <…> tokens (mentions, channels, dates, links). Text nodes only (see dom.ts).
 import { append, h, type Child } from './dom';
 import { EMOJI } from './emoji';
+import { parseSlackDate, slackDateText, type SlackDateToken } from './slack-date';
 import { BOT_USER, state } from './state';
 
 export function decodeEntities(text: string): string {
@@ -192,7 +193,7 @@ export function special(inner: string): Node | null {
       const group = label ? decodeEntities(label).replace(/^@/, '') : 'group';
       return h('span', { class: 'mention', title: what.slice('subteam^'.length) }, `@${group}`);
     }
-    if (what.startsWith('date^')) return document.createTextNode(decodeEntities(label || what));
+    if (what.startsWith('date^')) return dateNode(parseSlackDate(decodeEntities(inner))!);
     return document.createTextNode(decodeEntities(label || `@${what}`));
   }
   // Slack links only URLs with a scheme; a relative link is accepted only as a console permalink.
@@ -201,6 +202,23 @@ export function special(inner: string): Node | null {
   const text = decodeEntities(label || target.replace(/^mailto:/i, ''));
   if (!href) return document.createTextNode(text);
   return link(href, label ? emojify(text) : text);
+}
+
+/**
+ * A date token as the reader's time zone shows it (slack-date.ts), in a <time> whose title is the
+ * author's fallback; the fallback itself when the page cannot format it. Relative words (today,
+ * tomorrow, ago) count from the simulated clock once the Simulator panel has read it.
+ */
+export function dateNode(token: SlackDateToken): Node {
+  const { text, formatted } = slackDateText(token, { now: Date.now() + state.simOffsetMs });
+  const node = h('time', {
+    class: `mk-date${formatted ? '' : ' mk-date-fallback'}`,
+    'data-testid': 'slack-date',
+    datetime: Number.isFinite(token.epochMs) ? new Date(token.epochMs).toISOString() : null,
+    title: token.fallback || null,
+  }, text);
+  const href = token.link ? safeUrl(token.link) : null;
+  return href ? link(href, node) : node;
 }
 
 export function link(href: string, children: Child): HTMLAnchorElement {

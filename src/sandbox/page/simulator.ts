@@ -3,6 +3,7 @@
 // how the bot reacts. Polls GET /sandbox/sim/state while open.
 import { api, errorText, HttpError, isRefusal } from './api';
 import { byId, h, type Child } from './dom';
+import { rerender } from './messages';
 import { state, STORAGE } from './state';
 import type { LaneHealthChange, SimAlarm, SimExecutionRow, SimFaultKind, SimLaneRow, SimStackRow, SimState, SimTargetHealth } from './sim-types';
 import { ago, fullTime, hhmmss, toDate } from './time';
@@ -116,6 +117,11 @@ function renderSimState(data: SimState): void {
   const clockNow = toDate(clock?.now);
   if (clock && clockNow) {
     const offset = Number(clock.offsetMs ?? 0);
+    // Dates in messages say "today" or "tomorrow" by the simulated clock the bot posts them with.
+    if (Number.isFinite(offset) && offset !== state.simOffsetMs) {
+      state.simOffsetMs = offset;
+      if (state.channelId) rerender(state.channelId);
+    }
     const days = Math.floor(offset / 86_400_000);
     const hours = Math.floor((offset % 86_400_000) / 3_600_000);
     const minutes = Math.floor((offset % 3_600_000) / 60_000);

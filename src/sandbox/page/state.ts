@@ -27,6 +27,8 @@ export interface PageState {
   flashTs: string | null;
   localSeq: number;
   channelLoadSeq: number;
+  /** How far the simulated clock is ahead of real time (from the Simulator panel's last read). */
+  simOffsetMs: number;
 }
 
 export const state: PageState = {
@@ -45,4 +47,5 @@ export const state: PageState = {
   flashTs: null,
   localSeq: 0,
   channelLoadSeq: 0,
+  simOffsetMs: 0,
 };
