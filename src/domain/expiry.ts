@@ -29,7 +29,7 @@ export function renewedBase(now: number, durationMs: number, window: ExpiryWindo
 }
 
 /** Slack's date formatting, so each reader sees their own time zone; `fallback` for clients that cannot. */
-export function slackDate(epochMs: number, format = '{date_short_pretty} {time}'): string {
+export function slackDate(epochMs: number, format = '{date_long} at {time}'): string {
   const fallback = new Date(epochMs).toUTCString().replace(/:\d\d GMT$/, ' UTC');
   return `<!date^${Math.floor(epochMs / 1000)}^${format}|${fallback}>`;
 }

@@ -104,7 +104,7 @@ describe('the sandbox through its console API', () => {
 
     await advance(6);
     const [prompt] = await waitFor('the expiry prompt in gray\'s thread', async () => ((await prompts()).length === 1 ? prompts() : undefined), 60_000);
-    expect(prompt!.text).toMatch(/Lane \*gray\* of user-api\/dev has been idle for 6 days and will be deleted on <!date\^\d+\^\{date_short_pretty\} \{time\}\|[^>]+ UTC> unless renewed\. <@U0ALICE>/);
+    expect(prompt!.text).toMatch(/Lane \*gray\* of user-api\/dev has been idle for 6 days and will be deleted on <!date\^\d+\^\{date_long\} at \{time\}\|[^>]+ UTC> unless renewed\. <@U0ALICE>/);
     expect(prompt!.broadcast).toBe(true);
     const buttons = (prompt!.blocks as { type: string; elements?: { action_id?: string }[] }[]).flatMap((b) => b.elements ?? []).map((e) => e.action_id);
     expect(buttons).toEqual(['lane_renew', 'lane_renew_long', 'lane_delete_confirm']);

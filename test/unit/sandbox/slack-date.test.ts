@@ -40,9 +40,10 @@ describe('parseSlackDate', () => {
   it('reads what lanebot writes (domain/expiry.ts slackDate) back to the same moment', () => {
     const at = Date.UTC(2026, 11, 8, 14, 0, 0);
     const token = parseSlackDate(slackDate(at).slice(1, -1))!;
-    expect(token).toEqual({ epochMs: at, format: '{date_short_pretty} {time}', fallback: 'Tue, 08 Dec 2026 14:00 UTC' });
-    expect(slackDateText(token, utc(at - 3 * DAY))).toEqual({ text: 'Dec 8, 2026 14:00', formatted: true });
-    expect(slackDateText(token, { now: at - 3 * DAY, timeZone: 'Asia/Tokyo', hour12: false }).text).toBe('Dec 8, 2026 23:00');
+    expect(token).toEqual({ epochMs: at, format: '{date_long} at {time}', fallback: 'Tue, 08 Dec 2026 14:00 UTC' });
+    expect(slackDateText(token, utc(at - 3 * DAY)).formatted).toBe(true);
+    expect(slackDateText(token, utc(at - 3 * DAY)).text).toMatch(/^Tuesday, December 8th, 2026 at 14:00$/);
+    expect(slackDateText(token, { now: at - 3 * DAY, timeZone: 'Asia/Tokyo', hour12: false }).text).toMatch(/December 8th, 2026 at 23:00$/);
   });
 });
 
