@@ -62,3 +62,31 @@ export function slackDate(epochMs: number, format = '{date_short_pretty} {time}'
   const fallback = new Date(epochMs).toUTCString().replace(/:\d\d GMT$/, ' UTC');
   return `<!date^${Math.floor(epochMs / 1000)}^${format}|${fallback}>`;
 }
+
+/**
+ * What `/lane list` and `/lane status` say of a lane's expiry: it never expires, it expires at `at`
+ * (its base + deleteAfter, which after a renew is the renewal's end), or it was warned and is
+ * deleted at `at` unless renewed.
+ */
+export type LaneExpiryState = { kind: 'never' } | { kind: 'expires'; at: number } | { kind: 'pending-deletion'; at: number };
+
+/** What a lane's registry view holds about its expiry (state/lane-registry.ts LaneView). */
+export interface LaneExpiryFields {
+  state?: 'active' | 'deleting';
+  expiryBase?: number;
+  deleteAt?: number;
+}
+
+/**
+ * The lane's expiry as a reader should see it; undefined when there is nothing true to say: the lane
+ * is being deleted already, or it is not in the expiry index (a lane of an environment that became
+ * expiring since: its next deploy puts it there).
+ */
+export function laneExpiryState(config: LanebotConfig, ref: LaneRef, lane: LaneExpiryFields): LaneExpiryState | undefined {
+  if (lane.state === 'deleting') return undefined;
+  const window = expiryWindowOf(config, ref);
+  if (!window) return { kind: 'never' };
+  if (lane.deleteAt !== undefined) return { kind: 'pending-deletion', at: lane.deleteAt };
+  if (lane.expiryBase === undefined) return undefined;
+  return { kind: 'expires', at: expiryTimes(lane.expiryBase, window).deleteAt };
+}

@@ -551,6 +551,7 @@ export class LaneRegistry {
     hashes.forEach((hash, i) => {
       if (Object.keys(hash).length === 0) return;
       const num = (value: string | undefined) => (value ? Number(value) : undefined);
+      const base = bases[i] !== null && bases[i] !== undefined ? Number(bases[i]) : undefined;
       views.push({
         service: scope.service,
         env: scope.env,
@@ -566,8 +567,10 @@ export class LaneRegistry {
         last: hash.lastId ? records.get(hash.lastId) : undefined,
         pending: hash.pendingId ? records.get(hash.pendingId) : undefined,
         home: hash.homeId ? records.get(hash.homeId) : undefined,
-        expiryBase: bases[i] !== null && bases[i] !== undefined ? Number(bases[i]) : undefined,
-        deleteAt: hash.warnedBase ? num(hash.deleteAt) : undefined,
+        expiryBase: base,
+        // A warning stands until the next sweep withdraws it; one that a deploy since made moot
+        // (the base moved past it, as SETTLE_WARNING_SCRIPT reads it) is not shown as standing.
+        deleteAt: hash.warnedBase && !(base !== undefined && base > Number(hash.warnedBase)) ? num(hash.deleteAt) : undefined,
         renewedUntil: num(hash.renewedUntil),
         renewedBy: hash.renewedBy || undefined,
       });
