@@ -212,8 +212,18 @@ export class LaneExpiry {
     const now = this.deps.clock.now();
     const until = now + duration;
     const renewed = await this.deps.lanes.renew(ref, renewedBase(now, duration, window), until, by, now);
-    if (renewed.outcome === 'gone') return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} does not exist (any more).` };
+    if (renewed.outcome === 'gone') {
+      return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} does not exist: it was never deployed, or it was deleted. There is nothing to renew.` };
+    }
     if (renewed.outcome === 'deleting') return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} is being deleted; it cannot be renewed.` };
+    if (renewed.outcome === 'longer') {
+      // Said as the lane will be deleted: a warning that stands may have given it longer than its base does.
+      const deleteAt = (await this.deps.lanes.get(ref))?.deleteAt ?? expiryTimes(renewed.base, window).deleteAt;
+      return {
+        ok: false,
+        problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} is already kept until ${slackDate(deleteAt)}, longer than a renewal for ${formatIdle(duration)} would keep it; nothing changed.`,
+      };
+    }
     await this.audit(ref, by, 'expiry:renewed', `until ${new Date(until).toISOString()}`);
     if (renewed.warning) {
       await this.editPrompt(
