@@ -251,7 +251,8 @@ export class LaneExpiry {
       const views = (await Promise.all(refs.map((ref) => lanes.get(ref)))).filter((v) => v?.deleteAt !== undefined);
       if (views.length === 0 || !(await this.deps.claimDigest(channel, day))) continue;
       const lines = views
-        .sort((a, b) => a!.deleteAt! - b!.deleteAt!)
+        // Soonest first; lanes due at the same moment by name, so the message does not reshuffle.
+        .sort((a, b) => a!.deleteAt! - b!.deleteAt! || a!.lane.localeCompare(b!.lane))
         .map((v) => `• *${escapeText(v!.lane)}* — deleted ${slackDate(v!.deleteAt!)} unless renewed${v!.lastDeployer ? ` · last deployed by <@${v!.lastDeployer}>` : ''}`);
       const text = `:hourglass: *Lanes of ${binding.service}/${binding.env} pending deletion*\n${lines.join('\n')}\nRenew one with \`/lane renew <lane>\`, or with the buttons in its thread.`;
       try {
