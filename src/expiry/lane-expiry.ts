@@ -47,7 +47,12 @@ export interface LaneExpiryDeps {
   config: LanebotConfig;
   clock: Clock;
   logger: Logger;
-  /** Queues the per-lane work (job id from the lane and its base: adding it twice is a no-op). */
+  /**
+   * Queues the per-lane work (job id from the lane and its base: adding it twice is a no-op), and
+   * brings that work forward when it waits (delayed: its lane was busy, or its notice still ran).
+   * The sweep runs in the cloud's time, so it is what says the work is due again; the delay is the
+   * fallback when no sweep comes.
+   */
   queueWork(data: ExpiryJobData, jobId: string): Promise<void>;
   /** Queues an operation request, as the commands do. */
   enqueue(request: OperationRequest): Promise<void>;
@@ -142,7 +147,12 @@ export class LaneExpiry {
     if ((await this.deps.lanes.expiryBase(ref)) !== data.base) return DONE;
     const warning = await this.warn(ref, data.base, window, now);
     if (!warning || data.kind === 'warn') return DONE;
-    if (now < warning.deleteAt) return DONE; // warned late: the lane gets its full notice first
+    if (now < warning.deleteAt) {
+      // Warned late (the sweep came after warnAt): the lane gets its full notice first. The work must
+      // stay queued rather than end: its id is the lane and base, so a finished job would keep the
+      // sweep from queuing it again when the notice is over (and the lane would never be deleted).
+      return later((warning.deleteAt - now) / this.scale());
+    }
     const view = await this.deps.lanes.get(ref);
     if (!view || view.state !== 'active') return DONE;
     if (view.activeId || view.pendingId) {

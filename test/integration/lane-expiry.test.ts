@@ -221,6 +221,31 @@ describe('lane expiry', () => {
     expect(history).toContain('lanebot expired · lane gray → *expired*');
   }, 60_000);
 
+  it('a lane warned late gets its full notice, and is deleted by a sweep once that is over', async () => {
+    await start();
+    const root = await deploy('gray', 'release/1.2.3');
+    const base = (await t.bot.lanes.expiryBase(GRAY))!;
+    // The sweep comes an hour after the warning was due (the bot was down, or the clock jumped).
+    advanceTo(base + 6 * DAY + 3_600_000);
+    expect(await sweep()).toMatchObject({ warn: 1 });
+    const prompt = await waitFor('the prompt', () => prompts(root)[0]);
+    const deleteAt = base + 7 * DAY + 3_600_000;
+    expect(prompt.text).toContain(`will be deleted on ${slackDate(deleteAt)} unless renewed`);
+
+    // Day 7 by the lane's clock, but its notice runs another hour: not yet.
+    advanceTo(base + 7 * DAY + MIN);
+    expect(await sweep()).toMatchObject({ expire: 1 });
+    expect(deleteRoots()).toEqual([]);
+    expect((await t.bot.lanes.get(GRAY))?.state).toBe('active');
+
+    // Its notice is over: the next sweep deletes it.
+    advanceTo(deleteAt + MIN);
+    expect(await sweep()).toMatchObject({ expire: 1 });
+    await waitFor('the delete root', () => deleteRoots()[0]);
+    await waitFor('the prompt to say so', () => prompt.text.includes('was not renewed, so lanebot is deleting it'));
+    await advanceUntil('the lane to be gone', async () => (await t.bot.lanes.get(GRAY)) === undefined);
+  }, 30_000);
+
   it('warns once with two bot processes sweeping again and again', async () => {
     await start();
     const replica = await start();
@@ -381,12 +406,16 @@ describe('lane expiry', () => {
       return (counts.waiting ?? 0) + (counts.active ?? 0) === 0 && counts.delayed === 1;
     };
     await waitFor('the expire work to wait', delayedOnce);
-    // Sweeping again does not queue it twice.
+    // The next sweep (a minute later) brings that work forward rather than queuing it twice; the lane
+    // is still busy, so it waits again.
+    const job = (await t.bot.queues.expiry.getJobs(['delayed']))[0]!;
+    /** When the delayed work is due to run again (its score in BullMQ's delayed set). */
+    const dueAgain = () => t.bot.redis.zscore(t.bot.queues.expiry.keys.delayed!, job.id!);
+    const firstDue = await dueAgain();
+    t.clock.advance(MIN);
     expect(await sweep()).toMatchObject({ expire: 1 });
-    expect(await delayedOnce()).toBe(true);
-    // Its time comes (the wait is in real time: promote it), and the lane is still busy: it waits again.
-    await t.bot.queues.expiry.promoteJobs();
-    await waitFor('the expire work to wait again', delayedOnce);
+    await waitFor('the expire work to wait again', async () => (await delayedOnce()) && (await dueAgain()) !== firstDue);
+    expect((await t.bot.queues.expiry.getJobs(['delayed'])).map((j) => j.id)).toEqual([job.id]);
     expect(await queuedRequests()).toEqual(requests);
     expect(deleteRoots()).toEqual([]);
     expect(await t.bot.lanes.get(GRAY)).toMatchObject({ state: 'active', activeId: expect.any(String) });
@@ -397,6 +426,7 @@ describe('lane expiry', () => {
     await waitFor('the deploy to end', () => t.stub.thread(root).find((m) => m.text.includes('now runs')));
     const newBase = (await t.bot.lanes.expiryBase(GRAY))!;
     expect(newBase).toBeGreaterThan(base);
+    // No sweep queues work for the old base any more: the work's own delay (real time) runs out; promote it.
     await t.bot.queues.expiry.promoteJobs();
     await waitFor('the expire work to be done', async () => {
       const counts = await t.bot.queues.expiry.getJobCounts('waiting', 'active', 'delayed');
