@@ -1,6 +1,8 @@
 // `/lane list [<text>]`: one line per lane of the service/env — its state, what it runs, how long it
-// has been idle, when it expires (or that it is pending deletion) — at most LIST_LIMIT lanes, optionally those whose name contains <text>. A service
-// with hundreds of lanes gets the first page and how to narrow it, never an answer Slack refuses.
+// has been idle, when it expires (or that it is pending deletion) — at most LIST_LIMIT lanes,
+// optionally those whose name contains <text>. A service with hundreds of lanes gets the first page
+// and how to narrow it, never an answer Slack refuses. Expiry is worked out here, where the config
+// is (domain/expiry.ts), from what the page read; the text function stays pure.
 import { laneListText } from '../src/chat/messages';
 import { laneExpiryState, type LaneExpiryState } from '../src/domain/expiry';
 import { allowEveryone, ephemeral, fitReply, type Command } from './command';
@@ -14,7 +16,7 @@ export const LIST_LIMIT = 50;
 
 export const listCommand: Command<ListArgs> = {
   name: 'list',
-  summary: 'list the lanes of this service and environment (or those whose name contains <text>)',
+  summary: 'list the lanes of this service and environment (or those whose name contains <text>), with when each expires',
   usage: '/lane list [<text>]',
   needsScope: true,
 
