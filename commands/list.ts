@@ -1,7 +1,11 @@
 // `/lane list [<text>]`: one line per lane of the service/env — its state, what it runs, how long it
-// has been idle — at most LIST_LIMIT lanes, optionally those whose name contains <text>. A service
-// with hundreds of lanes gets the first page and how to narrow it, never an answer Slack refuses.
+// has been idle, when it expires (or that it is pending deletion) — at most LIST_LIMIT lanes,
+// optionally those whose name contains <text>. A service with hundreds of lanes gets the first page
+// and how to narrow it, never an answer Slack refuses. Expiry is worked out here, where the config
+// is (domain/expiry.ts), from what the page read; the text function stays pure.
 import { laneListText } from '../src/chat/messages';
+import { laneExpiryState, type LaneExpiryState } from '../src/domain/expiry';
+import { expiryWindowOf } from '../src/config';
 import { allowEveryone, ephemeral, fitReply, type Command } from './command';
 
 export interface ListArgs {
@@ -13,7 +17,7 @@ export const LIST_LIMIT = 50;
 
 export const listCommand: Command<ListArgs> = {
   name: 'list',
-  summary: 'list the lanes of this service and environment (or those whose name contains <text>)',
+  summary: 'list the lanes of this service and environment (or those whose name contains <text>), with when each expires',
   usage: '/lane list [<text>]',
   needsScope: true,
 
@@ -31,7 +35,12 @@ export const listCommand: Command<ListArgs> = {
     const { service, env } = ctx.scope;
     const { views, total } = await deps.lanes.page(ctx.scope, { contains, limit: LIST_LIMIT });
     if (contains && total === 0) return ephemeral(`No lane of ${service}/${env} has \`${contains}\` in its name. \`/lane list\` shows them all.`);
-    let text = laneListText(views, service, env, deps.clock.now());
+    const expiries = new Map<string, LaneExpiryState>();
+    for (const view of views) {
+      const expiry = laneExpiryState(expiryWindowOf(deps.config, view), view);
+      if (expiry) expiries.set(view.lane, expiry);
+    }
+    let text = laneListText(views, service, env, deps.clock.now(), expiries);
     if (contains) text = text.replace(`*Lanes of ${service}/${env}*`, `*Lanes of ${service}/${env} with \`${contains}\` in their name*`);
     if (total > views.length) {
       text += `\n… and ${total - views.length} more (${total} in all). Narrow the list with \`/lane list <part of a name>\`, or see one lane with \`/lane status <lane>\`.`;

@@ -52,8 +52,5 @@ export async function renewLane(
   if (!decision.allowed) return { ok: false, problem: `:no_entry: ${decision.reason}` };
   const result = await deps.renewLane(ref, principal.userId, durationMs);
   if (!result.ok) return { ok: false, problem: `:warning: ${result.problem}` };
-  const text =
-    `:white_check_mark: Lane *${ref.lane}* of ${ref.service}/${ref.env} was renewed by <@${principal.userId}> until ${slackDate(result.until)}` +
-    `${result.withdrewWarning ? '; it is no longer pending deletion' : ''}. It is deleted after that unless it is used or renewed again.`;
-  return { ok: true, text, until: result.until };
+  return { ok: true, text: result.text, until: result.until };
 }

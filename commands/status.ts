@@ -4,6 +4,8 @@
 // so it follows as a second message: a worker reads it through the ports and posts it to the
 // command's response_url (src/chat/lane-health-report.job.ts).
 import { laneListText, laneStatusText } from '../src/chat/messages';
+import { laneExpiryState } from '../src/domain/expiry';
+import { expiryWindowOf } from '../src/config';
 import { allowEveryone, ephemeral, fitReply, parseOptionalLane, type Command, type CommandContext, type CommandDeps, type Reply } from './command';
 
 export interface StatusArgs {
@@ -32,7 +34,7 @@ export const statusCommand: Command<StatusArgs> = {
       const views = await deps.lanes.list(ctx.scope);
       if (views.length === 0) return ephemeral(laneListText(views, service, env, now));
       const recent = [...views].sort((a, b) => (b.lastActivityAt ?? 0) - (a.lastActivityAt ?? 0)).slice(0, STATUS_LIMIT);
-      let text = recent.map((view) => laneStatusText(view, now)).join('\n\n');
+      let text = recent.map((view) => laneStatusText(view, now, laneExpiryState(expiryWindowOf(deps.config, view), view))).join('\n\n');
       if (views.length > recent.length) {
         text += `\n\n… and ${views.length - recent.length} more lanes, less recently active: \`/lane status <lane>\` shows one, \`/lane list\` lists them all.`;
       }
@@ -47,7 +49,7 @@ export const statusCommand: Command<StatusArgs> = {
       const never = `Lane *${lane}* of ${service}/${env} has never been deployed, so it has no health to show. Deploy it with \`/lane deploy ${lane} <branch>\`.`;
       return ephemeral([never, ...approvalLines].join('\n'));
     }
-    const text = fitReply([laneStatusText(view, now), ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.');
+    const text = fitReply([laneStatusText(view, now, laneExpiryState(expiryWindowOf(deps.config, view), view)), ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.');
     return withHealthFollowUp(text, ctx, [lane], deps);
   },
 };

@@ -37,9 +37,17 @@ const durationOrZero = z.string().transform((text, ctx) => {
   return ms;
 });
 
-/** `expiry: never` in YAML, as the flag the schema keeps (`{ never: true }`). */
-function neverAsFlag(value: unknown): unknown {
-  return value === 'never' ? { never: true } : value;
+/**
+ * `expiry: never` in YAML, as the flag the schema keeps (`{ never: true }`). Any other word is named
+ * with what is allowed (zod alone would say "expected object, received string").
+ */
+function neverAsFlag(value: unknown, ctx: z.core.$RefinementCtx): unknown {
+  if (value === 'never') return { never: true };
+  if (typeof value === 'string') {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not an expiry; write \`never\`, or windows such as { warnAfter: 6d, deleteAfter: 7d }` });
+    return z.NEVER;
+  }
+  return value;
 }
 
 /** A rate: "20/1m" is 20 per minute. */

@@ -280,7 +280,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       clock,
       logger: logger.child({ component: 'expiry' }),
       timeScale,
-      queueWork: async (data, jobId) => void (await q.expiry.add(data.kind, data, { jobId })),
+      queueWork: async (data, jobId) => {
+        const job = await q.expiry.add(data.kind, data, { jobId });
+        // The same id may wait, delayed by its own step (a busy lane, a notice still running): now is later.
+        if (await job.isDelayed()) await job.promote().catch((error: unknown) => logger.debug({ jobId, err: describeCause(error) }, 'expiry work was no longer delayed'));
+      },
       enqueue: async (request) => void (await q.operations.add('request', { kind: 'request', request }, { jobId: requestJobId(request.id) })),
       claimDigest: async (channel, day) => (await connection.set(keys.expiryDigest(channel, day), '1', 'EX', 2 * 24 * 3600, 'NX')) === 'OK',
     });

@@ -3,6 +3,7 @@
 // (src/operations/kinds/); the frame every thread shares (the root message, stage lines) is here.
 import type { KnownBlock } from '@slack/web-api';
 import type { StageView } from '../cloud/pipelines.port';
+import { slackDate, type LaneExpiryState } from '../domain/expiry';
 import { requesterMention, type OperationRecord, type OperationStatus } from '../domain/operation';
 import type { LaneView } from '../state/lane-registry';
 import type { ChatMessage } from './chat.port';
@@ -236,9 +237,14 @@ export function simple(text: string): ChatMessage {
 // ---------------------------------------------------------------------------------------------
 // Command replies (ephemeral).
 
-export function laneStatusText(view: LaneView, now: number): string {
+/**
+ * One lane in full. `expiry` (domain/expiry.ts laneExpiryState, computed by the command, which has
+ * the config) adds its line after what the lane runs.
+ */
+export function laneStatusText(view: LaneView, now: number, expiry?: LaneExpiryState): string {
   const lines = [`*Lane ${view.lane}* of ${view.service}/${view.env}${view.state === 'deleting' ? ' · :wastebasket: being deleted' : ''}`];
   if (view.branch) lines.push(`runs \`${view.branch}\`${view.image ? ` · image \`${view.image}\`` : ''}`);
+  if (expiry) lines.push(capitalize(expiryText(expiry)));
   const last = view.last;
   if (!last) {
     lines.push('No deploy yet.');
@@ -253,7 +259,11 @@ export function laneStatusText(view: LaneView, now: number): string {
   return lines.join('\n');
 }
 
-export function laneListText(views: LaneView[], service: string, env: string, now: number): string {
+/**
+ * One line per lane. `expiries` (by lane name; domain/expiry.ts laneExpiryState, computed by the
+ * command, which has the config) adds when each lane expires.
+ */
+export function laneListText(views: LaneView[], service: string, env: string, now: number, expiries?: ReadonlyMap<string, LaneExpiryState>): string {
   if (views.length === 0) return `No lanes of ${service}/${env} yet. Start one with \`/lane deploy <lane> <branch>\`.`;
   const lines = views.map((view) => {
     const last = view.last;
@@ -263,9 +273,26 @@ export function laneListText(views: LaneView[], service: string, env: string, no
     const lastWhat = view.state === 'active' && last?.kind === 'deploy' && last.params.branch !== view.branch ? ` \`${last.params.branch ?? ''}\`` : '';
     const idle = view.lastActivityAt !== undefined ? ` · idle ${formatDuration(Math.max(0, now - view.lastActivityAt))}` : '';
     const next = view.pending ? ` · next: ${pendingText(view.pending)}` : '';
-    return `• *${view.lane}* — ${runs} · ${state}${lastWhat}${idle}${next}`;
+    const expiry = expiries?.get(view.lane);
+    return `• *${view.lane}* — ${runs} · ${state}${lastWhat}${idle}${expiry ? ` · ${expiryText(expiry)}` : ''}${next}`;
   });
   return [`*Lanes of ${service}/${env}*`, ...lines].join('\n');
+}
+
+/** "expires <date>", ":hourglass: pending deletion on <date>" or "never expires"; dates in each reader's time zone. */
+export function expiryText(expiry: LaneExpiryState): string {
+  switch (expiry.kind) {
+    case 'never':
+      return 'never expires';
+    case 'expires':
+      return `expires ${slackDate(expiry.at)}`;
+    case 'pending-deletion':
+      return `:hourglass: pending deletion on ${slackDate(expiry.at)} unless renewed`;
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function pendingText(op: OperationRecord): string {

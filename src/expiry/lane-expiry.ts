@@ -48,7 +48,12 @@ export interface LaneExpiryDeps {
   config: LanebotConfig;
   clock: Clock;
   logger: Logger;
-  /** Queues the per-lane work (job id from the lane and its base: adding it twice is a no-op). */
+  /**
+   * Queues the per-lane work (job id from the lane and its base: adding it twice is a no-op), and
+   * brings that work forward when it waits (delayed: its lane was busy, or its notice still ran).
+   * The sweep runs in the cloud's time, so it is what says the work is due again; the delay is the
+   * fallback when no sweep comes.
+   */
   queueWork(data: ExpiryJobData, jobId: string): Promise<void>;
   /** Queues an operation request, as the commands do. */
   enqueue(request: OperationRequest): Promise<void>;
@@ -213,17 +218,23 @@ export class LaneExpiry {
     const now = this.deps.clock.now();
     const until = now + duration;
     const renewed = await this.deps.lanes.renew(ref, renewedBase(now, duration, window), until, by, now);
-    if (renewed.outcome === 'gone') return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} does not exist (any more).` };
-    if (renewed.outcome === 'deleting') return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} is being deleted; it cannot be renewed.` };
-    await this.audit(ref, by, 'expiry:renewed', `until ${new Date(until).toISOString()}`);
-    if (renewed.warning) {
-      await this.editPrompt(
-        renewed.warning.threadId,
-        renewed.warning.base,
-        `:white_check_mark: Lane *${escapeText(ref.lane)}* was renewed by <@${by}> until ${slackDate(until)}. It is deleted after that unless it is used or renewed again.`,
-      );
+    if (renewed.outcome === 'gone') {
+      return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} does not exist: it was never deployed, or it was deleted. There is nothing to renew.` };
     }
-    return { ok: true, until, withdrewWarning: Boolean(renewed.warning) };
+    if (renewed.outcome === 'deleting') return { ok: false, problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} is being deleted; it cannot be renewed.` };
+    if (renewed.outcome === 'longer') {
+      // Said as the lane will be deleted: a warning that stands may have given it longer than its base does.
+      const deleteAt = (await this.deps.lanes.get(ref))?.deleteAt ?? expiryTimes(renewed.base, window).deleteAt;
+      return {
+        ok: false,
+        problem: `Lane *${ref.lane}* of ${ref.service}/${ref.env} is already kept until ${slackDate(deleteAt)}, longer than a renewal for ${formatIdle(duration)} would keep it; nothing changed.`,
+      };
+    }
+    await this.audit(ref, by, 'expiry:renewed', `until ${new Date(until).toISOString()}`);
+    const text = renewedText(ref, by, until, Boolean(renewed.warning));
+    // The prompt says it in place (a click on its Renew button replaces it with the same words at once).
+    if (renewed.warning) await this.editPrompt(renewed.warning.threadId, renewed.warning.base, text);
+    return { ok: true, until, withdrewWarning: Boolean(renewed.warning), text };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -242,7 +253,8 @@ export class LaneExpiry {
       const views = (await Promise.all(refs.map((ref) => lanes.get(ref)))).filter((v) => v?.deleteAt !== undefined);
       if (views.length === 0 || !(await this.deps.claimDigest(channel, day))) continue;
       const lines = views
-        .sort((a, b) => a!.deleteAt! - b!.deleteAt!)
+        // Soonest first; lanes due at the same moment by name, so the message does not reshuffle.
+        .sort((a, b) => a!.deleteAt! - b!.deleteAt! || a!.lane.localeCompare(b!.lane))
         .map((v) => `• *${escapeText(v!.lane)}* — deleted ${slackDate(v!.deleteAt!)} unless renewed${v!.lastDeployer ? ` · last deployed by <@${v!.lastDeployer}>` : ''}`);
       const text = `:hourglass: *Lanes of ${binding.service}/${binding.env} pending deletion*\n${lines.join('\n')}\nRenew one with \`/lane renew <lane>\`, or with the buttons in its thread.`;
       try {
@@ -280,6 +292,14 @@ export class LaneExpiry {
   private async audit(ref: LaneRef, actor: string, action: string, detail: string, operationId?: string): Promise<void> {
     await this.deps.audit.record({ at: this.deps.clock.now(), actor, action, outcome: action.split(':')[1] ?? action, ...ref, detail, operationId });
   }
+}
+
+/** What a renewal says, in the prompt it answers and to whoever renewed. */
+function renewedText(ref: LaneRef, by: string, until: number, wasPending: boolean): string {
+  return (
+    `:white_check_mark: Lane *${escapeText(ref.lane)}* of ${ref.service}/${ref.env} was renewed by <@${by}> until ${slackDate(until)}` +
+    `${wasPending ? '; it is no longer pending deletion' : ''}. It is deleted after that unless it is used or renewed again.`
+  );
 }
 
 /** The prompt's entry in the thread: one per lane base (a lane warned again after a renewal gets a new one). */

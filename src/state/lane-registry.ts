@@ -189,11 +189,15 @@ redis.call('SADD', KEYS[3], ARGV[1])
 return { 'claimed', ARGV[3], ARGV[4] }`;
 
 // KEYS: slot hash, expiry index, warned set, lanes-by-activity. ARGV: member, new base, until, by, now.
-// A renewal: the base moves forward (never back), the warning (if any) is withdrawn and returned so
-// its prompt can say so. Returns { outcome, warnedBase, warnThread }; outcome 'renewed' or the state.
+// A renewal: the base moves forward, the warning (if any) is withdrawn and returned so its prompt can
+// say so. Returns { outcome, warnedBase, warnThread }; outcome 'renewed' or the state. A renewal that
+// would not move the base forward (the lane is already kept longer: a longer renewal, a deploy since)
+// changes nothing, the warning included: 'longer', with the base that stays.
 const RENEW_SCRIPT = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'active' then return { state or 'gone', '', '' } end
+local current = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if current and tonumber(current) >= tonumber(ARGV[2]) then return { 'longer', current, '' } end
 redis.call('ZADD', KEYS[2], 'GT', ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'warnThread')
@@ -462,8 +466,17 @@ export class LaneRegistry {
     return { outcome: outcome as 'claimed' | 'warned' | 'stale', deleteAt: Number(at), threadId: thread };
   }
 
-  /** Renews the lane: its deletion moves to the base's end; a warning is withdrawn and returned. */
-  async renew(ref: LaneRef, newBase: number, until: number, by: string, now: number): Promise<{ outcome: 'renewed' | 'deleting' | 'gone'; warning?: { base: number; threadId: string } }> {
+  /**
+   * Renews the lane: its base moves to `newBase`; a warning is withdrawn and returned. `longer`: the
+   * base is already at or past `newBase` (returned), and nothing changed.
+   */
+  async renew(
+    ref: LaneRef,
+    newBase: number,
+    until: number,
+    by: string,
+    now: number,
+  ): Promise<{ outcome: 'renewed'; warning?: { base: number; threadId: string } } | { outcome: 'longer'; base: number } | { outcome: 'deleting' } | { outcome: 'gone' }> {
     const [outcome, warnedBase, warnThread] = (await this.redis.eval(
       RENEW_SCRIPT,
       4,
@@ -477,6 +490,7 @@ export class LaneRegistry {
       by,
       String(now),
     )) as [string, string, string];
+    if (outcome === 'longer') return { outcome, base: Number(warnedBase) };
     if (outcome !== 'renewed') return { outcome: outcome === 'deleting' ? 'deleting' : 'gone' };
     return warnedBase ? { outcome: 'renewed', warning: { base: Number(warnedBase), threadId: warnThread } } : { outcome: 'renewed' };
   }
@@ -551,6 +565,7 @@ export class LaneRegistry {
     hashes.forEach((hash, i) => {
       if (Object.keys(hash).length === 0) return;
       const num = (value: string | undefined) => (value ? Number(value) : undefined);
+      const base = bases[i] !== null && bases[i] !== undefined ? Number(bases[i]) : undefined;
       views.push({
         service: scope.service,
         env: scope.env,
@@ -566,8 +581,10 @@ export class LaneRegistry {
         last: hash.lastId ? records.get(hash.lastId) : undefined,
         pending: hash.pendingId ? records.get(hash.pendingId) : undefined,
         home: hash.homeId ? records.get(hash.homeId) : undefined,
-        expiryBase: bases[i] !== null && bases[i] !== undefined ? Number(bases[i]) : undefined,
-        deleteAt: hash.warnedBase ? num(hash.deleteAt) : undefined,
+        expiryBase: base,
+        // A warning stands until the next sweep withdraws it; one that a deploy since made moot
+        // (the base moved past it, as SETTLE_WARNING_SCRIPT reads it) is not shown as standing.
+        deleteAt: hash.warnedBase && !(base !== undefined && base > Number(hash.warnedBase)) ? num(hash.deleteAt) : undefined,
         renewedUntil: num(hash.renewedUntil),
         renewedBy: hash.renewedBy || undefined,
       });

@@ -39,6 +39,8 @@ describe('answers about many lanes', () => {
     expect(text.length).toBeLessThan(SLACK_TEXT_LIMIT);
     const lines = text.split('\n');
     expect(lines.filter((l) => l.startsWith('• *feature-'))).toHaveLength(50);
+    // Each with when it expires (the page is read with its expiry in the same Redis round trip).
+    expect(lines.filter((l) => l.startsWith('• *feature-') && l.includes(' · expires <!date^'))).toHaveLength(50);
     expect(lines.at(-1)).toBe('… and 550 more (600 in all). Narrow the list with `/lane list <part of a name>`, or see one lane with `/lane status <lane>`.');
   });
 

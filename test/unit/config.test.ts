@@ -104,6 +104,46 @@ describe('parseConfig', () => {
     expect(parsed.environments.qa?.deployers).toEqual([]);
   });
 
+  it('reads expiry: the global windows and maxRenewal, `never` globally and per environment, and windows per environment', () => {
+    const parsed = parseConfig(
+      config({
+        environments: '  dev: {}\n  qa:\n    expiry: { warnAfter: 2d, deleteAfter: 3d }\n  stage:\n    expiry: { deleteAfter: 10d }\n  prod:\n    expiry: never',
+        expiry: '  warnAfter: 5d\n  deleteAfter: 8d\n  maxRenewal: 60d',
+      }),
+    );
+    expect(parsed.expiry).toEqual({ warnAfter: 5 * DAY, deleteAfter: 8 * DAY, maxRenewal: 60 * DAY });
+    expect(parsed.environments.dev?.expiry).toBeUndefined();
+    expect(parsed.environments.qa?.expiry).toEqual({ warnAfter: 2 * DAY, deleteAfter: 3 * DAY });
+    expect(parsed.environments.stage?.expiry).toEqual({ deleteAfter: 10 * DAY });
+    expect(parsed.environments.prod?.expiry).toEqual({ never: true });
+
+    const never = parseConfig(config({ extra: 'expiry: never' }));
+    expect(never.expiry).toEqual({ never: true, warnAfter: 6 * DAY, deleteAfter: 7 * DAY, maxRenewal: 30 * DAY });
+  });
+
+  it.each<[string, string, RegExp[]]>([
+    [
+      "an environment's deleteAfter not after its warnAfter",
+      config({ environments: '  qa:\n    expiry: { warnAfter: 3d, deleteAfter: 3d }' }),
+      [/environments\.qa\.expiry\.deleteAfter/, /longer than warnAfter/],
+    ],
+    [
+      "an environment's deleteAfter not after the global warnAfter",
+      config({ environments: '  qa:\n    expiry: { deleteAfter: 5d }' }),
+      [/environments\.qa\.expiry\.deleteAfter/, /longer than warnAfter/],
+    ],
+    ["an environment's warnAfter not before the global deleteAfter", config({ environments: '  qa:\n    expiry: { warnAfter: 8d }' }), [/environments\.qa\.expiry\.deleteAfter/]],
+    ["a bad environment's duration", config({ environments: '  qa:\n    expiry: { warnAfter: soon }' }), [/environments\.qa\.expiry\.warnAfter/, /"soon" is not a duration/]],
+    ["an environment's expiry that is neither windows nor never", config({ environments: '  qa:\n    expiry: forever' }), [/environments\.qa\.expiry: "forever" is not an expiry; write `never`/]],
+    ["an unknown key in an environment's expiry", config({ environments: '  qa:\n    expiry: { maxRenewal: 9d }' }), [/environments\.qa\.expiry: unknown key "maxRenewal"/]],
+    ['a global expiry that is neither windows nor never', config({ extra: 'expiry: always' }), [/expiry: "always" is not an expiry; write `never`/]],
+    ['a bad maxRenewal', config({ expiry: '  maxRenewal: a month' }), [/expiry\.maxRenewal/, /not a duration/]],
+    ['a zero maxRenewal', config({ expiry: '  maxRenewal: 0d' }), [/expiry\.maxRenewal/, /not a duration/]],
+  ])('rejects %s, naming the key', (_label, text, messages) => {
+    const error = configErrorOf(text);
+    for (const message of messages) expect(error.message).toMatch(message);
+  });
+
   it('names the source file in its errors', () => {
     expect(() => parseConfig('services: [', '/etc/lanebot/prod.yml')).toThrow(/\/etc\/lanebot\/prod\.yml/);
   });

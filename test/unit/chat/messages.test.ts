@@ -6,9 +6,11 @@ import type { ChatMessage } from '../../../src/chat/chat.port';
 import {
   escapeText,
   formatDuration,
+  expiryText,
   laneListText,
   laneStatusText,
 } from '../../../src/chat/messages';
+import { slackDate, type LaneExpiryState } from '../../../src/domain/expiry';
 import type { LaneView } from '../../../src/state/lane-registry';
 import { rootMessage as renderRoot, threadReply as renderReply, type RenderContext, type ThreadEvent } from '../../../src/chat/messages';
 import { createOperationRegistry } from '../../../src/operations/kinds/index';
@@ -425,6 +427,48 @@ describe('laneListText', () => {
       '• *blue* — runs nothing yet · no operation yet',
       '• *old* — runs `feature/x` · :wastebasket: being deleted · idle 10s',
     ]);
+  });
+});
+
+describe('expiry in lane status and list', () => {
+  const DAY = 86_400_000;
+  const gray: LaneView = { service: 'user-api', env: 'dev', lane: 'gray', state: 'active', branch: 'release/1.2.3', lastActivityAt: sec(0) };
+
+  it('says when a lane expires, that a warned one is pending deletion, or that it never expires', () => {
+    expect(expiryText({ kind: 'expires', at: T0 + 7 * DAY })).toBe(`expires ${slackDate(T0 + 7 * DAY)}`);
+    expect(expiryText({ kind: 'pending-deletion', at: T0 + 8 * DAY })).toBe(`:hourglass: pending deletion on ${slackDate(T0 + 8 * DAY)} unless renewed`);
+    expect(expiryText({ kind: 'never' })).toBe('never expires');
+  });
+
+  it('adds each lane its expiry in the list, by lane name; a lane without one says nothing of it', () => {
+    const views: LaneView[] = [
+      { ...gray, lane: 'default', branch: 'main' },
+      gray,
+      { ...gray, lane: 'old', pending: deploy({ branch: 'release/1.2.4', status: 'waiting' }) },
+      { ...gray, lane: 'gone', state: 'deleting' },
+    ];
+    const expiries = new Map<string, LaneExpiryState>([
+      ['default', { kind: 'never' }],
+      ['gray', { kind: 'expires', at: T0 + 7 * DAY }],
+      ['old', { kind: 'pending-deletion', at: T0 + DAY }],
+    ]);
+    const lines = laneListText(views, 'user-api', 'dev', sec(60), expiries).split('\n');
+    expect(lines[1]).toBe('• *default* — runs `main` · no operation yet · idle 1m 00s · never expires');
+    expect(lines[2]).toBe(`• *gray* — runs \`release/1.2.3\` · no operation yet · idle 1m 00s · expires ${slackDate(T0 + 7 * DAY)}`);
+    expect(lines[3]).toBe(
+      `• *old* — runs \`release/1.2.3\` · no operation yet · idle 1m 00s · :hourglass: pending deletion on ${slackDate(T0 + DAY)} unless renewed · next: \`release/1.2.4\``,
+    );
+    expect(lines[4]).toBe('• *gone* — runs `release/1.2.3` · :wastebasket: being deleted · idle 1m 00s');
+    // Without expiries (older callers), the lines are as before.
+    expect(laneListText(views, 'user-api', 'dev', sec(60))).not.toContain('expire');
+  });
+
+  it('puts the expiry on its own line of the lane status, after what it runs', () => {
+    const lines = laneStatusText(gray, sec(60), { kind: 'pending-deletion', at: T0 + DAY }).split('\n');
+    expect(lines.slice(0, 3)).toEqual(['*Lane gray* of user-api/dev', 'runs `release/1.2.3`', `:hourglass: pending deletion on ${slackDate(T0 + DAY)} unless renewed`]);
+    expect(laneStatusText(gray, sec(60), { kind: 'never' }).split('\n')[2]).toBe('Never expires');
+    expect(laneStatusText(gray, sec(60), { kind: 'expires', at: T0 }).split('\n')[2]).toBe(`Expires ${slackDate(T0)}`);
+    expect(laneStatusText(gray, sec(60))).toBe('*Lane gray* of user-api/dev\nruns `release/1.2.3`\nNo deploy yet.');
   });
 });
 
