@@ -56,7 +56,7 @@ export interface LaneHealthRequest {
 export interface CommandDeps {
   config: LanebotConfig;
   clock: Clock;
-  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'page'>;
+  lanes: Pick<LaneRegistry, 'state' | 'get' | 'list' | 'page' | 'releases'>;
   /** Read-only: an operation's record, for buttons that name an operation by id. */
   operations: Pick<OperationStore, 'get'>;
   /** Read-only: `/lane history`. */

@@ -8,6 +8,7 @@ import { deployCommand } from './deploy';
 import { historyCommand } from './history';
 import { infraCommand } from './infra';
 import { listCommand } from './list';
+import { releasesCommand } from './releases';
 import { renewCommand } from './renew';
 import { setupCommand } from './setup';
 import { statusCommand } from './status';
@@ -25,7 +26,7 @@ export const helpCommand: Command<Record<string, never>> = {
 };
 
 export function helpText(config: LanebotConfig, channelId: string): string {
-  const commands: Command[] = [deployCommand, deleteCommand, statusCommand, listCommand, renewCommand, historyCommand, approvalsCommand, helpCommand];
+  const commands: Command[] = [deployCommand, deleteCommand, statusCommand, listCommand, renewCommand, releasesCommand, historyCommand, approvalsCommand, helpCommand];
   const binding = Object.hasOwn(config.channels, channelId) ? config.channels[channelId] : undefined;
   const lines = [
     '*lanebot* deploys branches to lanes: parallel versions of a service, reached with the header `tracestate: ctx=lane:<lane>`.',

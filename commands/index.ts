@@ -10,6 +10,7 @@ import { bootCommand } from './boot';
 import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
 import { renewCommand } from './renew';
+import { releasesCommand } from './releases';
 import { historyCommand } from './history';
 import { helpCommand } from './help';
 import { infraCommand } from './infra';
@@ -18,11 +19,11 @@ import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, deleteCommand, renewCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
+  [deployCommand, deleteCommand, renewCommand, releasesCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set(['promote', 'rollback', 'releases']);
+const NOT_YET_AVAILABLE = new Set(['promote', 'rollback']);
 
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {

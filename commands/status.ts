@@ -6,6 +6,7 @@
 import { laneListText, laneStatusText } from '../src/chat/messages';
 import { laneExpiryState } from '../src/domain/expiry';
 import { expiryWindowOf } from '../src/config';
+import { releaseLine, shortImage } from './releases';
 import { allowEveryone, ephemeral, fitReply, parseOptionalLane, type Command, type CommandContext, type CommandDeps, type Reply } from './command';
 
 export interface StatusArgs {
@@ -40,7 +41,7 @@ export const statusCommand: Command<StatusArgs> = {
       }
       return withHealthFollowUp(fitReply(text, 'See one lane with `/lane status <lane>`.'), ctx, recent.map((view) => view.lane), deps);
     }
-    const [view, awaiting] = await Promise.all([deps.lanes.get({ service, env, lane }), deps.approvals.pending(ctx.scope)]);
+    const [view, awaiting, releases] = await Promise.all([deps.lanes.get({ service, env, lane }), deps.approvals.pending(ctx.scope), deps.lanes.releases({ service, env, lane })]);
     const approvalLines = awaiting
       .filter((op) => op.lane === lane)
       .map((op) => `:raised_hand: Awaiting approval: \`${op.params.branch}\` asked by <@${op.requester}> (\`/lane approvals\` lists what waits)`);
@@ -49,7 +50,12 @@ export const statusCommand: Command<StatusArgs> = {
       const never = `Lane *${lane}* of ${service}/${env} has never been deployed, so it has no health to show. Deploy it with \`/lane deploy ${lane} <branch>\`.`;
       return ephemeral([never, ...approvalLines].join('\n'));
     }
-    const text = fitReply([laneStatusText(view, now, laneExpiryState(expiryWindowOf(deps.config, view), view)), ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.');
+    // The current release, and what it replaced (what a rollback would return to).
+    const current = releases[0];
+    const releaseLines = current
+      ? [`Current release: ${releaseLine(current, 0).replace(/^1\. /, '')}${current.replaced ? ` · replaced \`${shortImage(current.replaced)}\`` : ''} (\`/lane releases ${lane}\` lists them)`]
+      : [];
+    const text = fitReply([laneStatusText(view, now, laneExpiryState(expiryWindowOf(deps.config, view), view)), ...releaseLines, ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.');
     return withHealthFollowUp(text, ctx, [lane], deps);
   },
 };

@@ -299,6 +299,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       get: (ref) => commandLanes.get(ref).catch(redisUnavailable),
       list: (scope) => commandLanes.list(scope).catch(redisUnavailable),
       page: (scope, options) => commandLanes.page(scope, options).catch(redisUnavailable),
+      releases: (ref) => commandLanes.releases(ref).catch(redisUnavailable),
     },
     operations: {
       get: (operationId) => commandOperations.get(operationId).catch(redisUnavailable),

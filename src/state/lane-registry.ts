@@ -244,6 +244,8 @@ export interface LaneRelease {
   at: number;
   /** The health verdict after the release, when it was verified. */
   health?: 'healthy' | 'unhealthy' | 'unchecked';
+  /** The image the lane ran before this release (what a rollback returns to). */
+  replaced?: string;
 }
 
 /** The release history keeps this many entries per lane. */
@@ -417,6 +419,11 @@ export class LaneRegistry {
       MAX_RELEASES,
       release.operationId,
     );
+  }
+
+  /** The image the lane runs now, as its last release recorded it. */
+  async currentImage(ref: LaneRef): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.lane(ref), 'image')) || undefined;
   }
 
   /** The lane's releases, newest first. */

@@ -35,6 +35,8 @@ const recordRelease: OperationStep = {
       if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
       deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
     }
+    // Read before recording: the slot is this operation's, so nothing else moves the lane meanwhile.
+    const replaced = await deps.lanes.currentImage(op);
     await deps.lanes.recordRelease(op, {
       operationId: op.id,
       kind: op.kind,
@@ -43,6 +45,7 @@ const recordRelease: OperationStep = {
       by: op.requester,
       at: deps.clock.now(),
       ...(op.health ? { health: op.health.verdict } : {}),
+      ...(replaced && replaced !== image ? { replaced } : {}),
     });
     return next();
   },

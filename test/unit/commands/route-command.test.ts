@@ -433,7 +433,7 @@ describe('routeCommand: subcommands', () => {
     expect(reply).not.toContain('y'.repeat(40));
   });
 
-  it.each(['promote gray', 'rollback gray v1', 'ROLLBACK gray', 'releases gray'])(
+  it.each(['promote gray', 'rollback gray v1', 'ROLLBACK gray'])(
     'says %j is not available yet',
     (text) => {
       const reply = replyText(route(text));
