@@ -80,6 +80,9 @@ describe('the Slack edge against replays', () => {
     expect(retry).toEqual({ status: 200, body: '' });
 
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ ...DEV, lane: 'teal' }))?.last?.status === 'running');
+    // The root is posted by a narrate job, a moment after the operation runs: wait for every thread to settle.
+    await waitFor('the root', () => rootsOf(t, 'teal', 'release/2.0.1')[0]);
+    await waitFor('every thread to settle', async () => (await t.bot.redis.zcard(t.bot.keys.narratePending)) === 0);
     expect(rootsOf(t, 'teal', 'release/2.0.1')).toHaveLength(1);
     expect(await executionsOf(t, 'teal')).toBe(1);
   });
