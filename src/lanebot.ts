@@ -20,6 +20,7 @@ import type { PipelinesPort } from './cloud/pipelines.port';
 import { createSimCloud } from './cloud/sim/create-sim-cloud';
 import { SimClock } from './cloud/sim/sim-clock';
 import type { SimFaults } from './cloud/sim/sim-faults';
+import type { SimImages } from './cloud/sim/sim-images';
 import type { SimLaneHealth } from './cloud/sim/sim-lane-health';
 import type { SimPipelines } from './cloud/sim/sim-pipelines';
 import type { SimStacks } from './cloud/sim/sim-stacks';
@@ -167,6 +168,8 @@ export interface Lanebot {
   simClock?: SimClock;
   /** Throttling, access denied and 503s armed for the simulated ports' next calls, when CLOUD=sim. */
   simFaults?: SimFaults;
+  /** The simulated account's ECR (what the builds pushed; deleteImage to refuse a promote or rollback to it), when CLOUD=sim. */
+  simImages?: SimImages;
   /** Idle lanes warned, renewed and deleted: `sweep()` and `digest()` are what the schedules run. */
   expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
@@ -512,6 +515,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simHealth: simCloud?.sim.laneHealth,
     simClock,
     simFaults: simCloud?.sim.faults,
+    simImages: simCloud?.sim.images,
     recover,
     expiry,
     alarmWatch,

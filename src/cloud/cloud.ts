@@ -4,6 +4,7 @@
 import type { AlarmEventsPort } from './alarm-events.port';
 import type { AlarmsPort } from './alarms.port';
 import type { EcsPort } from './ecs.port';
+import type { ImageRegistryPort } from './image-registry.port';
 import type { LoadBalancerPort } from './load-balancer.port';
 import type { PipelinesPort } from './pipelines.port';
 import type { StacksPort } from './stacks.port';
@@ -14,6 +15,8 @@ export interface CloudPorts {
   loadBalancer: LoadBalancerPort;
   alarms: AlarmsPort;
   ecs: EcsPort;
+  /** The container registry (ECR): whether a lane's image still exists, before promote or rollback reuse it. */
+  images: ImageRegistryPort;
   /**
    * Alarm state changes as they happen; absent on AWS unless ALARM_EVENTS_QUEUE_URL names the queue
    * (then only the safety-net poll of `alarms` sees them).

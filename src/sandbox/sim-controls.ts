@@ -1,7 +1,7 @@
 // The console's simulator controls (`/sandbox/sim/...`), for the page and for scripts: what the
 // simulated account holds (executions, stacks, lanes' health) and the levers a person pulls to see
 // how the bot reacts (fail a stage or a stack operation, fail the bot's next AWS calls, answer an
-// approval, make a lane unhealthy, move the clock). Bad input is answered 400 with a message that names the field.
+// approval, make a lane unhealthy, delete an image from the registry, move the clock). Bad input is answered 400 with a message that names the field.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LanebotConfig } from '../config';
 import { MAX_UNHEALTHY_TARGETS } from '../cloud/sim/sim-lane-health';
@@ -20,7 +20,7 @@ class BadRequest extends Error {}
 export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRoutes {
   return async (req, res, url) => {
     if (!url.pathname.startsWith('/sandbox/sim/')) return false;
-    const { sim, simStacks, simHealth, simFaults } = bot;
+    const { sim, simStacks, simHealth, simFaults, simImages } = bot;
     if (!sim) return send(res, 409, { ok: false, error: 'the bot does not run with CLOUD=sim' });
     // Every pipeline of the simulated account: app pipelines and each env's infra-{env} and boot-{env}.
     const pipelines = sim.pipelines().map((p) => p.name);
@@ -28,11 +28,12 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
     try {
       switch (route) {
         case 'GET /sandbox/sim/state': {
-          const [executions, stacks, lanes, faults] = await Promise.all([
+          const [executions, stacks, lanes, faults, images] = await Promise.all([
             sim.recentExecutions(50),
             simStacks?.list() ?? [],
             simHealth?.lanes() ?? [],
             simFaults?.pending() ?? [],
+            simImages?.list() ?? [],
           ]);
           return send(res, 200, {
             ok: true,
@@ -84,6 +85,8 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
             clock: { offsetMs: bot.simClock?.offset ?? 0, now: bot.simClock?.now() ?? Date.now() },
             // Armed with POST /sandbox/sim/fail-next-call, in the order they will fail the bot's calls.
             faults,
+            // What the app pipelines' builds pushed, newest first; POST /sandbox/sim/delete-image removes one.
+            images,
           });
         }
         case 'POST /sandbox/sim/fail-next': {
@@ -117,6 +120,18 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           const injection = checkedInjection(body);
           const pending = await simFaults.inject(injection);
           return send(res, 200, { ok: true, ...injection, pending });
+        }
+        case 'POST /sandbox/sim/delete-image': {
+          if (!simImages) return send(res, 409, { ok: false, error: 'this bot has no simulated registry' });
+          const body = await readJson(req);
+          const image = body.image;
+          if (typeof image !== 'string' || image.trim() === '') {
+            throw new BadRequest('`image` is required: an image URI of the simulated ECR, by tag or digest (see `images` in GET /sandbox/sim/state)');
+          }
+          // As ECR's lifecycle policy expiring it: a promote or rollback to it is refused from now on.
+          const deleted = await simImages.deleteImage(image.trim());
+          if (!deleted) return send(res, 404, { ok: false, error: `the simulated registry has no image ${image.trim()}` });
+          return send(res, 200, { ok: true, image: image.trim(), digest: deleted });
         }
         case 'POST /sandbox/sim/approve': {
           const body = await readJson(req);

@@ -197,6 +197,26 @@ describe('simulator controls', () => {
     expect(run).toMatchObject({ status: 'Failed' });
   });
 
+  it('lists the images the builds pushed and deletes one, which the registry check then says is gone', async () => {
+    await t.command('deploy teal release/4.0.0');
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'teal' }))?.last?.status === 'running');
+    await post('/sandbox/sim/advance-clock', { hours: 1 });
+    const stack = await waitFor('the lane stack', async () => (await state()).stacks.find((s) => s.name === 'app-user-api-dev-teal' && s.status === 'CREATE_COMPLETE'));
+    const imageUri = stack.parameters.ImageUri!;
+    const tag = imageUri.slice(imageUri.lastIndexOf(':') + 1);
+    const image = (await state()).images.find((i) => i.tags.includes(tag));
+    expect(image).toMatchObject({ repositoryUri: imageUri.slice(0, imageUri.lastIndexOf(':')), pinnedUri: expect.stringMatching(/@sha256:[0-9a-f]{64}$/) });
+    expect(await t.bot.simImages!.imageExists(imageUri)).toMatchObject({ kind: 'exists', digest: image!.digest });
+
+    expect(await post('/sandbox/sim/delete-image', { image: imageUri })).toMatchObject({ status: 200, body: { ok: true, image: imageUri, digest: image!.digest } });
+    expect((await state()).images.find((i) => i.digest === image!.digest)).toBeUndefined();
+    expect(await t.bot.simImages!.imageExists(image!.pinnedUri)).toMatchObject({ kind: 'missing', reason: expect.stringContaining('is no longer in ECR') });
+
+    expect(await post('/sandbox/sim/delete-image', { image: imageUri })).toMatchObject({ status: 404, body: { ok: false, error: expect.stringContaining('has no image') } });
+    expect(await post('/sandbox/sim/delete-image', { image: 'nginx:1.27' })).toMatchObject({ status: 400, body: { error: expect.stringContaining('not in an Amazon ECR registry') } });
+    expect(await post('/sandbox/sim/delete-image', {})).toMatchObject({ status: 400, body: { error: expect.stringContaining('`image` is required') } });
+  });
+
   it('names the field a bad control request got wrong', async () => {
     const bad = async (path: string, body: unknown, field: string) =>
       expect(await post(path, body)).toMatchObject({ status: 400, body: { ok: false, error: expect.stringContaining(field) } });
@@ -228,8 +248,9 @@ describe('simulator controls', () => {
 
 interface SimState {
   faults: { service: string; fault: string; count: number }[];
+  images: { repositoryUri: string; digest: string; pinnedUri: string; tags: string[]; pushedAt: number }[];
   executions: { executionId: string; status: string; pendingApproval: { stageName: string; actionName: string } | null }[];
-  stacks: { name: string; family: string; status: string; lastOperation: { kind: string; finished: boolean; succeeded: boolean } | null; outputs: Record<string, string> }[];
+  stacks: { name: string; family: string; status: string; lastOperation: { kind: string; finished: boolean; succeeded: boolean } | null; parameters: Record<string, string>; outputs: Record<string, string> }[];
   lanes: {
     service: string;
     env: string;

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SIM_APP_STAGES } from '../../src/cloud/sim/sim-pipeline-catalog';
+import { pipelineStackName } from '../../src/domain/names';
 import { TEMPLATES_DIR, evaluate, loadTemplate, type TemplateFile } from './support/cfn-template';
 
 const COMMON = {
@@ -221,6 +222,18 @@ describe('iam/bot-policy.json', () => {
     }
   });
 
+  it('reads ECR images, without pulling or writing them, only in the app pipelines\' repositories', () => {
+    const ecr = statements('Allow').filter((s) => [s.Action].flat().some((a) => a.startsWith('ecr:')));
+    expect(ecr).toHaveLength(1);
+    expect([ecr[0]!.Action].flat()).toEqual(['ecr:DescribeImages']);
+    expect([ecr[0]!.Resource].flat()).toEqual(['arn:aws:ecr:*:*:repository/pipeline-*']);
+    // The repository is the pipeline stack's (pipeline-{pipeline}), named by CloudFormation: {stack}-repository-{suffix}.
+    const repository = loadTemplate('pipelines/app-pipeline.yaml').Resources.Repository as any;
+    expect(repository.Type).toBe('AWS::ECR::Repository');
+    expect(repository.Properties.RepositoryName).toBeUndefined();
+    expect(pipelineStackName('user-api-dev')).toBe('pipeline-user-api-dev');
+  });
+
   it('may pass roles only to CloudFormation (the stack service roles), never a wildcard action', () => {
     const pass = statements('Allow').filter((s) => [s.Action].flat().includes('iam:PassRole'));
     expect(pass).toHaveLength(1);
@@ -246,6 +259,7 @@ const IAM_PREFIX: Record<string, string> = {
   cloudformation: 'cloudformation',
   cloudwatch: 'cloudwatch',
   codepipeline: 'codepipeline',
+  ecr: 'ecr',
   ecs: 'ecs',
   'elastic-load-balancing-v2': 'elasticloadbalancing',
   sqs: 'sqs',

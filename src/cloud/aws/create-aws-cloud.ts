@@ -4,6 +4,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -11,6 +12,7 @@ import type { CloudPorts } from '../cloud';
 import { CloudFormationAdapter } from './cloudformation.adapter';
 import { CloudWatchAlarmsAdapter } from './cloudwatch-alarms.adapter';
 import { CodePipelineAdapter } from './codepipeline.adapter';
+import { EcrAdapter } from './ecr.adapter';
 import { EcsAdapter } from './ecs.adapter';
 import { Elbv2Adapter } from './elbv2.adapter';
 import { SqsAlarmEventsAdapter } from './sqs-alarm-events.adapter';
@@ -29,7 +31,21 @@ export function createAwsCloud({ region, alarmEventsQueueUrl }: AwsCloudOptions)
     loadBalancer: new Elbv2Adapter({ client: new ElasticLoadBalancingV2Client(clientOptions) }),
     alarms: new CloudWatchAlarmsAdapter({ client: new CloudWatchClient(clientOptions) }),
     ecs: new EcsAdapter({ client: new ECSClient(clientOptions), region }),
+    images: new EcrAdapter({ client: new ECRClient(clientOptions), region, clientFor: ecrClientsByRegion(clientOptions) }),
   };
   if (alarmEventsQueueUrl) cloud.alarmEvents = new SqsAlarmEventsAdapter({ client: new SQSClient(clientOptions), queueUrl: alarmEventsQueueUrl });
   return cloud;
+}
+
+/**
+ * ECR clients for other regions, made on first use: a lane may run an image replicated from (or
+ * pulled cross-region out of) another region's registry, which only that region's endpoint answers.
+ */
+function ecrClientsByRegion(clientOptions: { retryMode: 'adaptive' }): (region: string) => ECRClient {
+  const clients = new Map<string, ECRClient>();
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) clients.set(region, (client = new ECRClient({ ...clientOptions, region })));
+    return client;
+  };
 }

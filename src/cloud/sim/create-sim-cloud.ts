@@ -7,6 +7,7 @@ import type { Clock } from '../../clock';
 import type { CloudPorts } from '../cloud';
 import { SimAlarmEvents } from './sim-alarm-events';
 import { SimFaults } from './sim-faults';
+import { SimImages } from './sim-images';
 import { SimLaneHealth } from './sim-lane-health';
 import { simPipelineCatalog, type SimAccountSpec } from './sim-pipeline-catalog';
 import { SimPipelines } from './sim-pipelines';
@@ -35,12 +36,15 @@ export interface SimHandles {
   /** The simulated queue of alarm state changes (also the `alarmEvents` port). */
   alarmEvents: SimAlarmEvents;
   faults: SimFaults;
+  /** The simulated ECR (also the `images` port): what the builds pushed; deleteImage stands for ECR expiring one. */
+  images: SimImages;
 }
 
 export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: SimHandles } {
   const { redis, prefix, clock, timeScale } = options;
   const faults = new SimFaults({ redis, prefix });
   const stacks = new SimStacks({ redis, prefix, clock, timeScale, faults });
+  const images = new SimImages({ redis, prefix, faults });
   const laneHealth = new SimLaneHealth({ redis, prefix, clock, timeScale, stacks, faults });
   const alarmEvents = new SimAlarmEvents({ redis, prefix, clock, evaluate: () => laneHealth.evaluateAll() });
   // The config does not change while the process runs, and neither do its pipelines.
@@ -55,6 +59,7 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
     templatesDir: options.templatesDir,
     consoleUrl: options.consoleUrl,
     faults,
+    images,
   });
   return {
     pipelines,
@@ -62,7 +67,8 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
     loadBalancer: laneHealth,
     alarms: laneHealth,
     ecs: laneHealth,
+    images,
     alarmEvents,
-    sim: { pipelines, stacks, laneHealth, alarmEvents, faults },
+    sim: { pipelines, stacks, laneHealth, alarmEvents, faults, images },
   };
 }

@@ -46,6 +46,7 @@ import {
 import { sdkError, type SimFaultCheck } from './sim-faults';
 import { simStagesFor, type SimAction, type SimPipelineInfo } from './sim-pipeline-catalog';
 import { deployActionOutcome, deployStackInput, SimTemplates, type DeployActionRecord } from './sim-pipeline-deploy';
+import type { SimImages } from './sim-images';
 import { SimStacks } from './sim-stacks';
 
 /**
@@ -121,6 +122,8 @@ export interface SimPipelinesOptions {
   templatesDir?: string;
   /** Transport faults armed in the simulated account (sim-faults.ts); the port methods consume them. */
   faults?: SimFaultCheck;
+  /** The simulated ECR the app pipelines' Build actions push their images to (none: images are not recorded). */
+  images?: Pick<SimImages, 'push'>;
 }
 
 export class SimPipelines implements PipelinesPort {
@@ -478,6 +481,10 @@ export class SimPipelines implements PipelinesPort {
     const first = await this.once(this.key('deploy', record.executionId), at, budget, async () => {
       const input = deployStackInput(info, record, this.templates.body(info.kind));
       if ('problem' in input) return { endsAt: at, failure: input.problem };
+      // The Build action pushed the image the stack is deployed with (recorded here, once its stage has
+      // succeeded, so a failed build pushes nothing); a repeat of this step pushes the same image again.
+      const image = input.parameters.ImageUri;
+      if (info.kind === 'app' && image) await this.options.images?.push(image, at);
       // The app pipeline deploys with a CodeBuild script that replaces a ROLLBACK_COMPLETE stack
       // (templates/buildspec.yaml); infra and boot use CloudFormation's CREATE_UPDATE, which refuses it.
       const refuseFailedStack = info.kind !== 'app';

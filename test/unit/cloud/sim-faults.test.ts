@@ -4,14 +4,17 @@ import { tmpdir } from 'node:os';
 import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, CloudWatchServiceException, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient, CodePipelineServiceException, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import { DescribeImagesCommand, ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ElasticLoadBalancingV2ServiceException } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Redis } from 'ioredis';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CloudFormationAdapter } from '../../../src/cloud/aws/cloudformation.adapter';
 import { CloudWatchAlarmsAdapter } from '../../../src/cloud/aws/cloudwatch-alarms.adapter';
 import { CodePipelineAdapter } from '../../../src/cloud/aws/codepipeline.adapter';
+import { EcrAdapter } from '../../../src/cloud/aws/ecr.adapter';
 import { Elbv2Adapter } from '../../../src/cloud/aws/elbv2.adapter';
 import { SimFaults, type SimFaultKind, type SimFaultService } from '../../../src/cloud/sim/sim-faults';
+import { SimImages } from '../../../src/cloud/sim/sim-images';
 import { SimLaneHealth } from '../../../src/cloud/sim/sim-lane-health';
 import type { SimPipelineInfo } from '../../../src/cloud/sim/sim-pipeline-catalog';
 import { SimPipelines } from '../../../src/cloud/sim/sim-pipelines';
@@ -27,6 +30,7 @@ const clock = { now: () => t };
 const PIPELINES: SimPipelineInfo[] = [{ name: 'api-staging', kind: 'app', service: 'api', env: 'staging' }];
 const NO_TEMPLATES = join(tmpdir(), `no-templates-${randomUUID()}`);
 const TEMPLATE = 'Resources:\n  TaskDefinition:\n    Type: AWS::ECS::TaskDefinition\n    Properties: { Family: !Sub "${ServiceName}" }\n';
+const IMAGE = '000000000000.dkr.ecr.sim-1.amazonaws.com/pipeline-api-staging-repository-0123456789ab:gray-0123456789ab';
 const TG = 'arn:aws:elasticloadbalancing:sim-1:000000000000:targetgroup/app-u-Targe-ABC/0123456789abcdef';
 
 function faults(): SimFaults {
@@ -240,10 +244,11 @@ describe('simulated faults read exactly like the AWS adapters\' errors', () => {
   const cloudformation = mockClient(CloudFormationClient);
   const elbv2 = mockClient(ElasticLoadBalancingV2Client);
   const cloudwatch = mockClient(CloudWatchClient);
+  const ecr = mockClient(ECRClient);
   const noRetry = { sleep: async () => undefined, maxThrottleRetries: 0 };
 
   afterAll(() => {
-    for (const mock of [codepipeline, cloudformation, elbv2, cloudwatch]) mock.restore();
+    for (const mock of [codepipeline, cloudformation, elbv2, cloudwatch, ecr]) mock.restore();
   });
 
   /** Per service: the sim port call, and the adapter call after its client is set to reject with `cause`. */
@@ -278,6 +283,13 @@ describe('simulated faults read exactly like the AWS adapters\' errors', () => {
       aws: (cause) => {
         cloudwatch.reset().on(DescribeAlarmsCommand).rejects(new CloudWatchServiceException({ ...cause, $fault: 'client' }));
         return new CloudWatchAlarmsAdapter({ client: new CloudWatchClient({ region: 'sim-1' }), ...noRetry }).alarmStates(['user-api-dev-gray-5xx-rate']);
+      },
+    },
+    ecr: {
+      sim: (f) => new SimImages({ redis: db.redis, prefix: `${db.prefix}:sim`, faults: f }).imageExists(IMAGE),
+      aws: (cause) => {
+        ecr.reset().on(DescribeImagesCommand).rejects(new ECRServiceException({ ...cause, $fault: 'client' }));
+        return new EcrAdapter({ client: new ECRClient({ region: 'sim-1' }), region: 'sim-1', ...noRetry }).imageExists(IMAGE);
       },
     },
   };
