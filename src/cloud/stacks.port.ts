@@ -1,5 +1,6 @@
 // What lanebot needs from a stack service (CloudFormation): create or update a stack from a
-// template, follow the operation, delete a stack. Implemented by the CloudFormation adapter
+// template, change some parameters of a stack with its previous template, follow the operation,
+// delete a stack. Implemented by the CloudFormation adapter
 // (aws/cloudformation.adapter.ts) and the simulator (sim/sim-stacks.ts).
 //
 // Expected outcomes are values (no changes, another operation holds the stack, the template was
@@ -70,6 +71,45 @@ export type DeployStackResult =
   /** CloudFormation refused the template or parameters (the change set failed): the reason says why. */
   | { kind: 'rejected'; reason: string };
 
+export interface UpdateStackParametersInput {
+  stackName: string;
+  /**
+   * Only the parameters to change, with their new values. Every other parameter the stack has keeps
+   * its value, and the stack keeps its template, tags, capabilities and service role: promote and
+   * rollback change a lane's `ImageUri` and nothing else. A name the stack has no parameter of is
+   * `rejected` (CloudFormation would refuse it as not in the template).
+   */
+  parameters: Record<string, string>;
+  /** Same rules and meaning as DeployStackInput's: the same token never starts a second operation. */
+  clientRequestToken: string;
+  /** The service role to run the update with; by default the one the stack already has. */
+  roleArn?: string;
+}
+
+/**
+ * deployStack's values, but never `replacing`: there is no template here to create the stack again
+ * from, so a stack that cannot be updated (ROLLBACK_COMPLETE, DELETE_FAILED…) is `rejected` with
+ * CloudFormation's reason. A stack that does not exist is `rejected` too, with a reason that says so:
+ * callers check the lane exists before they ask, so meeting it here is a race with a delete, and the
+ * operation should end failed with that reason rather than wait.
+ */
+export type UpdateStackParametersResult = Exclude<DeployStackResult, { kind: 'replacing' }>;
+
+/** The `rejected` reason for a parameter update of a stack that does not exist (same on AWS and in the simulator). */
+export function missingStackReason(stackName: string): string {
+  return `Stack ${stackName} does not exist: there is nothing to update (it may have been deleted meanwhile).`;
+}
+
+/** The `rejected` reason for parameter names the stack does not have. */
+export function unknownParametersReason(stackName: string, names: string[]): string {
+  return `Parameters: [${names.join(', ')}] do not exist in the template of stack ${stackName}.`;
+}
+
+/** CloudFormation's refusal of a stack in a state only a delete (or a person) can leave. */
+export function notUpdatableReason(stackId: string, status: string): string {
+  return `Stack:${stackId} is in ${status} state and can not be updated.`;
+}
+
 export interface StackProgress {
   /** The stack's status now; DELETE_COMPLETE when the stack no longer exists. */
   status: string;
@@ -93,6 +133,11 @@ export type DeleteStackResult = { kind: 'started'; eventCursor?: string } | { ki
 
 export interface StacksPort {
   deployStack(input: DeployStackInput): Promise<DeployStackResult>;
+  /**
+   * Updates an existing stack with its previous template: the given parameters set, every other
+   * one, the tags, capabilities and role unchanged. Idempotent by token like deployStack.
+   */
+  updateStackParameters(input: UpdateStackParametersInput): Promise<UpdateStackParametersResult>;
   /** The stack, or undefined when it does not exist. */
   describeStack(stackName: string): Promise<StackView | undefined>;
   /** Where the stack's current (or last) operation is, with the events since `since`. */

@@ -28,6 +28,21 @@ const TEMPLATE = JSON.stringify({
   Outputs: { ParamName: { Value: { Ref: 'Param' } }, Greeting: { Value: { Ref: 'Greeting' } } },
 });
 
+/** Two parameters, for a parameter update that must keep the other one (promote and rollback set ImageUri only). */
+const TWO_PARAMETER_TEMPLATE = JSON.stringify({
+  Parameters: { ImageUri: { Type: 'String' }, RulePriority: { Type: 'String', Default: '1' } },
+  Resources: {
+    Image: {
+      Type: 'AWS::SSM::Parameter',
+      Properties: { Name: { 'Fn::Sub': '${AWS::StackName}-image' }, Type: 'String', Value: { Ref: 'ImageUri' } },
+    },
+    Priority: {
+      Type: 'AWS::SSM::Parameter',
+      Properties: { Name: { 'Fn::Sub': '${AWS::StackName}-priority' }, Type: 'String', Value: { Ref: 'RulePriority' } },
+    },
+  },
+});
+
 /** No parameters: moto then answers an unchanged deploy with a FAILED change set, as CloudFormation does. */
 const FIXED_TEMPLATE = JSON.stringify({
   Resources: {
@@ -144,6 +159,64 @@ describeWithMoto('CloudFormationAdapter on moto', () => {
     expect(progress).toMatchObject({ status: 'UPDATE_COMPLETE', finished: true, succeeded: true, failureReasons: [] });
     expect(progress.events.map((e) => e.status)).toEqual(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE']);
     expect((await stacks.describeStack(stackName))?.parameters).toEqual({ Greeting: 'bye' });
+  });
+
+  it('updates one parameter with the previous template; the other keeps its value (not its default), and the tags stay', async () => {
+    const { stackName, token } = fresh();
+    const created = await stacks.deployStack({
+      stackName,
+      templateBody: TWO_PARAMETER_TEMPLATE,
+      parameters: { ImageUri: 'repo/user-api@sha256:aaaa', RulePriority: '17' },
+      tags: { lane: 'gray' },
+      clientRequestToken: token('create'),
+    });
+    expect(created).toMatchObject({ kind: 'started', operation: 'create' });
+
+    const update = await stacks.updateStackParameters({ stackName, parameters: { ImageUri: 'repo/user-api@sha256:bbbb' }, clientRequestToken: token('promote') });
+    expect(update).toMatchObject({ kind: 'started', operation: 'update' });
+    if (update.kind !== 'started') return;
+    const progress = await stacks.progress(stackName, update.eventCursor);
+
+    expect(progress).toMatchObject({ status: 'UPDATE_COMPLETE', finished: true, succeeded: true });
+    expect(await stacks.describeStack(stackName)).toMatchObject({
+      parameters: { ImageUri: 'repo/user-api@sha256:bbbb', RulePriority: '17' },
+      tags: { lane: 'gray' },
+    });
+    // The resources were updated from the previous template with both values.
+    const executed = await client.send(new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: `lanebot-${token('promote')}` }));
+    expect(executed.Parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ParameterKey: 'ImageUri', ParameterValue: 'repo/user-api@sha256:bbbb' }),
+        expect.objectContaining({ ParameterKey: 'RulePriority', ParameterValue: '17' }),
+      ]),
+    );
+  });
+
+  it('does not run a parameter update twice for the same token, and says no-changes for the value the stack has', async () => {
+    const { stackName, token } = fresh();
+    await stacks.deployStack({
+      stackName,
+      templateBody: TWO_PARAMETER_TEMPLATE,
+      parameters: { ImageUri: 'repo/user-api@sha256:aaaa', RulePriority: '17' },
+      clientRequestToken: token('create'),
+    });
+    const input = { stackName, parameters: { ImageUri: 'repo/user-api@sha256:bbbb' }, clientRequestToken: token('promote') };
+    const first = await stacks.updateStackParameters(input);
+    const eventsAfterFirst = (await stacks.progress(stackName)).events.length;
+
+    const second = await stacks.updateStackParameters(input);
+
+    expect(second).toMatchObject({ kind: 'started', operation: 'update', stackId: first.kind === 'started' ? first.stackId : '' });
+    expect((await stacks.progress(stackName)).events).toHaveLength(eventsAfterFirst);
+    await expect(stacks.updateStackParameters({ ...input, clientRequestToken: token('again') })).resolves.toMatchObject({ kind: 'no-changes' });
+  });
+
+  it('rejects a parameter update of a stack that does not exist, saying so', async () => {
+    const { stackName, token } = fresh();
+
+    const result = await stacks.updateStackParameters({ stackName, parameters: { ImageUri: 'x' }, clientRequestToken: token('promote') });
+
+    expect(result).toEqual({ kind: 'rejected', reason: expect.stringContaining(`Stack ${stackName} does not exist`) });
   });
 
   it('deletes a stack: started, then gone once progress reports DELETE_COMPLETE', async () => {

@@ -5,7 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AwsAccessDeniedError } from '../../src/errors';
-import type { DeployStackInput, DeployStackResult, DeleteStackResult, StackProgress, StacksPort, StackView } from '../../src/cloud/stacks.port';
+import type {
+  DeployStackInput,
+  DeployStackResult,
+  DeleteStackResult,
+  StackProgress,
+  StacksPort,
+  StackView,
+  UpdateStackParametersResult,
+} from '../../src/cloud/stacks.port';
 import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { adminConfig, TEST_ADMIN as ADMIN, TEST_CONNECTION_ARN } from '../support/test-config';
 
@@ -49,6 +57,10 @@ class ScriptedStacks implements StacksPort {
 
   async deleteStack(): Promise<DeleteStackResult> {
     return { kind: 'gone' };
+  }
+
+  async updateStackParameters(): Promise<UpdateStackParametersResult> {
+    throw new Error('setup never updates parameters alone');
   }
 }
 

@@ -1,5 +1,5 @@
-// StacksPort on AWS CloudFormation. Deploys go through change sets named after the caller's
-// idempotency token, so a retried call finds the change set the first call made instead of starting
+// StacksPort on AWS CloudFormation. Deploys and parameter updates go through change sets named after
+// the caller's idempotency token, so a retried call finds the change set the first call made instead of starting
 // a second operation; expected outcomes (busy, no changes, refused template) come back as values and
 // SDK faults are mapped onto lanebot's error codes.
 
@@ -12,6 +12,7 @@ import {
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
   type CloudFormationClient,
+  type CreateChangeSetCommandInput,
   type DescribeChangeSetOutput,
   type Stack,
   type StackEvent as SdkStackEvent,
@@ -21,7 +22,10 @@ import { mapAwsError, realSleep, retryThrottled, sdkErrorMessage, sdkErrorName }
 import {
   isStackOperationFinished,
   isStackOperationSucceeded,
+  missingStackReason,
+  notUpdatableReason,
   stackFailureReasons,
+  unknownParametersReason,
   type DeleteStackResult,
   type DeployStackInput,
   type DeployStackResult,
@@ -29,6 +33,8 @@ import {
   type StackProgress,
   type StackView,
   type StacksPort,
+  type UpdateStackParametersInput,
+  type UpdateStackParametersResult,
 } from '../stacks.port';
 
 export interface CloudFormationAdapterOptions {
@@ -50,6 +56,12 @@ const CHANGE_SET_PENDING = new Set(['CREATE_PENDING', 'CREATE_IN_PROGRESS']);
 const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
 /** "Stack:arn:… is in UPDATE_IN_PROGRESS state and can not be updated." */
 const STATE_REFUSAL = /is in ([A-Z_]+) state and can ?not be updated/;
+
+/** What running a change set can come to: every deploy value but `replacing`, which only deployStack decides. */
+type ChangeSetOutcome = UpdateStackParametersResult;
+
+/** States CloudFormation refuses any update in: only a delete (or a person) moves the stack on. */
+const NOT_UPDATABLE = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED']);
 
 interface CallContext {
   operation: string;
@@ -108,9 +120,95 @@ export class CloudFormationAdapter implements StacksPort {
     const type = !stack || stack.StackStatus === 'REVIEW_IN_PROGRESS' ? 'CREATE' : 'UPDATE';
 
     if (!ours) {
-      const refused = await this.createChangeSet(input, changeSetName, type, stack);
+      const refused = await this.createChangeSet(
+        stackName,
+        {
+          StackName: stackName,
+          ChangeSetName: changeSetName,
+          ChangeSetType: type,
+          TemplateBody: input.templateBody,
+          Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+          Tags: input.tags ? Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
+          Capabilities: input.capabilities,
+          RoleARN: input.roleArn,
+          ClientToken: input.clientRequestToken,
+        },
+        stack,
+      );
       if (refused) return refused;
     }
+    return this.runChangeSet(stackName, changeSetName, token, type, stack);
+  }
+
+  async updateStackParameters(input: UpdateStackParametersInput): Promise<UpdateStackParametersResult> {
+    const token = checkedToken(input.clientRequestToken);
+    try {
+      return await this.updateParameters(input, token);
+    } catch (error) {
+      if (error instanceof StackBusyError) return { kind: 'busy', status: error.status };
+      throw error;
+    }
+  }
+
+  // deployStack's path with an UPDATE change set on the previous template: the same change set name
+  // from the token, so a retried call picks up (or reports) what the first one made.
+  private async updateParameters(input: UpdateStackParametersInput, token: string): Promise<UpdateStackParametersResult> {
+    const { stackName } = input;
+    const changeSetName = CHANGE_SET_PREFIX + token;
+    const stack = await this.findStack(stackName);
+    if (!stack) return { kind: 'rejected', reason: missingStackReason(stackName) };
+    const status = stack.StackStatus ?? '';
+    const stackId = stack.StackId ?? stackName;
+
+    const ours = await this.findChangeSet(stackName, changeSetName);
+    if (ours && isExecuted(ours)) return this.alreadyStarted(stackName, token, stack);
+    // CloudFormation would refuse these too; said here in the words the simulator uses, without a call.
+    if (NOT_UPDATABLE.has(status)) return { kind: 'rejected', reason: notUpdatableReason(stackId, status) };
+    // An unexecuted CREATE change set made this stack; it has no template to keep yet.
+    if (status === 'REVIEW_IN_PROGRESS') return { kind: 'rejected', reason: `Stack ${stackName} has never been created: there is no previous template to update it with.` };
+    if (!isStackOperationFinished(status)) return { kind: 'busy', status };
+
+    if (!ours) {
+      const existing = stack.Parameters ?? [];
+      const unknown = Object.keys(input.parameters).filter((name) => !existing.some((p) => p.ParameterKey === name));
+      if (unknown.length > 0) return { kind: 'rejected', reason: unknownParametersReason(stackName, unknown) };
+      const refused = await this.createChangeSet(
+        stackName,
+        {
+          StackName: stackName,
+          ChangeSetName: changeSetName,
+          ChangeSetType: 'UPDATE',
+          UsePreviousTemplate: true,
+          // Every parameter is named: one left out would fall back to its template default, not keep its value.
+          Parameters: existing
+            .filter((p) => p.ParameterKey !== undefined)
+            .map(({ ParameterKey }) =>
+              Object.hasOwn(input.parameters, ParameterKey!)
+                ? { ParameterKey, ParameterValue: input.parameters[ParameterKey!] }
+                : { ParameterKey, UsePreviousValue: true },
+            ),
+          // Passed as they are, not left out: a change set is not guaranteed to keep what it is not told.
+          Tags: stack.Tags,
+          Capabilities: stack.Capabilities,
+          RoleARN: input.roleArn ?? stack.RoleARN,
+          NotificationARNs: stack.NotificationARNs && stack.NotificationARNs.length > 0 ? stack.NotificationARNs : undefined,
+          ClientToken: token,
+        },
+        stack,
+      );
+      if (refused) return refused;
+    }
+    return this.runChangeSet(stackName, changeSetName, token, 'UPDATE', stack);
+  }
+
+  /** Runs the change set `changeSetName` (made by this token): the part deploys and parameter updates share. */
+  private async runChangeSet(
+    stackName: string,
+    changeSetName: string,
+    token: string,
+    type: 'CREATE' | 'UPDATE',
+    stack: Stack | undefined,
+  ): Promise<ChangeSetOutcome> {
     const changeSet = await this.findChangeSet(stackName, changeSetName);
     if (!changeSet) {
       throw new LanebotError('AWS_ERROR', `Change set ${changeSetName} of stack \`${stackName}\` disappeared before it could run; try again.`, {
@@ -158,29 +256,14 @@ export class CloudFormationAdapter implements StacksPort {
 
   /** Undefined when the change set now exists (new or from an earlier call); otherwise the outcome. */
   private async createChangeSet(
-    input: DeployStackInput,
-    changeSetName: string,
-    type: 'CREATE' | 'UPDATE',
+    stackName: string,
+    request: CreateChangeSetCommandInput,
     stack: Stack | undefined,
-  ): Promise<DeployStackResult | undefined> {
-    const { stackName } = input;
+  ): Promise<ChangeSetOutcome | undefined> {
     const outcome = await this.attempt(
       { operation: 'CreateChangeSet', stackName },
-      () =>
-        this.client.send(
-          new CreateChangeSetCommand({
-            StackName: stackName,
-            ChangeSetName: changeSetName,
-            ChangeSetType: type,
-            TemplateBody: input.templateBody,
-            Parameters: Object.entries(input.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
-            Tags: input.tags ? Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })) : undefined,
-            Capabilities: input.capabilities,
-            RoleARN: input.roleArn,
-            ClientToken: input.clientRequestToken,
-          }),
-        ),
-      (error): DeployStackResult | 'exists' | undefined => {
+      () => this.client.send(new CreateChangeSetCommand(request)),
+      (error): ChangeSetOutcome | 'exists' | undefined => {
         // A retried call: the change set is there, carry on with it.
         if (isNamed(error, 'AlreadyExistsException')) return 'exists';
         const message = messageOf(error);
@@ -205,7 +288,7 @@ export class CloudFormationAdapter implements StacksPort {
   }
 
   /** What a retried call reports: the operation the first call started, with a cursor just before it. */
-  private async alreadyStarted(stackName: string, token: string, known?: Stack): Promise<DeployStackResult> {
+  private async alreadyStarted(stackName: string, token: string, known?: Stack): Promise<ChangeSetOutcome> {
     const stack = known ?? (await this.findStack(stackName));
     const stackId = stack?.StackId ?? stackName;
     const status = stack?.StackStatus ?? '';

@@ -23,7 +23,10 @@ import type { Clock } from '../../clock';
 import {
   isStackOperationFinished,
   isStackOperationSucceeded,
+  missingStackReason,
+  notUpdatableReason,
   stackFailureReasons,
+  unknownParametersReason,
   type DeleteStackResult,
   type DeployStackInput,
   type DeployStackResult,
@@ -31,6 +34,8 @@ import {
   type StackProgress,
   type StacksPort,
   type StackView,
+  type UpdateStackParametersInput,
+  type UpdateStackParametersResult,
 } from '../stacks.port';
 import { loadBalancerNames, sha256, stackIdFor, targetGroupOf } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
@@ -43,6 +48,9 @@ import { SimStackStore } from './sim-stack-store';
 import { templateProblem } from './sim-stack-template';
 
 export type { SimOperationOutcome } from './sim-stack-state';
+
+/** States whose stack only a delete moves on: CloudFormation refuses to update it (the adapter's set too). */
+const NOT_UPDATABLE = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED']);
 
 /** deployStack's answer plus what the simulator knows beyond the port (used by SimPipelines). */
 export interface SimDeployResult {
@@ -207,7 +215,7 @@ export class SimStacks implements StacksPort {
         if (!isStackOperationFinished(state.status)) return { result: { kind: 'busy', status: state.status }, stackId: state.op.stackId };
         // A stack whose delete failed can only be deleted again; CreateChangeSet says so (a ValidationError the adapter reports as rejected).
         if ((state.status === 'ROLLBACK_COMPLETE' && options.refuseFailedStack) || state.status === 'DELETE_FAILED') {
-          const reason = `Stack:${state.op.stackId} is in ${state.status} state and can not be updated.`;
+          const reason = notUpdatableReason(state.op.stackId, state.status);
           return { result: { kind: 'rejected', reason }, stackId: state.op.stackId };
         }
         if (state.status === 'ROLLBACK_COMPLETE') {
@@ -220,21 +228,63 @@ export class SimStacks implements StacksPort {
       const after: StackConfig = { templateHash: sha256(input.templateBody), parameters: { ...input.parameters }, tags: { ...(input.tags ?? {}) } };
       if (state && exists && sameConfig(state.config, after)) return { result: { kind: 'no-changes', stackId: state.op.stackId } };
 
-      const current = record ?? { stackName, seq: 0, operations: [] };
-      const seq = current.seq + 1;
-      const kind: OperationKind = exists ? 'update' : 'create';
-      const stackId = exists ? state!.op.stackId : stackIdFor(stackName, seq);
-      const before = exists ? state!.live ?? state!.config : undefined;
-
-      // What fails, if anything: a listener rule priority held by another lane stack, else a planned failure.
-      const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, kind, options.fail));
-
-      const op = buildOperation({ stackName, stackId, seq, kind, at, before, after, failure, durationMs: this.durationMs(stackName, kind) });
-      await this.store.save(current, op);
-      const result: DeployStackResult = { kind: 'started', operation: kind, stackId, eventCursor: `${seq}.0` };
-      await this.store.answer(stackName, clientRequestToken, result);
-      return { result, stackId, operation: outcomeOf(stackName, op) };
+      return this.startChange(stackName, clientRequestToken, record, exists ? state : undefined, after, at, options.fail);
     });
+  }
+
+  /**
+   * updateStackParameters as the adapter does it: the stack's previous template (the simulator keeps
+   * its hash, which is all a template is to it) and tags, its other parameters unchanged, the given
+   * ones set. The update is an operation like any other, so the lane's outputs, ECS deployment and
+   * health follow as for a pipeline's deploy.
+   */
+  async updateStackParameters(input: UpdateStackParametersInput): Promise<UpdateStackParametersResult> {
+    await this.checkFault('CreateChangeSet', input.stackName);
+    const { stackName, clientRequestToken } = input;
+    return this.store.locked(async () => {
+      const earlier = await this.store.answered<UpdateStackParametersResult>(stackName, clientRequestToken);
+      if (earlier) return earlier;
+      const record = await this.store.load(stackName);
+      const at = Math.max(this.options.clock.now(), record?.operations.at(-1)?.startedAt ?? 0);
+      const state = record && stateAt(record, at);
+      if (!record || !state?.exists || !state.config) return { kind: 'rejected', reason: missingStackReason(stackName) };
+      if (!isStackOperationFinished(state.status)) return { kind: 'busy', status: state.status };
+      if (NOT_UPDATABLE.has(state.status)) return { kind: 'rejected', reason: notUpdatableReason(state.op.stackId, state.status) };
+      const config = state.config;
+      const unknown = Object.keys(input.parameters).filter((name) => !Object.hasOwn(config.parameters, name));
+      if (unknown.length > 0) return { kind: 'rejected', reason: unknownParametersReason(stackName, unknown) };
+
+      const after: StackConfig = { templateHash: config.templateHash, parameters: { ...config.parameters, ...input.parameters }, tags: { ...config.tags } };
+      if (sameConfig(config, after)) return { kind: 'no-changes', stackId: state.op.stackId };
+      const { result } = await this.startChange(stackName, clientRequestToken, record, state, after, at);
+      return result;
+    });
+  }
+
+  /** Records the create (no `existing` state) or update to `after` and answers the token with it. Under the lock. */
+  private async startChange(
+    stackName: string,
+    clientRequestToken: string,
+    record: StackRecord | undefined,
+    existing: StackState | undefined,
+    after: StackConfig,
+    at: number,
+    fail?: { reason?: string },
+  ): Promise<SimDeployResult & { result: { kind: 'started' } }> {
+    const current = record ?? { stackName, seq: 0, operations: [] };
+    const seq = current.seq + 1;
+    const kind: OperationKind = existing ? 'update' : 'create';
+    const stackId = existing ? existing.op.stackId : stackIdFor(stackName, seq);
+    const before = existing ? existing.live ?? existing.config : undefined;
+
+    // What fails, if anything: a listener rule priority held by another lane stack, else a planned failure.
+    const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, kind, fail));
+
+    const op = buildOperation({ stackName, stackId, seq, kind, at, before, after, failure, durationMs: this.durationMs(stackName, kind) });
+    await this.store.save(current, op);
+    const result = { kind: 'started', operation: kind, stackId, eventCursor: `${seq}.0` } as const;
+    await this.store.answer(stackName, clientRequestToken, result);
+    return { result, stackId, operation: outcomeOf(stackName, op) };
   }
 
   /**

@@ -1,12 +1,15 @@
 // Step: apply changes to CloudFormation stacks through the stack port and follow them to the end —
-// deploy stacks from templates (`/lane setup`) or delete a stack (`/lane delete`). Each stack is a
-// "stage" of the operation, shown in its thread. Between polls the job waits in the delayed set.
+// deploy stacks from templates (`/lane setup`), update some parameters of a stack with its previous
+// template (promote and rollback: a lane's ImageUri), or delete a stack (`/lane delete`). Each stack
+// is a "stage" of the operation, shown in its thread. Between polls the job waits in the delayed set.
 //
 // Per stack (deploy):  NotStarted ──deployStack──┬─ started ──▶ InProgress ──progress──▶ Succeeded | Failed
 //                          ▲                     ├─ no-changes ──▶ Succeeded ("no changes")
 //                          ├── preparing ◀───────┤  (the change set is being computed: same token next poll)
 //                          └── busy (retry) ◀────┤─ replacing (failed create being deleted) ──▶ gone ──▶ NotStarted
 //                                                └─ rejected ──▶ Failed (the change set's reason)
+// Per stack (update-parameters): as deploy with updateStackParameters, but never `replacing`: a stack
+//                      that does not exist or cannot be updated is `rejected`, and the stage fails with why.
 // Per stack (delete):  NotStarted ──deleteStack──┬─ started ──▶ InProgress ──▶ Succeeded (DELETE_COMPLETE) | Failed (DELETE_FAILED)
 //                                                ├─ gone ──▶ Succeeded ("already gone")
 //                                                └─ busy (retry)
@@ -16,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StageView } from '../../cloud/pipelines.port';
-import type { StackCapability } from '../../cloud/stacks.port';
+import type { DeployStackResult, StackCapability } from '../../cloud/stacks.port';
 import type { OperationRecord } from '../../domain/operation';
 import { describeCause, LanebotError } from '../../errors';
 import { end, next, wait, type OperationStep, type StepDeps } from '../step';
@@ -34,6 +37,17 @@ export type StackChange =
       parameters: Record<string, string>;
       tags: Record<string, string>;
       capabilities: StackCapability[];
+      roleArn?: string;
+    }
+  | {
+      /**
+       * The stack's previous template and every other parameter, tag and capability unchanged; only
+       * `parameters` (the changed ones) set: promote and rollback set a lane's ImageUri this way.
+       */
+      action: 'update-parameters';
+      stackName: string;
+      parameters: Record<string, string>;
+      /** By default the stack keeps the service role it has. */
       roleArn?: string;
     }
   | { action: 'delete'; stackName: string };
@@ -174,22 +188,24 @@ async function start(op: OperationRecord, change: StackChange, index: number, st
     }
   }
 
-  const templateBody = await readTemplate(deps.templatesDir, change.templateFile);
-  const result = await deps.cloud.stacks.deployStack({
-    stackName: name,
-    templateBody,
-    parameters: change.parameters,
-    tags: change.tags,
-    capabilities: change.capabilities,
-    roleArn: change.roleArn,
-    clientRequestToken,
-  });
+  const result: DeployStackResult =
+    change.action === 'deploy'
+      ? await deps.cloud.stacks.deployStack({
+          stackName: name,
+          templateBody: await readTemplate(deps.templatesDir, change.templateFile),
+          parameters: change.parameters,
+          tags: change.tags,
+          capabilities: change.capabilities,
+          roleArn: change.roleArn,
+          clientRequestToken,
+        })
+      : await deps.cloud.stacks.updateStackParameters({ stackName: name, parameters: change.parameters, roleArn: change.roleArn, clientRequestToken });
   switch (result.kind) {
     case 'started':
       delete state.busySince[name];
       if (result.eventCursor) state.cursors[name] = result.eventCursor;
       state.reasons[name] = [];
-      return { name, status: 'InProgress', startedAt: stage.startedAt ?? now, detail: result.operation === 'create' ? 'creating' : 'updating' };
+      return { name, status: 'InProgress', startedAt: stage.startedAt ?? now, detail: startedDetail(change, result.operation) };
     case 'no-changes':
       delete state.busySince[name];
       return { name, status: 'Succeeded', startedAt: stage.startedAt ?? now, endedAt: now, detail: 'no changes' };
@@ -204,6 +220,11 @@ async function start(op: OperationRecord, change: StackChange, index: number, st
     case 'rejected':
       return failed(stage, now, 'CreateChangeSet', result.reason);
   }
+}
+
+function startedDetail(change: StackChange, operation: 'create' | 'update'): string {
+  if (change.action === 'update-parameters') return `updating ${Object.keys(change.parameters).join(', ')}`;
+  return operation === 'create' ? 'creating' : 'updating';
 }
 
 async function readTemplate(templatesDir: string, file: string): Promise<string> {

@@ -403,6 +403,222 @@ describe('deployStack', () => {
   });
 });
 
+describe('updateStackParameters', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/lanebot-lane-stacks';
+  const OLD_IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/user-api@sha256:aaaa';
+  const NEW_IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/user-api@sha256:bbbb';
+  /** A lane stack as the pipeline left it: five parameters, tags, the IAM capability and a service role. */
+  const LANE_STACK: Partial<Stack> = {
+    Parameters: [
+      { ParameterKey: 'Env', ParameterValue: 'dev' },
+      { ParameterKey: 'ServiceName', ParameterValue: 'user-api' },
+      { ParameterKey: 'Lane', ParameterValue: 'gray' },
+      { ParameterKey: 'ImageUri', ParameterValue: OLD_IMAGE },
+      { ParameterKey: 'RulePriority', ParameterValue: '17' },
+    ],
+    Tags: [
+      { Key: 'lanebot:service', Value: 'user-api' },
+      { Key: 'lanebot:lane', Value: 'gray' },
+    ],
+    Capabilities: ['CAPABILITY_IAM'],
+    RoleARN: ROLE,
+  };
+
+  function update(overrides: { parameters?: Record<string, string>; clientRequestToken?: string; roleArn?: string } = {}) {
+    return { stackName: STACK, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: TOKEN, ...overrides };
+  }
+
+  it('keeps the previous template and every other parameter (UsePreviousValue), with the stack\'s tags, capabilities and role', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejectsOnce(changeSetMissing()).resolves(changeSet('CREATE_COMPLETE', 'AVAILABLE'));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs-arn', StackId: STACK_ID });
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [event('e2', 2, 'UPDATE_COMPLETE'), event('e1', 1, 'UPDATE_IN_PROGRESS')] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+
+    const result = await adapter().updateStackParameters(update());
+
+    expect(result).toEqual({ kind: 'started', operation: 'update', stackId: STACK_ID, eventCursor: 'e2' });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]!.args[0].input).toEqual({
+      StackName: STACK,
+      ChangeSetName: CHANGE_SET,
+      ChangeSetType: 'UPDATE',
+      UsePreviousTemplate: true,
+      Parameters: [
+        { ParameterKey: 'Env', UsePreviousValue: true },
+        { ParameterKey: 'ServiceName', UsePreviousValue: true },
+        { ParameterKey: 'Lane', UsePreviousValue: true },
+        { ParameterKey: 'ImageUri', ParameterValue: NEW_IMAGE },
+        { ParameterKey: 'RulePriority', UsePreviousValue: true },
+      ],
+      Tags: LANE_STACK.Tags,
+      Capabilities: ['CAPABILITY_IAM'],
+      RoleARN: ROLE,
+      NotificationARNs: undefined,
+      ClientToken: TOKEN,
+    });
+    const create = cfn.commandCalls(CreateChangeSetCommand)[0]!.args[0].input;
+    // No template of its own: the previous one, never a body lanebot might have changed since.
+    expect(create.TemplateBody).toBeUndefined();
+    expect(create.TemplateURL).toBeUndefined();
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)[0]!.args[0].input).toEqual({ StackName: STACK, ChangeSetName: CHANGE_SET, ClientRequestToken: TOKEN });
+  });
+
+  it('runs with the role it is given instead of the stack\'s, and keeps the stack\'s notification topics', async () => {
+    const topics = ['arn:aws:sns:eu-west-1:123456789012:stack-events'];
+    givenStack('UPDATE_COMPLETE', { ...LANE_STACK, NotificationARNs: topics });
+    cfn.on(DescribeChangeSetCommand).rejectsOnce(changeSetMissing()).resolves(changeSet('CREATE_COMPLETE', 'AVAILABLE'));
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs-arn', StackId: STACK_ID });
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    const other = 'arn:aws:iam::123456789012:role/other';
+
+    await adapter().updateStackParameters(update({ roleArn: other }));
+
+    expect(cfn.commandCalls(CreateChangeSetCommand)[0]!.args[0].input).toMatchObject({ RoleARN: other, NotificationARNs: topics });
+  });
+
+  it('never starts a second operation for the same token (stateful fake)', async () => {
+    let status = 'UPDATE_COMPLETE';
+    let current: DescribeChangeSetOutput | undefined;
+    cfn.on(DescribeStacksCommand).callsFake(() => ({ Stacks: [stack(status, LANE_STACK)] }));
+    cfn.on(DescribeChangeSetCommand).callsFake(() => {
+      if (!current) throw changeSetMissing();
+      return current;
+    });
+    cfn.on(CreateChangeSetCommand).callsFake(() => {
+      if (current) throw sdkError('AlreadyExistsException', 'exists');
+      current = changeSet('CREATE_COMPLETE', 'AVAILABLE');
+      return { Id: 'cs-arn', StackId: STACK_ID };
+    });
+    cfn.on(ExecuteChangeSetCommand).callsFake(() => {
+      current = changeSet('CREATE_COMPLETE', 'EXECUTE_IN_PROGRESS');
+      status = 'UPDATE_IN_PROGRESS';
+      return {};
+    });
+    cfn.on(DescribeStackEventsCommand).resolves({
+      StackEvents: [event('e2', 2, 'UPDATE_IN_PROGRESS', { ClientRequestToken: TOKEN }), event('e1', 1, 'UPDATE_COMPLETE', { ClientRequestToken: 'deploy-41' })],
+    });
+    const stacks = adapter();
+
+    const first = await stacks.updateStackParameters(update());
+    // A worker killed after the first call retries with the same token while the update runs, and after it.
+    const second = await stacks.updateStackParameters(update());
+    status = 'UPDATE_COMPLETE';
+    const third = await stacks.updateStackParameters(update());
+
+    expect(first).toMatchObject({ kind: 'started', operation: 'update', stackId: STACK_ID });
+    expect(second).toEqual({ kind: 'started', operation: 'update', stackId: STACK_ID, eventCursor: 'e1' });
+    expect(third).toEqual({ kind: 'started', operation: 'update', stackId: STACK_ID, eventCursor: 'e1' });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(1);
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1);
+  });
+
+  it('executes the change set an earlier call created without creating another', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).resolves(changeSet('CREATE_COMPLETE', 'AVAILABLE'));
+    cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [event('e1', 1, 'UPDATE_COMPLETE')] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+
+    expect(await adapter().updateStackParameters(update())).toMatchObject({ kind: 'started', operation: 'update' });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(1);
+  });
+
+  it.each(['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'DELETE_IN_PROGRESS'])('returns busy without creating a change set while the stack is %s', async (status) => {
+    givenStack(status, LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejects(changeSetMissing());
+
+    expect(await adapter().updateStackParameters(update())).toEqual({ kind: 'busy', status });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('returns busy when CreateChangeSet says another operation started meanwhile', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejects(changeSetMissing());
+    cfn.on(CreateChangeSetCommand).rejects(sdkError('ValidationError', `Stack:${STACK_ID} is in UPDATE_IN_PROGRESS state and can not be updated.`));
+
+    expect(await adapter().updateStackParameters(update())).toEqual({ kind: 'busy', status: 'UPDATE_IN_PROGRESS' });
+  });
+
+  it('returns preparing while CloudFormation computes the change set', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs-arn', StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).rejectsOnce(changeSetMissing()).resolves(changeSet('CREATE_PENDING', 'UNAVAILABLE'));
+
+    expect(await adapter().updateStackParameters(update())).toEqual({ kind: 'preparing' });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('returns no-changes, and deletes the empty change set, when the stack already has that value', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs-arn', StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand)
+      .rejectsOnce(changeSetMissing())
+      .resolves(changeSet('FAILED', 'UNAVAILABLE', "The submitted information didn't contain changes. Submit different information to create a change set."));
+    cfn.on(DeleteChangeSetCommand).resolves({});
+
+    expect(await adapter().updateStackParameters(update({ parameters: { ImageUri: OLD_IMAGE } }))).toEqual({ kind: 'no-changes', stackId: STACK_ID });
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('is rejected with a reason that says so when the stack does not exist', async () => {
+    givenStack(undefined);
+
+    const result = await adapter().updateStackParameters(update());
+
+    expect(result).toEqual({ kind: 'rejected', reason: expect.stringContaining(`Stack ${STACK} does not exist`) });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('is rejected, without a call, for a parameter the stack does not have', async () => {
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejects(changeSetMissing());
+
+    const result = await adapter().updateStackParameters(update({ parameters: { ImageUri: NEW_IMAGE, ImageTag: 'x' } }));
+
+    expect(result).toEqual({ kind: 'rejected', reason: `Parameters: [ImageTag] do not exist in the template of stack ${STACK}.` });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it.each(['ROLLBACK_COMPLETE', 'DELETE_FAILED'])('is rejected (never replaced) for a stack in %s', async (status) => {
+    givenStack(status, LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejects(changeSetMissing());
+
+    const result = await adapter().updateStackParameters(update());
+
+    expect(result).toEqual({ kind: 'rejected', reason: `Stack:${STACK_ID} is in ${status} state and can not be updated.` });
+    expect(cfn.commandCalls(DeleteStackCommand)).toHaveLength(0);
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('is rejected with CloudFormation\'s reason when CreateChangeSet refuses, or the change set FAILED', async () => {
+    givenStack('UPDATE_ROLLBACK_COMPLETE', LANE_STACK);
+    cfn.on(DescribeChangeSetCommand).rejects(changeSetMissing());
+    const refusal = 'Parameter ImageUri must match pattern .+@sha256:.+';
+    cfn.on(CreateChangeSetCommand).rejects(sdkError('ValidationError', refusal));
+
+    expect(await adapter().updateStackParameters(update())).toEqual({ kind: 'rejected', reason: refusal });
+
+    cfn.reset();
+    givenStack('UPDATE_COMPLETE', LANE_STACK);
+    const reason = 'Requires capabilities : [CAPABILITY_NAMED_IAM]';
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs-arn', StackId: STACK_ID });
+    cfn.on(DescribeChangeSetCommand).rejectsOnce(changeSetMissing()).resolves(changeSet('FAILED', 'UNAVAILABLE', reason));
+
+    expect(await adapter().updateStackParameters(update())).toEqual({ kind: 'rejected', reason });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
+  });
+
+  it('refuses a token CloudFormation would refuse, before calling AWS', async () => {
+    const error = await adapter().updateStackParameters(update({ clientRequestToken: '-bad_token' })).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'INPUT_INVALID' });
+    expect(cfn.calls()).toHaveLength(0);
+  });
+});
+
 describe('describeStack', () => {
   it('is undefined for a stack that does not exist', async () => {
     givenStack(undefined);

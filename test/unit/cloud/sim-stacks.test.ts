@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DeployStackInput, StackEvent } from '../../../src/cloud/stacks.port';
+import { SimLaneHealth } from '../../../src/cloud/sim/sim-lane-health';
 import { SimStacks } from '../../../src/cloud/sim/sim-stacks';
 import { redisPerTest, T0 } from '../../support/fixtures';
 
@@ -248,6 +249,120 @@ describe('SimStacks updates', () => {
     const later = await stacks.progress('app-user-api-dev-gray', early.cursor);
     expect(stackStatuses(later.events, 'app-user-api-dev-gray')).toEqual(['CREATE_COMPLETE', 'UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_COMPLETE']);
     expect(later.events[0]!.timestamp).toBeGreaterThanOrEqual(early.events.at(-1)!.timestamp);
+  });
+});
+
+describe('SimStacks updateStackParameters', () => {
+  const NAME = 'app-user-api-dev-gray';
+  const NEW_IMAGE = '000000000000.dkr.ecr.sim-1.amazonaws.com/user-api@sha256:bbbb';
+
+  it('updates the stack with its previous template and tags, only ImageUri changed, and publishes the new image when done', async () => {
+    const stacks = sim();
+    const original = lane('gray', { priority: 3, tags: { team: 'a' } });
+    const stackId = await deployed(stacks, original);
+
+    const start = t;
+    const result = await stacks.updateStackParameters({ stackName: NAME, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: 'promote-1' });
+
+    expect(result).toEqual({ kind: 'started', operation: 'update', stackId, eventCursor: expect.any(String) });
+    if (result.kind !== 'started') return;
+    const during = await stacks.describeStack(NAME);
+    expect(during?.parameters).toEqual({ ...original.parameters, ImageUri: NEW_IMAGE });
+    expect(during?.tags).toEqual({ team: 'a' });
+    expect(during?.outputs.ImageUri).toBe(original.parameters.ImageUri);
+
+    t = start + UPDATE_MS;
+    const progress = await stacks.progress(NAME, result.eventCursor);
+    expect(progress).toMatchObject({ status: 'UPDATE_COMPLETE', succeeded: true });
+    // Only what uses ImageUri changes: the same template and tags do not touch every resource.
+    const touched = new Set(progress.events.filter((e) => e.logicalResourceId !== NAME).map((e) => e.logicalResourceId));
+    expect([...touched].sort()).toEqual(['Service', 'TaskDefinition']);
+    expect((await stacks.describeStack(NAME))?.outputs.ImageUri).toBe(NEW_IMAGE);
+    // The template is still the first deploy's: deploying that again with the new image is no change.
+    await expect(stacks.deployStack({ ...original, parameters: { ...original.parameters, ImageUri: NEW_IMAGE }, clientRequestToken: 'redeploy' })).resolves.toEqual({
+      kind: 'no-changes',
+      stackId,
+    });
+  });
+
+  it('starts one operation per token: a retry reports the first call\'s, during the update and after it', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray'));
+    const input = { stackName: NAME, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: 'promote-1' };
+
+    const first = await stacks.updateStackParameters(input);
+    t += 1_000;
+    const second = await stacks.updateStackParameters(input);
+    t += UPDATE_MS;
+    const third = await stacks.updateStackParameters(input);
+
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
+    const listing = (await stacks.list()).find((s) => s.stackName === NAME);
+    expect(listing?.lastOperation).toMatchObject({ kind: 'update', finished: true, succeeded: true });
+    // A new token with the image the stack already has: nothing to do.
+    await expect(stacks.updateStackParameters({ ...input, clientRequestToken: 'promote-2' })).resolves.toMatchObject({ kind: 'no-changes' });
+  });
+
+  it('answers busy while another operation runs, and rejects a missing stack, an unknown parameter, and a stack only a delete can move on', async () => {
+    const stacks = sim();
+    const update = (token: string, parameters: Record<string, string> = { ImageUri: NEW_IMAGE }) =>
+      stacks.updateStackParameters({ stackName: NAME, parameters, clientRequestToken: token });
+
+    await expect(update('u-1')).resolves.toEqual({ kind: 'rejected', reason: expect.stringContaining(`Stack ${NAME} does not exist`) });
+
+    await stacks.deployStack(lane('gray'));
+    await expect(update('u-2')).resolves.toEqual({ kind: 'busy', status: 'CREATE_IN_PROGRESS' });
+    t += CREATE_MS;
+    await expect(update('u-3', { ImageTag: 'x' })).resolves.toEqual({
+      kind: 'rejected',
+      reason: `Parameters: [ImageTag] do not exist in the template of stack ${NAME}.`,
+    });
+
+    // A failed first create leaves ROLLBACK_COMPLETE: deployStack would replace it, this cannot.
+    const other = 'app-user-api-dev-blue';
+    await stacks.failNextOperation(other);
+    await stacks.deployStack(lane('blue', { priority: 9 }));
+    t += CREATE_MS;
+    const result = await stacks.updateStackParameters({ stackName: other, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: 'u-4' });
+    expect(result).toEqual({ kind: 'rejected', reason: expect.stringMatching(/is in ROLLBACK_COMPLETE state and can not be updated\.$/) });
+    expect((await stacks.describeStack(other))?.status).toBe('ROLLBACK_COMPLETE');
+  });
+
+  it('fails like any update when a failure is armed, keeping the previous image', async () => {
+    const stacks = sim();
+    const original = lane('gray');
+    await deployed(stacks, original);
+    await stacks.failNextOperation(NAME, 'Image not found');
+
+    const result = await stacks.updateStackParameters({ stackName: NAME, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: 'promote-1' });
+    if (result.kind !== 'started') throw new Error(`expected started, got ${JSON.stringify(result)}`);
+    t += UPDATE_MS * 2;
+
+    const progress = await stacks.progress(NAME, result.eventCursor);
+    expect(progress).toMatchObject({ status: 'UPDATE_ROLLBACK_COMPLETE', succeeded: false });
+    expect(progress.failureReasons.join(' ')).toContain('Image not found');
+    const view = await stacks.describeStack(NAME);
+    expect(view?.parameters.ImageUri).toBe(original.parameters.ImageUri);
+    expect(view?.outputs.ImageUri).toBe(original.parameters.ImageUri);
+  });
+
+  it('is an ECS deployment of the lane\'s service, as any update of its stack', async () => {
+    const stacks = sim();
+    const health = new SimLaneHealth({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1, stacks });
+    await deployed(stacks, lane('gray', { priority: 3 }));
+    const cluster = (await stacks.describeStack(NAME))!.outputs.ClusterName!;
+    const before = await health.describeService(cluster, 'user-api-dev-gray');
+
+    await stacks.updateStackParameters({ stackName: NAME, parameters: { ImageUri: NEW_IMAGE }, clientRequestToken: 'promote-1' });
+    t += 1_000;
+    const during = await health.describeService(cluster, 'user-api-dev-gray');
+    t += UPDATE_MS;
+    const after = await health.describeService(cluster, 'user-api-dev-gray');
+
+    expect(during?.deployments[0]).toMatchObject({ status: 'PRIMARY', rolloutState: 'IN_PROGRESS' });
+    expect(during?.deployments[0]?.id).not.toBe(before?.deployments[0]?.id);
+    expect(after?.deployments).toEqual([expect.objectContaining({ id: during?.deployments[0]?.id, rolloutState: 'COMPLETED' })]);
   });
 });
 
