@@ -3,6 +3,7 @@
 // who, which operation, the branch, the image (digest-pinned, shortened) and its health verdict.
 import { escapeText } from '../src/chat/messages';
 import { slackDate } from '../src/domain/expiry';
+import { parseImageUri, shortImageText } from '../src/domain/image-uri';
 import { validateLane } from '../src/domain/names';
 import type { LaneRelease } from '../src/state/lane-registry';
 import { allowEveryone, ephemeral, fitReply, type Command } from './command';
@@ -51,10 +52,8 @@ export function releaseLine(release: LaneRelease, index: number): string {
   return parts.filter(Boolean).join(' · ');
 }
 
-/** The repository's last path part and a short digest or the tag: enough to tell releases apart. */
+/** The image as a person reads it: `repo@sha256:ab12cd34ef56` or `repo:tag` (or the URI when it is not ECR's). */
 export function shortImage(uri: string): string {
-  const repo = uri.slice(uri.lastIndexOf('/') + 1);
-  const digest = /@sha256:([0-9a-f]{12})/.exec(repo);
-  if (digest) return `${repo.slice(0, repo.indexOf('@'))}@sha256:${digest[1]}…`;
-  return repo;
+  const parsed = parseImageUri(uri);
+  return parsed.kind === 'ecr' ? shortImageText(parsed.ref) : uri;
 }
