@@ -5,7 +5,6 @@
 // call the same `renewLane`. Redis only: the ack carries the answer.
 import { can, type Principal } from '../src/access/policy';
 import { parseDuration } from '../src/config';
-import { slackDate } from '../src/domain/expiry';
 import { validateLane, type LaneRef } from '../src/domain/names';
 import { ephemeral, refusal, type Command, type CommandDeps } from './command';
 

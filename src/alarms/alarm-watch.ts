@@ -28,7 +28,7 @@ import type { ThreadNarrator } from '../chat/thread-narrator';
 import type { Clock } from '../clock';
 import type { LanebotConfig } from '../config';
 import { alarmRoleOf, laneResourcesOf } from '../domain/lane-resources';
-import { laneStackName, type LaneRef } from '../domain/names';
+import { laneStackName } from '../domain/names';
 import { alarmLink } from '../health/lane-health';
 import type { AlarmNotice, AlarmStates, Observation } from '../state/alarm-states';
 import { parseIndexMember, type LaneRegistry } from '../state/lane-registry';

@@ -3,53 +3,18 @@
 // image the lane stack now runs). Newest wins: a newer deploy replaces one still waiting.
 import { aheadText, escapeAndTruncate, escapeText, executionText, MAX_SUMMARY, refusedText, simple, threadLink, tookText, errorText } from '../../chat/messages';
 import type { ChatMessage } from '../../chat/chat.port';
-import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import { approvalBlocks } from '../../slack/actions/approve-deploy';
 import { pipelineApprovalBlocks } from '../../slack/actions/pipeline-approval';
 import { deployAgainBlock, DEPLOY_AGAIN_STATUSES } from '../../slack/actions/deploy-again';
 import { approvalGate } from '../gates/approval.gate';
 import type { OperationKindSpec } from '../registry';
-import { next, wait, type OperationStep } from '../step';
 import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
 import { verifyHealthStep } from '../steps/verify-health.step';
+import { recordReleaseStep } from '../steps/record-release.step';
 import { healthStatusLabel, healthText } from '../../chat/health-messages';
-import { describeCause, isLanebotError } from '../../errors';
 
 // A deploy's params: `branch` (the app branch) and `pipeline` (the one that builds and deploys it).
-
-/**
- * After the pipeline: read the lane stack's outputs for the image it now runs (digest-pinned by the
- * buildspec) and add the release to the lane's history. Throttling is waited out; any other fault
- * records the release without the image rather than fail a deploy that succeeded.
- */
-const recordRelease: OperationStep = {
-  name: 'record-release',
-  async run(op, deps) {
-    // ECS rolled the change back (circuit breaker): the lane still runs its previous release.
-    if (op.health?.rolloutFailed) return next();
-    let image: string | undefined;
-    try {
-      image = (await deps.cloud.stacks.describeStack(laneStackName(op)))?.outputs.ImageUri;
-    } catch (error) {
-      if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
-      deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
-    }
-    // Read before recording: the slot is this operation's, so nothing else moves the lane meanwhile.
-    const replaced = await deps.lanes.currentImage(op);
-    await deps.lanes.recordRelease(op, {
-      operationId: op.id,
-      kind: op.kind,
-      branch: op.params.branch ?? '',
-      image,
-      by: op.requester,
-      at: deps.clock.now(),
-      ...(op.health ? { health: op.health.verdict } : {}),
-      ...(replaced && replaced !== image ? { replaced } : {}),
-    });
-    return next();
-  },
-};
 
 export const deployKind: OperationKindSpec = {
   kind: 'deploy',
@@ -64,7 +29,7 @@ export const deployKind: OperationKindSpec = {
       },
     }),
     verifyHealthStep,
-    recordRelease,
+    recordReleaseStep,
   ],
   view: {
     title: (op) => `*${op.service} · ${op.env} · lane ${op.lane}* ← \`${op.params.branch}\``,
