@@ -11,6 +11,8 @@ import { deleteCommand } from './delete';
 import { deployCommand } from './deploy';
 import { renewCommand } from './renew';
 import { releasesCommand } from './releases';
+import { promoteCommand } from './promote';
+import { rollbackCommand } from './rollback';
 import { historyCommand } from './history';
 import { helpCommand } from './help';
 import { infraCommand } from './infra';
@@ -19,11 +21,11 @@ import { setupCommand } from './setup';
 import { statusCommand } from './status';
 
 export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
-  [deployCommand, deleteCommand, renewCommand, releasesCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
+  [deployCommand, deleteCommand, renewCommand, releasesCommand, promoteCommand, rollbackCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
 /** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set(['promote', 'rollback']);
+const NOT_YET_AVAILABLE = new Set<string>([]);
 
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {
@@ -114,6 +116,9 @@ function helpReply(config: LanebotConfig, channelId: string): Reply {
   return ephemeral(lines.join('\n'));
 }
 
+/** Options that belong to one subcommand, left in its tokens: promote's `--to <lane>` and `--canary`. */
+const COMMAND_OPTIONS: ReadonlySet<string> = new Set(['to', 'canary']);
+
 type Flags = { ok: true; service?: string; env?: string; rest: string[] } | { ok: false; problem: string };
 
 /** Takes `--service X`, `--service=X`, `--env X`, `--env=X` out of the tokens, anywhere. */
@@ -128,6 +133,11 @@ export function extractFlags(tokens: string[]): Flags {
     }
     const [rawName, inline] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const name = rawName.toLowerCase();
+    if (COMMAND_OPTIONS.has(name)) {
+      // A subcommand's own option (`/lane promote gray --to blue`): its parse reads it.
+      rest.push(token);
+      continue;
+    }
     if (name !== 'service' && name !== 'env') {
       return { ok: false, problem: `unknown option \`${printable(token.slice(0, 40))}\` (options: --service, --env)` };
     }

@@ -53,7 +53,7 @@ export function isFinished(status: OperationStatus): boolean {
 
 /** The kinds the registry knows (src/operations/kinds/). */
 /** `lane-thread` changes nothing: it holds a thread for a lane that has none (kinds/lane-thread.kind.ts). */
-export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete' | 'lane-thread';
+export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete' | 'promote' | 'rollback' | 'lane-thread';
 
 /** Kind-specific parameters, fixed when the operation is requested (e.g. a deploy's branch). */
 export type OperationParams = Readonly<Record<string, string>>;

@@ -12,6 +12,7 @@ import type { OperationKindSpec } from '../registry';
 import { pipelineExecutionStep } from '../steps/pipeline-execution.step';
 import { verifyHealthStep } from '../steps/verify-health.step';
 import { recordReleaseStep } from '../steps/record-release.step';
+import { rollbackBlock } from '../../slack/actions/roll-back';
 import { healthStatusLabel, healthText } from '../../chat/health-messages';
 
 // A deploy's params: `branch` (the app branch) and `pipeline` (the one that builds and deploys it).
@@ -74,7 +75,9 @@ function deployFinished(deploy: OperationRecord): ChatMessage {
         // The pipeline deployed the stack, but ECS never ran the new tasks (its circuit breaker rolled back).
         return simple(`${icon} The pipeline deployed \`${branch}\` to lane *${deploy.lane}* of ${deploy.service}/${deploy.env}${took}, but ECS did not roll it out.${execution}${healthText(health)}`);
       }
-      return simple(`${icon} Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}${healthText(health)}`);
+      const reply = simple(`${icon} Lane *${deploy.lane}* of ${deploy.service}/${deploy.env} now runs \`${branch}\` (deployed${took}).${execution}${healthText(health)}`);
+      // Running but not healthy: the previous release is one click away (no rebuild).
+      return health?.verdict === 'unhealthy' ? { ...reply, blocks: [...(reply.blocks ?? []), rollbackBlock(deploy)] } : reply;
     }
     case 'failed': {
       const failed = deploy.stages.find((s) => s.status === 'Failed');

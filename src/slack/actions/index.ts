@@ -7,9 +7,10 @@ import { approvePipelineButton, rejectPipelineButton, rejectPipelineReason } fro
 import type { ReasonModalModule } from './reason-modal';
 import { deployAgainButton } from './deploy-again';
 import { renewLaneButton, renewLaneLongButton } from './renew-lane';
+import { rollBackButton } from './roll-back';
 import { rejectDeployButton, rejectDeployReason } from './reject-deploy';
 
-export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton, renewLaneButton, renewLaneLongButton] as unknown as ButtonModule<never>[];
+export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton, renewLaneButton, renewLaneLongButton, rollBackButton] as unknown as ButtonModule<never>[];
 
 /** Every reason modal a Reject button opens (reason-modal.ts). */
 export const REASON_MODALS: readonly ReasonModalModule<never>[] = [rejectDeployReason, rejectPipelineReason] as unknown as ReasonModalModule<never>[];

@@ -433,15 +433,25 @@ describe('routeCommand: subcommands', () => {
     expect(reply).not.toContain('y'.repeat(40));
   });
 
-  it.each(['promote gray', 'rollback gray v1', 'ROLLBACK gray'])(
-    'says %j is not available yet',
-    (text) => {
-      const reply = replyText(route(text));
-      const name = text.split(' ')[0]!.toLowerCase();
-      expect(reply).toContain(`\`/lane ${name}\` is not available in this version of lanebot yet.`);
-      expect(reply).toContain('/lane help');
-    },
-  );
+  it('routes promote to default, or to the lane --to names, and refuses --canary for now', () => {
+    expect(runOf(route('promote gray')).args).toEqual({ from: 'gray', to: 'default' });
+    expect(runOf(route('promote gray --to blue')).args).toEqual({ from: 'gray', to: 'blue' });
+    expect(runOf(route('PROMOTE gray --to=blue')).args).toEqual({ from: 'gray', to: 'blue' });
+    expect(replyText(route('promote gray --canary'))).toContain('canary promotion is not available');
+    expect(replyText(route('promote gray --to gray'))).toContain('cannot be promoted to itself');
+    expect(replyText(route('promote'))).toContain('missing the lane to promote');
+    expect(replyText(route('promote gray blue'))).toContain('too many arguments');
+    expect(replyText(route('promote gray --to'))).toContain('`--to` needs a lane');
+  });
+
+  it('routes rollback with an optional release: a number, a tag or a digest', () => {
+    expect(runOf(route('rollback gray')).args).toEqual({ lane: 'gray' });
+    expect(runOf(route('ROLLBACK gray 3')).args).toEqual({ lane: 'gray', selector: '3' });
+    expect(runOf(route('rollback default sha256:ab12cd')).args).toEqual({ lane: 'default', selector: 'sha256:ab12cd' });
+    expect(replyText(route('rollback'))).toContain('missing the lane');
+    expect(replyText(route('rollback gray 1 2'))).toContain('too many arguments');
+    expect(replyText(route('rollback gray <evil>'))).toContain('must be a number');
+  });
 
   describe('status', () => {
     it('routes status without a lane', () => {

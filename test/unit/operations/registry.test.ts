@@ -44,14 +44,17 @@ describe('OperationRegistry at start-up', () => {
 
   it('createOperationRegistry passes the check and knows every kind, with its steps in order', () => {
     const registry = createOperationRegistry();
-    expect(registry.kinds().sort()).toEqual(['boot', 'delete', 'deploy', 'infra', 'lane-thread', 'setup']);
+    expect(registry.kinds().sort()).toEqual(['boot', 'delete', 'deploy', 'infra', 'lane-thread', 'promote', 'rollback', 'setup']);
+    // Promote and rollback: no pipeline, the image checked, the stack updated in place, verified, recorded.
+    expect(registry.spec('promote').steps.map((s) => s.name)).toEqual(['check-image', 'stack-changes', 'verify-health', 'record-release']);
+    expect(registry.spec('rollback').steps.map((s) => s.name)).toEqual(registry.spec('promote').steps.map((s) => s.name));
     expect(registry.spec('deploy').steps.map((s) => s.name)).toEqual(OPERATION_KINDS[0].steps.map((s) => s.name));
     // A deploy is verified before its release is recorded (the release carries the verdict).
     expect(registry.spec('deploy').steps.map((s) => s.name)).toEqual(['pipeline-execution', 'verify-health', 'record-release']);
     expect(registry.spec('delete').admission).toBe('exclusive');
     expect(registry.spec('deploy').admission).toBe('newest-wins');
     expect(registry.has('deploy')).toBe(true);
-    expect(registry.has('promote')).toBe(false);
+    expect(registry.has('canary')).toBe(false);
   });
 
   it('spec() of a kind it lacks (a record written by a newer lanebot) throws naming the kind', () => {
