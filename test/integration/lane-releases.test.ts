@@ -40,6 +40,8 @@ describe('lane releases', () => {
     expect(releases.map((r) => r.branch)).toEqual(['release/2.0.0', 'release/1.0.0']);
     expect(releases[0]).toMatchObject({ kind: 'deploy', by: 'U0BOB', health: 'healthy', replaced: releases[1]!.image });
     expect(releases[1]!.replaced).toBeUndefined();
+    // Pinned by digest (the stack names a tag; the registry says which image it is).
+    expect(releases.map((r) => r.image)).toEqual([expect.stringMatching(/@sha256:[0-9a-f]{64}$/), expect.stringMatching(/@sha256:[0-9a-f]{64}$/)]);
 
     const text = await reply('releases gray');
     expect(text).toContain('*Releases of lane gray* of user-api/dev (newest first; 1 runs now)');

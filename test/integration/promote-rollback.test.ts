@@ -1,7 +1,11 @@
 // Promote and rollback end to end: a real bot on the simulator, a controlled clock, Slack through the
 // local stub (commands, and the Roll back button clicked through the workspace as a person would).
 import type { StubMessage } from '../support/slack-stub';
-import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
+import { deletePrefix, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
+
+/** dev behind the approval gate (its pipeline has no manual stage: only lanebot's gate asks). */
+const GATED_CONFIG = TEST_CONFIG.replace('  dev:\n', '  dev:\n    approvers: [U0APPROVER1]\n    approval: { approvalTimeout: 30m }\n');
 
 const FULL_RUN_MS = 400_000;
 const DEV = { service: 'user-api', env: 'dev' };
@@ -54,6 +58,13 @@ describe('promote and rollback', () => {
     throw new Error(`the ${kind} of lane ${name} did not end`);
   }
 
+  /** Runs a deploy already queued to its end. */
+  async function finishDeploy(name: string) {
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(lane(name)))?.last?.status === 'running');
+    t.clock.advance(FULL_RUN_MS);
+    await waitFor('the deploy to succeed', async () => (await t.bot.lanes.get(lane(name)))?.last?.status === 'succeeded');
+  }
+
   async function click(message: StubMessage, actionId: string, user = 'U0ALICE'): Promise<void> {
     const response = await fetch(`${t.stub.url}/sandbox/actions`, {
       method: 'POST',
@@ -97,6 +108,31 @@ describe('promote and rollback', () => {
     expect(releases).toMatch(/2\. .*promote by <@U0ALICE>/);
   });
 
+  it('promotes to an environment behind the approval gate only once an approver approves', async () => {
+    await t.stop();
+    t = await startTestBot({ config: GATED_CONFIG });
+    t.stub.setBotUrl(t.url);
+    expect(GATED_CONFIG).toContain('approval: { approvalTimeout: 30m }');
+    const approve = async (needle: string) => {
+      const root = await waitFor('the root', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes(needle)));
+      await waitFor('the approval buttons', () => (JSON.stringify(root.blocks).includes(APPROVE_DEPLOY_ACTION_ID) ? true : undefined));
+      await click(root, APPROVE_DEPLOY_ACTION_ID, 'U0APPROVER1');
+      return root;
+    };
+    for (const [name, branch] of [['default', 'release/1.0.0'], ['gray', 'release/2.0.0']] as const) {
+      await t.command(`deploy ${name} ${branch}`);
+      await approve(`lane ${name} ← ${branch}`);
+      await finishDeploy(name);
+    }
+    const before = (await t.bot.lanes.get(lane('default')))!.image;
+    await reply('promote gray');
+    await waitFor('the promote to wait for approval', async () => (await t.bot.approvalsPending(DEV)).find((op) => op.kind === 'promote' && op.status === 'awaiting_approval'));
+    expect((await t.bot.lanes.get(lane('default')))!.image).toBe(before);
+    await approve('promote gray → default');
+    await finish('default', 'promote');
+    expect((await t.bot.lanes.get(lane('default')))!.image).toBe((await t.bot.lanes.get(lane('gray')))!.image);
+  });
+
   it('rolls back to the n-th release, and refuses what cannot be done with the reason', async () => {
     await deploy('gray', 'release/1.0.0');
     expect(await reply('rollback gray')).toContain('no earlier release that ran another image');
@@ -125,6 +161,24 @@ describe('promote and rollback', () => {
     const refusal = await waitFor('the refusal', () => t.stub.thread(root).find((m) => m.text.includes('no longer exists')));
     expect(refusal.text).toContain('Nothing was changed');
     expect((await t.bot.lanes.get(lane('default')))!.image).toBe(before);
+  });
+
+  it('offers Roll back under a deploy that ended unhealthy, and the click returns the lane to its previous release', async () => {
+    await deploy('gray', 'release/1.0.0');
+    const healthyImage = (await t.bot.lanes.get(lane('gray')))!.image!;
+    await t.bot.simHealth!.setHealth(lane('gray'), { unhealthyTargets: 1 });
+    await t.command('deploy gray release/2.0.0');
+    const root = await waitFor('the root message', () => t.stub.rootMentioning('release/2.0.0'));
+    await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(lane('gray')))?.last?.status === 'running');
+    t.clock.advance(FULL_RUN_MS);
+    await waitFor('the health check', async () => ((await t.bot.lanes.get(lane('gray')))?.last?.progress as { phase?: string } | undefined)?.phase !== undefined);
+    t.clock.advance(11 * 60_000); // past the check's 10-minute deadline
+    const done = await waitFor('the unhealthy verdict', () => t.stub.thread(root).find((m) => m.text.includes('Deployed, but not healthy')));
+    expect(JSON.stringify(done.blocks)).toContain('lane_roll_back');
+    await t.bot.simHealth!.setHealth(lane('gray'), { unhealthyTargets: 0 });
+    await click(done, 'lane_roll_back');
+    await finish('gray', 'rollback');
+    expect((await t.bot.lanes.get(lane('gray')))!.image).toBe(healthyImage);
   });
 
   it('refuses to promote a release that was not healthy', async () => {

@@ -6,7 +6,7 @@ import { next, wait, type OperationStep } from '../step';
 
 /**
  * After the change (a deploy's pipeline, a promote's or rollback's stack update): read the lane stack's
- * outputs for the image it now runs and add the release to the lane's history, with its health
+ * outputs for the image it now runs (pinned by its digest) and add the release to the lane's history, with its health
  * verdict and the image it replaced. Throttling is waited out; any other fault
  * records the release without the image rather than fail a deploy that succeeded.
  */
@@ -21,6 +21,17 @@ export const recordReleaseStep: OperationStep = {
     } catch (error) {
       if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
       deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
+    }
+    // Pinned by digest: a tag can be moved or overwritten later, the digest is the image that was
+    // verified (what promote and rollback put back). A registry that cannot say keeps the URI as is.
+    if (image && !image.includes('@sha256:')) {
+      try {
+        const check = await deps.cloud.images.imageExists(image);
+        if (check.kind === 'exists') image = check.pinnedUri;
+      } catch (error) {
+        if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
+        deps.logger.warn({ operationId: op.id, image, err: describeCause(error) }, 'could not pin the image by its digest; recording it as the stack names it');
+      }
     }
     // Read before recording: the slot is this operation's, so nothing else moves the lane meanwhile.
     const replaced = await deps.lanes.currentImage(op);
