@@ -31,7 +31,7 @@ export const approvalGate: OperationGate = {
     const needed = approval.required > 1 ? `${approval.required} approvals` : 'an approval';
     await deps.narrator.say(op.id, 'approval_requested', {
       kind: 'note',
-      text: `:raised_hand: ${mentionAll(approval.approvers)}: this deploy to *${op.env}* needs ${needed} before it starts. Approve or reject it with the buttons above.`,
+      text: `:raised_hand: ${mentionAll(approval.approvers)}: this ${op.kind} to *${op.env}* needs ${needed} before it starts. Approve or reject it with the buttons above.`,
     });
     await deps.narrator.refreshRoot(op.id);
     // The older request's own job wakes up, finds it superseded and ends it (its thread says so).

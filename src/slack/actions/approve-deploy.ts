@@ -86,7 +86,7 @@ export async function checkApprover(click: Click<ApprovalValue>, deps: ActionDep
   if (deps.clock.now() >= approval.expiresAt) return refused(`:hourglass: This approval request expired; nothing was started. Run \`/lane deploy ${op.lane} ${op.params.branch ?? '<branch>'}\` again to ask anew.`, op);
   // Said first: whoever asked learns why their own click does not count, approver or not.
   if (!approval.allowSelfApproval && click.principal.userId === op.requester) {
-    return refused(`:no_entry: You asked for this deploy, so you cannot approve it yourself: another approver (${mentionAll(approval.approvers)}) must.`, op);
+    return refused(`:no_entry: You asked for this ${op.kind}, so you cannot approve it yourself: another approver (${mentionAll(approval.approvers)}) must.`, op);
   }
   const decision = can(click.principal, 'approve', { service: op.service, env: op.env, lane: op.lane }, deps.config);
   if (!decision.allowed) return refused(`:no_entry: ${decision.reason}`, op);
@@ -126,11 +126,11 @@ export const approveDeployButton: ButtonModule<ApprovalValue> = {
     switch (outcome) {
       case 'approved':
         await deps.resume(op.id);
-        return { outcome: 'accepted', reply: `:white_check_mark: Approved: the deploy of \`${op.params.branch}\` to lane *${op.lane}* of ${op.service}/${op.env} starts now.`, detail: 'approved', scope };
+        return { outcome: 'accepted', reply: `:white_check_mark: Approved: the ${op.kind} of \`${op.params.branch}\` to lane *${op.lane}* of ${op.service}/${op.env} starts now.`, detail: 'approved', scope };
       case 'counted':
         return { outcome: 'accepted', reply: ':white_check_mark: Your approval is counted; the deploy starts once enough approvers have approved.', detail: 'approval counted', scope };
       case 'already':
-        return { outcome: 'refused', reply: ':information_source: You approved this deploy already.', detail: 'approved twice', scope };
+        return { outcome: 'refused', reply: `:information_source: You approved this ${op.kind} already.`, detail: 'approved twice', scope };
       case 'expired':
         await deps.resume(op.id);
         return { outcome: 'refused', reply: ':hourglass: This approval request expired; nothing was started.', detail: 'expired', scope };

@@ -15,7 +15,7 @@ export function rejectModal(op: OperationRecord): ModalView {
     callbackId: REJECT_REASON_CALLBACK_ID,
     metadata: { v: 1, operationId: op.id },
     title: 'Reject the deploy',
-    question: `Reject the deploy of \`${op.params.branch}\` to lane *${op.lane}* of ${op.service}/${op.env}, asked for by <@${op.requester}>? The reason goes into the thread and the audit log.`,
+    question: `Reject the ${op.kind} of \`${op.params.branch}\` to lane *${op.lane}* of ${op.service}/${op.env}, asked for by <@${op.requester}>? The reason goes into the thread and the audit log.`,
   });
 }
 
