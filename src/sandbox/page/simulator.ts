@@ -217,6 +217,21 @@ function lastOperationCell(op: SimStackRow['lastOperation'] | undefined, now: nu
     op.statusReason ? h('div', { class: 'op-reason' }, op.statusReason) : null);
 }
 
+/**
+ * The image a lane stack runs (its ImageUri parameter): what promote and rollback change in place, so
+ * the page shows it to see them work. Only its tag (`:gray-d153776f6cec`) or the start of its digest
+ * (`@sha256:ab12cd34ef56…`): the registry and repository are the same for every lane of a service and
+ * would not fit the column; the whole URI on hover and in data-image.
+ */
+function imageCell(uri: string | undefined): Child {
+  if (!uri) return h('span', { class: 'muted' }, '—');
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  const at = name.indexOf('@');
+  const colon = name.lastIndexOf(':');
+  const short = at >= 0 ? `@${name.slice(at + 1, at + 20)}…` : colon >= 0 ? name.slice(colon) : name;
+  return h('code', { 'data-testid': 'stack-image', 'data-image': uri, title: uri }, short);
+}
+
 function renderStacks(stacks: readonly SimStackRow[], now: number): void {
   byId('count-stacks').textContent = String(stacks.length);
   byId<HTMLTableElement>('sim-stacks').tBodies[0]!.replaceChildren(...(stacks.length
@@ -224,6 +239,7 @@ function renderStacks(stacks: readonly SimStackRow[], now: number): void {
       h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null),
       h('td', { title: s.statusReason ?? '' }, stackBadge(s.status)),
       h('td', { class: 'wrap' }, lastOperationCell(s.lastOperation, now)),
+      h('td', null, imageCell(s.parameters?.ImageUri)),
       h('td', null, h('button', {
         type: 'button',
         class: 'mini-btn mini-reject',
@@ -231,7 +247,7 @@ function renderStacks(stacks: readonly SimStackRow[], now: number): void {
         title: 'Make the next create, update or delete of this stack fail: a create or update rolls back; a delete ends in DELETE_FAILED, keeping what it could not remove',
         onclick: () => void simPost('/sim/fail-next-stack', { stack: s.name }, `The next operation of ${s.name} fails.`),
       }, 'Fail next op'))))
-    : [emptyRow(4, 'No stacks yet: a deploy creates its lane stack.')]));
+    : [emptyRow(5, 'No stacks yet: a deploy creates its lane stack.')]));
   byId('stack-names').replaceChildren(...stacks.map((s) => h('option', { value: s.name })));
 }
 
