@@ -1,6 +1,7 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
-// followed to success, a button clicked, the Simulator panel's lane health and approvals used, a lane
+// followed to success, a lane promoted to default and rolled back with its button (the Stacks tab
+// showing each stack's image), a button clicked, the Simulator panel's lane health and approvals used, a lane
 // deleted through its confirmation, a lane warned, renewed and expired by moving the simulated clock,
 // and screenshots saved (test/output/sandbox*.png).
 import { existsSync, mkdirSync } from 'node:fs';
