@@ -221,10 +221,10 @@ function lastOperationCell(op: SimStackRow['lastOperation'] | undefined, now: nu
  * The image a lane stack runs (its ImageUri parameter): what promote and rollback change in place, so
  * the page shows it to see them work. Only its tag (`:gray-d153776f6cec`) or the start of its digest
  * (`@sha256:ab12cd34ef56…`): the registry and repository are the same for every lane of a service and
- * would not fit the column; the whole URI on hover and in data-image.
+ * would not fit the panel; the whole URI on hover and in data-image. Under the stack's name rather than
+ * a column of its own: the table is already as wide as the panel.
  */
-function imageCell(uri: string | undefined): Child {
-  if (!uri) return h('span', { class: 'muted' }, '—');
+function stackImage(uri: string): Child {
   const name = uri.slice(uri.lastIndexOf('/') + 1);
   const at = name.indexOf('@');
   const colon = name.lastIndexOf(':');
@@ -236,10 +236,10 @@ function renderStacks(stacks: readonly SimStackRow[], now: number): void {
   byId('count-stacks').textContent = String(stacks.length);
   byId<HTMLTableElement>('sim-stacks').tBodies[0]!.replaceChildren(...(stacks.length
     ? stacks.map((s) => h('tr', { 'data-testid': 'stack-row', 'data-stack': s.name ?? '' },
-      h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null),
+      h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null,
+        s.parameters?.ImageUri ? h('div', { class: 'muted' }, 'image ', stackImage(s.parameters.ImageUri)) : null),
       h('td', { title: s.statusReason ?? '' }, stackBadge(s.status)),
       h('td', { class: 'wrap' }, lastOperationCell(s.lastOperation, now)),
-      h('td', null, imageCell(s.parameters?.ImageUri)),
       h('td', null, h('button', {
         type: 'button',
         class: 'mini-btn mini-reject',
@@ -247,7 +247,7 @@ function renderStacks(stacks: readonly SimStackRow[], now: number): void {
         title: 'Make the next create, update or delete of this stack fail: a create or update rolls back; a delete ends in DELETE_FAILED, keeping what it could not remove',
         onclick: () => void simPost('/sim/fail-next-stack', { stack: s.name }, `The next operation of ${s.name} fails.`),
       }, 'Fail next op'))))
-    : [emptyRow(5, 'No stacks yet: a deploy creates its lane stack.')]));
+    : [emptyRow(4, 'No stacks yet: a deploy creates its lane stack.')]));
   byId('stack-names').replaceChildren(...stacks.map((s) => h('option', { value: s.name })));
 }
 
