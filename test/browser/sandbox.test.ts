@@ -1,6 +1,7 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
-// followed to success, a button clicked, the Simulator panel's lane health and approvals used, a lane
+// followed to success, a lane promoted to default and rolled back with its button (the Stacks tab
+// showing each stack's image), a button clicked, the Simulator panel's lane health and approvals used, a lane
 // deleted through its confirmation, a lane warned, renewed and expired by moving the simulated clock,
 // and screenshots saved (test/output/sandbox*.png).
 import { existsSync, mkdirSync } from 'node:fs';
@@ -87,6 +88,82 @@ if (skip) {
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'sandbox.png') });
   }, 90_000);
+
+  // Right after the first test, while gray runs release/1.2.3 and is healthy (later tests set its 5xx
+  // rate, delete it and expire it). `default` never expires, so the expiry test at the end ignores it.
+  it('promotes gray to default from the composer, rolls default back with the thread\'s button, and lists the three releases', async () => {
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const composer = page.getByTestId('composer');
+    // A promote needs its target deployed once: default gets its own release first.
+    await composer.fill('/lane deploy default release/1.0.0');
+    await composer.press('Enter');
+    const deployRoot = page.getByTestId('message').filter({ hasText: 'lane default ← release/1.0.0' }).first();
+    await deployRoot.filter({ hasText: 'deployed' }).waitFor({ timeout: 60_000 });
+
+    // The Stacks tab shows what each lane stack runs (its ImageUri).
+    const sim = page.getByTestId('sim-panel');
+    if ((await sim.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
+    await page.getByRole('tab', { name: /Stacks/ }).click();
+    const imageOf = (stackName: string) => page.locator(`[data-testid="stack-row"][data-stack="${stackName}"]`).getByTestId('stack-image');
+    await imageOf('app-user-api-dev-default').waitFor({ timeout: 30_000 });
+    const grayImage = (await imageOf('app-user-api-dev-gray').getAttribute('data-image')) ?? '';
+    const defaultBefore = (await imageOf('app-user-api-dev-default').getAttribute('data-image')) ?? '';
+    // The simulated pipeline tags images per lane and commit (`…:gray-<commit>`).
+    expect(grayImage).toContain(':gray-');
+    expect(defaultBefore).toContain(':default-');
+    expect(grayImage).not.toBe(defaultBefore);
+
+    await composer.fill('/lane promote gray');
+    await composer.press('Enter');
+    await page.getByTestId('message').filter({ hasText: 'Promoting lane gray → default' }).first().waitFor({ timeout: 30_000 });
+    const promoteRoot = page.getByTestId('message').filter({ hasText: 'promote gray → default' }).first();
+    await promoteRoot.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const thread = page.getByTestId('thread-panel');
+    const promoted = thread.getByTestId('thread-reply').filter({ hasText: 'now runs' }).first();
+    await promoted.waitFor({ timeout: 60_000 });
+    await expectText(promoted, 'promoted from lane gray');
+    await expectText(promoted, 'Deployed and healthy');
+    // default now runs gray's very image: the stack was updated in place, nothing rebuilt.
+    await waitFor('default\'s stack to run gray\'s image', async () => (await imageOf('app-user-api-dev-default').getAttribute('data-image')) === grayImage, 30_000);
+
+    const rollBack = promoted.getByTestId('button-lane_roll_back');
+    expect(await rollBack.innerText()).toBe('Roll back');
+    await rollBack.click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.waitFor();
+    await expectText(dialog, 'Roll back the lane?');
+    await expectText(dialog, 'Put lane default of user-api/dev back on its previous release?');
+    expect(await dialog.getByTestId('confirm-deny').innerText()).toBe('Cancel');
+    const ok = dialog.getByTestId('confirm-ok');
+    expect(await ok.innerText()).toBe('Roll back');
+    const clicked = page.waitForResponse((r) => r.url().endsWith('/sandbox/actions'));
+    await ok.click();
+    expect((await (await clicked).json()) as { ok: boolean }).toMatchObject({ ok: true });
+    await dialog.waitFor({ state: 'hidden' });
+
+    // The rollback has its own root and thread; default is back on the image it ran before the promote.
+    const rollbackRoot = page.getByTestId('message').filter({ hasText: 'roll back default to release 2' }).first();
+    await rollbackRoot.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const rolledBack = thread.getByTestId('thread-reply').filter({ hasText: 'rolled back to release 2' }).first();
+    await rolledBack.waitFor({ timeout: 60_000 });
+    await expectText(rolledBack, 'Deployed and healthy');
+    // A rollback offers the way back too.
+    expect(await rolledBack.getByTestId('button-lane_roll_back').count()).toBe(1);
+    await waitFor('default\'s stack to run its previous image again', async () => (await imageOf('app-user-api-dev-default').getAttribute('data-image')) === defaultBefore, 30_000);
+
+    const answers = page.getByTestId('message').filter({ hasText: 'Releases of lane default' });
+    const before = await answers.count();
+    await composer.fill('/lane releases default');
+    await composer.press('Enter');
+    await waitFor('the /lane releases answer', async () => (await answers.count()) > before, 30_000);
+    const releases = await answers.last().innerText();
+    expect(releases).toMatch(/1\. .*rollback by @alice/);
+    expect(releases).toMatch(/2\. .*promote by @alice/);
+    expect(releases).toMatch(/3\. .*deploy by @alice/);
+    expect(releases).not.toMatch(/4\. /);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-promote.png') });
+  }, 180_000);
 
   it('shows a failed stage with its reason, and its "Deploy again" button queues the deploy again', async () => {
     const composer = page.getByTestId('composer');

@@ -60,6 +60,47 @@ describe('the sandbox through its console API', () => {
     expect(done.text).toContain('*Deployed and healthy:* 1/1 targets healthy, ECS deployment complete');
   });
 
+  // While gray runs release/1.2.3, healthy (the alarm test below sets its 5xx rate back to 0 after).
+  it('promotes gray to default with its image, rolls default back with the Roll back button, and lists the three releases', async () => {
+    const imageOf = async (stackName: string) => {
+      const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as { stacks: { name: string; parameters?: Record<string, string> }[] };
+      return state.stacks.find((s) => s.name === stackName)?.parameters?.ImageUri;
+    };
+    await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'deploy default release/1.0.0' });
+    await reply('lane default ← release/1.0.0', 'now runs');
+    const grayImage = await imageOf('app-user-api-dev-gray');
+    const defaultBefore = await imageOf('app-user-api-dev-default');
+    expect(grayImage).toBeDefined();
+    expect(defaultBefore).toBeDefined();
+    expect(grayImage).not.toBe(defaultBefore);
+
+    await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'promote gray' });
+    const promoted = await reply('promote gray → default', 'now runs');
+    expect(promoted.text).toContain('promoted from lane *gray*');
+    expect(promoted.text).toContain('Deployed and healthy');
+    expect(await imageOf('app-user-api-dev-default')).toBe(grayImage);
+
+    // The click as Slack sends it once its confirm dialog is accepted.
+    const clicked = await post('/sandbox/actions', { user: 'U0ALICE', channel: CHANNEL, ts: promoted.ts, actionId: 'lane_roll_back' });
+    expect(clicked.status).toBe(200);
+    expect(clicked.body).toMatchObject({ ok: true });
+    const rolledBack = await reply('roll back default to release 2', 'now runs');
+    expect(rolledBack.text).toContain('rolled back to release 2');
+    expect(await imageOf('app-user-api-dev-default')).toBe(defaultBefore);
+
+    // The answer is ephemeral: only alice sees it.
+    const answers = async () =>
+      ((await (await fetch(`${consoleUrl}/sandbox/messages?channel=${CHANNEL}&user=U0ALICE`)).json()) as ConsoleMessage[]).filter((m) => m.text.includes('Releases of lane default'));
+    const before = (await answers()).length;
+    await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'releases default' });
+    const releases = await waitFor('the /lane releases answer', async () => ((await answers()).length > before ? (await answers()).at(-1) : undefined), 30_000);
+    const lines = releases.text.split('\n').filter((line) => /^\d+\. /.test(line));
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/rollback by <@U0ALICE>/);
+    expect(lines[1]).toMatch(/promote by <@U0ALICE>/);
+    expect(lines[2]).toMatch(/deploy by <@U0ALICE>/);
+  }, 150_000);
+
   it('posts gray\'s 5xx alarm into its thread (also in the channel) when its 5xx rate is set, and the recovery when it is set back', async () => {
     expect((await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: 5 })).status).toBe(200);
     const fired = await reply('lane gray ← release/1.2.3', ':rotating_light:');

@@ -217,11 +217,27 @@ function lastOperationCell(op: SimStackRow['lastOperation'] | undefined, now: nu
     op.statusReason ? h('div', { class: 'op-reason' }, op.statusReason) : null);
 }
 
+/**
+ * The image a lane stack runs (its ImageUri parameter): what promote and rollback change in place, so
+ * the page shows it to see them work. Only its tag (`:gray-d153776f6cec`) or the start of its digest
+ * (`@sha256:ab12cd34ef56…`): the registry and repository are the same for every lane of a service and
+ * would not fit the panel; the whole URI on hover and in data-image. Under the stack's name rather than
+ * a column of its own: the table is already as wide as the panel.
+ */
+function stackImage(uri: string): Child {
+  const name = uri.slice(uri.lastIndexOf('/') + 1);
+  const at = name.indexOf('@');
+  const colon = name.lastIndexOf(':');
+  const short = at >= 0 ? `@${name.slice(at + 1, at + 20)}…` : colon >= 0 ? name.slice(colon) : name;
+  return h('code', { 'data-testid': 'stack-image', 'data-image': uri, title: uri }, short);
+}
+
 function renderStacks(stacks: readonly SimStackRow[], now: number): void {
   byId('count-stacks').textContent = String(stacks.length);
   byId<HTMLTableElement>('sim-stacks').tBodies[0]!.replaceChildren(...(stacks.length
     ? stacks.map((s) => h('tr', { 'data-testid': 'stack-row', 'data-stack': s.name ?? '' },
-      h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null),
+      h('td', null, h('code', null, s.name ?? ''), s.family ? h('span', { class: 'family' }, s.family) : null,
+        s.parameters?.ImageUri ? h('div', { class: 'muted' }, 'image ', stackImage(s.parameters.ImageUri)) : null),
       h('td', { title: s.statusReason ?? '' }, stackBadge(s.status)),
       h('td', { class: 'wrap' }, lastOperationCell(s.lastOperation, now)),
       h('td', null, h('button', {
