@@ -105,6 +105,15 @@ if (skip) {
     if ((await sim.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
     await page.getByRole('tab', { name: /Stacks/ }).click();
     const imageOf = (stackName: string) => page.locator(`[data-testid="stack-row"][data-stack="${stackName}"]`).getByTestId('stack-image');
+    // The image a URI names, as its digest: a pipeline names it by tag, a promote or rollback by the
+    // digest its release recorded (the simulated registry in the console's state maps one to the other).
+    const digestOf = async (uri: string): Promise<string | undefined> => {
+      if (uri.includes('@sha256:')) return uri.slice(uri.indexOf('@') + 1);
+      const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as { images: { repositoryUri: string; digest: string; tags: string[] }[] };
+      const tag = uri.slice(uri.lastIndexOf(':') + 1);
+      return state.images.find((image) => uri.startsWith(image.repositoryUri) && image.tags.includes(tag))?.digest;
+    };
+    const runs = async (stackName: string, uri: string) => (await digestOf((await imageOf(stackName).getAttribute('data-image')) ?? '')) === (await digestOf(uri));
     await imageOf('app-user-api-dev-default').waitFor({ timeout: 30_000 });
     const grayImage = (await imageOf('app-user-api-dev-gray').getAttribute('data-image')) ?? '';
     const defaultBefore = (await imageOf('app-user-api-dev-default').getAttribute('data-image')) ?? '';
@@ -124,7 +133,7 @@ if (skip) {
     await expectText(promoted, 'promoted from lane gray');
     await expectText(promoted, 'Deployed and healthy');
     // default now runs gray's very image: the stack was updated in place, nothing rebuilt.
-    await waitFor('default\'s stack to run gray\'s image', async () => (await imageOf('app-user-api-dev-default').getAttribute('data-image')) === grayImage, 30_000);
+    await waitFor('default\'s stack to run gray\'s image', () => runs('app-user-api-dev-default', grayImage), 30_000);
 
     const rollBack = promoted.getByTestId('button-lane_roll_back');
     expect(await rollBack.innerText()).toBe('Roll back');
@@ -149,7 +158,7 @@ if (skip) {
     await expectText(rolledBack, 'Deployed and healthy');
     // A rollback offers the way back too.
     expect(await rolledBack.getByTestId('button-lane_roll_back').count()).toBe(1);
-    await waitFor('default\'s stack to run its previous image again', async () => (await imageOf('app-user-api-dev-default').getAttribute('data-image')) === defaultBefore, 30_000);
+    await waitFor('default\'s stack to run its previous image again', () => runs('app-user-api-dev-default', defaultBefore), 30_000);
 
     const answers = page.getByTestId('message').filter({ hasText: 'Releases of lane default' });
     const before = await answers.count();

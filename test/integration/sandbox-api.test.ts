@@ -62,9 +62,17 @@ describe('the sandbox through its console API', () => {
 
   // While gray runs release/1.2.3, healthy (the alarm test below sets its 5xx rate back to 0 after).
   it('promotes gray to default with its image, rolls default back with the Roll back button, and lists the three releases', async () => {
+    // The image a stack runs, as its digest: a pipeline names it by tag, a promote or rollback by the
+    // digest its release recorded (the simulated registry maps one to the other).
     const imageOf = async (stackName: string) => {
-      const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as { stacks: { name: string; parameters?: Record<string, string> }[] };
-      return state.stacks.find((s) => s.name === stackName)?.parameters?.ImageUri;
+      const state = (await (await fetch(`${consoleUrl}/sandbox/sim/state`)).json()) as {
+        stacks: { name: string; parameters?: Record<string, string> }[];
+        images: { repositoryUri: string; digest: string; tags: string[] }[];
+      };
+      const uri = state.stacks.find((s) => s.name === stackName)?.parameters?.ImageUri;
+      if (!uri || uri.includes('@sha256:')) return uri?.slice(uri.indexOf('@') + 1);
+      const tag = uri.slice(uri.lastIndexOf(':') + 1);
+      return state.images.find((image) => uri.startsWith(image.repositoryUri) && image.tags.includes(tag))?.digest;
     };
     await post('/sandbox/commands', { user: 'U0ALICE', channel: CHANNEL, text: 'deploy default release/1.0.0' });
     await reply('lane default ← release/1.0.0', 'now runs');
