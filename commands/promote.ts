@@ -6,7 +6,7 @@
 import { can } from '../src/access/policy';
 import { DEFAULT_LANE, validateLane } from '../src/domain/names';
 import { newOperationId, type OperationRequest } from '../src/domain/operation';
-import { imageText } from '../src/operations/kinds/release.kinds';
+import { imageText } from '../src/cloud/image-uri';
 import { ephemeral, refusal, threadRefusal, type Command } from './command';
 
 export interface PromoteArgs {

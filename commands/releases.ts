@@ -3,7 +3,7 @@
 // who, which operation, the branch, the image (digest-pinned, shortened) and its health verdict.
 import { escapeText } from '../src/chat/messages';
 import { slackDate } from '../src/domain/expiry';
-import { parseImageUri, shortImageText } from '../src/domain/image-uri';
+import { imageText } from '../src/cloud/image-uri';
 import { validateLane } from '../src/domain/names';
 import type { LaneRelease } from '../src/state/lane-registry';
 import { allowEveryone, ephemeral, fitReply, type Command } from './command';
@@ -45,15 +45,11 @@ export function releaseLine(release: LaneRelease, index: number): string {
   const parts = [
     `${index + 1}. ${slackDate(release.at, '{date_short} {time}')}`,
     release.branch ? `\`${escapeText(release.branch)}\`` : '',
-    release.image ? `image \`${escapeText(shortImage(release.image))}\`` : 'image unknown',
+    release.image ? `image \`${escapeText(imageText(release.image))}\`` : 'image unknown',
     health,
     `${release.kind} by ${who}`,
   ];
   return parts.filter(Boolean).join(' · ');
 }
 
-/** The image as a person reads it: `repo@sha256:ab12cd34ef56` or `repo:tag` (or the URI when it is not ECR's). */
-export function shortImage(uri: string): string {
-  const parsed = parseImageUri(uri);
-  return parsed.kind === 'ecr' ? shortImageText(parsed.ref) : uri;
-}
+

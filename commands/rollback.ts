@@ -7,7 +7,7 @@
 import { can, type Principal } from '../src/access/policy';
 import { newOperationId, type OperationRequest } from '../src/domain/operation';
 import { validateLane, type LaneRef } from '../src/domain/names';
-import { imageText } from '../src/operations/kinds/release.kinds';
+import { imageText } from '../src/cloud/image-uri';
 import type { LaneRelease } from '../src/state/lane-registry';
 import { ephemeral, refusal, threadRefusal, type Command, type CommandDeps } from './command';
 

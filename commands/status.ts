@@ -6,7 +6,8 @@
 import { laneListText, laneStatusText } from '../src/chat/messages';
 import { laneExpiryState } from '../src/domain/expiry';
 import { expiryWindowOf } from '../src/config';
-import { releaseLine, shortImage } from './releases';
+import { imageText } from '../src/cloud/image-uri';
+import { releaseLine } from './releases';
 import { allowEveryone, ephemeral, fitReply, parseOptionalLane, type Command, type CommandContext, type CommandDeps, type Reply } from './command';
 
 export interface StatusArgs {
@@ -53,7 +54,7 @@ export const statusCommand: Command<StatusArgs> = {
     // The current release, and what it replaced (what a rollback would return to).
     const current = releases[0];
     const releaseLines = current
-      ? [`Current release: ${releaseLine(current, 0).replace(/^1\. /, '')}${current.replaced ? ` · replaced \`${shortImage(current.replaced)}\`` : ''} (\`/lane releases ${lane}\` lists them)`]
+      ? [`Current release: ${releaseLine(current, 0).replace(/^1\. /, '')}${current.replaced ? ` · replaced \`${imageText(current.replaced)}\`` : ''} (\`/lane releases ${lane}\` lists them)`]
       : [];
     const text = fitReply([laneStatusText(view, now, laneExpiryState(expiryWindowOf(deps.config, view), view)), ...releaseLines, ...approvalLines].join('\n'), 'The stages are in the lane\'s thread.');
     return withHealthFollowUp(text, ctx, [lane], deps);

@@ -7,7 +7,7 @@
 // caller can pin a tag URI), it is gone (with the reason, in words for Slack), or lanebot cannot
 // check it (not an ECR URI, another region). Faults (throttling, access denied, 5xx) throw
 // LanebotErrors, as for every port.
-import { shortImageText, type EcrImageRef } from '../domain/image-uri';
+import { shortImageText, type EcrImageRef } from './image-uri';
 
 export type ImageCheck =
   | {

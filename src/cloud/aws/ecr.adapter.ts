@@ -3,7 +3,7 @@
 // fault; so is an image ECR has archived (it cannot be pulled until restored). Other errors go
 // through the common mapping (aws-call.ts).
 import { DescribeImagesCommand, type DescribeImagesCommandOutput, type ECRClient, type ImageIdentifier } from '@aws-sdk/client-ecr';
-import { parseImageUri, pinnedImageUri, shortImageText, type EcrImageRef } from '../../domain/image-uri';
+import { parseImageUri, pinnedImageUri, shortImageText, type EcrImageRef } from '../image-uri';
 import { imageMissingReason, type ImageCheck, type ImageRegistryPort } from '../image-registry.port';
 import { callAws, mapAwsError, sdkErrorName, type AwsCallOptions } from './aws-call';
 

@@ -8,7 +8,7 @@
 // `digest:<digest>` → when it was pushed. A simulated build of the same tag yields the same digest,
 // as if builds were reproducible: a rebuild of a lane's commit is the image it already had.
 import type { Redis } from 'ioredis';
-import { parseImageUri, pinnedImageUri, type EcrImageRef } from '../../domain/image-uri';
+import { parseImageUri, pinnedImageUri, type EcrImageRef } from '../image-uri';
 import { LanebotError } from '../../errors';
 import { imageMissingReason, type ImageCheck, type ImageRegistryPort } from '../image-registry.port';
 import { sha256 } from './sim-account';

@@ -10,7 +10,7 @@
 import { aheadText, errorText, escapeAndTruncate, escapeText, MAX_SUMMARY, refusedText, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
 import { healthStatusLabel, healthText } from '../../chat/health-messages';
 import type { ChatMessage } from '../../chat/chat.port';
-import { parseImageUri, shortImageText } from '../../domain/image-uri';
+import { imageText } from '../../cloud/image-uri';
 import { laneStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import { isLanebotError } from '../../errors';
@@ -24,12 +24,6 @@ import { onAwsFault } from '../steps/retry';
 import { stackChangesStep } from '../steps/stack-changes.step';
 import { verifyHealthStep } from '../steps/verify-health.step';
 
-/** How a thread names an image: `repo@sha256:ab12…` or `repo:tag`. */
-export function imageText(uri: string | undefined): string {
-  if (!uri) return 'an unknown image';
-  const parsed = parseImageUri(uri);
-  return parsed.kind === 'ecr' ? shortImageText(parsed.ref) : uri;
-}
 
 /**
  * The image must still be in its registry (ECR keeps only so many): checked here, through the

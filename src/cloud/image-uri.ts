@@ -72,3 +72,10 @@ export function pinnedImageUri(ref: Pick<EcrImageRef, 'registry' | 'repository'>
 export function shortImageText(ref: EcrImageRef): string {
   return ref.digest ? `${ref.repository}@${ref.digest.slice(0, 19)}` : `${ref.repository}:${ref.tag}`;
 }
+
+/** How Slack names an image: `repo@sha256:ab12…` or `repo:tag`, or the URI as it is when it is not ECR's. */
+export function imageText(uri: string | undefined): string {
+  if (!uri) return 'an unknown image';
+  const parsed = parseImageUri(uri);
+  return parsed.kind === 'ecr' ? shortImageText(parsed.ref) : uri;
+}

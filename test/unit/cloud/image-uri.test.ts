@@ -1,4 +1,4 @@
-import { parseImageUri, pinnedImageUri, shortImageText } from '../../../src/domain/image-uri';
+import { parseImageUri, pinnedImageUri, shortImageText } from '../../../src/cloud/image-uri';
 
 const DIGEST = `sha256:${'0f'.repeat(32)}`;
 
