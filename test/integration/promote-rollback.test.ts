@@ -97,6 +97,9 @@ describe('promote and rollback', () => {
     expect(done.text).toContain('Deployed and healthy');
     expect(JSON.stringify(done.blocks)).toContain('lane_roll_back');
 
+    // Again: default runs that image already.
+    expect(await reply('promote gray')).toContain('Lane *default* already runs');
+
     await click(done, 'lane_roll_back');
     const rolledBack = await finish('default', 'rollback');
     expect(rolledBack.params).toMatchObject({ image: defaultBefore, from: '2' });
