@@ -15,7 +15,7 @@ export interface RenewArgs {
 
 export const renewCommand: Command<RenewArgs> = {
   name: 'renew',
-  summary: 'keep an idle lane from being deleted: renew it for the environment\'s expiry (7d) or for <duration> (at most 30d)',
+  summary: 'keep an idle lane from being deleted: renew it for the environment\'s expiry.deleteAfter, or for <duration> (at most expiry.maxRenewal)',
   usage: '/lane renew <lane> [<duration>]',
   needsScope: true,
 

@@ -370,7 +370,9 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       }
       case 'expiry-sweep': {
         const swept = await expiry.sweep();
-        if (swept.warn + swept.expire + swept.withdrawn > 0) logger.child({ component: 'expiry' }).info(swept, 'expiry sweep');
+        // Debug: while a lane stands warned, every sweep queues its (de-duplicated) work again; what
+        // the work does is logged and audited where it happens.
+        if (swept.warn + swept.expire + swept.withdrawn > 0) logger.child({ component: 'expiry' }).debug(swept, 'expiry sweep');
         return;
       }
       case 'expiry-digest':
