@@ -2,6 +2,8 @@
 // load the current state from Redis and re-check who clicked, because a payload is only as
 // trustworthy as the message it came from — and a message can be old, edited or forged.
 
+import { validateLane, type LaneRef } from '../../domain/names';
+
 /** Slack refuses a button whose value is longer than this. */
 export const MAX_ACTION_VALUE_LENGTH = 2000;
 
@@ -33,4 +35,16 @@ export function decodeButtonValue<V>(
     return { ok: false, problem: `unknown value version${shown} (this lanebot reads version ${version})` };
   }
   return fields(parsed as Record<string, unknown>);
+}
+
+/**
+ * The lane a value names (`service`, `env`, `lane` fields), checked with the same rules as the
+ * commands, so nothing that is not a lane name reaches a Redis key.
+ */
+export function laneOfValue({ service, env, lane }: Record<string, unknown>): DecodeResult<LaneRef> {
+  if (typeof service !== 'string' || typeof env !== 'string' || typeof lane !== 'string') return { ok: false, problem: 'the value does not name a lane' };
+  if (!/^[a-z][a-z0-9-]{0,39}$/.test(service) || !/^[a-z][a-z0-9-]{0,15}$/.test(env) || !validateLane(lane, { service, env }).ok) {
+    return { ok: false, problem: 'the value does not name a lane' };
+  }
+  return { ok: true, value: { service, env, lane } };
 }

@@ -4,24 +4,18 @@
 import { threadRefusal } from '../../../commands/command';
 import { checkDelete, DELETE_LANE_ACTION_ID, requestDelete } from '../../../commands/delete';
 import { simple } from '../../chat/messages';
-import { validateLane, type LaneRef } from '../../domain/names';
+import type { LaneRef } from '../../domain/names';
 import type { ButtonModule, ClickOutcome } from './action';
-import { decodeButtonValue, type DecodeResult } from './button-value';
+import { decodeButtonValue, laneOfValue, type DecodeResult } from './button-value';
 
 export interface DeleteLaneValue extends LaneRef {
   v: 1;
 }
 
 export function decodeDeleteLaneValue(raw: unknown): DecodeResult<DeleteLaneValue> {
-  return decodeButtonValue(raw, 1, ({ service, env, lane }) => {
-    if (typeof service !== 'string' || typeof env !== 'string' || typeof lane !== 'string') {
-      return { ok: false, problem: 'the value does not name a lane' };
-    }
-    // The same rules as the command: nothing that is not a lane name reaches a Redis key.
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(service) || !/^[a-z][a-z0-9-]{0,15}$/.test(env) || !validateLane(lane, { service, env }).ok) {
-      return { ok: false, problem: 'the value does not name a lane' };
-    }
-    return { ok: true, value: { v: 1, service, env, lane } };
+  return decodeButtonValue(raw, 1, (fields) => {
+    const lane = laneOfValue(fields);
+    return lane.ok ? { ok: true, value: { v: 1, ...lane.value } } : lane;
   });
 }
 

@@ -7,9 +7,9 @@ import { renewLane } from '../../../commands/renew';
 import { DELETE_LANE_ACTION_ID } from '../../../commands/delete';
 import { simple } from '../../chat/messages';
 import type { ExpiryWindow } from '../../domain/expiry';
-import { validateLane, type LaneRef } from '../../domain/names';
+import type { LaneRef } from '../../domain/names';
 import type { ButtonModule, ClickOutcome } from './action';
-import { decodeButtonValue, type DecodeResult } from './button-value';
+import { decodeButtonValue, laneOfValue, type DecodeResult } from './button-value';
 
 export const RENEW_LANE_ACTION_ID = 'lane_renew';
 /** A second Renew button with another duration needs another action id (Slack wants them unique per block). */
@@ -22,14 +22,11 @@ export interface RenewLaneValue extends LaneRef {
 }
 
 export function decodeRenewLaneValue(raw: unknown): DecodeResult<RenewLaneValue> {
-  return decodeButtonValue(raw, 1, ({ service, env, lane, d }) => {
-    if (typeof service !== 'string' || typeof env !== 'string' || typeof lane !== 'string' || typeof d !== 'number' || !Number.isInteger(d) || d <= 0) {
-      return { ok: false, problem: 'the value does not name a lane and a duration' };
-    }
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(service) || !/^[a-z][a-z0-9-]{0,15}$/.test(env) || !validateLane(lane, { service, env }).ok) {
-      return { ok: false, problem: 'the value does not name a lane' };
-    }
-    return { ok: true, value: { v: 1, service, env, lane, d } };
+  return decodeButtonValue(raw, 1, (fields) => {
+    const { d } = fields;
+    const lane = laneOfValue(fields);
+    if (!lane.ok || typeof d !== 'number' || !Number.isInteger(d) || d <= 0) return { ok: false, problem: 'the value does not name a lane and a duration' };
+    return { ok: true, value: { v: 1, ...lane.value, d } };
   });
 }
 

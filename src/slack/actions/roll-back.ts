@@ -3,11 +3,10 @@
 // clicks, with the same checks as the command (commands/rollback.ts), made again at the click.
 import type { ActionsBlock } from '@slack/types';
 import { requestRollback } from '../../../commands/rollback';
-import { simple } from '../../chat/messages';
-import { validateLane, type LaneRef } from '../../domain/names';
+import type { LaneRef } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
 import type { ButtonModule, ClickOutcome } from './action';
-import { decodeButtonValue, type DecodeResult } from './button-value';
+import { decodeButtonValue, laneOfValue, type DecodeResult } from './button-value';
 
 export const ROLL_BACK_ACTION_ID = 'lane_roll_back';
 
@@ -16,12 +15,9 @@ export interface RollBackValue extends LaneRef {
 }
 
 export function decodeRollBackValue(raw: unknown): DecodeResult<RollBackValue> {
-  return decodeButtonValue(raw, 1, ({ service, env, lane }) => {
-    if (typeof service !== 'string' || typeof env !== 'string' || typeof lane !== 'string') return { ok: false, problem: 'the value does not name a lane' };
-    if (!/^[a-z][a-z0-9-]{0,39}$/.test(service) || !/^[a-z][a-z0-9-]{0,15}$/.test(env) || !validateLane(lane, { service, env }).ok) {
-      return { ok: false, problem: 'the value does not name a lane' };
-    }
-    return { ok: true, value: { v: 1, service, env, lane } };
+  return decodeButtonValue(raw, 1, (fields) => {
+    const lane = laneOfValue(fields);
+    return lane.ok ? { ok: true, value: { v: 1, ...lane.value } } : lane;
   });
 }
 
