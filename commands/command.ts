@@ -100,6 +100,8 @@ export interface Command<A = unknown> {
   usage: string;
   /** False for commands that work in any channel (help). */
   needsScope: boolean;
+  /** Options of its own (`to` for `--to <lane>`), left in its tokens for `parse`; others are refused. */
+  options?: readonly string[];
   /** Pure: tokens after the subcommand and global flags. */
   parse(tokens: string[], scope: Scope): ParseResult<A>;
   authorize(ctx: CommandContext, args: A, config: LanebotConfig): Authorization;

@@ -70,7 +70,7 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
     return replyWith(`\`${printable(first.slice(0, 40))}\` is not a lanebot command.${hint}`, undefined, true);
   }
 
-  const flags = extractFlags(tokens);
+  const flags = extractFlags(tokens, command.options);
   if (!flags.ok) return replyWith(flags.problem, command);
 
   let scope: Scope = { service: '', env: '' };
@@ -116,13 +116,13 @@ function helpReply(config: LanebotConfig, channelId: string): Reply {
   return ephemeral(lines.join('\n'));
 }
 
-/** Options that belong to one subcommand, left in its tokens: promote's `--to <lane>` and `--canary`. */
-const COMMAND_OPTIONS: ReadonlySet<string> = new Set(['to', 'canary']);
-
 type Flags = { ok: true; service?: string; env?: string; rest: string[] } | { ok: false; problem: string };
 
-/** Takes `--service X`, `--service=X`, `--env X`, `--env=X` out of the tokens, anywhere. */
-export function extractFlags(tokens: string[]): Flags {
+/**
+ * Takes `--service X`, `--service=X`, `--env X`, `--env=X` out of the tokens, anywhere; the
+ * command's own options (Command.options) stay in them for its parse.
+ */
+export function extractFlags(tokens: string[], own: readonly string[] = []): Flags {
   const values: Record<string, string> = {};
   const rest: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -133,13 +133,13 @@ export function extractFlags(tokens: string[]): Flags {
     }
     const [rawName, inline] = token.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const name = rawName.toLowerCase();
-    if (COMMAND_OPTIONS.has(name)) {
-      // A subcommand's own option (`/lane promote gray --to blue`): its parse reads it.
+    if (own.includes(name)) {
       rest.push(token);
       continue;
     }
     if (name !== 'service' && name !== 'env') {
-      return { ok: false, problem: `unknown option \`${printable(token.slice(0, 40))}\` (options: --service, --env)` };
+      const known = ['--service', '--env', ...own.map((o) => `--${o}`)].join(', ');
+      return { ok: false, problem: `unknown option \`${printable(token.slice(0, 40))}\` (options: ${known})` };
     }
     const value = inline ?? tokens[++i];
     if (value === undefined || value === '' || value.startsWith('--')) return { ok: false, problem: `\`--${name}\` needs a value` };

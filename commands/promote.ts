@@ -19,6 +19,7 @@ export const promoteCommand: Command<PromoteArgs> = {
   summary: 'put the image a lane runs on default (or on the lane --to names): the tested image, no rebuild',
   usage: '/lane promote <lane> [--to <lane>]',
   needsScope: true,
+  options: ['to', 'canary'],
 
   parse(tokens, scope) {
     const rest: string[] = [];

@@ -442,6 +442,9 @@ describe('routeCommand: subcommands', () => {
     expect(replyText(route('promote'))).toContain('missing the lane to promote');
     expect(replyText(route('promote gray blue'))).toContain('too many arguments');
     expect(replyText(route('promote gray --to'))).toContain('`--to` needs a lane');
+    expect(replyText(route('promote gray --force'))).toContain('unknown option `--force` (options: --service, --env, --to, --canary)');
+    // --to is promote's own: other commands refuse it.
+    expect(replyText(route('deploy gray main --to blue'))).toContain('unknown option `--to` (options: --service, --env)');
   });
 
   it('routes rollback with an optional release: a number, a tag or a digest', () => {
