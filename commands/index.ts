@@ -24,9 +24,6 @@ export const COMMANDS: ReadonlyMap<string, Command> = new Map<string, Command>(
   [deployCommand, deleteCommand, renewCommand, releasesCommand, promoteCommand, rollbackCommand, statusCommand, listCommand, historyCommand, approvalsCommand, helpCommand, setupCommand, infraCommand, bootCommand].map((c) => [c.name, c]),
 );
 
-/** Subcommands of the grammar that later versions add; named so users get a precise answer. */
-const NOT_YET_AVAILABLE = new Set<string>([]);
-
 /** Slack escapes these three characters in slash command text. */
 function decodeSlackText(text: string): string {
   return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
@@ -62,9 +59,6 @@ export function routeCommand(input: RouteInput, config: LanebotConfig): Routed {
   const name = first.toLowerCase();
   const command = COMMANDS.get(name);
   if (!command) {
-    if (NOT_YET_AVAILABLE.has(name)) {
-      return replyWith(`\`/lane ${name}\` is not available in this version of lanebot yet.`, undefined, true);
-    }
     const suggestion = closest(name, [...COMMANDS.keys()]);
     const hint = suggestion ? ` Did you mean \`/lane ${suggestion}\`?` : '';
     return replyWith(`\`${printable(first.slice(0, 40))}\` is not a lanebot command.${hint}`, undefined, true);
