@@ -4,13 +4,15 @@
 // (`activeId`), which one waits next (`pendingId`), and the latest one that got it (`lastId`). A real
 // lane's hash also holds the lane itself: its state (active, deleting), when it was created and last
 // active, its last deployer, what it runs now (branch, image) and its home thread (the latest
-// operation's). Its release history is a capped list beside it, and every lane is in one index by
-// last activity (what expiry sweeps read).
+// operation's), and, once verified, what it runs on (`resources`: its service, target group and
+// alarms, indexed by alarm name for the alarm watch). Its release history is a capped list beside it.
+// Every lane is in an index by last activity (what the alarm watch pages through), and every lane
+// in an index by expiry base (what the expiry sweep reads; domain/expiry.ts).
 //
 // Serialization lives in two Lua scripts, so any number of bot processes agree on who holds a slot:
 // `admit` lets an operation in, parks it, supersedes or refuses it, per its kind's admission policy;
 // `release` hands the slot to the waiting one and, for a delete, retires or restores the lane. The
-// index moves in the same scripts. Both are safe to run again after a crash.
+// indexes move in the same scripts. Both are safe to run again after a crash.
 import type { Redis } from 'ioredis';
 import type { OperationRecord } from '../domain/operation';
 import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
