@@ -82,6 +82,8 @@ export interface CommandDeps {
     /** A click on a pipeline's manual approval: `deciding` when it recorded the decision. */
     decidePipeline(op: OperationRecord, token: string, decision: { approved: boolean; by: string; reason?: string; at: number }): Promise<string>;
   };
+  /** A person's control of a running operation (a canary's pause, abort, promote now): OperationStore.setControl. */
+  controlOperation: OperationStore['setControl'];
   /** Brings an operation waiting for a decision back to its runner at once. */
   resume(operationId: string): Promise<void>;
   /** Re-renders an operation's root message (its approval request) from its record. */

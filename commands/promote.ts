@@ -1,9 +1,13 @@
-// `/lane promote <lane> [--to <lane>]`: put the image a lane runs, proven there, on `default` (the
-// baseline every untagged request reaches), or on the lane `--to` names — the very image, no rebuild
-// (src/operations/kinds/release.kinds.ts). Refused from Redis alone (the ack path) when the source
-// has no healthy release or the target runs that image already; the operation checks the image still
-// exists in its registry. `--canary` is for a later version.
+// `/lane promote <lane> [--to <lane>] [--canary | --no-canary]`: put the image a lane runs, proven
+// there, on `default` (the baseline every untagged request reaches), or on the lane `--to` names — the
+// very image, no rebuild (src/operations/kinds/release.kinds.ts). With `--canary` (or where the
+// environment sets `canary: true`, unless `--no-canary`), default gets it progressively: a canary
+// takes default's traffic in steps, each checked (src/operations/kinds/canary.kind.ts). Refused from
+// Redis alone (the ack path) when the source has no healthy release or the target runs that image
+// already; the operation checks the image still exists in its registry.
 import { can } from '../src/access/policy';
+import { canarySettingsOf } from '../src/config';
+import { thresholdsText } from '../src/chat/canary-messages';
 import { DEFAULT_LANE, validateLane } from '../src/domain/names';
 import { newOperationId, type OperationRequest } from '../src/domain/operation';
 import { imageText } from '../src/cloud/image-uri';
@@ -12,22 +16,30 @@ import { ephemeral, refusal, threadRefusal, type Command } from './command';
 export interface PromoteArgs {
   from: string;
   to: string;
+  /** `--canary` (true), `--no-canary` (false), or neither (the environment's `canary.byDefault`). */
+  canary?: boolean;
 }
 
 export const promoteCommand: Command<PromoteArgs> = {
   name: 'promote',
   summary: 'put the image a lane runs on default (or on the lane --to names): the tested image, no rebuild',
-  usage: '/lane promote <lane> [--to <lane>]',
+  usage: '/lane promote <lane> [--to <lane>] [--canary | --no-canary]',
   needsScope: true,
-  options: ['to', 'canary'],
+  options: ['to', 'canary', 'no-canary'],
 
   parse(tokens, scope) {
     const rest: string[] = [];
     let to: string | undefined;
+    let canary: boolean | undefined;
     for (let i = 0; i < tokens.length; i++) {
       const token = tokens[i]!;
       const lower = token.toLowerCase();
-      if (lower === '--canary') return { ok: false, problem: 'canary promotion is not available in this version of lanebot yet; promote without --canary' };
+      if (lower === '--canary' || lower === '--no-canary') {
+        const wanted = lower === '--canary';
+        if (canary !== undefined) return { ok: false, problem: canary === wanted ? `\`${lower}\` is given twice` : '`--canary` and `--no-canary` cannot both be given' };
+        canary = wanted;
+        continue;
+      }
       if (lower === '--to' || lower.startsWith('--to=')) {
         if (to !== undefined) return { ok: false, problem: '`--to` is given twice' };
         to = lower === '--to' ? tokens[++i] : token.slice(5);
@@ -45,13 +57,16 @@ export const promoteCommand: Command<PromoteArgs> = {
       if (!check.ok) return { ok: false, problem: check.problem };
     }
     if (from === target) return { ok: false, problem: `lane *${from}* cannot be promoted to itself` };
-    return { ok: true, args: { from, to: target } };
+    if (canary && target !== DEFAULT_LANE) {
+      return { ok: false, problem: `a canary moves lane default's untagged traffic, so \`--canary\` promotes to default only; drop \`--to ${target}\` or \`--canary\`` };
+    }
+    return { ok: true, args: { from, to: target, ...(canary !== undefined ? { canary } : {}) } };
   },
 
   // Promoting changes the target lane: who may deploy there may promote to it.
   authorize: (ctx, { to }, config) => can(ctx.principal, 'deploy', { ...ctx.scope, lane: to }, config),
 
-  async run(ctx, { from, to }, deps) {
+  async run(ctx, { from, to, canary: asked }, deps) {
     const scope = ctx.scope;
     const [source, target, releases] = await Promise.all([
       deps.lanes.get({ ...scope, lane: from }),
@@ -71,9 +86,11 @@ export const promoteCommand: Command<PromoteArgs> = {
     const cannotPost = await threadRefusal(ctx.channelId, deps);
     if (cannotPost) return cannotPost;
     const now = deps.clock.now();
+    const settings = canarySettingsOf(deps.config, scope.env);
+    const canary = to === DEFAULT_LANE && (asked ?? settings.byDefault);
     const request: OperationRequest = {
       id: newOperationId(now),
-      kind: 'promote',
+      kind: canary ? 'canary' : 'promote',
       ...scope,
       lane: to,
       params: { image: release.image, branch: release.branch, from, ...(target.image ? { replaced: target.image } : {}) },
@@ -82,6 +99,12 @@ export const promoteCommand: Command<PromoteArgs> = {
       requestedAt: now,
     };
     await deps.enqueue(request);
+    if (canary) {
+      const interval = Math.round(settings.intervalMs / 60_000);
+      return ephemeral(
+        `:hatching_chick: Canary of lane *${from}* → *default*: image \`${imageText(release.image)}\`${release.branch ? ` (\`${release.branch}\`)` : ''} takes ${settings.steps.map((p) => `${p} %`).join(' → ')} of default's traffic, each step held ${interval} min and checked (${thresholdsText(settings)}). lanebot posts its progress, with Pause, Promote now and Abort buttons, in a thread in this channel.`,
+      );
+    }
     return ephemeral(
       `:arrow_up: Promoting lane *${from}* → *${to}*: image \`${imageText(release.image)}\`${release.branch ? ` (\`${release.branch}\`)` : ''}. lanebot posts its progress in a thread in this channel.`,
     );

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { DEFAULT_CANARY_STEPS, stepsProblem, type CanarySettings } from './domain/canary';
 import type { ExpiryWindow } from './domain/expiry';
 import { DEFAULT_LANE, defaultPipelineName, validateScopeName, type LaneRef, type Scope } from './domain/names';
 
@@ -61,6 +62,52 @@ const rate = z.string().transform((text, ctx) => {
   }
   return { count, windowMs };
 });
+
+/** A percentage: 1, 0.5, "1%", "0.5 %". */
+const percentage = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const match = typeof value === 'number' ? [String(value), String(value)] : /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+  const n = match ? Number(match[1]) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 100) {
+    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a percentage; write a number from 0 to 100, e.g. 1 or "0.5%"` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/** A canary's p99 limit: a time ("500ms", "1s") or a share of the baseline's p99 ("150%"). */
+const p99Limit = z.union([z.string(), z.number()]).transform((value, ctx): CanarySettings['maxP99'] => {
+  const text = String(value).trim();
+  const time = /^(\d{1,6})(ms|s)$/.exec(text);
+  if (time) return { kind: 'absolute', ms: Number(time[1]) * (time[2] === 's' ? 1000 : 1) };
+  const share = /^(\d{1,4})\s*%$/.exec(text);
+  if (share && Number(share[1]) >= 100) return { kind: 'relative', percent: Number(share[1]) };
+  ctx.addIssue({ code: 'custom', message: `"${text}" is not a p99 limit; write a time such as 500ms or 1s, or a share of the baseline's p99 of at least 100%, such as 150%` });
+  return z.NEVER;
+});
+
+/**
+ * `canary:` of an environment (domain/canary.ts): `true` makes a canary the default way to promote to
+ * lane default there, with the default settings; an object sets them (and `byDefault`).
+ */
+const canarySchema = z.preprocess(
+  (value) => (typeof value === 'boolean' ? { byDefault: value } : value),
+  z.strictObject({
+    byDefault: z.boolean().default(false),
+    steps: z
+      .array(z.number())
+      .default([...DEFAULT_CANARY_STEPS])
+      .superRefine((steps, ctx) => {
+        const problem = stepsProblem(steps);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+    interval: duration.prefault('5m').refine((ms) => ms >= 60_000 && ms <= 6 * 3_600_000, 'must be from 1m (ALB metrics come per minute) to 6h'),
+    maxErrorRate: percentage.prefault(1),
+    maxP99: p99Limit.prefault('500ms'),
+    failureLimit: z.number().int().min(1).max(10).default(2),
+    minRequests: z.number().int().min(0).max(10_000_000).default(100),
+    abandonAfter: duration.prefault('30m').refine((ms) => ms >= 5 * 60_000, 'must be at least 5m'),
+  }),
+);
 
 // ---------------------------------------------------------------------------------------------
 // The config file.
@@ -146,6 +193,8 @@ const environmentSchema = z.strictObject({
   expiry: z
     .preprocess(neverAsFlag, z.strictObject({ never: z.literal(true).optional(), warnAfter: duration.optional(), deleteAfter: duration.optional() }))
     .optional(),
+  /** How `/lane promote … --canary` runs here (domain/canary.ts); `canary: true` makes it the default way. */
+  canary: canarySchema.optional(),
   verify: z
     .strictObject({
       soak: durationOrZero.prefault('5m').refine((ms) => ms <= 3_600_000, 'must be at most 1h'),
@@ -196,6 +245,22 @@ export function shortestWarnAfter(config: LanebotConfig): number | undefined {
 export function verifySettingsOf(config: LanebotConfig, env: string): VerifySettings {
   const settings = Object.hasOwn(config.environments, env) ? config.environments[env] : undefined;
   return settings?.verify ?? environmentSchema.parse({}).verify;
+}
+
+/** The canary settings of an environment (its own, or the defaults; not by default). */
+export function canarySettingsOf(config: LanebotConfig, env: string): CanarySettings {
+  const settings = Object.hasOwn(config.environments, env) ? config.environments[env]?.canary : undefined;
+  const c = settings ?? canarySchema.parse({});
+  return {
+    steps: c.steps,
+    intervalMs: c.interval,
+    maxErrorRatePercent: c.maxErrorRate,
+    maxP99: c.maxP99,
+    failureLimit: c.failureLimit,
+    minRequests: c.minRequests,
+    abandonAfterMs: c.abandonAfter,
+    byDefault: c.byDefault,
+  };
 }
 
 const configSchema = z

@@ -246,7 +246,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
   const alarmWatch = new AlarmWatch({
     states: new AlarmStates(redis, keys),
     lanes,
@@ -319,6 +319,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       pending: (scope) => commandApprovals.pending(scope).catch(redisUnavailable),
       decidePipeline: (op, token, decision) => commandApprovals.decidePipeline(op, token, decision).catch(redisUnavailable),
     },
+    controlOperation: (operationId, field, value, statuses, once) => commandOperations.setControl(operationId, field, value, statuses, once).catch(redisUnavailable),
     resume: (operationId) => resume(commandQueues, operationId),
     refreshThread: (operationId) => commandNarrator.refreshRoot(operationId),
     openModal: (triggerId, view) => chat.openModal(triggerId, view),

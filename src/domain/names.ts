@@ -1,5 +1,6 @@
 // Names a lane produces in AWS, and the validation that keeps every one of them legal.
 // Pure: no SDK imports. The limits below are AWS's, and each derived name says which one binds it.
+import { CANARY_LANE } from './canary';
 
 /** Service, environment and lane names share one shape: a lowercase letter, then [a-z0-9-]. */
 const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
@@ -71,6 +72,11 @@ export const MAX_ENV_LENGTH = 16;
 
 export function laneStackName({ service, env, lane }: LaneRef): string {
   return `app-${service}-${env}-${lane}`;
+}
+
+/** The stack of lane default's canary (templates/canary-stack.yaml); `canary` is no lane's name. */
+export function canaryStackName(scope: Scope): string {
+  return laneStackName({ ...scope, lane: CANARY_LANE });
 }
 
 export function ecsServiceName({ service, env, lane }: LaneRef): string {
@@ -149,6 +155,9 @@ export function validateLane(lane: string, scope: Scope): Validation {
   }
   if (lane.endsWith('-') || lane.includes('--')) {
     return { ok: false, problem: `lane \`${shown}\` must not end with \`-\` or contain \`--\`` };
+  }
+  if (lane === CANARY_LANE) {
+    return { ok: false, problem: 'lane `canary` is reserved: lanebot runs the canary of lane default under that name (`/lane promote <lane> --canary`)' };
   }
   if (lane.length > MAX_LANE_LENGTH) {
     return { ok: false, problem: `lane \`${shown.slice(0, 20)}…\` is ${lane.length} characters; lanes are at most ${MAX_LANE_LENGTH} (one DNS label)` };

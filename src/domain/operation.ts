@@ -4,6 +4,7 @@
 // thread. Pure types and rules here; no Redis, no SDK.
 import { randomBytes } from 'node:crypto';
 import type { StageView } from '../cloud/pipelines.port';
+import type { CanaryControl, CanaryPause, CanaryState } from './canary';
 import type { LaneRef } from './names';
 
 /**
@@ -53,7 +54,8 @@ export function isFinished(status: OperationStatus): boolean {
 
 /** The kinds the registry knows (src/operations/kinds/). */
 /** `lane-thread` changes nothing: it holds a thread for a lane that has none (kinds/lane-thread.kind.ts). */
-export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete' | 'promote' | 'rollback' | 'lane-thread';
+/** `canary` promotes a lane's release to lane default in traffic steps (kinds/canary.kind.ts). */
+export type OperationKind = 'deploy' | 'infra' | 'boot' | 'setup' | 'delete' | 'promote' | 'rollback' | 'canary' | 'lane-thread';
 
 /** Kind-specific parameters, fixed when the operation is requested (e.g. a deploy's branch). */
 export type OperationParams = Readonly<Record<string, string>>;
@@ -98,6 +100,14 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
   approval?: ApprovalState;
   /** What the health verification after the change found (steps/verify-health.step.ts). */
   health?: HealthVerdict;
+  /** A canary's progress (kinds/canary.kind.ts), written by its steps only. */
+  canary?: CanaryState;
+  /** The canary's Pause/Resume buttons: the last click wins. */
+  canaryPause?: CanaryPause;
+  /** The canary's Abort button (the first click counts). */
+  canaryAbort?: CanaryControl;
+  /** The canary's Promote now button (the first click counts). */
+  canaryPromoteNow?: CanaryControl;
   /** The delete that made the lane refuse this operation. */
   refusedBy?: string;
   /** Why the operation ended in `error` or `refused`. */

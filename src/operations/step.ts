@@ -3,6 +3,7 @@
 // operation up where another one died. Between calls the job waits in BullMQ's delayed set and
 // holds no worker.
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log';
 import type { Clock } from '../clock';
 import type { CloudPorts } from '../cloud/cloud';
 import type { ThreadNarrator } from '../chat/thread-narrator';
@@ -19,6 +20,8 @@ export interface StepDeps {
   lanes: LaneRegistry;
   rulePriorities: RulePriorities;
   narrator: ThreadNarrator;
+  /** What steps record beyond status changes (a canary's checks and verdicts). */
+  audit: Pick<AuditLog, 'record'>;
   config: LanebotConfig;
   /** Where the CloudFormation templates are (the repository's templates/). */
   templatesDir: string;

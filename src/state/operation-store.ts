@@ -16,7 +16,23 @@ export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
 export const UNSTARTED_RETENTION_SECONDS = 6 * 3600;
 
 const NUMBER_FIELDS = new Set(['requestedAt', 'startedAt', 'finishedAt', 'step', 'recoveries']);
-const JSON_FIELDS = new Set(['params', 'stages', 'progress', 'approval', 'pipelineApproval', 'health']);
+const JSON_FIELDS = new Set(['params', 'stages', 'progress', 'approval', 'pipelineApproval', 'health', 'canary', 'canaryPause', 'canaryAbort', 'canaryPromoteNow']);
+
+/** The fields people's clicks write on a running canary (setControl). */
+export type CanaryControlField = 'canaryPause' | 'canaryAbort' | 'canaryPromoteNow';
+
+// Writes a control field only while the operation runs (ARGV[3..] the statuses it may be in); with
+// ARGV[2] = 'once', only if the field is not set yet. Returns 1 when written, 0 when the operation
+// is in another status (or missing), 2 when a once-field was already set.
+const SET_CONTROL_SCRIPT = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+local ok = false
+for i = 4, #ARGV do if ARGV[i] == status then ok = true end end
+if not ok then return 0 end
+if ARGV[2] == 'once' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 2 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
 
 // Creates the record unless it exists: a retried job must not reset an operation that already moved on.
 const CREATE_SCRIPT = `
@@ -79,6 +95,16 @@ export class OperationStore {
    */
   async shortenRetention(operationId: string, seconds: number): Promise<void> {
     await this.redis.eval(SHORTEN_TTL_SCRIPT, 1, this.keys.operation(operationId), seconds);
+  }
+
+  /**
+   * Records a person's control of a running operation (a canary's pause, abort, promote now) while it
+   * is in one of `statuses`; `once` keeps the first click. One script: a click racing the end of the
+   * operation either lands before it or is told it came too late.
+   */
+  async setControl(operationId: string, field: CanaryControlField, value: object, statuses: readonly OperationStatus[], once: boolean): Promise<'set' | 'not-running' | 'already'> {
+    const result = await this.redis.eval(SET_CONTROL_SCRIPT, 1, this.keys.operation(operationId), field, once ? 'once' : 'always', JSON.stringify(value), ...statuses);
+    return result === 1 ? 'set' : result === 2 ? 'already' : 'not-running';
   }
 
   /** Sets `status` (and the patch) only if the current status is one of `from`. */

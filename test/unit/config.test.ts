@@ -1,4 +1,4 @@
-import { verifySettingsOf, parseConfig, parseDuration, pipelineNameFor, readEnvOptions, type LanebotConfig } from '../../src/config';
+import { canarySettingsOf, verifySettingsOf, parseConfig, parseDuration, pipelineNameFor, readEnvOptions, type LanebotConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 
 /** The example of DESIGN.md, verbatim. */
@@ -88,6 +88,58 @@ describe('parseConfig', () => {
     expect(configErrorOf(config({ environments: '  dev:\n    verify: { soak: 2h }' })).message).toMatch(/environments\.dev\.verify\.soak.*at most 1h/s);
     expect(configErrorOf(config({ environments: '  dev:\n    verify: { deadline: 0s }' })).message).toMatch(/environments\.dev\.verify\.deadline/);
     expect(configErrorOf(config({ environments: '  dev:\n    verify: { soaks: 1m }' })).message).toMatch(/soaks/);
+  });
+
+  it('reads canary settings per environment: `true` makes it the default, an object sets thresholds, bad values are named', () => {
+    const parsed = parseConfig(
+      config({
+        environments:
+          '  dev: {}\n  stage:\n    canary: true\n  prod:\n    canary: { steps: [10, 50, 100], interval: 2m, maxErrorRate: "0.5%", maxP99: 150%, failureLimit: 1, minRequests: 20, abandonAfter: 10m }',
+      }),
+    );
+    const defaults = {
+      steps: [1, 5, 10, 25, 50, 100],
+      intervalMs: 5 * 60_000,
+      maxErrorRatePercent: 1,
+      maxP99: { kind: 'absolute', ms: 500 },
+      failureLimit: 2,
+      minRequests: 100,
+      abandonAfterMs: 30 * 60_000,
+      byDefault: false,
+    };
+    expect(canarySettingsOf(parsed, 'dev')).toEqual(defaults);
+    expect(canarySettingsOf(parsed, 'nowhere')).toEqual(defaults);
+    expect(canarySettingsOf(parsed, 'stage')).toEqual({ ...defaults, byDefault: true });
+    expect(canarySettingsOf(parsed, 'prod')).toEqual({
+      steps: [10, 50, 100],
+      intervalMs: 2 * 60_000,
+      maxErrorRatePercent: 0.5,
+      maxP99: { kind: 'relative', percent: 150 },
+      failureLimit: 1,
+      minRequests: 20,
+      abandonAfterMs: 10 * 60_000,
+      byDefault: false,
+    });
+    expect(canarySettingsOf(parseConfig(config({ environments: '  dev:\n    canary: { maxErrorRate: 2, maxP99: 1s }' })), 'dev')).toMatchObject({ maxErrorRatePercent: 2, maxP99: { kind: 'absolute', ms: 1000 } });
+    const bad: [string, RegExp][] = [
+      ['canary: { steps: [5, 1, 100] }', /canary\.steps.*increase/s],
+      ['canary: { steps: [1, 5, 50] }', /canary\.steps.*end with 100/s],
+      ['canary: { steps: [0, 100] }', /canary\.steps.*from 1 to 100/s],
+      ['canary: { steps: [] }', /canary\.steps.*1 to 20/s],
+      ['canary: { maxErrorRate: "lots" }', /canary\.maxErrorRate.*"lots" is not a percentage/s],
+      ['canary: { maxErrorRate: 120 }', /canary\.maxErrorRate.*not a percentage/s],
+      ['canary: { maxP99: 50% }', /canary\.maxP99.*at least 100%/s],
+      ['canary: { maxP99: fast }', /canary\.maxP99.*"fast" is not a p99 limit/s],
+      ['canary: { interval: 30s }', /canary\.interval.*from 1m/s],
+      ['canary: { failureLimit: 0 }', /canary\.failureLimit/],
+      ['canary: { minRequests: -1 }', /canary\.minRequests/],
+      ['canary: { abandonAfter: 1m }', /canary\.abandonAfter.*at least 5m/s],
+      ['canary: { step: [1, 100] }', /step/],
+      ['canary: maybe', /canary/],
+    ];
+    for (const [line, message] of bad) {
+      expect(configErrorOf(config({ environments: `  dev:\n    ${line}` })).message).toMatch(message);
+    }
   });
 
   it('accepts approvers that are user groups (S…) and enterprise users (W…)', () => {

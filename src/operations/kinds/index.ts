@@ -4,13 +4,14 @@ import { bootKind, infraKind, setupKind } from './admin.kinds';
 import { deleteKind } from './delete.kind';
 import { deployKind } from './deploy.kind';
 import { laneThreadKind } from './lane-thread.kind';
+import { canaryKind } from './canary.kind';
 import { promoteKind, rollbackKind } from './release.kinds';
 
-export const OPERATION_KINDS = [deployKind, infraKind, bootKind, setupKind, deleteKind, promoteKind, rollbackKind, laneThreadKind] as const;
+export const OPERATION_KINDS = [deployKind, infraKind, bootKind, setupKind, deleteKind, promoteKind, rollbackKind, canaryKind, laneThreadKind] as const;
 
 /** The registry, checked: the composition root calls this at start-up. */
 export function createOperationRegistry(): OperationRegistry {
   const registry = new OperationRegistry(OPERATION_KINDS);
-  registry.requireAll(['deploy', 'infra', 'boot', 'setup', 'delete', 'promote', 'rollback', 'lane-thread']);
+  registry.requireAll(['deploy', 'infra', 'boot', 'setup', 'delete', 'promote', 'rollback', 'canary', 'lane-thread']);
   return registry;
 }

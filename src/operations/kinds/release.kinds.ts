@@ -29,7 +29,7 @@ import { verifyHealthStep } from '../steps/verify-health.step';
  * The image must still be in its registry (ECR keeps only so many): checked here, through the
  * cloud, never in the command's ack. A registry lanebot cannot read (not ECR) is said and passed.
  */
-const checkImageStep: OperationStep = {
+export const checkImageStep: OperationStep = {
   name: 'check-image',
   async run(op, deps) {
     const image = op.params.image ?? '';

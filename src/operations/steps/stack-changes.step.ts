@@ -53,13 +53,16 @@ export type StackChange =
   | { action: 'delete'; stackName: string };
 
 export interface StackChangesOptions {
+  /** The step's name, when a kind has more than one such step. */
+  name?: string;
   /** The stacks to change, in the order the thread lists them. May throw a LanebotError (config). */
   changes(op: OperationRecord, deps: StepDeps): StackChange[];
   /** The operation's error when an AWS fault ends it (e.g. a hint about the role to configure). */
   giveUp?(message: string, error: unknown, deps: StepDeps): string;
 }
 
-interface Progress {
+/** Where the changes of a step stand between its calls (its `progress`); other steps may keep one too. */
+export interface StackChangeState {
   failures: number;
   /** Per stack: where its event stream was last read. */
   cursors: Record<string, string>;
@@ -71,8 +74,10 @@ interface Progress {
   busySince: Record<string, number>;
 }
 
-function readProgress(op: OperationRecord): Progress {
-  const p = (op.progress ?? {}) as Partial<Progress>;
+type Progress = StackChangeState;
+
+export function readStackChangeState(saved: unknown): StackChangeState {
+  const p = (saved ?? {}) as Partial<Progress>;
   return {
     failures: p.failures ?? 0,
     cursors: { ...p.cursors },
@@ -84,9 +89,9 @@ function readProgress(op: OperationRecord): Progress {
 
 export function stackChangesStep(options: StackChangesOptions): OperationStep {
   return {
-    name: 'stack-changes',
+    name: options.name ?? 'stack-changes',
     async run(op, deps) {
-      const state = readProgress(op);
+      const state = readStackChangeState(op.progress);
       let changes: StackChange[];
       try {
         changes = options.changes(op, deps);
@@ -97,7 +102,8 @@ export function stackChangesStep(options: StackChangesOptions): OperationStep {
       const stages = changes.map((c) => op.stages.find((s) => s.name === c.stackName) ?? { name: c.stackName, status: 'NotStarted' as const });
       let nextStages: StageView[];
       try {
-        nextStages = await Promise.all(stages.map((stage, i) => advance(op, changes[i]!, i, stage, state, deps)));
+        // One token per operation and stack: a retried step finds the operation it started.
+        nextStages = await Promise.all(stages.map((stage, i) => advanceStackChange(changes[i]!, `${op.id}-${i}`, stage, state, deps)));
       } catch (error) {
         const result = onAwsFault(error, {
           failures: state.failures,
@@ -132,8 +138,12 @@ export function stackChangesStep(options: StackChangesOptions): OperationStep {
   };
 }
 
-/** Moves one stack on by one call; returns its stage as it is now. */
-async function advance(op: OperationRecord, change: StackChange, index: number, stage: StageView, state: Progress, deps: StepDeps): Promise<StageView> {
+/**
+ * Moves one stack change on by one call; returns its stage as it is now. `token` is the change's
+ * idempotency token (the same for every call of the same change, never reused for another one).
+ * Faults throw (the caller retries); `state` is changed in place and must be saved by the caller.
+ */
+export async function advanceStackChange(change: StackChange, token: string, stage: StageView, state: Progress, deps: StepDeps): Promise<StageView> {
   const now = deps.clock.now();
   const name = change.stackName;
   if (stage.status === 'Succeeded' || stage.status === 'Failed') return stage;
@@ -151,19 +161,17 @@ async function advance(op: OperationRecord, change: StackChange, index: number, 
       // The stack left by a failed create is gone (or its delete failed): create it afresh.
       state.replacing = state.replacing.filter((s) => s !== name);
       if (progress.status !== 'DELETE_COMPLETE') return failed(stage, now, 'DeleteStack', `could not delete the failed stack first (${progress.status})`, state.reasons[name]);
-      return start(op, change, index, { name, status: 'NotStarted' }, state, deps);
+      return start(change, token, { name, status: 'NotStarted' }, state, deps);
     }
     if (progress.succeeded) return { name, status: 'Succeeded', startedAt: stage.startedAt, endedAt: now, detail: progress.status };
     return failed(stage, now, 'ExecuteChangeSet', `stack ended in ${progress.status}`, state.reasons[name]);
   }
-  return start(op, change, index, stage, state, deps);
+  return start(change, token, stage, state, deps);
 }
 
-async function start(op: OperationRecord, change: StackChange, index: number, stage: StageView, state: Progress, deps: StepDeps): Promise<StageView> {
+async function start(change: StackChange, clientRequestToken: string, stage: StageView, state: Progress, deps: StepDeps): Promise<StageView> {
   const now = deps.clock.now();
   const name = change.stackName;
-  // One token per operation and stack: a retried step finds the operation it started.
-  const clientRequestToken = `${op.id}-${index}`;
   const busy = (status: string): StageView => {
     const since = (state.busySince[name] ??= now);
     if (now - since > MAX_BUSY_WAIT_MS) {

@@ -8,9 +8,10 @@ import type { ReasonModalModule } from './reason-modal';
 import { deployAgainButton } from './deploy-again';
 import { renewLaneButton, renewLaneLongButton } from './renew-lane';
 import { rollBackButton } from './roll-back';
+import { abortCanaryButton, pauseCanaryButton, promoteCanaryNowButton, resumeCanaryButton } from './canary-controls';
 import { rejectDeployButton, rejectDeployReason } from './reject-deploy';
 
-export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton, renewLaneButton, renewLaneLongButton, rollBackButton] as unknown as ButtonModule<never>[];
+export const BUTTONS: readonly ButtonModule<never>[] = [deployAgainButton, deleteLaneButton, approveDeployButton, rejectDeployButton, approvePipelineButton, rejectPipelineButton, renewLaneButton, renewLaneLongButton, rollBackButton, pauseCanaryButton, resumeCanaryButton, promoteCanaryNowButton, abortCanaryButton] as unknown as ButtonModule<never>[];
 
 /** Every reason modal a Reject button opens (reason-modal.ts). */
 export const REASON_MODALS: readonly ReasonModalModule<never>[] = [rejectDeployReason, rejectPipelineReason] as unknown as ReasonModalModule<never>[];

@@ -59,6 +59,7 @@ class StepRun {
       logger: pino({ level: 'silent' }),
       pollIntervalMs: POLL_MS,
       timeScale: 1,
+      audit: { record: async () => undefined },
     };
   }
 

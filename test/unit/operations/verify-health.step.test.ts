@@ -162,6 +162,7 @@ class StepRun {
       logger: pino({ level: 'silent' }),
       pollIntervalMs: POLL_MS,
       timeScale: this.timeScale,
+      audit: { record: async () => undefined },
     };
   }
 
