@@ -433,16 +433,22 @@ describe('routeCommand: subcommands', () => {
     expect(reply).not.toContain('y'.repeat(40));
   });
 
-  it('routes promote to default, or to the lane --to names, and refuses --canary for now', () => {
+  it('routes promote to default, or to the lane --to names, with or without a canary', () => {
     expect(runOf(route('promote gray')).args).toEqual({ from: 'gray', to: 'default' });
     expect(runOf(route('promote gray --to blue')).args).toEqual({ from: 'gray', to: 'blue' });
     expect(runOf(route('PROMOTE gray --to=blue')).args).toEqual({ from: 'gray', to: 'blue' });
-    expect(replyText(route('promote gray --canary'))).toContain('canary promotion is not available');
+    expect(runOf(route('promote gray --canary')).args).toEqual({ from: 'gray', to: 'default', canary: true });
+    expect(runOf(route('promote gray --no-canary')).args).toEqual({ from: 'gray', to: 'default', canary: false });
+    expect(runOf(route('promote gray --to default --CANARY')).args).toEqual({ from: 'gray', to: 'default', canary: true });
+    expect(replyText(route('promote gray --canary --to blue'))).toContain('`--canary` promotes to default only');
+    expect(replyText(route('promote gray --canary --no-canary'))).toContain('cannot both be given');
+    expect(replyText(route('promote gray --canary --canary'))).toContain('given twice');
+    expect(replyText(route('promote canary'))).toContain('lane `canary` is reserved');
     expect(replyText(route('promote gray --to gray'))).toContain('cannot be promoted to itself');
     expect(replyText(route('promote'))).toContain('missing the lane to promote');
     expect(replyText(route('promote gray blue'))).toContain('too many arguments');
     expect(replyText(route('promote gray --to'))).toContain('`--to` needs a lane');
-    expect(replyText(route('promote gray --force'))).toContain('unknown option `--force` (options: --service, --env, --to, --canary)');
+    expect(replyText(route('promote gray --force'))).toContain('unknown option `--force` (options: --service, --env, --to, --canary, --no-canary)');
     // --to is promote's own: other commands refuse it.
     expect(replyText(route('deploy gray main --to blue'))).toContain('unknown option `--to` (options: --service, --env)');
   });

@@ -1,0 +1,274 @@
+// The canary end to end (issue 14): a real bot on the simulator, a controlled clock, Slack through the
+// local stub. The simulator's traffic splits default's requests between the default target group and
+// the canary's by the canary stack's weights; the canary behaves like its source lane (gray), whose
+// health controls make it fail.
+import { randomUUID } from 'node:crypto';
+import type { StubMessage } from '../support/slack-stub';
+import { SlackStub } from '../support/slack-stub';
+import type { OperationRecord } from '../../src/domain/operation';
+import { deletePrefix, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
+
+/** dev with a short canary: 1-minute steps, 50 requests enough (the simulator sends 6,000/min to default). */
+const CANARY_CONFIG = TEST_CONFIG.replace('  dev:\n    verify: { soak: 0s }\n', '  dev:\n    verify: { soak: 0s }\n    canary: { interval: 1m, minRequests: 50 }\n');
+const FULL_RUN_MS = 400_000;
+const DEV = { service: 'user-api', env: 'dev' };
+const lane = (name: string) => ({ ...DEV, lane: name });
+const CANARY_STACK = 'app-user-api-dev-canary';
+
+async function deploy(t: TestBot, name: string, branch: string): Promise<void> {
+  await t.command(`deploy ${name} ${branch}`);
+  const root = await waitFor('the root message', () => t.stub.rootMentioning(branch));
+  await waitFor('the pipeline to run', async () => (await t.bot.lanes.get(lane(name)))?.last?.status === 'running');
+  t.clock.advance(FULL_RUN_MS);
+  await waitFor('the success reply', () => t.stub.thread(root).find((m) => m.text.includes('now runs')));
+}
+
+async function reply(t: TestBot, text: string, user?: string): Promise<string> {
+  const sent = await t.command(text, user ? { user } : undefined);
+  if (sent.body) return String((JSON.parse(sent.body) as { text: string }).text);
+  const answer = await waitFor(`the answer to /lane ${text}`, () => t.stub.responsesFor(sent.id)[0]);
+  return String(answer.body.text);
+}
+
+/** The canary operation of lane default (the newest), once recorded. */
+async function canaryOp(t: TestBot): Promise<OperationRecord | undefined> {
+  const last = (await t.bot.lanes.get(lane('default')))?.last;
+  return last?.kind === 'canary' ? ((await t.bot.operations.get(last.id)) ?? undefined) : undefined;
+}
+
+/**
+ * Moves the clock 15 s at a time (the simulator's stacks, the holds and the metrics lag all run on it)
+ * until `until` holds of the canary's record, or it ends.
+ */
+async function drive(t: TestBot, until: (op: OperationRecord) => boolean, maxSteps = 600): Promise<OperationRecord> {
+  for (let i = 0; i < maxSteps; i++) {
+    const op = await canaryOp(t);
+    if (op && (until(op) || ['succeeded', 'failed', 'cancelled', 'error', 'refused'].includes(op.status))) return op;
+    t.clock.advance(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  throw new Error('the canary did not get there');
+}
+
+async function click(t: TestBot, message: StubMessage, actionId: string, user = 'U0ALICE'): Promise<void> {
+  const response = await fetch(`${t.stub.url}/sandbox/actions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user, channel: message.channel, ts: message.ts, actionId }),
+  });
+  const result = (await response.json()) as { ok: boolean; error?: string };
+  expect(result).toMatchObject({ ok: true, status: 200 });
+}
+
+describe('canary promotion', () => {
+  let t: TestBot;
+
+  beforeEach(async () => {
+    t = await startTestBot({ config: CANARY_CONFIG });
+    t.stub.setBotUrl(t.url);
+    await deploy(t, 'default', 'release/1.0.0');
+    await deploy(t, 'gray', 'release/2.0.0');
+  });
+
+  afterEach(async () => {
+    await t.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  async function canaryRoot(): Promise<StubMessage> {
+    return waitFor('the canary root', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('canary gray → default')));
+  }
+
+  it('walks every step, promotes default to the canary\'s image and removes the canary', async () => {
+    const grayImage = (await t.bot.lanes.get(lane('gray')))!.image!;
+    const defaultBefore = (await t.bot.lanes.get(lane('default')))!.image!;
+    expect(await reply(t, 'promote gray --canary')).toContain('takes 1 % → 5 % → 10 % → 25 % → 50 % → 100 % of default\'s traffic');
+    const root = await canaryRoot();
+
+    // Mid-way: the canary stack exists with the step's weights, and the root shows the progress.
+    const mid = await drive(t, (op) => op.canary?.phase === 'hold' && op.canary.index === 2);
+    expect(mid.canary?.percent).toBe(10);
+    const stack = (await t.bot.simStacks!.list()).find((s) => s.stackName === CANARY_STACK)!;
+    expect(stack.parameters).toMatchObject({ CanaryWeight: '10', BaselineWeight: '90', SourceLane: 'gray', ImageUri: grayImage });
+    await waitFor('the root to show the progress', () => JSON.stringify(root.blocks).includes('canary at *10 %*'));
+    expect(JSON.stringify(root.blocks)).toContain('canary_pause');
+
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('succeeded');
+    expect(done.canary).toMatchObject({ outcome: 'passed', promoted: true, removed: true, failures: 0 });
+    expect(done.canary!.checks.map((c) => `${c.percent}:${c.verdict}`)).toEqual(['1:pass', '5:pass', '10:pass', '25:pass', '50:pass', '100:pass']);
+    // Every check compared both target groups with traffic in the window (the baseline has none at 100 %).
+    for (const check of done.canary!.checks) expect(check.canary.requests).toBeGreaterThanOrEqual(50);
+    expect(done.canary!.checks[0]!.baseline.requests).toBeGreaterThan(done.canary!.checks[0]!.canary.requests);
+
+    expect((await t.bot.lanes.get(lane('default')))!.image).toBe(grayImage);
+    const stacks = await t.bot.simStacks!.list();
+    expect(stacks.find((s) => s.stackName === CANARY_STACK && s.status !== 'DELETE_COMPLETE')).toBeUndefined();
+    const releases = await t.bot.lanes.releases(lane('default'));
+    expect(releases[0]).toMatchObject({ kind: 'canary', image: grayImage, health: 'healthy', replaced: defaultBefore });
+
+    const thread = t.stub.thread(root);
+    await waitFor('the final reply', () => thread.find((m) => m.text.includes('Canary promoted')) ?? t.stub.thread(root).find((m) => m.text.includes('Canary promoted')));
+    const replies = t.stub.thread(root).map((m) => m.text);
+    expect(replies.filter((text) => / passed:\* canary/.test(text))).toHaveLength(6);
+    expect(replies.find((text) => text.includes('Canary promoted'))).toMatch(/now runs .* from lane \*gray\* \(6 of 6 steps passed/);
+    await waitFor('the root to say promoted', () => root.text.includes('promoted'));
+    expect(JSON.stringify(root.blocks)).not.toContain('canary_pause');
+
+    const audit = await t.bot.audit.recent(DEV, 200);
+    expect(audit.filter((e) => e.action === 'operation:canary' && e.outcome === 'check-pass')).toHaveLength(6);
+  });
+
+  it('rolls back at the second failed check when the canary answers 5 % of requests with a 5xx, and says which figure broke which threshold', async () => {
+    const defaultBefore = (await t.bot.lanes.get(lane('default')))!.image!;
+    await t.bot.simHealth!.setHealth(lane('gray'), { errorRatePercent: 5 });
+    await reply(t, 'promote gray --canary');
+    const root = await canaryRoot();
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('failed');
+    expect(done.canary).toMatchObject({ outcome: 'rolled-back', failures: 2, removed: true });
+    expect(done.canary!.checks.map((c) => `${c.percent}:${c.verdict}`)).toEqual(['1:fail', '1:fail']);
+    expect((await t.bot.lanes.get(lane('default')))!.image).toBe(defaultBefore);
+
+    const final = await waitFor('the final reply', () => t.stub.thread(root).find((m) => m.text.includes('Canary rolled back')));
+    expect(final.text).toMatch(/canary 5xx rate 5 % > 1 % \(\d+ of \d+ requests\) at the 1 % step \(failed check 2 of 2\)/);
+    expect(t.stub.thread(root).find((m) => m.text.includes('failed (1 of 2), holding the step'))).toBeDefined();
+    expect(t.stub.thread(root).find((m) => m.text.includes('Rolling the canary back'))).toBeDefined();
+    const stacks = await t.bot.simStacks!.list();
+    expect(stacks.find((s) => s.stackName === CANARY_STACK && s.status !== 'DELETE_COMPLETE')).toBeUndefined();
+    const audit = await t.bot.audit.recent(DEV, 200);
+    expect(audit.find((e) => e.action === 'operation:canary' && e.outcome === 'rolled-back')?.detail).toContain('canary 5xx rate 5 %');
+  });
+
+  it('rolls back a canary whose p99 is too slow', async () => {
+    await t.bot.simHealth!.setHealth(lane('gray'), { p99Ms: 900 });
+    await reply(t, 'promote gray --canary');
+    const root = await canaryRoot();
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('failed');
+    const final = await waitFor('the final reply', () => t.stub.thread(root).find((m) => m.text.includes('Canary rolled back')));
+    expect(final.text).toMatch(/canary p99 900 ms > 500 ms/);
+  });
+});
+
+describe('a canary with too little traffic, and its buttons', () => {
+  let t: TestBot;
+  // Far more requests than the simulator sends at 1 %: every check is inconclusive.
+  const config = CANARY_CONFIG.replace('canary: { interval: 1m, minRequests: 50 }', 'canary: { interval: 1m, minRequests: 100000 }').replace('  dev:\n', '  dev:\n    deployers: [U0ALICE, U0BOB]\n');
+
+  beforeEach(async () => {
+    t = await startTestBot({ config });
+    t.stub.setBotUrl(t.url);
+    await deploy(t, 'default', 'release/1.0.0');
+    await deploy(t, 'gray', 'release/2.0.0');
+  });
+
+  afterEach(async () => {
+    await t.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  it('holds the step while the checks are inconclusive; Pause, Resume, and Abort with the access policy', async () => {
+    await reply(t, 'promote gray --canary');
+    const root = await waitFor('the canary root', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('canary gray → default')));
+    const held = await drive(t, (op) => (op.canary?.checks.length ?? 0) >= 3);
+    expect(held.canary!.checks.every((c) => c.verdict === 'inconclusive' && c.percent === 1)).toBe(true);
+    expect(held.canary!.index).toBe(0);
+    expect(t.stub.thread(root).find((m) => m.text.includes('inconclusive, holding the step') && m.text.includes('too few canary requests to judge'))).toBeDefined();
+
+    // Someone who may not deploy to dev may not pause it either.
+    await waitFor('the buttons', () => JSON.stringify(root.blocks).includes('canary_pause'));
+    await click(t, root, 'canary_pause', 'U0MALLORY');
+    expect((await canaryOp(t))!.canaryPause).toBeUndefined();
+
+    await click(t, root, 'canary_pause', 'U0BOB');
+    await waitFor('the pause in the thread', () => t.stub.thread(root).find((m) => m.text.includes('paused the canary at 1 %')));
+    const checksWhenPaused = (await canaryOp(t))!.canary!.checks.length;
+    for (let i = 0; i < 20; i++) {
+      t.clock.advance(15_000);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    expect((await canaryOp(t))!.canary!.checks.length).toBe(checksWhenPaused);
+    await waitFor('the Resume button', () => JSON.stringify(root.blocks).includes('canary_resume'));
+
+    await click(t, root, 'canary_resume', 'U0ALICE');
+    await drive(t, (op) => (op.canary?.checks.length ?? 0) > checksWhenPaused);
+    expect(t.stub.thread(root).find((m) => m.text.includes('resumed the canary'))).toBeDefined();
+
+    await waitFor('the Abort button', () => JSON.stringify(root.blocks).includes('canary_abort'));
+    await click(t, root, 'canary_abort', 'U0ALICE');
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('cancelled');
+    expect(done.canary).toMatchObject({ outcome: 'aborted', outcomeBy: 'U0ALICE', removed: true });
+    const final = await waitFor('the final reply', () => t.stub.thread(root).find((m) => m.text.includes('Canary aborted')));
+    expect(final.text).toContain('<@U0ALICE> aborted the canary at 1 %');
+    // A click after the end changes nothing.
+    await click(t, root, 'canary_pause', 'U0ALICE');
+    expect((await canaryOp(t))!.status).toBe('cancelled');
+  });
+
+  it('Promote now puts the image on default without the remaining steps', async () => {
+    const grayImage = (await t.bot.lanes.get(lane('gray')))!.image!;
+    await reply(t, 'promote gray --canary');
+    const root = await waitFor('the canary root', () => t.stub.roots('C0USERAPIDEV').find((m) => m.text.includes('canary gray → default')));
+    await drive(t, (op) => (op.canary?.checks.length ?? 0) >= 1);
+    await waitFor('the buttons', () => JSON.stringify(root.blocks).includes('canary_promote_now'));
+    await click(t, root, 'canary_promote_now', 'U0BOB');
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('succeeded');
+    expect(done.canary).toMatchObject({ outcome: 'promoted-now', outcomeBy: 'U0BOB', promoted: true, removed: true });
+    expect((await t.bot.lanes.get(lane('default')))!.image).toBe(grayImage);
+    const final = await waitFor('the final reply', () => t.stub.thread(root).find((m) => m.text.includes('Canary promoted')));
+    expect(final.text).toContain('<@U0BOB> promoted it at 1 %');
+  });
+});
+
+describe('a canary across a bot restart', () => {
+  const prefix = `test-${randomUUID()}`;
+  let stub: SlackStub;
+  let first: TestBot | undefined;
+  let second: TestBot | undefined;
+
+  beforeAll(async () => {
+    stub = await new SlackStub().start();
+  });
+
+  afterEach(async () => {
+    await first?.stop();
+    await second?.stop();
+    first = undefined;
+    second = undefined;
+  });
+
+  afterAll(async () => {
+    await stub.stop();
+    await deletePrefix(prefix);
+  });
+
+  it('resumes at the step it was in when the bot comes back, and rolls back one abandoned past abandonAfter', async () => {
+    first = await startTestBot({ stub, prefix, config: CANARY_CONFIG });
+    const clock = first.clock;
+    await deploy(first, 'default', 'release/1.0.0');
+    await deploy(first, 'gray', 'release/2.0.0');
+    await reply(first, 'promote gray --canary');
+    const at = await drive(first, (op) => op.canary?.phase === 'hold' && op.canary.index === 1);
+    await first.stop();
+    first = undefined;
+
+    second = await startTestBot({ stub, prefix, clock, config: CANARY_CONFIG });
+    const resumed = await drive(second, (op) => (op.canary?.index ?? 0) >= 2);
+    // It went on from 5 %: the stack was not created again, no step was checked twice.
+    expect(resumed.canary!.checks.map((c) => c.percent)).toEqual([1, 5]);
+    expect(resumed.id).toBe(at.id);
+    await second.stop();
+    second = undefined;
+
+    // Down for longer than abandonAfter (30 min): the canary is rolled back when lanebot is back.
+    clock.advance(45 * 60_000);
+    second = await startTestBot({ stub, prefix, clock, config: CANARY_CONFIG });
+    const done = await drive(second, () => false);
+    expect(done.status).toBe('failed');
+    expect(done.canary!.reason).toMatch(/lanebot did not watch the canary for 4\dm/);
+    expect(done.canary).toMatchObject({ removed: true, outcome: 'rolled-back' });
+  });
+});
