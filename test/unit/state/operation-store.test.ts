@@ -151,3 +151,23 @@ describe('OperationStore.getMany', () => {
     expect(many.size).toBe(0);
   });
 });
+
+describe('OperationStore.setControl', () => {
+  it('writes a control only while the operation is in one of the statuses, and keeps the first click of a once-control', async () => {
+    const req = request();
+    await store.create(req);
+    // Queued: not running yet.
+    await expect(store.setControl(req.id, 'canaryAbort', { by: 'U0ONE', at: T0 }, ['running'], true)).resolves.toBe('not-running');
+    await store.transition(req.id, ['queued'], 'running');
+    await expect(store.setControl(req.id, 'canaryAbort', { by: 'U0ONE', at: T0 }, ['running'], true)).resolves.toBe('set');
+    await expect(store.setControl(req.id, 'canaryAbort', { by: 'U0TWO', at: T0 + 1 }, ['running'], true)).resolves.toBe('already');
+    await expect(store.setControl(req.id, 'canaryPause', { paused: true, by: 'U0ONE', at: T0 }, ['running'], false)).resolves.toBe('set');
+    await expect(store.setControl(req.id, 'canaryPause', { paused: false, by: 'U0TWO', at: T0 + 2 }, ['running'], false)).resolves.toBe('set');
+    const record = await store.get(req.id);
+    expect(record?.canaryAbort).toEqual({ by: 'U0ONE', at: T0 });
+    expect(record?.canaryPause).toEqual({ paused: false, by: 'U0TWO', at: T0 + 2 });
+    await store.transition(req.id, ['running'], 'succeeded');
+    await expect(store.setControl(req.id, 'canaryPause', { paused: true, by: 'U0ONE', at: T0 }, ['running'], false)).resolves.toBe('not-running');
+    await expect(store.setControl('missing', 'canaryPause', { paused: true, by: 'U0ONE', at: T0 }, ['running'], false)).resolves.toBe('not-running');
+  });
+});
