@@ -18,7 +18,7 @@ const PARAMS = {
   ServiceName: service,
   Lane: lane,
   ImageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:${lane}-0123456789ab`,
-  RulePriority: '50000',
+  RulePriority: '49999',
   ConnectionArn: 'arn:aws:codestar-connections:us-east-1:123456789012:connection/0000',
   InfraRepo: 'org/infra',
   AppRepo: 'org/app',
