@@ -13,6 +13,7 @@ export const TEMPLATE_FILES = [
   'infra-stack.yaml',
   'boot-stack.yaml',
   'service-stack.yaml',
+  'canary-stack.yaml',
   'pipelines/infra-pipeline.yaml',
   'pipelines/boot-pipeline.yaml',
   'pipelines/app-pipeline.yaml',
