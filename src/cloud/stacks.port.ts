@@ -28,6 +28,12 @@ export interface StackView {
   parameters: Record<string, string>;
   outputs: Record<string, string>;
   tags: Record<string, string>;
+  /**
+   * The stack's service role (CloudFormation's RoleARN): what its resources are created, updated and
+   * deleted with. Absent when the stack has none (CloudFormation then uses the caller's permissions).
+   * A stack made from another one's resources (the canary of lane default) is created with this role.
+   */
+  roleArn?: string;
   /** Where a person can follow the stack (the AWS console's events page); absent where there is none. */
   url?: string;
 }

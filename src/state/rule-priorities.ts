@@ -2,13 +2,24 @@
 // service/env's one listener, and ALB refuses two rules with the same priority on a listener, so the
 // priority is allocated here (unique per service/env), kept for the lane's life, and passed to the
 // pipeline as RULE_PRIORITY on every deploy of the lane. A deleted lane's priority is free again.
+// The last priority ALB allows is not a lane's: it is the canary's catch-all weighted rule
+// (templates/canary-stack.yaml), which must be evaluated after every lane rule.
 import type { Redis } from 'ioredis';
 import { DEFAULT_LANE, type LaneRef } from '../domain/names';
 import { LanebotError } from '../errors';
 import type { RedisKeys } from './keys';
 
-/** ALB rule priorities run from 1 to 50000 per listener. */
+/** ALB rule priorities run from 1 to 50000 per listener (the lowest number is evaluated first). */
 export const MAX_RULE_PRIORITY = 50_000;
+
+/**
+ * The priority of the canary's weighted rule (templates/canary-stack.yaml, parameter RulePriority's
+ * default): the last one, so a request a lane rule matches keeps going to its lane during a canary.
+ */
+export const CANARY_RULE_PRIORITY = MAX_RULE_PRIORITY;
+
+/** Lanes get priorities 1 to 49999; CANARY_RULE_PRIORITY is never handed to a lane. */
+export const MAX_LANE_RULE_PRIORITY = CANARY_RULE_PRIORITY - 1;
 
 // KEYS: the service/env's priority hash. ARGV: lane, highest priority.
 // Returns the lane's priority, allocating the lowest free one the first time; 0 when all are taken.
@@ -30,7 +41,7 @@ export class RulePriorityExhaustedError extends LanebotError {
   constructor(ref: LaneRef) {
     super(
       'RULE_PRIORITIES_EXHAUSTED',
-      `All ${MAX_RULE_PRIORITY} listener rule priorities of ${ref.service}/${ref.env} are taken, so lane ${ref.lane} cannot get a rule. ` +
+      `All ${MAX_LANE_RULE_PRIORITY} listener rule priorities for lanes of ${ref.service}/${ref.env} are taken, so lane ${ref.lane} cannot get a rule. ` +
         'Delete lanes that are no longer used, then deploy again.',
     );
     this.name = 'RulePriorityExhaustedError';
@@ -49,7 +60,7 @@ export class RulePriorities {
    */
   async allocate(ref: LaneRef): Promise<number> {
     if (ref.lane === DEFAULT_LANE) return 0;
-    const priority = Number(await this.redis.eval(ALLOCATE_SCRIPT, 1, this.keys.rulePriorities(ref), ref.lane, MAX_RULE_PRIORITY));
+    const priority = Number(await this.redis.eval(ALLOCATE_SCRIPT, 1, this.keys.rulePriorities(ref), ref.lane, MAX_LANE_RULE_PRIORITY));
     if (priority === 0) throw new RulePriorityExhaustedError(ref);
     return priority;
   }

@@ -256,6 +256,32 @@ describeWithMoto('CloudFormationAdapter on moto', () => {
     expect(view?.url).toContain('cloudformation/home?region=us-east-1#/stacks/events?stackId=');
   });
 
+  it('describes the service role a stack was created with; a parameter update keeps it', async () => {
+    const { stackName, token } = fresh();
+    const role = 'arn:aws:iam::123456789012:role/pipeline-user-api-dev-LaneStackRole-ABCDEF123456';
+    await stacks.deployStack({
+      stackName,
+      templateBody: TWO_PARAMETER_TEMPLATE,
+      parameters: { ImageUri: 'repo/user-api@sha256:aaaa', RulePriority: '17' },
+      roleArn: role,
+      clientRequestToken: token('create'),
+    });
+    expect((await stacks.describeStack(stackName))?.roleArn).toBe(role);
+
+    const update = await stacks.updateStackParameters({ stackName, parameters: { ImageUri: 'repo/user-api@sha256:bbbb' }, clientRequestToken: token('promote') });
+
+    expect(update).toMatchObject({ kind: 'started', operation: 'update' });
+    expect(await stacks.describeStack(stackName)).toMatchObject({ parameters: { ImageUri: 'repo/user-api@sha256:bbbb' }, roleArn: role });
+  });
+
+  it('describes no role for a stack created without one', async () => {
+    const { stackName, token } = fresh();
+    await stacks.deployStack(deployInput(stackName, token('create'), 'hello'));
+    const view = await stacks.describeStack(stackName);
+    expect(view?.status).toBe('CREATE_COMPLETE');
+    expect(view?.roleArn).toBeUndefined();
+  });
+
   it('reports a missing stack as undefined, gone, and DELETE_COMPLETE', async () => {
     const { stackName, token } = fresh();
 

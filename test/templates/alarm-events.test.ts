@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../../src/cloud/alarm-events.port';
 import { PSEUDO_PARAMETERS, TEMPLATES_DIR, evaluate, loadTemplate } from './support/cfn-template';
 import { matchesEventPattern, type EventPattern } from './support/event-pattern';
+import { iamResourceMatches } from './support/iam-policy';
 
 const template = loadTemplate('lanebot-alarm-events.yaml');
 const lanes = loadTemplate('service-stack.yaml');
@@ -54,12 +55,6 @@ function alarmEvent(alarmName: string, overrides: Record<string, unknown> = {}):
 function queueArn(logicalId: string): string {
   const name = evaluate(template, resources[logicalId]!.Properties!.QueueName, { parameters: {} });
   return `arn:aws:sqs:${PSEUDO_PARAMETERS['AWS::Region']}:${PSEUDO_PARAMETERS['AWS::AccountId']}:${String(name)}`;
-}
-
-/** IAM's resource matching: `*` any run of characters, `?` one, over the whole ARN. */
-function iamResourceMatches(pattern: string, arn: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`).test(arn);
 }
 
 describe('the event pattern checker', () => {

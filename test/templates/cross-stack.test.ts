@@ -3,7 +3,7 @@
 // DESIGN.md's, plus the two templates/README.md explains.
 import { evaluate, loadTemplate, walk, type CfnTemplate, type TemplateFile } from './support/cfn-template';
 
-const PARAMS = { Env: 'dev', ServiceName: 'user-api', Lane: 'gray', ImageUri: 'repo:gray-0123456789ab', RulePriority: '7' };
+const PARAMS = { Env: 'dev', ServiceName: 'user-api', Lane: 'gray', SourceLane: 'gray', ImageUri: 'repo:gray-0123456789ab', RulePriority: '7' };
 
 function exportsOf(file: TemplateFile): string[] {
   const template = loadTemplate(file);
@@ -52,8 +52,8 @@ describe('exports', () => {
     expect(exportsOf('lanebot-alarm-events.yaml').sort()).toEqual(['stack-DeadLetterQueueUrl', 'stack-QueueArn', 'stack-QueueUrl', 'stack-RuleArn']);
   });
 
-  it('the lane stack and the pipeline stacks export nothing (nothing may come to depend on a lane)', () => {
-    for (const file of ['service-stack.yaml', 'pipelines/app-pipeline.yaml', 'pipelines/boot-pipeline.yaml', 'pipelines/infra-pipeline.yaml'] as const) {
+  it('the lane stack, the canary stack and the pipeline stacks export nothing (nothing may come to depend on a lane)', () => {
+    for (const file of ['service-stack.yaml', 'canary-stack.yaml', 'pipelines/app-pipeline.yaml', 'pipelines/boot-pipeline.yaml', 'pipelines/infra-pipeline.yaml'] as const) {
       expect({ file, exports: exportsOf(file) }).toEqual({ file, exports: [] });
     }
   });
@@ -87,6 +87,23 @@ describe('every Fn::ImportValue matches an export of a lower layer', () => {
         'infra-environment-dev-PrivateSubnets',
         'infra-environment-dev-VpcId',
       ]),
+    );
+  });
+
+  it('the canary stack imports only from the environment and boot stacks: the default target group and what a lane needs but Cloud Map', () => {
+    const imports = importsOf(loadTemplate('canary-stack.yaml'));
+    expect(imports.filter((name) => !infra.has(name) && !boot.has(name))).toEqual([]);
+    expect(imports).toEqual(
+      [
+        'boot-user-api-dev-DefaultTargetGroupArn',
+        'boot-user-api-dev-HttpListenerArn',
+        'boot-user-api-dev-LoadBalancerArn',
+        'boot-user-api-dev-LogGroupName',
+        'boot-user-api-dev-TaskSecurityGroupId',
+        'infra-environment-dev-ClusterName',
+        'infra-environment-dev-PrivateSubnets',
+        'infra-environment-dev-VpcId',
+      ].sort(),
     );
   });
 

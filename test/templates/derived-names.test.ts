@@ -17,8 +17,9 @@ const PARAMS = {
   Env: env,
   ServiceName: service,
   Lane: lane,
+  SourceLane: lane,
   ImageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:${lane}-0123456789ab`,
-  RulePriority: '50000',
+  RulePriority: '49999',
   ConnectionArn: 'arn:aws:codestar-connections:us-east-1:123456789012:connection/0000',
   InfraRepo: 'org/infra',
   AppRepo: 'org/app',
@@ -29,6 +30,7 @@ function value(template: CfnTemplate, logicalId: string, property: string, param
 }
 
 const lanes = loadTemplate('service-stack.yaml');
+const canary = loadTemplate('canary-stack.yaml');
 const boot = loadTemplate('boot-stack.yaml');
 const infra = loadTemplate('infra-stack.yaml');
 const appPipeline = loadTemplate('pipelines/app-pipeline.yaml');
@@ -66,6 +68,10 @@ const checks: Check[] = [
   ['5xx alarm name', value(lanes, 'TargetErrorRateAlarm', 'AlarmName'), 255],
   ['unhealthy hosts alarm name', value(lanes, 'UnhealthyHostsAlarm', 'AlarmName'), 255],
   ['running tasks alarm name', value(lanes, 'RunningTasksAlarm', 'AlarmName'), 255],
+  ['canary stack name', laneStackName({ service, env, lane: 'canary' }), 128],
+  ['canary ECS service name', value(canary, 'Service', 'ServiceName'), 255],
+  ['canary task definition family', value(canary, 'TaskDefinition', 'Family'), 255],
+  ['canary log stream name', `canary/app/${'0'.repeat(32)}`, 512],
   ['5xx alarm description', value(lanes, 'TargetErrorRateAlarm', 'AlarmDescription'), 1024],
   ['log group name', value(boot, 'LogGroup', 'LogGroupName'), 512],
   // awslogs streams are {prefix}/{container}/{task id}.
@@ -99,7 +105,7 @@ describe(`the longest names (service ${service.length}, env ${env.length}, lane 
   });
 
   it('every tag value fits 256 characters of the tag character set (ECS, ELB and others refuse more)', () => {
-    for (const template of [infra, boot, lanes, appPipeline, bootPipeline, infraPipeline]) {
+    for (const template of [infra, boot, lanes, canary, appPipeline, bootPipeline, infraPipeline]) {
       walk(template.Resources, (node) => {
         if (!('Key' in node && 'Value' in node) || typeof node.Key !== 'string') return;
         const tagValue = evaluate(template, node.Value, { parameters: PARAMS, resourceValue: () => 'x'.repeat(200) });
@@ -124,6 +130,16 @@ describe('src/domain/names.ts agrees with the templates', () => {
   it('lane stack name and ECS service name', () => {
     expect(laneStackName(ref)).toBe(`app-${service}-${env}-${lane}`);
     expect(ecsServiceName(ref)).toBe(value(lanes, 'Service', 'ServiceName'));
+  });
+
+  it('the canary is named as a lane `canary` would be (its stack, ECS service, task family and log streams)', () => {
+    const asLane = { service, env, lane: 'canary' };
+    expect(ecsServiceName(asLane)).toBe(value(canary, 'Service', 'ServiceName'));
+    expect(value(canary, 'TaskDefinition', 'Family')).toBe(ecsServiceName(asLane));
+    const logOptions = evaluate(canary, canary.Resources.TaskDefinition!.Properties!.ContainerDefinitions, { parameters: PARAMS }) as {
+      LogConfiguration: { Options: Record<string, string> };
+    }[];
+    expect(logOptions[0]!.LogConfiguration.Options['awslogs-stream-prefix']).toBe('canary');
   });
 
   it('"listener rule header value" is the widest value of the template’s rule', () => {

@@ -2,8 +2,9 @@
 // whose tracestate carries the member ctx=lane:{lane}, within ALB's limits; lane `default` has no
 // rule; a lane's rule and target group live and die with its stack.
 import { laneRuleHeaderValues } from '../../src/domain/names';
+import { MAX_LANE_RULE_PRIORITY } from '../../src/state/rule-priorities';
 import { albHeaderMatches } from './support/alb-header-match';
-import { evaluate, evaluateConditions, loadTemplate, type CfnTemplate } from './support/cfn-template';
+import { evaluate, evaluateConditions, failedRuleAssertions, loadTemplate } from './support/cfn-template';
 
 const template = loadTemplate('service-stack.yaml');
 const BASE = { Env: 'dev', ServiceName: 'user-api', ImageUri: 'repo:x', RulePriority: '17' };
@@ -113,26 +114,14 @@ describe('the lane rule (values read from the template with Lane=gray)', () => {
 describe('RulePriority', () => {
   const priority = template.Parameters!.RulePriority!;
 
-  it('is a Number, default 0, 0..50000', () => {
-    expect(priority).toMatchObject({ Type: 'Number', Default: 0, MinValue: 0, MaxValue: 50000 });
+  it('is a Number, default 0, 0..49999: what the allocator hands lanes (50000 is the canary rule’s)', () => {
+    expect(priority).toMatchObject({ Type: 'Number', Default: 0, MinValue: 0, MaxValue: MAX_LANE_RULE_PRIORITY });
   });
 
-  /** Evaluates the template's Rules like CloudFormation: the failed assertions' descriptions. */
-  function failedAssertions(t: CfnTemplate, parameters: Record<string, string>): string[] {
-    const failed: string[] = [];
-    for (const rule of Object.values(t.Rules ?? {})) {
-      if (rule.RuleCondition !== undefined && !evaluate(t, rule.RuleCondition, { parameters })) continue;
-      for (const assertion of rule.Assertions) {
-        if (!evaluate(t, assertion.Assert, { parameters })) failed.push(assertion.AssertDescription ?? '?');
-      }
-    }
-    return failed;
-  }
-
   it('0 is refused for a lane other than default, by a template Rules assertion', () => {
-    expect(failedAssertions(template, { ...BASE, Lane: 'gray', RulePriority: '0' })).toEqual([expect.stringMatching(/RulePriority must be between 1 and 50000/)]);
-    expect(failedAssertions(template, { ...BASE, Lane: 'gray', RulePriority: '1' })).toEqual([]);
-    expect(failedAssertions(template, { ...BASE, Lane: 'default', RulePriority: '0' })).toEqual([]);
+    expect(failedRuleAssertions(template, { ...BASE, Lane: 'gray', RulePriority: '0' })).toEqual([expect.stringMatching(/RulePriority must be between 1 and 49999/)]);
+    expect(failedRuleAssertions(template, { ...BASE, Lane: 'gray', RulePriority: '1' })).toEqual([]);
+    expect(failedRuleAssertions(template, { ...BASE, Lane: 'default', RulePriority: '0' })).toEqual([]);
   });
 });
 

@@ -1,5 +1,6 @@
 // The three stack layers deployed on moto (a local AWS): environment -> boot stacks of two services
-// -> lanes gray, blue and default of one service; then the gray lane deleted.
+// -> lanes gray, blue and default of one service -> the canary of that service's default lane, its
+// weights moved by a parameter update and the canary deleted; then the gray lane deleted.
 //
 // What this covers: the templates' parameters, conditions, intrinsic functions, cross-stack exports
 // and imports, and the VPC, subnets, NAT, routes, ECS cluster/task definition/service, ALB,
@@ -8,7 +9,11 @@
 // alarms and has no Fn::Cidr, so it deploys the variant of test/templates/support/moto-variant.ts
 // (stand-ins for those resources, Fn::Cidr computed here); it does not evaluate the Rules section;
 // it runs no tasks and deletes no ELBv2/ECS resource when a stack is deleted (lane-routing.test.ts
-// proves from the template that the rule and target group are the lane stack's own).
+// proves from the template that the rule and target group are the lane stack's own). And moto reads
+// a Number parameter kept with UsePreviousValue as changed (its stored value is a number, the new
+// one a string) and then fails to update the resources that use it in place, so the canary's weight
+// updates name every parameter's value (what the adapter's UsePreviousValue means; that path is
+// tested on moto in test/integration/cloudformation-moto.test.ts).
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -16,10 +21,12 @@ import {
   DescribeStacksCommand,
   ListExportsCommand,
   ListStacksCommand,
+  UpdateStackCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { DescribeRulesCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { laneRuleHeaderValues } from '../../src/domain/names';
+import { CANARY_RULE_PRIORITY } from '../../src/state/rule-priorities';
 import { describeWithMoto, startMoto, type MotoServer } from '../support/moto';
 import { loadTemplate, type TemplateFile } from './support/cfn-template';
 import { MOTO_STAND_IN_TYPES, motoVariant } from './support/moto-variant';
@@ -75,8 +82,8 @@ describeWithMoto('the stack layers on moto', () => {
   const stacks: Record<string, Stack> = {};
 
   it('the stand-ins replace only what moto cannot create', () => {
-    const replaced = (['infra-stack.yaml', 'boot-stack.yaml', 'service-stack.yaml'] as const).flatMap(
-      (file) => motoVariant(loadTemplate(file), { Env: 'dev', ServiceName: 'x', Lane: 'gray' }).replaced,
+    const replaced = (['infra-stack.yaml', 'boot-stack.yaml', 'service-stack.yaml', 'canary-stack.yaml'] as const).flatMap(
+      (file) => motoVariant(loadTemplate(file), { Env: 'dev', ServiceName: 'x', Lane: 'gray', SourceLane: 'gray' }).replaced,
     );
     expect(replaced.sort()).toEqual(['CloudMapService', 'Namespace', 'RunningTasksAlarm', 'TargetErrorRateAlarm', 'UnhealthyHostsAlarm']);
     expect(MOTO_STAND_IN_TYPES).toHaveLength(3);
@@ -179,6 +186,124 @@ describeWithMoto('the stack layers on moto', () => {
     // The other service's listener has no lane rule.
     const otherRules = (await elb.send(new DescribeRulesCommand({ ListenerArn: outputs(stacks['order-api']!).HttpListenerArn! }))).Rules!;
     expect(otherRules.filter((r) => !r.IsDefault)).toEqual([]);
+  });
+
+  describe('the canary of lane default (canary-stack.yaml)', () => {
+    const image = '123456789012.dkr.ecr.us-east-1.amazonaws.com/user-api@sha256:' + 'c'.repeat(64);
+    const canaryStack = 'app-user-api-dev-canary';
+    // Every parameter named, as lanebot does (it copies the default lane's sizes): see the note at the top.
+    const parameters: Record<string, string> = {
+      Env: 'dev',
+      ServiceName: 'user-api',
+      SourceLane: 'gray',
+      ImageUri: image,
+      CanaryWeight: '0',
+      BaselineWeight: '100',
+      RulePriority: String(CANARY_RULE_PRIORITY),
+      ContainerPort: '8080',
+      Cpu: '256',
+      Memory: '512',
+      DesiredCount: '1',
+      HealthCheckPath: '/health',
+      HealthCheckGracePeriodSeconds: '60',
+      TaskRoleArn: '',
+    };
+
+    /** A parameter update on the previous template, as updateStackParameters makes it (see the note at the top). */
+    async function setWeights(canary: number): Promise<Stack> {
+      Object.assign(parameters, { CanaryWeight: String(canary), BaselineWeight: String(100 - canary) });
+      await cfn.send(
+        new UpdateStackCommand({
+          StackName: canaryStack,
+          UsePreviousTemplate: true,
+          Capabilities: ['CAPABILITY_IAM'],
+          Parameters: Object.entries(parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+        }),
+      );
+      return settled(canaryStack);
+    }
+
+    async function canaryRule(): Promise<Rule> {
+      const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: outputs(stacks['user-api']!).HttpListenerArn! }))).Rules!;
+      return rules.find((r) => r.RuleArn === outputs(stacks.canary!).ListenerRuleArn)!;
+    }
+
+    it('creates its own service and target group, and one weighted rule at 50000, after every lane rule, with all traffic on the baseline', async () => {
+      const stack = await deploy(canaryStack, 'canary-stack.yaml', parameters);
+      expect(stack.StackStatus).toBe('CREATE_COMPLETE');
+      stacks.canary = stack;
+      const out = outputs(stack);
+      const boot = outputs(stacks['user-api']!);
+      expect(out).toMatchObject({
+        ServiceName: 'user-api-dev-canary',
+        ClusterName: outputs(stacks.infra!).ClusterName,
+        ImageUri: image,
+        SourceLane: 'gray',
+        CanaryWeight: '0',
+        BaselineWeight: '100',
+        BaselineTargetGroupArn: boot.DefaultTargetGroupArn,
+      });
+      expect(out.TargetGroupArn).not.toBe(boot.DefaultTargetGroupArn);
+      expect(out.TargetGroupFullName).toBe(out.TargetGroupArn!.split(':')[5]);
+      expect(out.BaselineTargetGroupFullName).toBe(boot.DefaultTargetGroupArn!.split(':')[5]);
+      expect(out.LoadBalancerFullName).toBe(boot.LoadBalancerArn!.split(':loadbalancer/')[1]);
+      expect(out.LoadBalancerFullName).toMatch(/^app\/[^/]+\/[^/]+$/);
+
+      const rule = await canaryRule();
+      expect(rule.Priority).toBe(String(CANARY_RULE_PRIORITY));
+      expect(rule.Conditions).toEqual([expect.objectContaining({ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } })]);
+      expect(rule.Actions).toEqual([
+        expect.objectContaining({
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: boot.DefaultTargetGroupArn, Weight: 100 },
+              { TargetGroupArn: out.TargetGroupArn, Weight: 0 },
+            ],
+            TargetGroupStickinessConfig: { Enabled: false },
+          },
+        }),
+      ]);
+      // Every lane rule comes first (lower number: evaluated earlier).
+      const rules = (await elb.send(new DescribeRulesCommand({ ListenerArn: boot.HttpListenerArn! }))).Rules!;
+      const lanePriorities = rules.filter((r) => !r.IsDefault && r.RuleArn !== rule.RuleArn).map((r) => Number(r.Priority));
+      expect(lanePriorities.sort()).toEqual([10, 20]);
+      expect(Math.max(...lanePriorities)).toBeLessThan(CANARY_RULE_PRIORITY);
+
+      const groups = (await elb.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [out.TargetGroupArn!] }))).TargetGroups!;
+      expect(groups[0]).toMatchObject({ HealthCheckPath: '/health', TargetType: 'ip', Protocol: 'HTTP', Port: 8080 });
+      expect(groups[0]!.TargetGroupName!.length).toBeLessThanOrEqual(32);
+    });
+
+    it('shifts traffic by a parameter update of the two weights (previous template, the rest unchanged), as the bot does', async () => {
+      const stack = await setWeights(5);
+      expect(stack.StackStatus).toBe('UPDATE_COMPLETE');
+      expect(Object.fromEntries(stack.Parameters!.map((p) => [p.ParameterKey, p.ParameterValue]))).toMatchObject({
+        CanaryWeight: '5',
+        BaselineWeight: '95',
+        ImageUri: image,
+        RulePriority: '50000',
+      });
+
+      const rule = await canaryRule();
+      expect(rule.Priority).toBe(String(CANARY_RULE_PRIORITY));
+      expect(rule.Actions![0]!.ForwardConfig!.TargetGroups).toEqual([
+        { TargetGroupArn: outputs(stacks['user-api']!).DefaultTargetGroupArn, Weight: 95 },
+        { TargetGroupArn: outputs(stacks.canary!).TargetGroupArn, Weight: 5 },
+      ]);
+    });
+
+    it('is deleted with its weight back at 0, leaving the lanes as they were', async () => {
+      expect((await setWeights(0)).StackStatus).toBe('UPDATE_COMPLETE');
+      expect((await canaryRule()).Actions![0]!.ForwardConfig!.TargetGroups!.map((g) => g.Weight)).toEqual([100, 0]);
+
+      await cfn.send(new DeleteStackCommand({ StackName: canaryStack }));
+      const summaries = async () => (await cfn.send(new ListStacksCommand({}))).StackSummaries ?? [];
+      expect((await summaries()).find((s) => s.StackId === stacks.canary!.StackId)?.StackStatus).toBe('DELETE_COMPLETE');
+      for (const lane of ['gray', 'blue', 'default']) {
+        expect((await settled(`app-user-api-dev-${lane}`)).StackStatus).toBe('CREATE_COMPLETE');
+      }
+    });
   });
 
   it('deletes the gray lane stack', async () => {

@@ -12,6 +12,7 @@ const REQUIRED_PARAMETERS: Record<TemplateFile, string[]> = {
   'infra-stack.yaml': ['Env'],
   'boot-stack.yaml': ['Env', 'ServiceName'],
   'service-stack.yaml': ['Env', 'ServiceName', 'Lane', 'ImageUri'],
+  'canary-stack.yaml': ['Env', 'ServiceName', 'SourceLane', 'ImageUri'],
   'pipelines/infra-pipeline.yaml': ['Env', 'ConnectionArn', 'InfraRepo'],
   'pipelines/boot-pipeline.yaml': ['Env', 'ConnectionArn', 'InfraRepo'],
   'pipelines/app-pipeline.yaml': ['Env', 'ServiceName', 'ConnectionArn', 'InfraRepo', 'AppRepo'],

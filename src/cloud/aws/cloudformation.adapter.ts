@@ -310,6 +310,7 @@ export class CloudFormationAdapter implements StacksPort {
       parameters: toRecord(stack.Parameters, (p) => [p.ParameterKey, p.ParameterValue]),
       outputs: toRecord(stack.Outputs, (o) => [o.OutputKey, o.OutputValue]),
       tags: toRecord(stack.Tags, (t) => [t.Key, t.Value]),
+      roleArn: stack.RoleARN,
       url:
         `https://${this.region}.console.aws.amazon.com/cloudformation/home?region=${this.region}` +
         `#/stacks/events?stackId=${encodeURIComponent(stackId)}`,

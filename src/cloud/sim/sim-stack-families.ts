@@ -32,6 +32,12 @@ export interface StackConfig {
   templateHash: string;
   parameters: Record<string, string>;
   tags: Record<string, string>;
+  /**
+   * The service role (RoleARN) the stack was created or last updated with; an update that names none
+   * keeps it, as CloudFormation does. Not part of sameConfig: what a stack holds follows from its
+   * template, parameters and tags, not from the role that made it.
+   */
+  roleArn?: string;
 }
 
 /** A resource an operation will fail on, and the reason CloudFormation will give. */

@@ -77,6 +77,7 @@ export function viewOf(stackName: string, state: StackState): StackView {
     parameters: { ...(config?.parameters ?? {}) },
     outputs: state.outputs && outputsConfig ? outputsOf(stackName, state.op.stackId, outputsConfig) : {},
     tags: { ...(config?.tags ?? {}) },
+    roleArn: config?.roleArn,
   };
 }
 

@@ -225,7 +225,13 @@ export class SimStacks implements StacksPort {
         }
       }
 
-      const after: StackConfig = { templateHash: sha256(input.templateBody), parameters: { ...input.parameters }, tags: { ...(input.tags ?? {}) } };
+      const after: StackConfig = {
+        templateHash: sha256(input.templateBody),
+        parameters: { ...input.parameters },
+        tags: { ...(input.tags ?? {}) },
+        // An update without a role keeps the stack's (CloudFormation's rule for RoleARN).
+        roleArn: input.roleArn ?? (exists ? state?.config?.roleArn : undefined),
+      };
       if (state && exists && sameConfig(state.config, after)) return { result: { kind: 'no-changes', stackId: state.op.stackId } };
 
       return this.startChange(stackName, clientRequestToken, record, exists ? state : undefined, after, at, options.fail);
@@ -254,7 +260,12 @@ export class SimStacks implements StacksPort {
       const unknown = Object.keys(input.parameters).filter((name) => !Object.hasOwn(config.parameters, name));
       if (unknown.length > 0) return { kind: 'rejected', reason: unknownParametersReason(stackName, unknown) };
 
-      const after: StackConfig = { templateHash: config.templateHash, parameters: { ...config.parameters, ...input.parameters }, tags: { ...config.tags } };
+      const after: StackConfig = {
+        templateHash: config.templateHash,
+        parameters: { ...config.parameters, ...input.parameters },
+        tags: { ...config.tags },
+        roleArn: input.roleArn ?? config.roleArn,
+      };
       if (sameConfig(config, after)) return { kind: 'no-changes', stackId: state.op.stackId };
       const { result } = await this.startChange(stackName, clientRequestToken, record, state, after, at);
       return result;

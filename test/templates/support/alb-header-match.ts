@@ -1,12 +1,23 @@
-// A model of how an ALB listener rule's http-header condition compares one pattern with a header.
+// A model of how an ALB listener rule's http-header and path-pattern conditions compare one pattern
+// with a request's header or path.
 
 /**
  * ALB http-header condition matching: the pattern must match the whole header value; `*` matches
  * any run of characters (also none), `?` exactly one; comparison ignores case.
  */
 export function albHeaderMatches(pattern: string, value: string): boolean {
-  const p = pattern.toLowerCase();
-  const v = value.toLowerCase();
+  return wildcardMatches(pattern.toLowerCase(), value.toLowerCase());
+}
+
+/**
+ * ALB path-pattern condition matching: the same wildcards over the whole path (without the query
+ * string), but case-sensitive.
+ */
+export function albPathMatches(pattern: string, path: string): boolean {
+  return wildcardMatches(pattern, path);
+}
+
+function wildcardMatches(p: string, v: string): boolean {
   // Classic wildcard matching with backtracking to the last `*`.
   let pi = 0;
   let vi = 0;

@@ -13,6 +13,7 @@ export const TEMPLATE_FILES = [
   'infra-stack.yaml',
   'boot-stack.yaml',
   'service-stack.yaml',
+  'canary-stack.yaml',
   'pipelines/infra-pipeline.yaml',
   'pipelines/boot-pipeline.yaml',
   'pipelines/app-pipeline.yaml',
@@ -284,4 +285,16 @@ export function evaluateConditions(template: CfnTemplate, parameters: Record<str
   return Object.fromEntries(
     Object.keys(template.Conditions ?? {}).map((name) => [name, Boolean(evaluate(template, { Condition: name }, { parameters }))]),
   );
+}
+
+/** Evaluates a template's Rules like CloudFormation: the descriptions of the assertions that fail. */
+export function failedRuleAssertions(template: CfnTemplate, parameters: Record<string, string>): string[] {
+  const failed: string[] = [];
+  for (const rule of Object.values(template.Rules ?? {})) {
+    if (rule.RuleCondition !== undefined && !evaluate(template, rule.RuleCondition, { parameters })) continue;
+    for (const assertion of rule.Assertions) {
+      if (!evaluate(template, assertion.Assert, { parameters })) failed.push(assertion.AssertDescription ?? '?');
+    }
+  }
+  return failed;
 }

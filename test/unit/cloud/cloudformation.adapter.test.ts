@@ -644,6 +644,19 @@ describe('describeStack', () => {
       url: `https://eu-west-1.console.aws.amazon.com/cloudformation/home?region=eu-west-1#/stacks/events?stackId=${encodeURIComponent(STACK_ID)}`,
     });
   });
+
+  it('gives the stack’s service role (RoleARN), so another stack can be created with the same one', async () => {
+    const role = 'arn:aws:iam::123456789012:role/pipeline-user-api-dev-LaneStackRole-ABCDEF123456';
+    givenStack('UPDATE_COMPLETE', { RoleARN: role });
+    expect((await adapter().describeStack(STACK))?.roleArn).toBe(role);
+  });
+
+  it('gives no role for a stack that has none', async () => {
+    givenStack('CREATE_COMPLETE');
+    const view = await adapter().describeStack(STACK);
+    expect(view?.status).toBe('CREATE_COMPLETE');
+    expect(view?.roleArn).toBeUndefined();
+  });
 });
 
 describe('progress', () => {

@@ -366,6 +366,39 @@ describe('SimStacks updateStackParameters', () => {
   });
 });
 
+describe('SimStacks service roles', () => {
+  const NAME = 'app-user-api-dev-default';
+  const ROLE = 'arn:aws:iam::000000000000:role/pipeline-user-api-dev-LaneStackRole-AAAAAAAAAAAA';
+  const OTHER_ROLE = 'arn:aws:iam::000000000000:role/pipeline-user-api-dev-LaneStackRole-BBBBBBBBBBBB';
+
+  it('describes the role a stack was created with, and none for a stack created without one', async () => {
+    const stacks = sim();
+    await deployed(stacks, { ...lane('default'), roleArn: ROLE });
+    await deployed(stacks, lane('gray', { priority: 3 }));
+
+    expect((await stacks.describeStack(NAME))?.roleArn).toBe(ROLE);
+    expect((await stacks.describeStack('app-user-api-dev-gray'))?.roleArn).toBeUndefined();
+  });
+
+  it('keeps the role through updates that name none (a deploy or a parameter update), and takes a new one when named', async () => {
+    const stacks = sim();
+    const original = { ...lane('default'), roleArn: ROLE };
+    await deployed(stacks, original);
+
+    await deployed(stacks, { ...lane('default', { image: 'default-bbbbbbbbbbbb' }) });
+    expect((await stacks.describeStack(NAME))?.roleArn).toBe(ROLE);
+
+    const update = await stacks.updateStackParameters({ stackName: NAME, parameters: { ImageUri: 'x@sha256:cccc' }, clientRequestToken: 'promote-1' });
+    expect(update).toMatchObject({ kind: 'started', operation: 'update' });
+    t += UPDATE_MS;
+    expect((await stacks.describeStack(NAME))?.roleArn).toBe(ROLE);
+
+    await stacks.updateStackParameters({ stackName: NAME, parameters: { ImageUri: 'x@sha256:dddd' }, roleArn: OTHER_ROLE, clientRequestToken: 'promote-2' });
+    t += UPDATE_MS;
+    expect(await stacks.describeStack(NAME)).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: { ImageUri: 'x@sha256:dddd' }, roleArn: OTHER_ROLE });
+  });
+});
+
 describe('SimStacks failures', () => {
   it('rolls a failed create back to ROLLBACK_COMPLETE; the next deploy deletes it (replacing) and then creates it anew', async () => {
     const stacks = sim();

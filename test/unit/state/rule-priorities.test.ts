@@ -1,7 +1,7 @@
 // Rule priorities on the real Redis: unique per service/env listener, stable per lane, reused once
-// a lane is deleted, and never handed out twice when processes allocate at once.
+// a lane is deleted, never handed out twice when processes allocate at once, and never the canary's.
 import { RedisKeys } from '../../../src/state/keys';
-import { MAX_RULE_PRIORITY, RulePriorities, RulePriorityExhaustedError } from '../../../src/state/rule-priorities';
+import { CANARY_RULE_PRIORITY, MAX_LANE_RULE_PRIORITY, MAX_RULE_PRIORITY, RulePriorities, RulePriorityExhaustedError } from '../../../src/state/rule-priorities';
 import { redisPerTest } from '../../support/fixtures';
 
 const ctx = redisPerTest();
@@ -64,20 +64,42 @@ describe('RulePriorities', () => {
     }
   });
 
-  it('says so when every priority of the listener is taken', async () => {
+  /** Gives lanes l1 … l{last} the priorities 1 … last, as if that many lanes had been deployed. */
+  async function fillUpTo(last: number): Promise<void> {
     const keys = new RedisKeys(ctx.prefix);
     const fill = ctx.redis.pipeline();
-    for (let p = 1; p <= MAX_RULE_PRIORITY; p += 1000) {
+    for (let p = 1; p <= last; p += 1000) {
       const fields: (string | number)[] = [];
-      for (let q = p; q < p + 1000 && q <= MAX_RULE_PRIORITY; q++) fields.push(`l${q}`, q);
+      for (let q = p; q < p + 1000 && q <= last; q++) fields.push(`l${q}`, q);
       fill.hset(keys.rulePriorities({ service: 'user-api', env: 'dev' }), ...fields);
     }
     await fill.exec();
+  }
+
+  it('hands lanes priorities up to 49999 and keeps 50000, the last one ALB allows, for the canary rule', () => {
+    expect(MAX_RULE_PRIORITY).toBe(50_000);
+    expect(CANARY_RULE_PRIORITY).toBe(MAX_RULE_PRIORITY);
+    expect(MAX_LANE_RULE_PRIORITY).toBe(49_999);
+  });
+
+  it('gives the last lane priority 49999, never the canary’s', async () => {
+    await fillUpTo(MAX_LANE_RULE_PRIORITY - 1);
+    expect(await priorities().allocate(lane('last-one'))).toBe(MAX_LANE_RULE_PRIORITY);
+    const error = await priorities()
+      .allocate(lane('one-too-many'))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RulePriorityExhaustedError);
+    expect(Object.values(await priorities().all({ service: 'user-api', env: 'dev' }))).not.toContain(CANARY_RULE_PRIORITY);
+  });
+
+  it('says so when every lane priority of the listener is taken', async () => {
+    await fillUpTo(MAX_LANE_RULE_PRIORITY);
     const error = await priorities()
       .allocate(lane('one-too-many'))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RulePriorityExhaustedError);
     expect((error as RulePriorityExhaustedError).code).toBe('RULE_PRIORITIES_EXHAUSTED');
+    expect((error as Error).message).toContain('All 49999 listener rule priorities for lanes of user-api/dev are taken');
     expect((error as Error).message).toContain('Delete lanes that are no longer used');
   });
 });
