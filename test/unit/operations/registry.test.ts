@@ -44,7 +44,20 @@ describe('OperationRegistry at start-up', () => {
 
   it('createOperationRegistry passes the check and knows every kind, with its steps in order', () => {
     const registry = createOperationRegistry();
-    expect(registry.kinds().sort()).toEqual(['boot', 'delete', 'deploy', 'infra', 'lane-thread', 'promote', 'rollback', 'setup']);
+    expect(registry.kinds().sort()).toEqual(['boot', 'canary', 'delete', 'deploy', 'infra', 'lane-thread', 'promote', 'rollback', 'setup']);
+    // The canary: its stack, the traffic steps, then default promoted (or not), the canary removed, the verdict.
+    expect(registry.spec('canary').steps.map((s) => s.name)).toEqual([
+      'check-image',
+      'canary-plan',
+      'canary-create',
+      'canary-traffic',
+      'canary-promote-default',
+      'canary-traffic-off',
+      'canary-remove',
+      'canary-verdict',
+      'verify-health',
+      'record-release',
+    ]);
     // Promote and rollback: no pipeline, the image checked, the stack updated in place, verified, recorded.
     expect(registry.spec('promote').steps.map((s) => s.name)).toEqual(['check-image', 'stack-changes', 'verify-health', 'record-release']);
     expect(registry.spec('rollback').steps.map((s) => s.name)).toEqual(registry.spec('promote').steps.map((s) => s.name));
