@@ -67,7 +67,8 @@ describe('OperationRegistry at start-up', () => {
     expect(registry.spec('delete').admission).toBe('exclusive');
     expect(registry.spec('deploy').admission).toBe('newest-wins');
     expect(registry.has('deploy')).toBe(true);
-    expect(registry.has('canary')).toBe(false);
+    expect(registry.has('canary')).toBe(true);
+    expect(registry.has('scale')).toBe(false);
   });
 
   it('spec() of a kind it lacks (a record written by a newer lanebot) throws naming the kind', () => {
