@@ -77,10 +77,27 @@ export class SimTraffic implements MetricsPort {
   constructor(private readonly options: SimTrafficOptions) {}
 
   async trafficFigures(window: TrafficWindow): Promise<Record<string, TrafficFigures>> {
-    const groups = [...new Set(window.targetGroups)];
-    if (groups.length === 0) return {};
+    if (window.targetGroups.length === 0) return {};
+    // After the empty case: the CloudWatch adapter makes no call for no target groups, so nothing can fail.
     await this.options.faults?.check('cloudwatch', 'GetMetricData');
+    return this.figures(window);
+  }
 
+  /**
+   * The figures of the target groups over the last `minutes` simulated minutes, by their ARNs, for the
+   * sandbox's view of the lanes (never failed by an armed fault: those are the bot's calls').
+   */
+  async recentFigures(scope: { service: string; env: string }, targetGroupArns: readonly string[], minutes = 5): Promise<Record<string, TrafficFigures>> {
+    const fullNames = new Map(targetGroupArns.map((arn) => [arn.slice(arn.indexOf(':targetgroup/') + 1), arn]));
+    const now = this.options.clock.now();
+    const minuteMs = 60_000 / this.options.timeScale;
+    const byName = await this.figures({ loadBalancer: loadBalancerNames(scope.service, scope.env).fullName, targetGroups: [...fullNames.keys()], start: now - minutes * minuteMs, end: now });
+    return Object.fromEntries([...fullNames].map(([name, arn]) => [arn, byName[name] ?? noTraffic()]));
+  }
+
+  /** trafficFigures without the faults. */
+  private async figures(window: TrafficWindow): Promise<Record<string, TrafficFigures>> {
+    const groups = [...new Set(window.targetGroups)];
     const figures: Record<string, TrafficFigures> = Object.fromEntries(groups.map((group) => [group, noTraffic()]));
     const scope = this.scopeOf(window.loadBalancer);
     if (!scope) return figures;
