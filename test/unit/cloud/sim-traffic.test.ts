@@ -285,6 +285,20 @@ describe('SimTraffic: what is asked', () => {
     expect((await sim.traffic.trafficFigures(window([BASELINE], 9, 11)))[BASELINE]!.requests).toBe(6_000);
   });
 
+  it('gives the sandbox the last minutes of each group by ARN, without consuming the faults armed for the bot', async () => {
+    const sim = simulator();
+    await canarySteps(sim);
+    const outputs = (await sim.stacks.describeStack(CANARY))!.outputs;
+    await sim.faults.inject({ service: 'cloudwatch', fault: 'unavailable' });
+
+    // At 12 min: 7 to 12 min, 1.5 min at 10 % then 3.5 min at 50 % (from 8.5 min).
+    const recent = await sim.traffic.recentFigures({ service: 'user-api', env: 'dev' }, [outputs.TargetGroupArn!, outputs.BaselineTargetGroupArn!], 5);
+
+    expect(recent[outputs.TargetGroupArn!]!.requests).toBe(6_000 * (0.1 * 1.5 + 0.5 * 3.5));
+    expect(recent[outputs.BaselineTargetGroupArn!]!.requests).toBe(6_000 * (0.9 * 1.5 + 0.5 * 3.5));
+    expect(await sim.faults.pending()).toEqual([{ service: 'cloudwatch', fault: 'unavailable', count: 1 }]);
+  });
+
   it('runs SIM_TIME_SCALE times faster: a window of 5 s of the clock at scale 60 holds 5 simulated minutes of requests', async () => {
     const sim = simulator(60);
     await started(sim.stacks.deployStack(lane('default', 0)));
