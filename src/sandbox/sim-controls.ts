@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LanebotConfig } from '../config';
 import { MAX_P99_MS, MAX_UNHEALTHY_TARGETS, type SimLaneView } from '../cloud/sim/sim-lane-health';
+import { CANARY_LANE } from '../cloud/sim/sim-stack-families';
 import type { SimTraffic } from '../cloud/sim/sim-traffic';
 import { checkedInjection } from '../cloud/sim/sim-faults';
 import { validateLane } from '../domain/names';
@@ -173,6 +174,9 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           if (typeof lane !== 'string') throw new BadRequest('`lane` is required (a lane name, e.g. gray)');
           const valid = validateLane(lane, { service, env });
           if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
+          if (lane === CANARY_LANE) {
+            throw new BadRequest("`lane`: the canary has no health of its own: it runs its source lane's release and behaves like that lane (its SourceLane); set that lane's health");
+          }
           const errorRatePercent = body.errorRatePercent;
           const unhealthyTargets = body.unhealthyTargets;
           const p99Ms = body.p99Ms;

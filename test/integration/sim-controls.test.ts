@@ -242,6 +242,7 @@ describe('simulator controls', () => {
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: 0 }, '`p99Ms`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: 60_001 }, '`p99Ms`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: '300' }, '`p99Ms`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'canary', p99Ms: 300 }, "behaves like that lane");
     await bad('/sandbox/sim/fail-next-stack', { stack: 42 }, '`stack`');
     await bad('/sandbox/sim/fail-next-stack', { stack: 'app-x', reason: ['no'] }, '`reason`');
     await bad('/sandbox/sim/approve', { approved: true }, '`executionId`');
