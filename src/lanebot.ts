@@ -21,6 +21,7 @@ import { createSimCloud } from './cloud/sim/create-sim-cloud';
 import { SimClock } from './cloud/sim/sim-clock';
 import type { SimFaults } from './cloud/sim/sim-faults';
 import type { SimImages } from './cloud/sim/sim-images';
+import type { SimTraffic } from './cloud/sim/sim-traffic';
 import type { SimLaneHealth } from './cloud/sim/sim-lane-health';
 import type { SimPipelines } from './cloud/sim/sim-pipelines';
 import type { SimStacks } from './cloud/sim/sim-stacks';
@@ -170,6 +171,8 @@ export interface Lanebot {
   simFaults?: SimFaults;
   /** The simulated account's ECR (what the builds pushed; deleteImage to refuse a promote or rollback to it), when CLOUD=sim. */
   simImages?: SimImages;
+  /** The simulated ALB traffic (also the metrics port): the sandbox shows each lane's, when CLOUD=sim. */
+  simTraffic?: SimTraffic;
   /** Idle lanes warned, renewed and deleted: `sweep()` and `digest()` are what the schedules run. */
   expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
@@ -519,6 +522,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     simClock,
     simFaults: simCloud?.sim.faults,
     simImages: simCloud?.sim.images,
+    simTraffic: simCloud?.sim.traffic,
     recover,
     expiry,
     alarmWatch,

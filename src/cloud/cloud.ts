@@ -6,6 +6,7 @@ import type { AlarmsPort } from './alarms.port';
 import type { EcsPort } from './ecs.port';
 import type { ImageRegistryPort } from './image-registry.port';
 import type { LoadBalancerPort } from './load-balancer.port';
+import type { MetricsPort } from './metrics.port';
 import type { PipelinesPort } from './pipelines.port';
 import type { StacksPort } from './stacks.port';
 
@@ -17,6 +18,8 @@ export interface CloudPorts {
   ecs: EcsPort;
   /** The container registry (ECR): whether a lane's image still exists, before promote or rollback reuse it. */
   images: ImageRegistryPort;
+  /** Per target group traffic of a window (requests, 5xx, p99): what a canary's analysis compares with the baseline. */
+  metrics: MetricsPort;
   /**
    * Alarm state changes as they happen; absent on AWS unless ALARM_EVENTS_QUEUE_URL names the queue
    * (then only the safety-net poll of `alarms` sees them).

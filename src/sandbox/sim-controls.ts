@@ -1,10 +1,12 @@
 // The console's simulator controls (`/sandbox/sim/...`), for the page and for scripts: what the
 // simulated account holds (executions, stacks, lanes' health) and the levers a person pulls to see
 // how the bot reacts (fail a stage or a stack operation, fail the bot's next AWS calls, answer an
-// approval, make a lane unhealthy, delete an image from the registry, move the clock). Bad input is answered 400 with a message that names the field.
+// approval, make a lane unhealthy or slow, delete an image from the registry, move the clock). Bad input is answered 400 with a message that names the field.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LanebotConfig } from '../config';
-import { MAX_UNHEALTHY_TARGETS } from '../cloud/sim/sim-lane-health';
+import { MAX_P99_MS, MAX_UNHEALTHY_TARGETS, type SimLaneView } from '../cloud/sim/sim-lane-health';
+import { CANARY_LANE } from '../cloud/sim/sim-stack-families';
+import type { SimTraffic } from '../cloud/sim/sim-traffic';
 import { checkedInjection } from '../cloud/sim/sim-faults';
 import { validateLane } from '../domain/names';
 import { isLanebotError } from '../errors';
@@ -20,7 +22,7 @@ class BadRequest extends Error {}
 export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRoutes {
   return async (req, res, url) => {
     if (!url.pathname.startsWith('/sandbox/sim/')) return false;
-    const { sim, simStacks, simHealth, simFaults, simImages } = bot;
+    const { sim, simStacks, simHealth, simFaults, simImages, simTraffic } = bot;
     if (!sim) return send(res, 409, { ok: false, error: 'the bot does not run with CLOUD=sim' });
     // Every pipeline of the simulated account: app pipelines and each env's infra-{env} and boot-{env}.
     const pipelines = sim.pipelines().map((p) => p.name);
@@ -35,6 +37,7 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
             simFaults?.pending() ?? [],
             simImages?.list() ?? [],
           ]);
+          const traffic = await laneTraffic(simTraffic, lanes);
           return send(res, 200, {
             ok: true,
             pipelines,
@@ -67,6 +70,11 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
               stackStatus: l.stackStatus ?? null,
               errorRatePercent: l.errorRatePercent,
               unhealthyTargets: l.unhealthyTargets,
+              p99Ms: l.p99Ms,
+              // Lane `canary` (the canary stack): the lane whose settings it follows; set that lane's health.
+              canaryOf: l.canaryOf ?? null,
+              // Its target group's traffic over the last 5 simulated minutes (the metrics port's figures).
+              traffic: (l.targetGroupArn && traffic.get(l.targetGroupArn)) || null,
               desiredTasks: l.desiredTasks,
               runningTasks: l.runningTasks,
               targetHealth: l.targetHealth
@@ -166,14 +174,18 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           if (typeof lane !== 'string') throw new BadRequest('`lane` is required (a lane name, e.g. gray)');
           const valid = validateLane(lane, { service, env });
           if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
+          if (lane === CANARY_LANE) {
+            throw new BadRequest("`lane`: the canary has no health of its own: it runs its source lane's release and behaves like that lane (its SourceLane); set that lane's health");
+          }
           const errorRatePercent = body.errorRatePercent;
           const unhealthyTargets = body.unhealthyTargets;
+          const p99Ms = body.p99Ms;
           const failNextDeployment = body.failNextDeployment;
           if (failNextDeployment !== undefined && typeof failNextDeployment !== 'boolean') {
             throw new BadRequest('`failNextDeployment` must be true (or false, which changes nothing)');
           }
-          if (errorRatePercent === undefined && unhealthyTargets === undefined && !failNextDeployment) {
-            throw new BadRequest('give `errorRatePercent` (0 to 100), `unhealthyTargets` (a whole number) and/or `failNextDeployment: true`');
+          if (errorRatePercent === undefined && unhealthyTargets === undefined && p99Ms === undefined && !failNextDeployment) {
+            throw new BadRequest('give `errorRatePercent` (0 to 100), `unhealthyTargets` (a whole number), `p99Ms` (milliseconds) and/or `failNextDeployment: true`');
           }
           if (errorRatePercent !== undefined && !(typeof errorRatePercent === 'number' && errorRatePercent >= 0 && errorRatePercent <= 100)) {
             throw new BadRequest('`errorRatePercent` must be a number from 0 to 100 (percent of requests answered with a 5xx)');
@@ -181,14 +193,25 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
           if (unhealthyTargets !== undefined && !(Number.isInteger(unhealthyTargets) && (unhealthyTargets as number) >= 0 && (unhealthyTargets as number) <= MAX_UNHEALTHY_TARGETS)) {
             throw new BadRequest(`\`unhealthyTargets\` must be a whole number from 0 to ${MAX_UNHEALTHY_TARGETS}`);
           }
+          if (p99Ms !== undefined && !(typeof p99Ms === 'number' && Number.isFinite(p99Ms) && p99Ms > 0 && p99Ms <= MAX_P99_MS)) {
+            throw new BadRequest(`\`p99Ms\` must be a number of milliseconds above 0 and at most ${MAX_P99_MS} (the lane's TargetResponseTime p99)`);
+          }
           const ref = { service, env, lane };
           // The circuit breaker for the lane's next ECS deployment (its next deploy's stack update).
           if (failNextDeployment) await simHealth.failNextDeployment(ref);
           const settings = await simHealth.setHealth(ref, {
             errorRatePercent: errorRatePercent as number | undefined,
             unhealthyTargets: unhealthyTargets as number | undefined,
+            p99Ms: p99Ms as number | undefined,
           });
-          return send(res, 200, { ok: true, ...ref, errorRatePercent: settings.errorRatePercent, unhealthyTargets: settings.unhealthyTargets, failNextDeployment: failNextDeployment === true });
+          return send(res, 200, {
+            ok: true,
+            ...ref,
+            errorRatePercent: settings.errorRatePercent,
+            unhealthyTargets: settings.unhealthyTargets,
+            p99Ms: settings.p99Ms,
+            failNextDeployment: failNextDeployment === true,
+          });
         }
         default:
           return send(res, 404, { ok: false, error: `no simulator control ${route}` });
@@ -200,6 +223,40 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
       return send(res, 500, { ok: false, error: error instanceof Error ? error.message : String(error) });
     }
   };
+}
+
+/** How many simulated minutes of traffic the lanes' rows show. */
+const TRAFFIC_MINUTES = 5;
+
+interface LaneTraffic {
+  requestsPerMinute: number;
+  errorRatePercent: number | null;
+  p99Ms: number | null;
+}
+
+/** Each lane's traffic by target group ARN: one read per service/env. */
+async function laneTraffic(traffic: SimTraffic | undefined, lanes: readonly SimLaneView[]): Promise<Map<string, LaneTraffic>> {
+  const byArn = new Map<string, LaneTraffic>();
+  if (!traffic) return byArn;
+  const scopes = new Map<string, { service: string; env: string; arns: string[] }>();
+  for (const lane of lanes) {
+    if (!lane.targetGroupArn) continue;
+    const key = `${lane.service}/${lane.env}`;
+    const scope = scopes.get(key) ?? { service: lane.service, env: lane.env, arns: [] };
+    scope.arns.push(lane.targetGroupArn);
+    scopes.set(key, scope);
+  }
+  for (const { service, env, arns } of scopes.values()) {
+    const figures = await traffic.recentFigures({ service, env }, arns, TRAFFIC_MINUTES);
+    for (const [arn, f] of Object.entries(figures)) {
+      byArn.set(arn, {
+        requestsPerMinute: Math.round(f.requests / TRAFFIC_MINUTES),
+        errorRatePercent: f.errorRatePercent === undefined ? null : Math.round(f.errorRatePercent * 100) / 100,
+        p99Ms: f.p99Ms === undefined ? null : Math.round(f.p99Ms),
+      });
+    }
+  }
+  return byArn;
 }
 
 /** A non-negative number field (0 when absent), or null when it is something else. */

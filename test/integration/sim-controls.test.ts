@@ -72,12 +72,15 @@ describe('simulator controls', () => {
 
   const state = async () => (await (await fetch(`${url}/sandbox/sim/state`)).json()) as SimState;
 
-  it('sets a lane\'s 5xx rate and unhealthy targets, and its target health and alarms follow', async () => {
+  it('sets a lane\'s 5xx rate, unhealthy targets and p99, and its target health, alarms and traffic follow', async () => {
     await t.command('deploy green release/2.0.0');
     await waitFor('the pipeline to run', async () => (await t.bot.lanes.get({ service: 'user-api', env: 'dev', lane: 'green' }))?.last?.status === 'running');
     await post('/sandbox/sim/advance-clock', { hours: 1 });
     const created = await waitFor('the lane stack', async () => (await state()).lanes.find((l) => l.lane === 'green' && l.stackStatus === 'CREATE_COMPLETE'));
-    expect(created).toMatchObject({ service: 'user-api', env: 'dev', stack: 'app-user-api-dev-green', errorRatePercent: 0, unhealthyTargets: 0 });
+    expect(created).toMatchObject({ service: 'user-api', env: 'dev', stack: 'app-user-api-dev-green', errorRatePercent: 0, unhealthyTargets: 0, p99Ms: 120, canaryOf: null });
+    // A header-routed lane's own traffic: 600 requests a simulated minute, no 5xx, the default p99 (± its 2 % jitter).
+    expect(created.traffic).toMatchObject({ requestsPerMinute: 600, errorRatePercent: 0 });
+    expect(Math.abs(created.traffic!.p99Ms! - 120)).toBeLessThanOrEqual(3);
     expect(created.targetHealth).toMatchObject({ unhealthy: 0, initial: 0 });
     expect(created.targetHealth!.healthy).toBeGreaterThan(0);
     expect(created.alarms.length).toBeGreaterThanOrEqual(2);
@@ -87,12 +90,17 @@ describe('simulator controls', () => {
     expect(stack).toMatchObject({ family: 'lane', status: 'CREATE_COMPLETE', lastOperation: { kind: 'create', finished: true } });
     expect(created.alarms.map((a) => a.name).every((name) => Object.values(stack.outputs).includes(name))).toBe(true);
 
-    expect(await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'green', errorRatePercent: 5, unhealthyTargets: 1 })).toMatchObject({
+    expect(await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'green', errorRatePercent: 5, unhealthyTargets: 1, p99Ms: 850 })).toMatchObject({
       status: 200,
-      body: { ok: true, lane: 'green', errorRatePercent: 5, unhealthyTargets: 1 },
+      body: { ok: true, lane: 'green', errorRatePercent: 5, unhealthyTargets: 1, p99Ms: 850 },
     });
     const changed = (await state()).lanes.find((l) => l.lane === 'green')!;
-    expect(changed).toMatchObject({ errorRatePercent: 5, unhealthyTargets: 1, targetHealth: { unhealthy: 1 } });
+    expect(changed).toMatchObject({ errorRatePercent: 5, unhealthyTargets: 1, p99Ms: 850, targetHealth: { unhealthy: 1 } });
+    // Only p99 given: the other settings stay.
+    expect(await post('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'green', p99Ms: 900 })).toMatchObject({
+      status: 200,
+      body: { errorRatePercent: 5, unhealthyTargets: 1, p99Ms: 900 },
+    });
     // An alarm follows only once the change has held for its evaluation window.
     expect(changed.alarms.find((a) => a.kind === 'errorRate')).toMatchObject({ state: 'OK' });
 
@@ -100,6 +108,9 @@ describe('simulator controls', () => {
     const fired = (await state()).lanes.find((l) => l.lane === 'green')!;
     expect(fired.alarms.find((a) => a.kind === 'errorRate')).toMatchObject({ state: 'ALARM', reason: expect.stringContaining('5%') });
     expect(fired.alarms.find((a) => a.kind === 'unhealthyHosts')).toMatchObject({ state: 'ALARM' });
+    // The metrics port's figures, as the sandbox shows them: the lane's rate and p99.
+    expect(fired.traffic).toMatchObject({ requestsPerMinute: 600, errorRatePercent: 5 });
+    expect(Math.abs(fired.traffic!.p99Ms! - 900)).toBeLessThanOrEqual(18);
     // The simulator behind the bot's ports says the same.
     const names = fired.alarms.map((a) => a.name);
     expect((await t.bot.simHealth!.alarmStates(names)).alarms.map((a) => a.state)).toEqual(fired.alarms.map((a) => a.state));
@@ -228,6 +239,10 @@ describe('simulator controls', () => {
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', errorRatePercent: '5' }, '`errorRatePercent`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', unhealthyTargets: 1.5 }, '`unhealthyTargets`');
     await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', failNextDeployment: 'yes' }, '`failNextDeployment`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: 0 }, '`p99Ms`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: 60_001 }, '`p99Ms`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'gray', p99Ms: '300' }, '`p99Ms`');
+    await bad('/sandbox/sim/lane-health', { service: 'user-api', env: 'dev', lane: 'canary', p99Ms: 300 }, "behaves like that lane");
     await bad('/sandbox/sim/fail-next-stack', { stack: 42 }, '`stack`');
     await bad('/sandbox/sim/fail-next-stack', { stack: 'app-x', reason: ['no'] }, '`reason`');
     await bad('/sandbox/sim/approve', { approved: true }, '`executionId`');
@@ -259,6 +274,9 @@ interface SimState {
     stackStatus: string | null;
     errorRatePercent: number;
     unhealthyTargets: number;
+    p99Ms: number;
+    canaryOf: string | null;
+    traffic: { requestsPerMinute: number; errorRatePercent: number | null; p99Ms: number | null } | null;
     targetHealth: { healthy: number; unhealthy: number; initial: number } | null;
     alarms: { kind: string; name: string; state: string; reason: string; updatedAt: number }[];
   }[];

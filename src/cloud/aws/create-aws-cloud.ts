@@ -11,6 +11,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { CloudPorts } from '../cloud';
 import { CloudFormationAdapter } from './cloudformation.adapter';
 import { CloudWatchAlarmsAdapter } from './cloudwatch-alarms.adapter';
+import { CloudWatchMetricsAdapter } from './cloudwatch-metrics.adapter';
 import { CodePipelineAdapter } from './codepipeline.adapter';
 import { EcrAdapter } from './ecr.adapter';
 import { EcsAdapter } from './ecs.adapter';
@@ -25,11 +26,14 @@ export interface AwsCloudOptions {
 
 export function createAwsCloud({ region, alarmEventsQueueUrl }: AwsCloudOptions): CloudPorts {
   const clientOptions = { region, retryMode: 'adaptive' } as const;
+  // Alarms and metrics are one service: one client, one adaptive rate limiter.
+  const cloudWatch = new CloudWatchClient(clientOptions);
   const cloud: CloudPorts = {
     pipelines: new CodePipelineAdapter({ client: new CodePipelineClient(clientOptions), region }),
     stacks: new CloudFormationAdapter({ client: new CloudFormationClient(clientOptions), region }),
     loadBalancer: new Elbv2Adapter({ client: new ElasticLoadBalancingV2Client(clientOptions) }),
-    alarms: new CloudWatchAlarmsAdapter({ client: new CloudWatchClient(clientOptions) }),
+    alarms: new CloudWatchAlarmsAdapter({ client: cloudWatch }),
+    metrics: new CloudWatchMetricsAdapter({ client: cloudWatch }),
     ecs: new EcsAdapter({ client: new ECSClient(clientOptions), region }),
     images: new EcrAdapter({ client: new ECRClient(clientOptions), region, clientFor: ecrClientsByRegion(clientOptions) }),
   };

@@ -1,7 +1,8 @@
 // The ports on the simulated account (CLOUD=sim), all sharing one Redis prefix, one clock and one set
 // of armed faults, so the pipelines' Deploy actions deploy the very stacks that lane health reads.
 // Besides the ports it hands out the simulator's own controls (`sim`), which the sandbox and tests
-// drive: fail a run or a stack, answer an approval, set a lane's health, arm a fault.
+// drive: fail a run or a stack, answer an approval, set a lane's health, arm a fault. The traffic
+// figures (the metrics port) follow the same stacks and the lanes' health settings.
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../clock';
 import type { CloudPorts } from '../cloud';
@@ -12,6 +13,7 @@ import { SimLaneHealth } from './sim-lane-health';
 import { simPipelineCatalog, type SimAccountSpec } from './sim-pipeline-catalog';
 import { SimPipelines } from './sim-pipelines';
 import { SimStacks } from './sim-stacks';
+import { SimTraffic } from './sim-traffic';
 
 export interface SimCloudOptions {
   redis: Redis;
@@ -38,6 +40,8 @@ export interface SimHandles {
   faults: SimFaults;
   /** The simulated ECR (also the `images` port): what the builds pushed; deleteImage stands for ECR expiring one. */
   images: SimImages;
+  /** The simulated ALB traffic (also the `metrics` port): requests split by the canary's weights, 5xx and p99 from the lanes' settings. */
+  traffic: SimTraffic;
 }
 
 export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: SimHandles } {
@@ -46,6 +50,14 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
   const stacks = new SimStacks({ redis, prefix, clock, timeScale, faults });
   const images = new SimImages({ redis, prefix, faults });
   const laneHealth = new SimLaneHealth({ redis, prefix, clock, timeScale, stacks, faults });
+  const traffic = new SimTraffic({
+    stacks,
+    health: laneHealth,
+    clock,
+    timeScale,
+    scopes: () => options.account.apps.map(({ service, env }) => ({ service, env })),
+    faults,
+  });
   const alarmEvents = new SimAlarmEvents({ redis, prefix, clock, evaluate: () => laneHealth.evaluateAll() });
   // The config does not change while the process runs, and neither do its pipelines.
   const catalog = simPipelineCatalog(options.account);
@@ -68,7 +80,8 @@ export function createSimCloud(options: SimCloudOptions): CloudPorts & { sim: Si
     alarms: laneHealth,
     ecs: laneHealth,
     images,
+    metrics: traffic,
     alarmEvents,
-    sim: { pipelines, stacks, laneHealth, alarmEvents, faults, images },
+    sim: { pipelines, stacks, laneHealth, alarmEvents, faults, images, traffic },
   };
 }

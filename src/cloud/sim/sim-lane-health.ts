@@ -3,7 +3,8 @@
 // "the 5xx alarm fired" without AWS.
 //
 // What a person sets per lane (the sandbox's controls): a 5xx rate in percent and a number of
-// unhealthy targets (both 0 by default), kept in Redis so every process agrees. Everything else
+// unhealthy targets (both 0 by default), and a p99 latency (120 ms by default, which only the
+// traffic figures of sim-traffic.ts report), kept in Redis so every process agrees. Everything else
 // comes from the lane stack: its target group (output TargetGroupArn), its alarms (outputs
 // ErrorRateAlarmName, UnhealthyHostsAlarmName, RunningTasksAlarmName, as in
 // templates/service-stack.yaml) and its DesiredCount parameter. A target group and its alarms exist
@@ -18,6 +19,12 @@
 //  - a lane without tasks has no traffic: its 5xx alarm has INSUFFICIENT_DATA.
 // An alarm's state is recorded in Redis when it changes, with the moment it changed, so reading
 // it again (from any process) does not move its timestamp.
+//
+// The canary (templates/canary-stack.yaml, stack `app-{service}-{env}-canary`) runs the release of
+// its SourceLane next to lane default, with a target group and an ECS service of its own: it is
+// listed as lane `canary` and answers targetHealth and describeService like a lane, but it has no
+// settings of its own: a canary of gray behaves like gray (its 5xx rate, unhealthy targets, p99, and
+// a failure armed for gray's next ECS deployment). It has no alarms.
 //
 // A lane whose stack is deleted is forgotten: settings made before the delete do not carry over to a
 // lane of the same name created later (its alarms start afresh anyway: they are recorded per stack id).
@@ -46,6 +53,7 @@ import { summarizeTargets, type LoadBalancerPort, type TargetGroupHealth, type T
 import { simAlarmEventsKey } from './sim-alarm-events';
 import { SIM_ACCOUNT, SIM_REGION, simLaneStackName, type SimLaneRef } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
+import { CANARY_LANE } from './sim-stack-families';
 import type { SimStackListing } from './sim-stacks';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
@@ -69,10 +77,18 @@ export interface LaneHealthSettings {
   errorRatePercent: number;
   /** Targets of the lane that fail their health check. */
   unhealthyTargets: number;
+  /** The lane's TargetResponseTime p99 in ms (sim-traffic.ts reports it, with a little jitter). */
+  p99Ms: number;
   /** When each setting last changed (epoch ms of the simulated clock); absent while never set. */
   errorRateChangedAt?: number;
   unhealthyTargetsChangedAt?: number;
+  p99MsChangedAt?: number;
 }
+
+/** What a lane's p99 is until a person sets it: a healthy service's. */
+export const DEFAULT_P99_MS = 120;
+/** ALB's default idle timeout: a target slower than that gets no answer through. */
+export const MAX_P99_MS = 60_000;
 
 export type LaneAlarmKind = 'errorRate' | 'unhealthyHosts' | 'runningTasks';
 
@@ -84,6 +100,8 @@ export interface SimLaneAlarm extends AlarmView {
 export interface SimLaneView extends SimLaneRef, LaneHealthSettings {
   /** The lane stack, when it exists. */
   stackName: string;
+  /** Lane `canary`: the lane whose release it runs and whose settings it follows (those shown). */
+  canaryOf?: string;
   stackStatus?: string;
   desiredTasks: number;
   runningTasks: number;
@@ -174,6 +192,8 @@ return redis.call('HGETALL', KEYS[1])
 /** A lane stack as this module reads it. */
 interface LaneStack {
   ref: SimLaneRef;
+  /** The lane whose settings drive it: itself, or a canary's source lane. */
+  settingsRef: SimLaneRef;
   stack: SimStackListing;
   desired: number;
   /** When the create operation ended (the stack's resources exist); undefined once the stack was updated since. */
@@ -205,14 +225,17 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
   // ---------------------------------------------------------------------------------------------
   // Controls
 
-  /** Changes a lane's 5xx rate and/or unhealthy targets; the lane's alarms follow over their windows. */
-  async setHealth(ref: SimLaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number }): Promise<LaneHealthSettings> {
-    const { errorRatePercent, unhealthyTargets } = change;
+  /** Changes a lane's 5xx rate, unhealthy targets and/or p99; the lane's alarms follow over their windows. */
+  async setHealth(ref: SimLaneRef, change: { errorRatePercent?: number; unhealthyTargets?: number; p99Ms?: number }): Promise<LaneHealthSettings> {
+    const { errorRatePercent, unhealthyTargets, p99Ms } = change;
     if (errorRatePercent !== undefined && !(Number.isFinite(errorRatePercent) && errorRatePercent >= 0 && errorRatePercent <= 100)) {
       throw new RangeError('errorRatePercent must be a number from 0 to 100');
     }
     if (unhealthyTargets !== undefined && !(Number.isInteger(unhealthyTargets) && unhealthyTargets >= 0 && unhealthyTargets <= MAX_UNHEALTHY_TARGETS)) {
       throw new RangeError(`unhealthyTargets must be a whole number from 0 to ${MAX_UNHEALTHY_TARGETS}`);
+    }
+    if (p99Ms !== undefined && !(Number.isFinite(p99Ms) && p99Ms > 0 && p99Ms <= MAX_P99_MS)) {
+      throw new RangeError(`p99Ms must be a number of milliseconds above 0 and at most ${MAX_P99_MS}`);
     }
     // Record the alarms' states as they are before the change, so their timestamps stay what they were.
     const laneStack = (await this.laneStacks()).find((l) => sameLane(l.ref, ref));
@@ -221,6 +244,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     const fields: string[] = [];
     if (errorRatePercent !== undefined) fields.push('errorRate', String(errorRatePercent));
     if (unhealthyTargets !== undefined) fields.push('unhealthyTargets', String(unhealthyTargets));
+    if (p99Ms !== undefined) fields.push('p99Ms', String(p99Ms));
     const key = this.settingsKey(ref);
     const flat = (await this.options.redis.eval(SET_SETTINGS_SCRIPT, 1, key, String(this.options.clock.now()), ...fields)) as string[];
     await this.options.redis.sadd(this.key('lanes'), laneId(ref));
@@ -239,7 +263,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
   /** Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue calls before it answers. */
   async evaluateAll(): Promise<void> {
     const now = this.options.clock.now();
-    for (const laneStack of await this.laneStacks()) await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now);
+    for (const laneStack of await this.laneStacks()) await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now);
   }
 
   async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
@@ -257,11 +281,12 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     }
     const views: SimLaneView[] = [];
     for (const [id, ref] of refs) {
-      const settings = await this.settings(ref);
       const laneStack = stacks.find((l) => laneId(l.ref) === id);
+      const settings = await this.settings(laneStack?.settingsRef ?? ref);
       const view: SimLaneView = {
         ...ref,
         ...settings,
+        ...(laneStack && laneStack.settingsRef !== laneStack.ref ? { canaryOf: laneStack.settingsRef.lane } : {}),
         stackName: laneStack?.stack.stackName ?? simLaneStackName(ref),
         desiredTasks: laneStack?.desired ?? 0,
         runningTasks: laneStack ? runningTasks(laneStack, settings) : 0,
@@ -285,7 +310,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     await this.options.faults?.check('elbv2', 'DescribeTargetHealth');
     const laneStack = (await this.laneStacks()).find((l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
     if (!laneStack) return undefined;
-    return this.targetsOf(laneStack, await this.settings(laneStack.ref), this.options.clock.now());
+    return this.targetsOf(laneStack, await this.settings(laneStack.settingsRef), this.options.clock.now());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -301,7 +326,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     for (const laneStack of await this.laneStacks()) {
       const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
       if (!wanted) continue;
-      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now)) {
+      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
         found.set(alarm.name, withoutKind(alarm));
       }
     }
@@ -313,7 +338,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     const now = this.options.clock.now();
     const alarms: AlarmView[] = [];
     for (const laneStack of await this.laneStacks()) {
-      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.ref), now)) {
+      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
         if (alarm.state === state) alarms.push(withoutKind(alarm));
       }
     }
@@ -332,7 +357,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     });
     // No target group published: the service does not exist (yet, or any more), as for targetHealth.
     if (!laneStack || !laneStack.stack.outputs.TargetGroupArn) return undefined;
-    const settings = await this.settings(laneStack.ref);
+    const settings = await this.settings(laneStack.settingsRef);
     const now = this.options.clock.now();
     const op = laneStack.stack.lastOperation;
     const deploying = op !== undefined && (op.kind === 'create' || op.kind === 'update');
@@ -374,7 +399,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
    * when it is the first deployment started since arming (atomically, so one deployment takes it).
    */
   private async deploymentFailure(laneStack: LaneStack, startedAt: number): Promise<string | undefined> {
-    const armedKey = this.key('ecs-fail', laneId(laneStack.ref));
+    // A canary takes a failure armed for its source lane: it deploys that lane's release.
+    const armedKey = this.key('ecs-fail', laneId(laneStack.settingsRef));
     const failedKey = this.key('ecs-failed', laneStack.stack.stackId, String(startedAt));
     const reason = (await this.options.redis.eval(BIND_FAILURE_SCRIPT, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
     return reason ?? undefined;
@@ -382,14 +408,21 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** The lane stacks that exist now; on the way, forgets the settings of lanes deleted since they were made. */
+  /**
+   * The lane (and canary) stacks that exist now; on the way, forgets the settings of lanes deleted
+   * since they were made (not a canary's: the settings it follows are its source lane's).
+   */
   private async laneStacks(): Promise<LaneStack[]> {
     const lanes: LaneStack[] = [];
     for (const stack of await this.options.stacks.list({ includeDeleted: true })) {
-      if (stack.family !== 'lane') continue;
-      const { ServiceName: service, Env: env, Lane: lane, DesiredCount } = stack.parameters;
+      if (stack.family !== 'lane' && stack.family !== 'canary') continue;
+      const canary = stack.family === 'canary';
+      const { ServiceName: service, Env: env, DesiredCount } = stack.parameters;
+      const lane = canary ? CANARY_LANE : stack.parameters.Lane;
       if (!service || !env || !lane) continue;
-      if (stack.deletedAt !== undefined) await this.forgetIfDeleted({ service, env, lane }, stack.deletedAt);
+      const ref = { service, env, lane };
+      const settingsRef = canary ? { service, env, lane: stack.parameters.SourceLane || 'default' } : ref;
+      if (stack.deletedAt !== undefined && !canary) await this.forgetIfDeleted(ref, stack.deletedAt);
       if (stack.status === 'DELETE_COMPLETE') continue;
       // No target group published: the stack's ECS service does not exist (yet, or any more after a failed create).
       const exists = Boolean(stack.outputs.TargetGroupArn);
@@ -398,7 +431,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       // since has been up for at least that create's time, taken as settled.
       const op = stack.lastOperation;
       const createdAt = op?.kind === 'create' ? op.endsAt : undefined;
-      lanes.push({ ref: { service, env, lane }, stack, desired, createdAt });
+      lanes.push({ ref, settingsRef, stack, desired, createdAt });
     }
     return lanes;
   }
@@ -406,7 +439,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
   /** Drops the lane's settings unless one was made after its stack was deleted (for the lane to come). */
   private async forgetIfDeleted(ref: SimLaneRef, deletedAt: number): Promise<void> {
     const settings = await this.settings(ref);
-    const changedAt = Math.max(settings.errorRateChangedAt ?? 0, settings.unhealthyTargetsChangedAt ?? 0);
+    const changedAt = Math.max(settings.errorRateChangedAt ?? 0, settings.unhealthyTargetsChangedAt ?? 0, settings.p99MsChangedAt ?? 0);
     if (changedAt >= deletedAt) return;
     await this.options.redis.multi().del(this.settingsKey(ref)).srem(this.key('lanes'), laneId(ref)).exec();
   }
@@ -597,9 +630,11 @@ function parseSettings(hash: Record<string, string>): LaneHealthSettings {
   const settings: LaneHealthSettings = {
     errorRatePercent: Number(hash.errorRate ?? 0),
     unhealthyTargets: Number(hash.unhealthyTargets ?? 0),
+    p99Ms: Number(hash.p99Ms ?? DEFAULT_P99_MS),
   };
   if (hash.errorRateChangedAt) settings.errorRateChangedAt = Number(hash.errorRateChangedAt);
   if (hash.unhealthyTargetsChangedAt) settings.unhealthyTargetsChangedAt = Number(hash.unhealthyTargetsChangedAt);
+  if (hash.p99MsChangedAt) settings.p99MsChangedAt = Number(hash.p99MsChangedAt);
   return settings;
 }
 

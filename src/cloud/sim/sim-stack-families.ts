@@ -1,16 +1,40 @@
 // The vocabulary of the simulator's CloudFormation: the stack families of the simulated account
-// (told apart by name prefix, as DESIGN.md's three stack layers plus the pipeline stacks), the kinds
-// of operation and how long each takes per family, and what a stack is configured with.
+// (told apart by name prefix, as DESIGN.md's three stack layers plus the pipeline stacks, and the
+// canary by its parameters), the kinds of operation and how long each takes per family, and what a
+// stack is configured with.
 
-/** Stack families, by name prefix (see DESIGN.md, "three stack layers", plus the pipeline stacks). */
-export type StackFamily = 'lane' | 'boot' | 'infra' | 'pipeline' | 'other';
+/** Stack families, by name prefix (see DESIGN.md, "three stack layers", plus the pipeline stacks), and the canary. */
+export type StackFamily = 'lane' | 'canary' | 'boot' | 'infra' | 'pipeline' | 'other';
 
-export function stackFamily(stackName: string): StackFamily {
-  if (stackName.startsWith('app-')) return 'lane';
+/**
+ * A stack's family from its name and the parameters it was created or updated with. A canary
+ * (templates/canary-stack.yaml, stack `app-{service}-{env}-canary`) is an `app-` stack like a lane's
+ * and is told apart by its template's own parameters (SourceLane, which has no default, or the
+ * weights) rather than by its name: a name cannot say where the service ends and the env begins.
+ */
+export function stackFamily(stackName: string, parameters: Readonly<Record<string, string>> | undefined): StackFamily {
+  if (stackName.startsWith('app-')) return parameters && isCanaryParameters(parameters) ? 'canary' : 'lane';
   if (stackName.startsWith('boot-')) return 'boot';
   if (stackName.startsWith('infra-environment-')) return 'infra';
   if (stackName.startsWith('pipeline-')) return 'pipeline';
   return 'other';
+}
+
+/** Whether parameters are those of templates/canary-stack.yaml. */
+export function isCanaryParameters(parameters: Readonly<Record<string, string>>): boolean {
+  return Object.hasOwn(parameters, 'SourceLane') || Object.hasOwn(parameters, 'CanaryWeight');
+}
+
+/** The lane name templates/canary-stack.yaml reserves for the canary (its stack, ECS service and tags). */
+export const CANARY_LANE = 'canary';
+
+/** The canary's ALB weights, with the template's defaults (0 and 100) for those not given. */
+export function canaryWeights(parameters: Readonly<Record<string, string>>): { canary: number; baseline: number } {
+  const weight = (value: string | undefined, fallback: number) => {
+    const n = Number(value);
+    return value === undefined || value === '' || !Number.isFinite(n) || n < 0 ? fallback : n;
+  };
+  return { canary: weight(parameters.CanaryWeight, 0), baseline: weight(parameters.BaselineWeight, 100) };
 }
 
 export type OperationKind = 'create' | 'update' | 'delete';
@@ -18,6 +42,8 @@ export type OperationKind = 'create' | 'update' | 'delete';
 /** Simulated seconds per operation (before SIM_TIME_SCALE); a failed operation takes about as long. */
 export const SIM_STACK_SECONDS: Record<StackFamily, Record<OperationKind, number>> = {
   lane: { create: 90, update: 60, delete: 30 },
+  // An update of the canary most often changes only its listener rule's weights.
+  canary: { create: 90, update: 30, delete: 30 },
   boot: { create: 180, update: 60, delete: 90 },
   infra: { create: 240, update: 90, delete: 180 },
   pipeline: { create: 30, update: 20, delete: 20 },

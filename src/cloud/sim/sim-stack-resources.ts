@@ -3,8 +3,8 @@
 // parameters whose change updates it), the outputs it publishes, and how it fails when made to.
 import { randomUUID } from 'node:crypto';
 import { clusterNameFor, hex, listenerRuleArn, loadBalancerNames, SIM_ACCOUNT, SIM_REGION, simRepositoryUri, targetGroupOf } from './sim-account';
-import { LANE_RULE_RESOURCE, laneRuleOf } from './sim-lane-rules';
-import { stackFamily, type OperationKind, type PlannedFailure, type StackConfig, type StackFamily } from './sim-stack-families';
+import { CANARY_RULE_RESOURCE, CANARY_TARGET_GROUP_RESOURCE, LANE_RULE_RESOURCE, laneRuleOf } from './sim-lane-rules';
+import { CANARY_LANE, canaryWeights, stackFamily, type OperationKind, type PlannedFailure, type StackConfig, type StackFamily } from './sim-stack-families';
 
 export interface ResourceSpec {
   logicalId: string;
@@ -30,11 +30,15 @@ export function plannedFailureOf(family: StackFamily, kind: OperationKind, reaso
 const handlerToken = () => `(RequestToken: ${randomUUID()}, HandlerErrorCode: GeneralServiceException)`;
 
 /** A create or update. */
+const LANE_DEPLOY_FAILURE = {
+  logicalId: 'Service',
+  reason: () => `Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." ${handlerToken()}`,
+};
+
 const DEPLOY_FAILURES: Record<StackFamily, { logicalId: string; reason: () => string }> = {
-  lane: {
-    logicalId: 'Service',
-    reason: () => `Resource handler returned message: "Error occurred during operation 'ECS Deployment Circuit Breaker was triggered'." ${handlerToken()}`,
-  },
+  lane: LANE_DEPLOY_FAILURE,
+  // The canary is an ECS service like a lane's, and fails the same way.
+  canary: LANE_DEPLOY_FAILURE,
   boot: {
     logicalId: 'LoadBalancer',
     reason: () =>
@@ -54,12 +58,15 @@ const DEPLOY_FAILURES: Record<StackFamily, { logicalId: string; reason: () => st
 };
 
 /** A delete: each on a resource every stack of the family has, so an armed failure always fires. */
+const LANE_DELETE_FAILURE = {
+  logicalId: 'Service',
+  reason: () =>
+    `Resource handler returned message: "The service's tasks did not stop before the deletion timed out (Service: Ecs, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
+};
+
 const DELETE_FAILURES: Record<StackFamily, { logicalId: string; reason: () => string }> = {
-  lane: {
-    logicalId: 'Service',
-    reason: () =>
-      `Resource handler returned message: "The service's tasks did not stop before the deletion timed out (Service: Ecs, Status Code: 400, Request ID: ${randomUUID()})" ${handlerToken()}`,
-  },
+  lane: LANE_DELETE_FAILURE,
+  canary: LANE_DELETE_FAILURE,
   boot: {
     logicalId: 'LoadBalancer',
     reason: () =>
@@ -77,11 +84,13 @@ const DELETE_FAILURES: Record<StackFamily, { logicalId: string; reason: () => st
 };
 
 const LANE_TASK_PARAMS = ['ImageUri', 'Env', 'ServiceName', 'Lane'];
+/** What the canary's task definition and service are made of; its weights are its listener rule's alone. */
+const CANARY_TASK_PARAMS = ['ImageUri', 'Env', 'ServiceName', 'SourceLane'];
 
 /** The resources of each family, as the templates in templates/ declare them (a representative subset for infra). */
 export function resourcesOf(stackName: string, config: StackConfig): ResourceSpec[] {
   const r = (logicalId: string, type: string, weight = 1, params: string[] = [], replaces = false): ResourceSpec => ({ logicalId, type, weight, params, replaces });
-  switch (stackFamily(stackName)) {
+  switch (stackFamily(stackName, config.parameters)) {
     case 'lane': {
       // Lane default uses the boot stack's default target group and has no listener rule.
       const isDefault = config.parameters.Lane === 'default';
@@ -96,6 +105,15 @@ export function resourcesOf(stackName: string, config: StackConfig): ResourceSpe
         r('RunningTasksAlarm', 'AWS::CloudWatch::Alarm', 0.5),
       ];
     }
+    case 'canary':
+      // templates/canary-stack.yaml: a weights-only update (each traffic step) updates the rule alone.
+      return [
+        r('TaskExecutionRole', 'AWS::IAM::Role', 1.5),
+        r('TaskDefinition', 'AWS::ECS::TaskDefinition', 1, CANARY_TASK_PARAMS, true),
+        r(CANARY_TARGET_GROUP_RESOURCE, 'AWS::ElasticLoadBalancingV2::TargetGroup'),
+        r(CANARY_RULE_RESOURCE, 'AWS::ElasticLoadBalancingV2::ListenerRule', 1, ['RulePriority', 'CanaryWeight', 'BaselineWeight']),
+        r('Service', 'AWS::ECS::Service', 6, [...CANARY_TASK_PARAMS, 'DesiredCount']),
+      ];
     case 'boot':
       return [
         r('LoadBalancerSecurityGroup', 'AWS::EC2::SecurityGroup'),
@@ -159,7 +177,7 @@ function scopeOf(stackName: string, parameters: Record<string, string>, prefix: 
 /** The outputs each template in templates/ declares. */
 export function outputsOf(stackName: string, stackId: string, config: StackConfig): Record<string, string> {
   const p = config.parameters;
-  switch (stackFamily(stackName)) {
+  switch (stackFamily(stackName, p)) {
     case 'lane': {
       const service = p.ServiceName ?? '';
       const env = p.Env ?? '';
@@ -181,6 +199,29 @@ export function outputsOf(stackName: string, stackId: string, config: StackConfi
         ...(p.ImageUri ? { ImageUri: p.ImageUri } : {}),
         // A new revision whenever what the task runs changes (a new image, most often).
         TaskDefinitionArn: `arn:aws:ecs:${SIM_REGION}:${SIM_ACCOUNT}:task-definition/${base}:${(parseInt(hex(6, stackId, ...LANE_TASK_PARAMS.map((k) => p[k] ?? '')), 16) % 9000) + 1}`,
+      };
+    }
+    case 'canary': {
+      const service = p.ServiceName ?? '';
+      const env = p.Env ?? '';
+      const base = `${service}-${env}-${CANARY_LANE}`;
+      const lb = loadBalancerNames(service, env);
+      const tg = targetGroupOf(stackName, stackId, CANARY_TARGET_GROUP_RESOURCE);
+      const weights = canaryWeights(p);
+      return {
+        TargetGroupArn: tg.arn,
+        TargetGroupFullName: tg.fullName,
+        BaselineTargetGroupArn: lb.defaultTargetGroup.arn,
+        BaselineTargetGroupFullName: lb.defaultTargetGroup.fullName,
+        LoadBalancerFullName: lb.fullName,
+        ListenerRuleArn: listenerRuleArn(service, env, stackId),
+        ServiceName: base,
+        ClusterName: clusterNameFor(env),
+        ...(p.ImageUri ? { ImageUri: p.ImageUri } : {}),
+        TaskDefinitionArn: `arn:aws:ecs:${SIM_REGION}:${SIM_ACCOUNT}:task-definition/${base}:${(parseInt(hex(6, stackId, ...CANARY_TASK_PARAMS.map((k) => p[k] ?? '')), 16) % 9000) + 1}`,
+        CanaryWeight: String(weights.canary),
+        BaselineWeight: String(weights.baseline),
+        SourceLane: p.SourceLane ?? '',
       };
     }
     case 'boot': {

@@ -3,7 +3,7 @@
 // whether it failed follow the parameters describe-stacks shows, the resources that exist (outputs,
 // listener rule) and the outcome the simulator reports.
 import { isStackOperationSucceeded, type StackEvent, type StackView } from '../stacks.port';
-import { LANE_RULE_RESOURCE, laneRuleOf, type LaneRule } from './sim-lane-rules';
+import { laneRuleOf, type LaneRule } from './sim-lane-rules';
 import { STACK_RESOURCE, type OperationKind, type StackConfig } from './sim-stack-families';
 import type { OperationRecord } from './sim-stack-operation';
 import { outputsOf } from './sim-stack-resources';
@@ -97,10 +97,11 @@ export function failureReasonsOf(events: StackEvent[]): string[] {
   return events.filter((e) => e.status.endsWith('_FAILED') && e.reason).map((e) => e.reason!);
 }
 
-/** The rule a lane stack holds at a moment: from the start of its create until a delete removed it. */
+/** The rule a lane (or canary) stack holds at a moment: from the start of its create until a delete removed it. */
 export function heldRule(stackName: string, state: StackState): LaneRule | undefined {
-  if (!state.exists || !state.live || (state.resources && !state.resources.includes(LANE_RULE_RESOURCE))) return undefined;
-  return laneRuleOf(stackName, state.live.parameters);
+  if (!state.exists || !state.live) return undefined;
+  const rule = laneRuleOf(stackName, state.live.parameters);
+  return rule && (!state.resources || state.resources.includes(rule.logicalId)) ? rule : undefined;
 }
 
 /** When the stack was last deleted for good, if that is among its kept operations and done by `t`. */

@@ -30,6 +30,13 @@ export class SimStackStore {
     return raw ? (JSON.parse(raw) as StackRecord) : undefined;
   }
 
+  /** The records of the stacks named, in that order (undefined for a stack never created), in one round trip. */
+  async loadMany(stackNames: readonly string[]): Promise<(StackRecord | undefined)[]> {
+    if (stackNames.length === 0) return [];
+    const raws = await this.options.redis.mget(...stackNames.map((name) => this.key('stack', name)));
+    return raws.map((raw) => (raw ? (JSON.parse(raw) as StackRecord) : undefined));
+  }
+
   async loadAll(): Promise<StackRecord[]> {
     const { redis } = this.options;
     const names = await redis.smembers(this.key('stacks'));

@@ -12,9 +12,10 @@
 // Faithful where the bot depends on CloudFormation's behaviour: one operation at a time per stack
 // (`busy`), "No updates are to be performed" (`no-changes`), ROLLBACK_COMPLETE stacks that can only be
 // deleted (`replacing`), template format errors (`rejected`), idempotency by client request token,
-// and ALB listener rules derived from the lane stacks: two lane stacks of one service/env cannot hold
-// the same rule priority (ELBv2's "Priority 'N' is currently in use"), and deleting a lane stack frees
-// its priority. A delete can be made to fail (DELETE_FAILED, with the resources it could not remove
+// and ALB listener rules derived from the lane stacks (and the canary's weighted rule): two stacks of
+// one service/env cannot hold the same rule priority (ELBv2's "Priority 'N' is currently in use"), and
+// deleting a lane stack frees its priority. The canary stack (templates/canary-stack.yaml) is told
+// from a lane stack by its parameters (sim-stack-families.ts) and has resources and outputs of its own. A delete can be made to fail (DELETE_FAILED, with the resources it could not remove
 // left in place, the listener rule among them if it came after); deleting again finishes the job.
 // Where the AWS adapter (aws/cloudformation.adapter.ts) turns CloudFormation's answers into port
 // values, this answers the same situations with the same values.
@@ -47,7 +48,7 @@ import { deletedAt, heldRule, outcomeOf, stateAt, viewOf, type SimOperationOutco
 import { SimStackStore } from './sim-stack-store';
 import { templateProblem } from './sim-stack-template';
 
-export type { SimOperationOutcome } from './sim-stack-state';
+export type { SimOperationOutcome, StackRecord } from './sim-stack-state';
 
 /** States whose stack only a delete moves on: CloudFormation refuses to update it (the adapter's set too). */
 const NOT_UPDATABLE = new Set(['ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED']);
@@ -289,9 +290,9 @@ export class SimStacks implements StacksPort {
     const before = existing ? existing.live ?? existing.config : undefined;
 
     // What fails, if anything: a listener rule priority held by another lane stack, else a planned failure.
-    const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, kind, fail));
+    const failure = (await this.priorityConflict(stackName, before, after, at)) ?? (await this.plannedFailure(stackName, after, kind, fail));
 
-    const op = buildOperation({ stackName, stackId, seq, kind, at, before, after, failure, durationMs: this.durationMs(stackName, kind) });
+    const op = buildOperation({ stackName, stackId, seq, kind, at, before, after, failure, durationMs: this.durationMs(stackName, after, kind) });
     await this.store.save(current, op);
     const result = { kind: 'started', operation: kind, stackId, eventCursor: `${seq}.0` } as const;
     await this.store.answer(stackName, clientRequestToken, result);
@@ -318,12 +319,25 @@ export class SimStacks implements StacksPort {
       const deleted = deletedAt(record, now);
       listing.push({
         ...viewOf(record.stackName, state),
-        family: stackFamily(record.stackName),
+        family: stackFamily(record.stackName, (state.config ?? state.op.after ?? state.op.before)?.parameters),
         lastOperation: { ...outcome, finished: isStackOperationFinished(state.status) },
         ...(deleted === undefined ? {} : { deletedAt: deleted }),
       });
     }
     return listing.sort((a, b) => a.stackName.localeCompare(b.stackName));
+  }
+
+  /**
+   * The recorded operations of the stacks named (undefined for one never created), for what the
+   * simulator derives from a stack's history: the traffic its target group served (sim-traffic.ts).
+   */
+  async records(stackNames: readonly string[]): Promise<(StackRecord | undefined)[]> {
+    return this.store.loadMany(stackNames);
+  }
+
+  /** Every stack's recorded operations (one round trip, but every stack: for what cannot be found by name). */
+  async allRecords(): Promise<StackRecord[]> {
+    return this.store.loadAll();
   }
 
   /** The listener rules of a service/env's ALB listener: one per lane stack but `default`, by priority. */
@@ -339,7 +353,7 @@ export class SimStacks implements StacksPort {
         lane: held.lane,
         stackName: record.stackName,
         listenerArn: loadBalancerNames(service, env).listenerArn,
-        targetGroupArn: targetGroupOf(record.stackName, state.op.stackId).arn,
+        targetGroupArn: targetGroupOf(record.stackName, state.op.stackId, held.targetGroupLogicalId).arn,
       });
     }
     return rules.sort((a, b) => a.priority - b.priority);
@@ -347,8 +361,8 @@ export class SimStacks implements StacksPort {
 
   // ---------------------------------------------------------------------------------------------
 
-  private durationMs(stackName: string, kind: OperationKind): number {
-    return (SIM_STACK_SECONDS[stackFamily(stackName)][kind] * 1000) / this.options.timeScale;
+  private durationMs(stackName: string, config: StackConfig | undefined, kind: OperationKind): number {
+    return (SIM_STACK_SECONDS[stackFamily(stackName, config?.parameters)][kind] * 1000) / this.options.timeScale;
   }
 
   /** Starts deleting the stack's resources; `armed` lets a failure armed for the stack fail it. */
@@ -358,7 +372,8 @@ export class SimStacks implements StacksPort {
     // failed delete, only what it could not remove is left.
     const all = state.status === 'ROLLBACK_COMPLETE' || !state.live ? [] : resourcesOf(stackName, state.live);
     const existing = state.resources ? all.filter((r) => state.resources!.includes(r.logicalId)) : all;
-    const failure = options.armed && existing.length > 0 ? await this.plannedFailure(stackName, 'delete') : undefined;
+    const config = state.live ?? state.config;
+    const failure = options.armed && existing.length > 0 ? await this.plannedFailure(stackName, config, 'delete') : undefined;
     const op = buildOperation({
       stackName,
       stackId: state.op.stackId,
@@ -367,7 +382,7 @@ export class SimStacks implements StacksPort {
       at,
       existing,
       failure,
-      durationMs: this.durationMs(stackName, 'delete'),
+      durationMs: this.durationMs(stackName, config, 'delete'),
     });
     op.before = state.config;
     op.live = state.live;
@@ -393,9 +408,9 @@ export class SimStacks implements StacksPort {
   }
 
   /** `fail` (a failing Deploy stage) if given, else a failure armed for the stack's next operation, if any. */
-  private async plannedFailure(stackName: string, kind: OperationKind, fail?: { reason?: string }): Promise<PlannedFailure | undefined> {
+  private async plannedFailure(stackName: string, config: StackConfig | undefined, kind: OperationKind, fail?: { reason?: string }): Promise<PlannedFailure | undefined> {
     const planned = fail ?? (await this.store.takeFailure(stackName));
-    return planned && plannedFailureOf(stackFamily(stackName), kind, planned.reason);
+    return planned && plannedFailureOf(stackFamily(stackName, config?.parameters), kind, planned.reason);
   }
 }
 

@@ -42,6 +42,12 @@ export interface SimLaneRow {
   stackStatus: string | null;
   errorRatePercent?: number;
   unhealthyTargets?: number;
+  /** The lane's p99 latency setting, ms. */
+  p99Ms?: number;
+  /** Lane `canary`: the lane whose release it runs and whose settings it follows. */
+  canaryOf?: string | null;
+  /** Its target group's traffic over the last 5 simulated minutes. */
+  traffic?: { requestsPerMinute: number; errorRatePercent: number | null; p99Ms: number | null } | null;
   desiredTasks?: number;
   runningTasks?: number;
   targetHealth: SimTargetHealth | null;
@@ -66,6 +72,8 @@ export interface LaneHealthChange {
   lane: string;
   errorRatePercent?: number;
   unhealthyTargets?: number;
+  /** The lane's TargetResponseTime p99, ms. */
+  p99Ms?: number;
   /** Arms the ECS circuit breaker for the lane's next deployment. */
   failNextDeployment?: boolean;
 }

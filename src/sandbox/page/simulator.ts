@@ -259,7 +259,10 @@ const ALARM_TONE: Readonly<Record<string, string>> = { OK: 'good', ALARM: 'bad',
 interface LaneRowView {
   tr: HTMLTableRowElement;
   cells: { lane: HTMLTableCellElement; targets: HTMLTableCellElement; settings: HTMLTableCellElement; alarms: HTMLTableCellElement };
-  inputs: { rate: HTMLInputElement; rateNumber: HTMLInputElement; unhealthy: HTMLInputElement };
+  form: HTMLFormElement;
+  /** Shown instead of the form on the canary's row: its settings are its source lane's. */
+  follows: HTMLDivElement;
+  inputs: { rate: HTMLInputElement; rateNumber: HTMLInputElement; unhealthy: HTMLInputElement; p99: HTMLInputElement };
 }
 
 const laneRows = new Map<string, LaneRowView>();
@@ -299,12 +302,15 @@ function laneRow(l: SimLaneRow): LaneRowView {
   const rate = h('input', { type: 'range', min: '0', max: '20', step: '0.5', 'aria-label': `5xx rate of ${l.lane} (slider)`, 'data-testid': 'lane-5xx-slider' });
   const rateNumber = h('input', { type: 'number', min: '0', max: '100', step: '0.1', class: 'num', 'aria-label': `5xx rate of ${l.lane} in percent`, 'data-testid': 'lane-5xx' });
   const unhealthy = h('input', { type: 'number', min: '0', max: '100', step: '1', class: 'num', 'aria-label': `unhealthy targets of ${l.lane}`, 'data-testid': 'lane-unhealthy' });
+  const p99 = h('input', { type: 'number', min: '1', max: '60000', step: '1', class: 'num num-wide', 'aria-label': `p99 latency of ${l.lane} in ms`, 'data-testid': 'lane-p99' });
   const apply = h('button', { type: 'submit', class: 'mini-btn', 'data-testid': 'lane-apply' }, 'Set');
   const form = h('form', { class: 'lane-form', autocomplete: 'off' },
     h('label', { class: 'lane-field', title: 'Share of the lane’s requests answered with a 5xx (the alarm fires above 1% over 5 minutes)' }, '5xx', rate, rateNumber, '%'),
     h('label', { class: 'lane-field', title: 'Targets failing the health check (ECS keeps replacing them, so fewer tasks run)' }, 'unhealthy', unhealthy),
+    h('label', { class: 'lane-field', title: 'The lane’s TargetResponseTime p99 (what a canary’s analysis compares with the baseline’s)' }, 'p99', p99, 'ms'),
     apply);
-  for (const input of [rate, rateNumber, unhealthy]) input.addEventListener('input', () => { input.dataset.dirty = '1'; });
+  const follows = h('div', { class: 'muted small', 'data-testid': 'lane-follows', hidden: true });
+  for (const input of [rate, rateNumber, unhealthy, p99]) input.addEventListener('input', () => { input.dataset.dirty = '1'; });
   rate.addEventListener('input', () => { rateNumber.value = rate.value; rateNumber.dataset.dirty = '1'; });
   rateNumber.addEventListener('input', () => { rate.value = String(Math.min(20, Number(rateNumber.value) || 0)); });
   // Releasing the slider applies it, as the number box does with Enter or Set.
@@ -314,24 +320,26 @@ function laneRow(l: SimLaneRow): LaneRowView {
     const body: LaneHealthChange = { service: l.service, env: l.env, lane: l.lane };
     if (rateNumber.dataset.dirty) body.errorRatePercent = Number(rateNumber.value);
     if (unhealthy.dataset.dirty) body.unhealthyTargets = Number(unhealthy.value);
-    if (body.errorRatePercent === undefined && body.unhealthyTargets === undefined) return;
+    if (p99.dataset.dirty) body.p99Ms = Number(p99.value);
+    if (body.errorRatePercent === undefined && body.unhealthyTargets === undefined && body.p99Ms === undefined) return;
     const ok = await simPost('/sim/lane-health', body, `Lane ${l.lane} of ${l.service}/${l.env}: ${describeHealthChange(body)}.`);
-    if (ok) for (const input of [rate, rateNumber, unhealthy]) delete input.dataset.dirty;
+    if (ok) for (const input of [rate, rateNumber, unhealthy, p99]) delete input.dataset.dirty;
   });
   const cells = {
     lane: h('td', null),
     targets: h('td', { class: 'wrap' }),
-    settings: h('td', { class: 'wrap' }, form),
+    settings: h('td', { class: 'wrap' }, form, follows),
     alarms: h('td', { class: 'wrap' }),
   };
   const tr = h('tr', { 'data-testid': 'lane-row', 'data-lane': laneKey(l) }, cells.lane, cells.targets, cells.settings, cells.alarms);
-  return { tr, cells, inputs: { rate, rateNumber, unhealthy } };
+  return { tr, cells, form, follows, inputs: { rate, rateNumber, unhealthy, p99 } };
 }
 
 function describeHealthChange(body: LaneHealthChange): string {
   const parts: string[] = [];
   if (body.errorRatePercent !== undefined) parts.push(`5xx rate ${body.errorRatePercent}%`);
   if (body.unhealthyTargets !== undefined) parts.push(`${body.unhealthyTargets} unhealthy target${body.unhealthyTargets === 1 ? '' : 's'}`);
+  if (body.p99Ms !== undefined) parts.push(`p99 ${body.p99Ms} ms`);
   if (body.failNextDeployment) parts.push('its next ECS deployment fails');
   return parts.join(', ');
 }
@@ -340,18 +348,35 @@ function updateLaneRow(row: LaneRowView, l: SimLaneRow, now: number): void {
   row.cells.lane.replaceChildren(h('b', null, l.lane ?? ''), h('span', { class: 'muted small' }, ` ${l.service}/${l.env}`),
     h('div', { title: l.stack ?? '' }, l.stackStatus ? stackBadge(l.stackStatus) : h('span', { class: 'muted small' }, 'no lane stack')));
   row.cells.targets.replaceChildren(targetSummary(l.targetHealth),
-    l.stackStatus ? h('div', { class: 'muted small' }, `${l.runningTasks ?? 0}/${l.desiredTasks ?? 0} tasks running`) : '');
+    l.stackStatus ? h('div', { class: 'muted small' }, `${l.runningTasks ?? 0}/${l.desiredTasks ?? 0} tasks running`) : '',
+    l.traffic ? trafficLine(l.traffic) : '');
+  // The canary has no settings of its own: it runs its source lane's release and behaves like it.
+  const canaryOf = l.canaryOf ?? null;
+  row.form.hidden = canaryOf !== null;
+  row.follows.hidden = canaryOf === null;
+  if (canaryOf !== null) {
+    row.follows.textContent = `behaves like ${canaryOf}: 5xx ${l.errorRatePercent ?? 0}% · ${l.unhealthyTargets ?? 0} unhealthy · p99 ${l.p99Ms ?? '—'} ms (set ${canaryOf}’s)`;
+  }
   const alarms = l.alarms ?? [];
   row.cells.alarms.replaceChildren(alarms.length ? h('span', { class: 'alarms' }, ...alarms.map((a) => alarmBadge(a, now))) : h('span', { class: 'muted' }, '—'));
   // The server's values, unless the person is editing them.
-  const { rate, rateNumber, unhealthy } = row.inputs;
+  const { rate, rateNumber, unhealthy, p99 } = row.inputs;
   const editing = (input: HTMLInputElement): boolean => Boolean(input.dataset.dirty) || document.activeElement === input;
   if (!editing(rateNumber) && !editing(rate)) {
     rateNumber.value = String(l.errorRatePercent ?? 0);
     rate.value = String(Math.min(20, Number(l.errorRatePercent ?? 0)));
   }
   if (!editing(unhealthy)) unhealthy.value = String(l.unhealthyTargets ?? 0);
+  if (!editing(p99)) p99.value = String(l.p99Ms ?? 120);
   row.cells.settings.classList.toggle('warn-cell', Number(l.errorRatePercent) > 1 || Number(l.unhealthyTargets) > 0);
+}
+
+/** What the lane's target group served over the last 5 simulated minutes (the metrics port's figures). */
+function trafficLine(traffic: NonNullable<SimLaneRow['traffic']>): HTMLDivElement {
+  const parts = [`${traffic.requestsPerMinute.toLocaleString()} req/min`];
+  if (traffic.errorRatePercent !== null) parts.push(`5xx ${traffic.errorRatePercent}%`);
+  if (traffic.p99Ms !== null) parts.push(`p99 ${traffic.p99Ms} ms`);
+  return h('div', { class: 'muted small', 'data-testid': 'lane-traffic', title: 'Its target group over the last 5 simulated minutes, as CloudWatch would report it' }, parts.join(' · '));
 }
 
 const TARGET_STATES: ReadonlyArray<readonly [keyof Omit<SimTargetHealth, 'targets'>, string]> = [
@@ -439,6 +464,7 @@ export function wireSim(): void {
       lane: formText(form, 'lane').trim(),
       errorRatePercent: Number(form.get('errorRatePercent') ?? 0),
       unhealthyTargets: Number(form.get('unhealthyTargets') ?? 0),
+      p99Ms: Number(form.get('p99Ms') ?? 120),
     };
     if (form.get('failNextDeployment')) body.failNextDeployment = true;
     void simPost('/sim/lane-health', body, `Lane ${body.lane} of ${service}/${env}: ${describeHealthChange(body)}.`);

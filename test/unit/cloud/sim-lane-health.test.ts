@@ -292,9 +292,18 @@ describe('SimLaneHealth.alarmsInState', () => {
 describe('SimLaneHealth controls and listing', () => {
   it('changes only the settings given, and refuses out-of-range values', async () => {
     const h = health();
-    expect(await h.settings(GRAY)).toEqual({ errorRatePercent: 0, unhealthyTargets: 0 });
+    expect(await h.settings(GRAY)).toEqual({ errorRatePercent: 0, unhealthyTargets: 0, p99Ms: 120 });
     await h.setHealth(GRAY, { errorRatePercent: 2.5 });
-    expect(await h.setHealth(GRAY, { unhealthyTargets: 1 })).toEqual({ errorRatePercent: 2.5, unhealthyTargets: 1, errorRateChangedAt: T0, unhealthyTargetsChangedAt: T0 });
+    expect(await h.setHealth(GRAY, { unhealthyTargets: 1 })).toEqual({ errorRatePercent: 2.5, unhealthyTargets: 1, p99Ms: 120, errorRateChangedAt: T0, unhealthyTargetsChangedAt: T0 });
+    t += MIN;
+    expect(await h.setHealth(GRAY, { p99Ms: 850 })).toEqual({
+      errorRatePercent: 2.5,
+      unhealthyTargets: 1,
+      p99Ms: 850,
+      errorRateChangedAt: T0,
+      unhealthyTargetsChangedAt: T0,
+      p99MsChangedAt: T0 + MIN,
+    });
     t += MIN;
     // The same value again does not restart the alarm's window.
     expect(await h.setHealth(GRAY, { errorRatePercent: 2.5 })).toMatchObject({ errorRateChangedAt: T0 });
@@ -303,6 +312,10 @@ describe('SimLaneHealth controls and listing', () => {
     await expect(h.setHealth(GRAY, { errorRatePercent: Number.NaN })).rejects.toThrow(/errorRatePercent/);
     await expect(h.setHealth(GRAY, { unhealthyTargets: 1.5 })).rejects.toThrow(/unhealthyTargets/);
     await expect(h.setHealth(GRAY, { unhealthyTargets: -1 })).rejects.toThrow(/unhealthyTargets/);
+    await expect(h.setHealth(GRAY, { p99Ms: 0 })).rejects.toThrow(/p99Ms/);
+    await expect(h.setHealth(GRAY, { p99Ms: 60_001 })).rejects.toThrow(/p99Ms/);
+    await expect(h.setHealth(GRAY, { p99Ms: Number.POSITIVE_INFINITY })).rejects.toThrow(/p99Ms/);
+    expect((await h.settings(GRAY)).p99Ms).toBe(850);
   });
 
   it('lists every lane stack and every lane with settings, with counts and alarms', async () => {
@@ -375,7 +388,7 @@ describe('SimLaneHealth over the simulated stacks', () => {
     await sim.deleteStack(input.stackName, 'delete-gray');
     t += 10 * MIN;
     expect(await h.lanes()).toEqual([]);
-    await expect(h.settings(GRAY)).resolves.toEqual({ errorRatePercent: 0, unhealthyTargets: 0 });
+    await expect(h.settings(GRAY)).resolves.toEqual({ errorRatePercent: 0, unhealthyTargets: 0, p99Ms: 120 });
 
     await sim.deployStack({ ...input, clientRequestToken: 'create-gray-again' });
     t += 30 * MIN;
