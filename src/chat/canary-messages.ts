@@ -3,7 +3,7 @@
 import type { KnownBlock } from '@slack/types';
 import { msText, percentText, type CanaryCheck, type CanaryFigures, type CanarySettings, type CanaryState } from '../domain/canary';
 import type { OperationRecord } from '../domain/operation';
-import { escapeAndTruncate } from './messages';
+import { escapeAndTruncate, MAX_SUMMARY } from './messages';
 
 /** "▰▰▰▱▱▱ 10 %": one block per step, filled up to the step being held. */
 export function progressBar(canary: CanaryState): string {
@@ -81,4 +81,13 @@ export function canaryStatusLabel(op: OperationRecord): string | undefined {
   if (op.status === 'cancelled') return ':no_entry_sign: aborted, rolled back';
   if (op.status === 'succeeded') return canary.outcome === 'promoted-now' ? ':white_check_mark: promoted early' : ':white_check_mark: promoted';
   return undefined;
+}
+
+/**
+ * Why the canary ended as it did, for the thread: "<@U…> aborted the canary at 5 %", or the figure
+ * that broke its threshold. The reason is lanebot's words around AWS's (escaped); the person is a mention.
+ */
+export function canaryOutcomeText(canary: Pick<CanaryState, 'reason' | 'outcomeBy' | 'outcome'>): string {
+  const reason = escapeAndTruncate(canary.reason ?? (canary.outcome === 'aborted' ? 'aborted' : 'it did not pass'), MAX_SUMMARY);
+  return canary.outcomeBy ? `<@${canary.outcomeBy}> ${reason}` : reason;
 }

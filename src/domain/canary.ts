@@ -160,6 +160,7 @@ export interface CanaryState {
   phase: 'ready' | 'shift' | 'hold' | 'ended';
   /** The share of default's traffic the canary takes now (the last weights CloudFormation applied). */
   percent: number;
+  /** When the step's weights took effect: the first whole minute after its update completed (where its figures start). */
   stepStartedAt?: number;
   nextCheckAt?: number;
   /** Failed checks so far (the whole canary). */

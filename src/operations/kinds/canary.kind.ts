@@ -11,7 +11,7 @@
 // Queued on lane default's slot, which it holds from start to end: no deploy, promote or delete of
 // default runs meanwhile (they wait behind it). Behind the approval gate where the environment has one.
 // Params as promote's: `image`, `branch`, `from` (the source lane), `replaced` (default's image before).
-import { canaryProgressBlocks, canaryStatusLabel } from '../../chat/canary-messages';
+import { canaryOutcomeText, canaryProgressBlocks, canaryStatusLabel } from '../../chat/canary-messages';
 import type { ChatMessage } from '../../chat/chat.port';
 import { healthText } from '../../chat/health-messages';
 import { aheadText, errorText, escapeAndTruncate, MAX_SUMMARY, refusedText, simple, threadLink, tookText, type RenderContext } from '../../chat/messages';
@@ -61,7 +61,7 @@ function finished(op: OperationRecord, ctx: RenderContext): ChatMessage {
   const steps = canary ? `${canary.checks.filter((c) => c.verdict === 'pass').length} of ${canary.settings.steps.length} steps passed` : '';
   switch (op.status) {
     case 'succeeded': {
-      const early = canary?.outcome === 'promoted-now' ? `${canary.reason ?? 'promoted early'}; ` : '';
+      const early = canary?.outcome === 'promoted-now' ? `${canaryOutcomeText(canary)}; ` : '';
       const before = op.params.replaced ? ` It ran \`${imageText(op.params.replaced)}\` before.` : '';
       const icon = !op.health || op.health.verdict === 'healthy' ? ':white_check_mark:' : ':warning:';
       const text = `${icon} *Canary promoted:* lane *${op.lane}* of ${op.service}/${op.env} now runs ${image}${branch} from lane *${op.params.from}* (${early}${steps}${tookText(op)}); the canary is removed and all traffic is on default.${before}${leftoverText(op)}${healthText(op.health)}`;
@@ -70,12 +70,12 @@ function finished(op: OperationRecord, ctx: RenderContext): ChatMessage {
     case 'failed':
       if (canary?.outcome) {
         return simple(
-          `:rewind: *Canary rolled back:* ${escapeAndTruncate(canary.reason ?? op.statusSummary ?? 'it did not pass', MAX_SUMMARY)}. Lane *${op.lane}* still runs ${op.params.replaced ? `\`${imageText(op.params.replaced)}\`` : 'what it ran'}; all of its traffic is back on it and the canary is removed.${leftoverText(op)}`,
+          `:rewind: *Canary rolled back:* ${canaryOutcomeText(canary)}. Lane *${op.lane}* still runs ${op.params.replaced ? `\`${imageText(op.params.replaced)}\`` : 'what it ran'}; all of its traffic is back on it and the canary is removed.${leftoverText(op)}`,
         );
       }
       return simple(`:x: The canary failed${op.statusSummary ? `: ${escapeAndTruncate(op.statusSummary, MAX_SUMMARY)}` : ''}.`);
     case 'cancelled':
-      return simple(`:no_entry_sign: *Canary aborted:* ${escapeAndTruncate(canary?.reason ?? 'aborted', MAX_SUMMARY)}. All of default's traffic is back on the version it runs and the canary is removed.${leftoverText(op)}`);
+      return simple(`:no_entry_sign: *Canary aborted:* ${canary ? canaryOutcomeText(canary) : 'aborted'}. All of default's traffic is back on the version it runs and the canary is removed.${leftoverText(op)}`);
     case 'refused':
       return simple(op.error === 'deleting' ? refusedText(op, ctx) : `:no_entry: Nothing was changed: ${escapeAndTruncate(op.error ?? '', MAX_SUMMARY)}`);
     case 'error':

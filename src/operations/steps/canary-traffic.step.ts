@@ -12,12 +12,13 @@
 // window per call through the metrics port: from the step's start (or the previous window) to about two
 // minutes ago, because ALB metrics reach CloudWatch late. Every verdict, with its figures, goes into
 // the thread and the audit log. Between looks the job waits in the delayed set; the buttons wake it.
-import { canaryCheckText, canaryPausedText } from '../../chat/canary-messages';
+import { canaryCheckText, canaryOutcomeText, canaryPausedText } from '../../chat/canary-messages';
 import { formatDuration } from '../../chat/messages';
 import { verifySettingsOf } from '../../config';
 import { analyseCanary, MAX_KEPT_CHECKS, METRICS_LAG_MS, weightsOf, type CanaryCheck, type CanaryState } from '../../domain/canary';
 import { canaryStackName } from '../../domain/names';
 import type { OperationRecord } from '../../domain/operation';
+import type { TrafficFigures } from '../../cloud/metrics.port';
 import { describeCause, isLanebotError } from '../../errors';
 import { readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText } from '../../health/lane-health';
 import type { OperationPatch } from '../../state/operation-store';
@@ -25,8 +26,17 @@ import { next, wait, type OperationStep, type StepDeps, type StepResult } from '
 import { driveStack, rollBack, show, trafficStageName, withStage, type StackDriveProgress } from './canary-stack.steps';
 import { onAwsFault } from './retry';
 
-/** The longest a held or paused canary waits between looks (its controls wake it sooner). */
-const MAX_WAIT_MS = 60_000;
+/**
+ * A held or paused canary looks again at least every this many poll intervals (its buttons wake it
+ * sooner): the look is one Redis read, and it keeps `lastSeenAt` fresh, which is how a canary
+ * nobody watched is told from one that merely waited.
+ */
+const HOLD_POLLS = 3;
+
+/** How long to wait before the next look, `dueInMs` being when something is due. */
+function nextLook(deps: StepDeps, dueInMs: number): StepResult {
+  return wait(Math.min(dueInMs, deps.pollIntervalMs * HOLD_POLLS));
+}
 
 /** The shift in progress (driveStack's state) and the count of failed calls. */
 type TrafficProgress = StackDriveProgress;
@@ -49,9 +59,9 @@ export const canaryTrafficStep: OperationStep = {
     const seen: CanaryState = { ...canary, lastSeenAt: now };
 
     // People's controls: abort before promote now; both end the traffic phase.
-    if (op.canaryAbort) return endTraffic(op, deps, rollBack(seen, `<@${op.canaryAbort.by}> aborted the canary at ${canary.percent} %`, 'aborted', op.canaryAbort.by), now);
+    if (op.canaryAbort) return endTraffic(op, deps, rollBack(seen, `aborted the canary at ${canary.percent} %`, 'aborted', op.canaryAbort.by), now);
     if (op.canaryPromoteNow) {
-      return endTraffic(op, deps, { ...seen, phase: 'ended', outcome: 'promoted-now', outcomeBy: op.canaryPromoteNow.by, reason: `<@${op.canaryPromoteNow.by}> promoted it at ${canary.percent} % without waiting for the remaining steps` }, now);
+      return endTraffic(op, deps, { ...seen, phase: 'ended', outcome: 'promoted-now', outcomeBy: op.canaryPromoteNow.by, reason: `promoted it at ${canary.percent} % without waiting for the remaining steps` }, now);
     }
 
     try {
@@ -134,10 +144,14 @@ async function shift(op: OperationRecord, deps: StepDeps, canary: CanaryState, n
     return endTraffic(op, deps, rollBack(canary, `changing the canary's weights to ${percent} % failed: ${drive.why}`), now, stages);
   }
   const interval = canary.settings.intervalMs;
-  const held: CanaryState = { ...canary, phase: 'hold', percent, stepStartedAt: now, nextCheckAt: now + (interval + METRICS_LAG_MS) / scale, pauseSaid: false };
+  // Metrics come per whole minute: the step's first window starts at the first minute wholly under
+  // its weights (one that began before the update completed still counts the previous weights).
+  const minute = 60_000 / scale;
+  const dataFrom = Math.ceil(now / minute) * minute;
+  const held: CanaryState = { ...canary, phase: 'hold', percent, stepStartedAt: dataFrom, nextCheckAt: dataFrom + (interval + METRICS_LAG_MS) / scale, pauseSaid: false };
   const stages = withStage(op.stages, stage, { status: 'InProgress', detail: `holding ${formatDuration(interval)}, then checking` }, now);
   await show(op, deps, { canary: held, stages, progress: {} });
-  return wait(Math.min(held.nextCheckAt! - now, MAX_WAIT_MS / scale));
+  return nextLook(deps, held.nextCheckAt! - now);
 }
 
 /** Holds the step until its check is due, then checks: pass → the next step, fail → hold or roll back. */
@@ -150,7 +164,7 @@ async function hold(op: OperationRecord, deps: StepDeps, canary: CanaryState, no
   const due = canary.nextCheckAt ?? now;
   if (now < due) {
     await deps.operations.update(op.id, { canary });
-    return wait(Math.min(due - now, MAX_WAIT_MS / scale));
+    return nextLook(deps, due - now);
   }
   const resources = canary.resources ?? { stackName: canaryStackName(op) };
   if (!resources.targetGroup || !resources.baselineTargetGroup || !resources.loadBalancer) {
@@ -160,7 +174,7 @@ async function hold(op: OperationRecord, deps: StepDeps, canary: CanaryState, no
   const end = now - METRICS_LAG_MS / scale;
   const start = Math.max(canary.stepStartedAt ?? end, end - settings.intervalMs / scale);
   const figures = await deps.cloud.metrics.trafficFigures({ loadBalancer: resources.loadBalancer, targetGroups: [resources.targetGroup, resources.baselineTargetGroup], start, end });
-  const zero = { requests: 0, errors5xx: 0 };
+  const zero: TrafficFigures = { requests: 0, errors5xx: 0 };
   const canaryFigures = figures[resources.targetGroup] ?? zero;
   const baselineFigures = figures[resources.baselineTargetGroup] ?? zero;
   const analysis = analyseCanary(canaryFigures, baselineFigures, settings, canary.baselineP99Ms);
@@ -213,12 +227,11 @@ async function hold(op: OperationRecord, deps: StepDeps, canary: CanaryState, no
   const detail = analysis.verdict === 'fail' ? `check failed (${failures} of ${settings.failureLimit}), holding` : 'inconclusive, holding';
   const heldAgain: CanaryState = { ...checked, nextCheckAt: now + settings.intervalMs / scale };
   await show(op, deps, { canary: heldAgain, stages: withStage(op.stages, stage, { status: 'InProgress', detail }, now) });
-  return wait(Math.min(heldAgain.nextCheckAt! - now, MAX_WAIT_MS / scale));
+  return nextLook(deps, heldAgain.nextCheckAt! - now);
 }
 
 /** A paused canary: said once in the thread, then it waits (the Resume button wakes it). */
 async function paused(op: OperationRecord, deps: StepDeps, canary: CanaryState, now: number): Promise<StepResult> {
-  const scale = deps.timeScale > 0 ? deps.timeScale : 1;
   let state = canary;
   if (!canary.pauseSaid) {
     await deps.narrator.say(op.id, `canary-paused:${op.canaryPause?.at ?? now}`, { kind: 'note', text: canaryPausedText(op, canary) });
@@ -228,7 +241,7 @@ async function paused(op: OperationRecord, deps: StepDeps, canary: CanaryState, 
   const patch: OperationPatch = { canary: state };
   if (stage) patch.stages = withStage(op.stages, stage, { status: canary.phase === 'shift' ? 'NotStarted' : 'InProgress', detail: `paused by ${op.canaryPause?.by ? `<@${op.canaryPause.by}>` : 'someone'}` }, now);
   await show(op, deps, patch);
-  return wait(MAX_WAIT_MS / scale);
+  return nextLook(deps, Number.POSITIVE_INFINITY);
 }
 
 /** Ends the traffic phase with the canary's outcome; the steps after this one act on it. */
@@ -238,7 +251,7 @@ async function endTraffic(op: OperationRecord, deps: StepDeps, canary: CanarySta
     await deps.narrator.say(op.id, 'canary-rollback', {
       kind: 'note',
       broadcast: ended.outcome === 'rolled-back',
-      text: `:rewind: *Rolling the canary back:* ${ended.reason ?? 'it did not pass'}. All of default's traffic goes back to the version it ran; the canary is removed.`,
+      text: `:rewind: *Rolling the canary back:* ${canaryOutcomeText(ended)}. All of default's traffic goes back to the version it ran; the canary is removed.`,
     });
   }
   const patch: OperationPatch = { canary: ended, stages, progress: {} };
