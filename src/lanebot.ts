@@ -4,6 +4,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps, LaneHealthRequest } from '../commands/command';
+import { createQueueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queue-dashboard';
 import { referencedGroups, userPrincipal, type Principal } from './access/policy';
 import { refreshUserGroups, UserGroupCache } from './access/user-groups';
 import { AuditLog } from './audit/audit-log';
@@ -325,6 +326,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     canPost: (channelId) => commandMembership.canPost(channelId, clock.now()).catch(() => 'unknown' as const),
   };
 
+  // The operator view exists only with ADMIN_TOKEN (env read here, in the root, like every variable).
+  const mounts = env.ADMIN_TOKEN
+    ? {
+        [QUEUE_DASHBOARD_PATH]: createQueueDashboard({
+          queues: [queues.operations, queues.narrate, queues.maintenance, queues.followUps, queues.expiry],
+          token: env.ADMIN_TOKEN,
+          logger,
+        }),
+      }
+    : undefined;
+
   const slack = createSlackApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -348,6 +360,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     channelMembership: commandMembership,
     logger,
     metrics,
+    mounts,
     health: async () => {
       try {
         await withTimeout(commandRedis.ping(), 1_000, 'PING timed out');
@@ -539,7 +552,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
-      logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD }, 'lanebot started');
+      logger.info(
+        { port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD, queueDashboard: mounts ? QUEUE_DASHBOARD_PATH : 'off (no ADMIN_TOKEN)' },
+        'lanebot started',
+      );
       return port;
     },
     async stop() {
