@@ -62,6 +62,7 @@ import {
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { RedisKeys } from './state/keys';
+import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
 import { RateLimiter } from './state/rate-limits';
@@ -195,10 +196,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  // Both connections (and BullMQ's copies of the first) reconnect when a failover left them on a
+  // node that became a replica (src/state/redis-failover.ts).
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
   // has to be true when we say it.
-  const commandRedis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const commandRedis = new Redis(env.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    reconnectOnError: reconnectOnReadOnly,
+  });
   for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
