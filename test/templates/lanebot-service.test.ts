@@ -204,6 +204,20 @@ describe('the config file written at start', () => {
   });
 });
 
+describe('the config parameter', () => {
+  it('holds the example config once the README strips its comment lines: a standard SSM parameter (4 KB), parsed the same', async () => {
+    const readme = readFileSync(join(TEMPLATES_DIR, 'README.md'), 'utf8');
+    const strip = "sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' lanebot.yml > lanebot.min.yml";
+    expect(readme).toContain(strip);
+    const child = spawn('sed', ['-e', '/^[[:space:]]*#/d', '-e', '/^[[:space:]]*$/d', join(ROOT, 'lanebot.example.yml')]);
+    let stripped = '';
+    child.stdout.on('data', (chunk: Buffer) => (stripped += chunk.toString('utf8')));
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(Buffer.byteLength(stripped)).toBeLessThanOrEqual(4096);
+    expect(parseConfig(stripped)).toEqual(parseConfig(readFileSync(join(ROOT, 'lanebot.example.yml'), 'utf8')));
+  });
+});
+
 describe('IAM', () => {
   it('the bot’s role has the managed policy of bot-policy.json and nothing else for AWS', () => {
     const role = propertiesOf('TaskRole', REQUIRED);
