@@ -442,6 +442,14 @@ const envSchema = z
     ALARM_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-alarm-events' }).optional(),
     /** Which parts this process runs: the Slack receiver, the workers, or both. */
     LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
+    /**
+     * Turns on the queue dashboard at /admin/queues (src/admin/queue-dashboard.ts), reachable only
+     * with this token (bearer, or basic-auth password). Unset: the dashboard does not exist (404).
+     */
+    ADMIN_TOKEN: z
+      .string()
+      .min(24, 'must be at least 24 characters (e.g. `openssl rand -hex 32`); it guards the queue dashboard')
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {

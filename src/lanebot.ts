@@ -4,6 +4,7 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps, LaneHealthRequest } from '../commands/command';
+import { createQueueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queue-dashboard';
 import { referencedGroups, userPrincipal, type Principal } from './access/policy';
 import { refreshUserGroups, UserGroupCache } from './access/user-groups';
 import { AuditLog } from './audit/audit-log';
@@ -62,6 +63,7 @@ import {
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { RedisKeys } from './state/keys';
+import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
 import { RateLimiter } from './state/rate-limits';
@@ -197,10 +199,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  // Both connections (and BullMQ's copies of the first) reconnect when a failover left them on a
+  // node that became a replica (src/state/redis-failover.ts).
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
   // has to be true when we say it.
-  const commandRedis = new Redis(env.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+  const commandRedis = new Redis(env.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    reconnectOnError: reconnectOnReadOnly,
+  });
   for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
@@ -329,6 +338,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     canPost: (channelId) => commandMembership.canPost(channelId, clock.now()).catch(() => 'unknown' as const),
   };
 
+  // The operator view exists only with ADMIN_TOKEN (env read here, in the root, like every variable).
+  const mounts = env.ADMIN_TOKEN
+    ? {
+        [QUEUE_DASHBOARD_PATH]: createQueueDashboard({
+          queues: [queues.operations, queues.narrate, queues.maintenance, queues.followUps, queues.expiry],
+          token: env.ADMIN_TOKEN,
+          logger,
+        }),
+      }
+    : undefined;
+
   const slack = createSlackApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -352,6 +372,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     channelMembership: commandMembership,
     logger,
     metrics,
+    mounts,
     health: async () => {
       try {
         await withTimeout(commandRedis.ping(), 1_000, 'PING timed out');
@@ -544,7 +565,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
-      logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD }, 'lanebot started');
+      logger.info(
+        { port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http', cloud: env.CLOUD, queueDashboard: mounts ? QUEUE_DASHBOARD_PATH : 'off (no ADMIN_TOKEN)' },
+        'lanebot started',
+      );
       return port;
     },
     async stop() {

@@ -1,5 +1,6 @@
 // The Bolt app: HTTP mode (POST /slack/events) or Socket Mode when SLACK_APP_TOKEN is set, plus
-// GET /healthz and GET /metrics on the same port. Listeners are registered here by kind.
+// GET /healthz, GET /metrics and any mounted handlers (the queue dashboard) on the same port.
+// Listeners are registered here by kind.
 import {
   App,
   LogLevel,
@@ -29,7 +30,7 @@ import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } fro
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
 import { dropSocketModeRetries } from './receiver/socket-mode-retries';
 import type { RequestLedger } from './receiver/request-ledger';
-import { SlackHttpReceiver, type GetRoute } from './receiver/slack-http-receiver';
+import { SlackHttpReceiver, type GetRoute, type MountedHandler } from './receiver/slack-http-receiver';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -67,6 +68,11 @@ export interface SlackAppOptions {
   bodyLimit?: number;
   /** Answers GET /healthz: ok plus details. */
   health(): Promise<{ ok: boolean; details: Record<string, unknown> }>;
+  /**
+   * Handlers by path prefix, served on the same port in both modes (the queue dashboard under
+   * /admin/queues when ADMIN_TOKEN is set). Each answers every method itself, refusals included.
+   */
+  mounts?: Record<string, MountedHandler>;
 }
 
 export interface SlackApp {
@@ -100,7 +106,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
 
   let receiver: SlackHttpReceiver | SocketModeReceiver;
   if (options.appToken) {
-    const customRoutes: CustomRoute[] = Object.entries(routes).map(([path, handler]) => ({ path, method: ['GET'], handler }));
+    const customRoutes: CustomRoute[] = [
+      ...Object.entries(routes).map(([path, handler]) => ({ path, method: ['GET'], handler })),
+      ...socketModeMountRoutes(options.mounts ?? {}),
+    ];
     receiver = new SocketModeReceiver({
       appToken: options.appToken,
       logger: boltLogger,
@@ -118,6 +127,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       logger,
       boltLogger,
       routes,
+      mounts: options.mounts,
       bodyLimit: options.bodyLimit,
     });
   }
@@ -329,6 +339,18 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       if (started) await receiver.stop?.();
     },
   };
+}
+
+/** Every method a mounted handler answers (it refuses the ones it does not take, after its own checks). */
+const MOUNT_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * Mounted handlers as Bolt custom routes for Socket Mode's HTTP server. Bolt matches a route with
+ * path-to-regexp (v8): `{/*rest}` is an optional wildcard, so the prefix itself and every path
+ * below it reach the handler, as they do in HTTP mode.
+ */
+export function socketModeMountRoutes(mounts: Record<string, MountedHandler>): CustomRoute[] {
+  return Object.entries(mounts).map(([prefix, handler]) => ({ path: `${prefix}{/*rest}`, method: MOUNT_METHODS, handler }));
 }
 
 /** A command's answer as the listener delivers it: a reply, or the text of what went wrong. */

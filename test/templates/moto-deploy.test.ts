@@ -86,7 +86,8 @@ describeWithMoto('the stack layers on moto', () => {
       (file) => motoVariant(loadTemplate(file), { Env: 'dev', ServiceName: 'x', Lane: 'gray', SourceLane: 'gray' }).replaced,
     );
     expect(replaced.sort()).toEqual(['CloudMapService', 'Namespace', 'RunningTasksAlarm', 'TargetErrorRateAlarm', 'UnhealthyHostsAlarm']);
-    expect(MOTO_STAND_IN_TYPES).toHaveLength(3);
+    // The other three stand-in types are lanebot-service.yaml's ElastiCache resources (lanebot-service-moto.test.ts).
+    expect(MOTO_STAND_IN_TYPES).toHaveLength(6);
   });
 
   it('creates the environment with its own network (two AZs, NAT per AZ) and exports it', async () => {

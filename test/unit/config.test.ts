@@ -391,6 +391,7 @@ describe('readEnvOptions', () => {
       LANEBOT_CONFIG: './lanebot.yml',
     });
     expect(options.SLACK_APP_TOKEN).toBeUndefined();
+    expect(options.ADMIN_TOKEN).toBeUndefined();
   });
 
   it('reads every variable given', () => {
@@ -404,8 +405,10 @@ describe('readEnvOptions', () => {
       LANEBOT_CONFIG: '/etc/lanebot.yml',
       AWS_REGION: 'eu-west-1',
       ALARM_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/lanebot-alarm-events',
+      ADMIN_TOKEN: 'a-long-enough-admin-token-0123456789',
     });
     expect(options).toMatchObject({
+      ADMIN_TOKEN: 'a-long-enough-admin-token-0123456789',
       ALARM_EVENTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/lanebot-alarm-events',
       PORT: 8080,
       REDIS_URL: 'rediss://cache:6380/2',
@@ -444,11 +447,16 @@ describe('readEnvOptions', () => {
     ['bad SLACK_API_URL', { ...BASE, SLACK_API_URL: 'not a url' }, [/SLACK_API_URL/]],
     ['bad ALARM_EVENTS_QUEUE_URL', { ...BASE, ALARM_EVENTS_QUEUE_URL: 'lanebot-alarm-events' }, [/ALARM_EVENTS_QUEUE_URL: must be the queue URL/]],
     ['zero SIM_TIME_SCALE', { ...BASE, SIM_TIME_SCALE: '0' }, [/SIM_TIME_SCALE: must be a positive number/]],
+    ['a short ADMIN_TOKEN (it guards the queue dashboard)', { ...BASE, ADMIN_TOKEN: 'secret' }, [/ADMIN_TOKEN: must be at least 24 characters/]],
     ['an empty environment', {}, [/SLACK_BOT_TOKEN: required/]],
   ])('rejects %s', (_label, env, messages) => {
     const error = envErrorOf(env);
     expect(error.message).toMatch(/^environment is invalid:/);
     for (const message of messages) expect(error.message).toMatch(message);
+  });
+
+  it('never repeats the ADMIN_TOKEN it refuses', () => {
+    expect(envErrorOf({ ...BASE, ADMIN_TOKEN: 'hunter2-too-short' }).message).not.toContain('hunter2');
   });
 
   it('does not read process.env when given an env object', () => {

@@ -1,5 +1,6 @@
 // The HTTP edge in front of Bolt (a Bolt `Receiver`, like Bolt's own HTTPReceiver): POST /slack/events
-// plus a few GET routes (/healthz, /metrics) on one port. What it refuses before Bolt sees anything:
+// plus a few GET routes (/healthz, /metrics) and mounted handlers (the queue dashboard under
+// /admin/queues, when on) on one port. What it refuses before Bolt sees anything:
 //  - a body over the limit: 413 as soon as content-length or the bytes counted say so, unread;
 //  - a bad or missing signature, a timestamp older than 5 minutes or more than 1 minute ahead: 401;
 //  - a replay (a signature already taken, in any bot process sharing the Redis) and a Slack retry
@@ -25,6 +26,8 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 const LEDGER_TIMEOUT_MS = 500;
 
 export type GetRoute = (req: IncomingMessage, res: ServerResponse) => void;
+/** A handler of every request under a path prefix, whatever its method; it answers all of them itself. */
+export type MountedHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface SlackHttpReceiverOptions {
   signingSecret: string;
@@ -34,6 +37,8 @@ export interface SlackHttpReceiverOptions {
   boltLogger: BoltLogger;
   /** GET-only routes beside /slack/events, by exact path. They take no body. */
   routes?: Record<string, GetRoute>;
+  /** Handlers by path prefix: each gets the prefix itself and every path below it (`prefix/…`). */
+  mounts?: Record<string, MountedHandler>;
   bodyLimit?: number;
   /** Wall-clock ms; Slack's timestamps are real time, whatever clock the rest of the bot uses. */
   now?: () => number;
@@ -97,7 +102,11 @@ export class SlackHttpReceiver implements Receiver {
       return;
     }
     const route = this.options.routes?.[path];
-    if (!route) return answer(res, 404);
+    if (!route) {
+      const mount = Object.entries(this.options.mounts ?? {}).find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
+      if (mount) return mount[1](req, res);
+      return answer(res, 404);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, { allow: 'GET' });
     if (hasBody(req)) return refuseTooLarge(req, res, 0);
     route(req, res);

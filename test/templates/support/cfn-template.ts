@@ -19,6 +19,7 @@ export const TEMPLATE_FILES = [
   'pipelines/app-pipeline.yaml',
   'iam/pipeline-stack-role.yaml',
   'lanebot-alarm-events.yaml',
+  'lanebot-service.yaml',
 ] as const;
 export type TemplateFile = (typeof TEMPLATE_FILES)[number];
 
@@ -266,6 +267,12 @@ export function evaluate(template: CfnTemplate, value: unknown, context: EvalCon
       case 'Fn::ImportValue': {
         const name = str(arg);
         return context.importValue?.(name) ?? `import(${name})`;
+      }
+      case 'Fn::Contains': {
+        // Rules only: whether a string is in a list (a list parameter's Ref is its comma-joined text here).
+        const [list, item] = arg as [unknown, unknown];
+        const items = run(list);
+        return (Array.isArray(items) ? items.map(String) : String(items).split(',')).includes(str(item));
       }
       case 'Fn::GetAZs':
         return ['us-east-1a', 'us-east-1b', 'us-east-1c'];

@@ -1,11 +1,13 @@
 // moto (5.2.1) implements most of what the templates use, but its CloudFormation cannot create
-// Cloud Map namespaces/services or CloudWatch alarms: it skips unknown resource types and then fails
+// Cloud Map namespaces/services, CloudWatch alarms or ElastiCache resources (lanebot-service.yaml's
+// Redis): it skips unknown resource types and then fails
 // on a GetAtt of them. The moto test therefore deploys a variant in which only those resources are
 // replaced by SSM parameters (a type moto creates, whose Ref is a name), and a GetAtt of a replaced
 // resource becomes its Ref. moto also lacks Fn::Cidr, which the variant computes from the stack's
-// parameters. Everything else, parameters, conditions, rules, outputs and exports included, is the
-// production template unchanged.
-import { evaluate, intrinsicName, type CfnTemplate } from './cfn-template';
+// parameters, and keeps a list item that an Fn::If turns into AWS::NoValue as a null (CloudFormation
+// drops it): the variant drops such items itself, for the stack's parameters. Everything else,
+// parameters, conditions, rules, outputs and exports included, is the production template unchanged.
+import { evaluateConditions, evaluate, intrinsicName, type CfnTemplate } from './cfn-template';
 
 /** Fn::Cidr for IPv4: `count` consecutive blocks of `hostBits` host bits from the start of `ipBlock`. */
 export function cidrBlocks(ipBlock: string, count: number, hostBits: number): string[] {
@@ -22,6 +24,9 @@ export const MOTO_STAND_IN_TYPES = [
   'AWS::ServiceDiscovery::PrivateDnsNamespace',
   'AWS::ServiceDiscovery::Service',
   'AWS::CloudWatch::Alarm',
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::ElastiCache::ParameterGroup',
+  'AWS::ElastiCache::SubnetGroup',
 ] as const;
 
 export interface MotoVariant {
@@ -44,8 +49,16 @@ export function motoVariant(template: CfnTemplate, parameters: Record<string, st
       Properties: { Name: { 'Fn::Sub': `/moto-stand-in/\${AWS::StackName}/${logicalId}` }, Type: 'String', Value: `moto stand-in for ${original.Type}` },
     };
   }
+  let conditions: Record<string, boolean> | undefined;
+  const noValueItem = (item: unknown): boolean => {
+    if (intrinsicName(item) !== 'Fn::If') return false;
+    const [condition, whenTrue, whenFalse] = (item as { 'Fn::If': [string, unknown, unknown] })['Fn::If'];
+    conditions ??= evaluateConditions(template, parameters);
+    const taken = conditions[condition] ? whenTrue : whenFalse;
+    return intrinsicName(taken) === 'Ref' && (taken as { Ref: string }).Ref === 'AWS::NoValue';
+  };
   const rewrite = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(rewrite);
+    if (Array.isArray(node)) return node.filter((item) => !noValueItem(item)).map(rewrite);
     if (node === null || typeof node !== 'object') return node;
     if (intrinsicName(node) === 'Fn::Cidr') {
       const [ipBlock, count, hostBits] = (node as { 'Fn::Cidr': unknown[] })['Fn::Cidr'].map((arg) => String(evaluate(template, arg, { parameters })));
