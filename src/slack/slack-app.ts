@@ -105,7 +105,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       appToken: options.appToken,
       logger: boltLogger,
       customRoutes,
-      installerOptions: { port: options.port },
+      // clientOptions is where Bolt takes the Web API settings of its Socket Mode client: without
+      // slackApiUrl, apps.connections.open (the call that gets the WebSocket URL) would go to
+      // slack.com whatever SLACK_API_URL says (GovSlack, the tests).
+      installerOptions: { port: options.port, clientOptions: { slackApiUrl: options.slackApiUrl } },
     });
   } else {
     if (!options.signingSecret) throw new Error('HTTP mode needs SLACK_SIGNING_SECRET');
