@@ -5,6 +5,7 @@
 // announced over the socket (subteam_members_changed), survives a `disconnect` (refresh_requested)
 // with the client reconnecting, has its pipeline approval clicked over the new connection, and runs
 // to its finished reply in the thread.
+import { createServer, type AddressInfo } from 'node:net';
 import { blockActionsPayload, type ClickedButton } from '../../src/sandbox/slack-signing';
 import { eventCallbackEnvelope, subteamMembersChangedEvent } from '../../src/sandbox/workspace/events-api';
 import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
@@ -30,11 +31,14 @@ describe('Socket Mode', () => {
   let stub: SlackStub;
   let slack: SocketModeSlack;
   let t: TestBot;
+  let port: number;
 
   beforeEach(async () => {
     stub = await new SlackStub({ userGroups: [{ id: GROUP, handle: 'prod-approvers', users: [] }] }).start();
     slack = await new SocketModeSlack(stub.apiUrl).start();
-    t = await startTestBot({ stub, config: CONFIG, env: { SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.apiUrl } });
+    // A fixed free port: in Socket Mode, Bolt's receiver serves /healthz and /metrics on PORT but does not say which port it bound.
+    port = await freePort();
+    t = await startTestBot({ stub, config: CONFIG, env: { SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.apiUrl, PORT: String(port) } });
   });
 
   afterEach(async () => {
@@ -80,6 +84,10 @@ describe('Socket Mode', () => {
     // start() resolved: the client called apps.connections.open with the app-level token and got its hello.
     expect(slack.connectionsOpened).toEqual([APP_TOKEN]);
     expect(slack.connections).toBe(1);
+    // No HTTP edge for Slack, but the health check and metrics are still served on PORT.
+    const health = await waitFor('GET /healthz', () => fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined));
+    expect(health.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST' })).status).toBe(404);
 
     // The slash command: acked with the answer in the ack's payload.
     const deploy = await slack.send('slash_commands', slashCommand('deploy gray feature/x --env prod', ALICE, 'deploy'));
@@ -131,6 +139,15 @@ describe('Socket Mode', () => {
     expect(slack.acks.map((a) => a.envelopeId)).toEqual([deploy, event, approved, status, pipelineApproved].map((a) => a.envelopeId));
   }, 60_000);
 });
+
+/** A TCP port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** The button with `actionId` in a message's actions blocks, as a click reports it. */
 function buttonIn(message: StubMessage, actionId: string): ClickedButton | undefined {
