@@ -137,6 +137,10 @@ describe('Socket Mode', () => {
 
     // Every envelope was acked exactly once, by its own envelope_id.
     expect(slack.acks.map((a) => a.envelopeId)).toEqual([deploy, event, approved, status, pipelineApproved].map((a) => a.envelopeId));
+
+    // Stopping closes the connection (a close handshake, awaited) before the bot is gone.
+    await t.bot.stop();
+    expect(slack.connected).toBe(false);
   }, 60_000);
 });
 

@@ -45,7 +45,22 @@ export class SocketModeSlack {
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.terminate();
+    // A close handshake, not a cut: the client would otherwise keep its own close timer (30 s) running.
+    await Promise.all(
+      this.sockets
+        .filter((socket) => socket.readyState !== socket.CLOSED)
+        .map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              const cut = setTimeout(() => socket.terminate(), 2_000);
+              socket.once('close', () => {
+                clearTimeout(cut);
+                resolve();
+              });
+              socket.close(1001, 'going away');
+            }),
+        ),
+    );
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => {
       if (!this.http) return resolve();
