@@ -114,7 +114,10 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       appToken: options.appToken,
       logger: boltLogger,
       customRoutes,
-      installerOptions: { port: options.port },
+      // clientOptions is where Bolt takes the Web API settings of its Socket Mode client: without
+      // slackApiUrl, apps.connections.open (the call that gets the WebSocket URL) would go to
+      // slack.com whatever SLACK_API_URL says (GovSlack, the tests).
+      installerOptions: { port: options.port, clientOptions: { slackApiUrl: options.slackApiUrl } },
     });
   } else {
     if (!options.signingSecret) throw new Error('HTTP mode needs SLACK_SIGNING_SECRET');
@@ -336,7 +339,14 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       return options.port;
     },
     async stop() {
-      if (started) await receiver.stop?.();
+      if (!started) return;
+      if (receiver instanceof SocketModeReceiver) {
+        // Bolt's stop() asks the Socket Mode client to disconnect without waiting for it. Wait for
+        // the close handshake (bounded): Slack then sends no more envelopes to this process, and no
+        // close-handshake timer of the client outlives the stop.
+        await Promise.race([receiver.client.disconnect(), delay(SOCKET_MODE_CLOSE_MS)]);
+      }
+      await receiver.stop?.();
     },
   };
 }
@@ -370,6 +380,9 @@ async function startSocketMode(receiver: SocketModeReceiver, logger: Logger, att
     setTimeout(() => void startSocketMode(receiver, logger, attempt + 1), delay).unref();
   }
 }
+
+/** How long stop() waits for Slack to confirm that the Socket Mode connection is closed. */
+const SOCKET_MODE_CLOSE_MS = 3_000;
 
 /**
  * How long the ack of a command that queues work waits for Redis to take it. Redis answers in a few
