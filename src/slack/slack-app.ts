@@ -372,7 +372,10 @@ type Answer = Pick<Reply, 'blocks' | 'visibility' | 'afterDelivery'> & { text?: 
  */
 async function startSocketMode(receiver: SocketModeReceiver, logger: Logger, attempt = 1): Promise<void> {
   try {
-    await receiver.start();
+    // The first try starts the receiver: its HTTP server (health, metrics) listens at once, then the
+    // client connects. A retry reconnects the client only: listening again would throw
+    // ERR_SERVER_ALREADY_LISTEN on every later try, and the bot would never reach Slack.
+    await (attempt === 1 ? receiver.start() : receiver.client.start());
     logger.info('connected to Slack in Socket Mode');
   } catch (error) {
     const delay = Math.min(60_000, 1000 * 2 ** attempt);

@@ -162,3 +162,27 @@ function buttonIn(message: StubMessage, actionId: string): ClickedButton | undef
   }
   return undefined;
 }
+
+describe('Socket Mode when Slack cannot be reached at start', () => {
+  it.each(['internal_error', 'invalid_auth'])('keeps the bot up and connects on a later try (%s first)', async (error) => {
+    const stub = await new SlackStub().start();
+    const slack = await new SocketModeSlack(stub.apiUrl).start();
+    slack.failOpens = 1;
+    slack.failWith = error;
+    const port = await freePort();
+    const t = await startTestBot({ stub, config: CONFIG, env: { SLACK_APP_TOKEN: APP_TOKEN, SLACK_API_URL: slack.apiUrl, PORT: String(port) } });
+    try {
+      // The health endpoint answers while Slack is unreachable: the workers run.
+      const health = await waitFor('GET /healthz', () => fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined));
+      expect(health.status).toBe(200);
+      // The retry reconnects the client only (the receiver's HTTP server already listens).
+      await waitFor('the second apps.connections.open and its hello', () => slack.connections === 1, 20_000);
+      expect(slack.connectionsOpened).toEqual([APP_TOKEN, APP_TOKEN]);
+    } finally {
+      await t.stop();
+      await slack.stop();
+      await stub.stop();
+      await deletePrefix(t.prefix);
+    }
+  });
+});

@@ -25,6 +25,10 @@ export interface Ack {
 export class SocketModeSlack {
   /** The token of every apps.connections.open call, in order. */
   readonly connectionsOpened: string[] = [];
+  /** How many of the next apps.connections.open calls fail (Slack unreachable at the app's start). */
+  failOpens = 0;
+  /** What those failing calls answer (internal_error: the client retries by itself; invalid_auth: it gives up, and lanebot retries). */
+  failWith = 'internal_error';
   /** Every ack received, in order. */
   readonly acks: Ack[] = [];
   private http?: Server;
@@ -131,7 +135,11 @@ export class SocketModeSlack {
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       this.connectionsOpened.push(token);
       // Slack answers not_allowed_token_type to anything but an app-level token (xapp-).
-      const answer = token.startsWith('xapp-')
+      const failing = this.failOpens > 0;
+      if (failing) this.failOpens -= 1;
+      const answer = failing
+        ? { ok: false, error: this.failWith }
+        : token.startsWith('xapp-')
         ? { ok: true, url: `ws://127.0.0.1:${(this.wss!.address() as AddressInfo).port}/link/?ticket=${randomUUID()}` }
         : { ok: false, error: 'not_allowed_token_type' };
       res.writeHead(200, { 'content-type': 'application/json' });
