@@ -172,11 +172,12 @@ export function simControlRoutes(bot: Lanebot, config: LanebotConfig): ExtraRout
             throw new BadRequest(`\`env\` must be one of ${Object.keys(config.environments).join(', ')}`);
           }
           if (typeof lane !== 'string') throw new BadRequest('`lane` is required (a lane name, e.g. gray)');
-          const valid = validateLane(lane, { service, env });
-          if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
+          // Said before the name check, which refuses the reserved name `canary` without saying why here.
           if (lane === CANARY_LANE) {
             throw new BadRequest("`lane`: the canary has no health of its own: it runs its source lane's release and behaves like that lane (its SourceLane); set that lane's health");
           }
+          const valid = validateLane(lane, { service, env });
+          if (!valid.ok) throw new BadRequest(`\`lane\`: ${valid.problem}`);
           const errorRatePercent = body.errorRatePercent;
           const unhealthyTargets = body.unhealthyTargets;
           const p99Ms = body.p99Ms;

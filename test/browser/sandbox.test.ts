@@ -1,6 +1,7 @@
 // The sandbox as a person uses it: `src/sandbox/main.ts` started as a process, its console opened
 // in Debian's Chromium (driven by playwright-core), a deploy typed into the composer, the thread
 // followed to success, a lane promoted to default and rolled back with its button (the Stacks tab
+// showing each stack's image), a canary that passes and one that rolls back
 // showing each stack's image), a button clicked, the Simulator panel's lane health and approvals used, a lane
 // deleted through its confirmation, a lane warned, renewed and expired by moving the simulated clock,
 // and screenshots saved (test/output/sandbox*.png).
@@ -225,6 +226,63 @@ if (skip) {
     await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
     await thread.getByTestId('thread-reply').filter({ hasText: /5xx rate on lane gray cleared after/ }).first().waitFor({ timeout: 30_000 });
   }, 90_000);
+
+  // After the promote test (default runs its own release again) and the alarm test (gray runs
+  // release/1.2.3, healthy, its 5xx rate back to 0). At SIM_TIME_SCALE=300 a 1-minute step takes 0.2 s.
+  it('promotes gray to default as a canary that walks its six steps, then rolls back a canary whose 5xx rate is 5 %', async () => {
+    await page.getByTestId('channel-C0USERAPIDEV').click();
+    const composer = page.getByTestId('composer');
+    await composer.fill('/lane promote gray --canary');
+    await composer.press('Enter');
+    const root = page.getByTestId('message').filter({ hasText: 'canary gray → default' }).first();
+    await root.waitFor({ timeout: 30_000 });
+    await root.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const thread = page.getByTestId('thread-panel');
+    const promoted = thread.getByTestId('thread-reply').filter({ hasText: 'Canary promoted' }).first();
+    await promoted.waitFor({ timeout: 90_000 });
+    await expectText(promoted, '6 of 6 steps passed');
+    await expectText(promoted, 'Deployed and healthy');
+    for (const percent of [1, 5, 10, 25, 50, 100]) {
+      await thread.getByTestId('thread-reply').filter({ hasText: `${percent} % passed: canary` }).first().waitFor();
+    }
+    // The root: the full progress bar, each step's figures, no buttons once it ended.
+    await root.filter({ hasText: 'promoted' }).waitFor({ timeout: 30_000 });
+    await expectText(root, '▰▰▰▰▰▰');
+    await expectText(root, '100 % canary');
+    expect(await root.getByTestId('button-canary_abort').count()).toBe(0);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-canary.png') });
+
+    // A newer gray whose 5xx rate is then set to 5 %: its canary fails its checks and rolls back.
+    await composer.fill('/lane deploy gray release/2.0.0');
+    await composer.press('Enter');
+    await page.getByTestId('message').filter({ hasText: 'lane gray ← release/2.0.0' }).first().filter({ hasText: 'deployed' }).waitFor({ timeout: 60_000 });
+    const sim = page.getByTestId('sim-panel');
+    if ((await sim.getAttribute('data-open')) !== 'true') await page.locator('#sim-toggle').click();
+    await page.getByRole('tab', { name: /Lane health/ }).click();
+    const lane = page.locator('[data-testid="lane-row"][data-lane="user-api/dev/gray"]');
+    await lane.getByTestId('lane-5xx').fill('5');
+    await lane.getByTestId('lane-apply').click();
+    await expect(lane.getByTestId('lane-5xx').inputValue()).resolves.toBe('5');
+
+    await composer.fill('/lane promote gray --canary');
+    await composer.press('Enter');
+    const second = page.getByTestId('message').filter({ hasText: 'canary gray → default' }).nth(1);
+    await second.waitFor({ timeout: 30_000 });
+    await second.getByTestId('thread-replies-link').click({ timeout: 30_000 });
+    const rolledBack = thread.getByTestId('thread-reply').filter({ hasText: 'Canary rolled back' }).first();
+    await rolledBack.waitFor({ timeout: 90_000 });
+    await expectText(rolledBack, 'canary 5xx rate 5 % > 1 %');
+    await expectText(rolledBack, 'at the 1 % step (failed check 2 of 2)');
+    await thread.getByTestId('thread-reply').filter({ hasText: 'failed (1 of 2), holding the step' }).first().waitFor();
+    await second.filter({ hasText: 'rolled back' }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(OUTPUT, 'sandbox-canary-rollback.png') });
+
+    // Gray healthy again for the tests after this one.
+    await lane.getByTestId('lane-5xx').fill('0');
+    await lane.getByTestId('lane-apply').click();
+    await lane.locator('[data-testid="alarm-errorRate"][data-state="OK"]').waitFor({ timeout: 30_000 });
+  }, 240_000);
 
   it('approves a prod deploy from its thread as bob, then the pipeline\'s manual approval; rejects another with a reason in the modal', async () => {
     // alice asks for a deploy to prod: it waits for an approver before anything starts.
