@@ -2,15 +2,18 @@
 // local stub. The simulator's traffic splits default's requests between the default target group and
 // the canary's by the canary stack's weights; the canary behaves like its source lane (gray), whose
 // health controls make it fail.
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { StubMessage } from '../support/slack-stub';
 import { SlackStub } from '../support/slack-stub';
 import type { OperationRecord } from '../../src/domain/operation';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
-import { deletePrefix, SIGNING_SECRET, startTestBot, TEST_CONFIG, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { CANARY_TEST_CONFIG } from '../support/test-config';
 
-/** dev with a short canary: 1-minute steps, 50 requests enough (the simulator sends 6,000/min to default). */
-const CANARY_CONFIG = TEST_CONFIG.replace('  dev:\n    verify: { soak: 0s }\n', '  dev:\n    verify: { soak: 0s }\n    canary: { interval: 1m, minRequests: 50 }\n');
+const CANARY_CONFIG = CANARY_TEST_CONFIG;
 const FULL_RUN_MS = 400_000;
 const DEV = { service: 'user-api', env: 'dev' };
 const lane = (name: string) => ({ ...DEV, lane: name });
@@ -34,7 +37,9 @@ async function reply(t: TestBot, text: string, user?: string): Promise<string> {
 /** The canary operation of lane default (the newest), once recorded. */
 async function canaryOp(t: TestBot): Promise<OperationRecord | undefined> {
   const last = (await t.bot.lanes.get(lane('default')))?.last;
-  return last?.kind === 'canary' ? ((await t.bot.operations.get(last.id)) ?? undefined) : undefined;
+  // A deploy waiting behind the canary is the lane's last operation; the audit log names the canary.
+  const id = last?.kind === 'canary' ? last.id : (await t.bot.audit.recent({ ...DEV, lane: 'default' }, 200)).find((e) => e.action === 'operation:canary')?.operationId;
+  return id ? ((await t.bot.operations.get(id)) ?? undefined) : undefined;
 }
 
 /**
@@ -215,6 +220,11 @@ describe('a canary with too little traffic, and its buttons', () => {
     await drive(t, (op) => (op.canary?.checks.length ?? 0) > checksWhenPaused);
     expect(t.stub.thread(root).find((m) => m.text.includes('resumed the canary'))).toBeDefined();
 
+    // The canary holds lane default: a deploy to it waits behind it, and its thread says so.
+    await t.command('deploy default release/1.1.0');
+    const deployRoot = await waitFor('the deploy root', () => t.stub.rootMentioning('release/1.1.0'));
+    await waitFor('the deploy to wait', () => t.stub.thread(deployRoot).find((m) => m.text.includes('is busy') && m.text.includes('queued behind')));
+
     await waitFor('the Abort button', () => JSON.stringify(root.blocks).includes('canary_abort'));
     await click(t, root, 'canary_abort', 'U0ALICE');
     const done = await drive(t, () => false);
@@ -226,6 +236,8 @@ describe('a canary with too little traffic, and its buttons', () => {
     await waitFor('the buttons to go', () => !JSON.stringify(root.blocks).includes('canary_pause'));
     expect(await signedClick(t, root, 'U0ALICE', done.id, 'canary_pause')).toContain('This canary is not running (it is cancelled)');
     expect((await canaryOp(t))!.canaryPause).toEqual(expect.objectContaining({ paused: false }));
+    // The waiting deploy starts once the canary freed the lane.
+    await waitFor('the deploy to start', async () => (await t.bot.lanes.get(lane('default')))?.last?.kind === 'deploy');
   });
 
   it('Promote now puts the image on default without the remaining steps', async () => {
@@ -292,4 +304,84 @@ describe('a canary across a bot restart', () => {
     expect(done.canary!.reason).toMatch(/lanebot did not watch the canary for 4\dm/);
     expect(done.canary).toMatchObject({ removed: true, outcome: 'rolled-back' });
   });
+});
+
+describe('a worker killed mid-canary', () => {
+  const prefix = `test-${randomUUID()}`;
+  let stub: SlackStub;
+  let web: TestBot | undefined;
+  let rescuer: TestBot | undefined;
+  let child: ChildProcess | undefined;
+  const redis = new Redis(REDIS_URL);
+
+  beforeAll(async () => {
+    stub = await new SlackStub().start();
+  });
+
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await web?.stop();
+    await rescuer?.stop();
+    await stub.stop();
+    await deletePrefix(prefix);
+    redis.disconnect();
+  });
+
+  it('is picked up by another worker at the step it was in: every step checked once, one thread, promoted', async () => {
+    // Real time, 100 times faster in the simulator: a 1-minute step holds 0.6 s; abandonAfter (30 min) is 18 s.
+    const env = {
+      SLACK_BOT_TOKEN: 'xoxb-test',
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: stub.apiUrl,
+      REDIS_URL,
+      CLOUD: 'sim',
+      SIM_TIME_SCALE: '100',
+      LANEBOT_REDIS_PREFIX: prefix,
+      LANEBOT_ROLE: 'worker',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    };
+    child = fork(join(__dirname, '../support/crashing-canary-worker.ts'), [], {
+      env: { ...process.env, ...env },
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child!.once('message', () => resolve());
+      child!.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
+    });
+
+    // The receiver alone: it queues, the child process works.
+    web = await startTestBot({ stub, prefix, config: CANARY_CONFIG, env: { LANEBOT_ROLE: 'web' } });
+    for (const [name, branch] of [['default', 'release/1.0.0'], ['gray', 'release/2.0.0']] as const) {
+      await web.command(`deploy ${name} ${branch}`);
+      const root = await waitFor('the root message', () => stub.rootMentioning(branch));
+      await waitFor('the deploy to finish', () => stub.thread(root).find((m) => m.text.includes('now runs')), 30_000);
+    }
+    await web.command('promote gray --canary');
+    await waitFor('the child to hang in the 5 % check', () => redis.get(`${prefix}:test:hung`), 30_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child!.once('exit', resolve));
+
+    // A second worker process takes over once the dead worker's job lock expires.
+    rescuer = await startTestBot({
+      stub,
+      prefix,
+      config: CANARY_CONFIG,
+      env: { LANEBOT_ROLE: 'worker', SIM_TIME_SCALE: '100' },
+      overrides: { workerOptions: { lockDuration: 2000, stalledInterval: 1000 }, clock: { now: () => Date.now() } },
+    });
+    const root = await waitFor('the canary root', () => stub.roots('C0USERAPIDEV').find((m) => m.text.includes('canary gray → default')));
+    await waitFor('the canary to be promoted', () => stub.thread(root).find((m) => m.text.includes('Canary promoted')), 60_000);
+    const op = (await rescuer.bot.lanes.get(lane('default')))!.last!;
+    const record = (await rescuer.bot.operations.get(op.id))!;
+    expect(record.status).toBe('succeeded');
+    expect(record.canary!.checks.map((c) => `${c.percent}:${c.verdict}`)).toEqual(['1:pass', '5:pass', '10:pass', '25:pass', '50:pass', '100:pass']);
+    for (const percent of [1, 5, 10, 25, 50, 100]) {
+      expect(stub.thread(root).filter((m) => m.text.includes(`*${percent} % passed:*`))).toHaveLength(1);
+    }
+    // The canary stack is gone; there was one thread.
+    const canaryStack = (await rescuer.bot.simStacks!.list()).find((s) => s.stackName === CANARY_STACK);
+    expect(canaryStack === undefined || canaryStack.status === 'DELETE_COMPLETE').toBe(true);
+    expect(stub.roots('C0USERAPIDEV').filter((m) => m.text.includes('canary gray → default'))).toHaveLength(1);
+  }, 120_000);
 });

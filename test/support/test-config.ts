@@ -17,6 +17,9 @@ channels:
   C0ORDERSDEV: { service: orders, env: dev }
 `;
 
+/** TEST_CONFIG with a short canary in dev: 1-minute steps, 50 requests enough (the simulator sends 6,000/min to default). */
+export const CANARY_TEST_CONFIG = TEST_CONFIG.replace('  dev:\n    verify: { soak: 0s }\n', '  dev:\n    verify: { soak: 0s }\n    canary: { interval: 1m, minRequests: 50 }\n');
+
 /** The admin of ADMIN_CONFIG. */
 export const TEST_ADMIN = 'U0PLATFORM1';
 export const TEST_CONNECTION_ARN = 'arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-1111-2222-3333-444455556666';
