@@ -258,7 +258,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, metrics, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
   const alarmWatch = new AlarmWatch({
     states: new AlarmStates(redis, keys),
     lanes,
@@ -282,7 +282,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     }
   };
   const gateDeps: GateDeps = { config, approvals, operations, narrator, audit, clock, recheckMs: pollIntervalMs * 6, resume: (id) => resume(queues, id) };
-  const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps, gate: gateDeps });
+  const runner = new OperationRunner({ registry, operations, lanes, narrator, audit, metrics, queues, redis, keys, clock, logger: jobLogger, steps: stepDeps, gate: gateDeps });
   const commandNarrator = new ThreadNarrator(commandRedis, keys, commandQueues);
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);

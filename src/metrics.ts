@@ -26,6 +26,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly operations = new Counter({
+    name: 'lanebot_operations_total',
+    help: 'Operations that ended, by kind (deploy, promote, canary, delete…) and final status (succeeded, failed, superseded…).',
+    labelNames: ['kind', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly canaryChecks = new Counter({
+    name: 'lanebot_canary_checks_total',
+    help: 'Checks of canary steps, by verdict (pass, fail, inconclusive).',
+    labelNames: ['verdict'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log';
+import type { Metrics } from '../metrics';
 import type { ThreadNarrator } from '../chat/thread-narrator';
 import type { Clock } from '../clock';
 import { isFinished, UNFINISHED_STATUSES, type OperationRecord, type OperationRequest, type OperationStatus } from '../domain/operation';
@@ -38,6 +39,8 @@ export interface RunnerDeps {
   lanes: LaneRegistry;
   narrator: ThreadNarrator;
   audit: AuditLog;
+  /** Operations that ended, by kind and status. */
+  metrics: Pick<Metrics, 'operations'>;
   queues: Pick<Queues, 'operations'>;
   redis: Redis;
   keys: RedisKeys;
@@ -178,6 +181,7 @@ export class OperationRunner {
     if (!op) return;
     if (moved) {
       this.log(op).info({ status }, 'operation finished');
+      this.deps.metrics.operations.inc({ kind: op.kind, status: op.status });
       await this.audit(op, op.status, op.error ?? op.statusSummary);
     }
     await narrator.say(operationId, 'finished', { kind: 'finished' });
@@ -215,7 +219,10 @@ export class OperationRunner {
     if (op.startedAt === undefined) await this.deps.operations.shortenRetention(op.id, UNSTARTED_RETENTION_SECONDS);
     await this.deps.narrator.refreshRoot(op.id);
     const removed = await this.deps.redis.srem(this.deps.keys.operationsInFlight, op.id);
-    if (removed === 1) await this.audit(op, op.status, op.error === 'deleting' ? 'the lane is being deleted' : undefined);
+    if (removed === 1) {
+      this.deps.metrics.operations.inc({ kind: op.kind, status: op.status });
+      await this.audit(op, op.status, op.error === 'deleting' ? 'the lane is being deleted' : undefined);
+    }
     return DONE;
   }
 

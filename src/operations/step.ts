@@ -8,6 +8,7 @@ import type { Clock } from '../clock';
 import type { CloudPorts } from '../cloud/cloud';
 import type { ThreadNarrator } from '../chat/thread-narrator';
 import type { LanebotConfig } from '../config';
+import type { Metrics } from '../metrics';
 import type { OperationRecord, OperationStatus } from '../domain/operation';
 import type { LaneRegistry } from '../state/lane-registry';
 import type { OperationPatch, OperationStore } from '../state/operation-store';
@@ -22,6 +23,8 @@ export interface StepDeps {
   narrator: ThreadNarrator;
   /** What steps record beyond status changes (a canary's checks and verdicts). */
   audit: Pick<AuditLog, 'record'>;
+  /** What steps count for /metrics (a canary's checks). */
+  metrics: Pick<Metrics, 'canaryChecks'>;
   config: LanebotConfig;
   /** Where the CloudFormation templates are (the repository's templates/). */
   templatesDir: string;

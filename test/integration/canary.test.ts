@@ -142,6 +142,9 @@ describe('canary promotion', () => {
 
     const audit = await t.bot.audit.recent(DEV, 200);
     expect(audit.filter((e) => e.action === 'operation:canary' && e.outcome === 'check-pass')).toHaveLength(6);
+    const metrics = async () => (await fetch(`${t.url}/metrics`)).text();
+    expect(await metrics()).toContain('lanebot_canary_checks_total{verdict="pass"} 6');
+    await waitFor('the operation counted', async () => (await metrics()).includes('lanebot_operations_total{kind="canary",status="succeeded"} 1'));
   });
 
   it('rolls back at the second failed check when the canary answers 5 % of requests with a 5xx, and says which figure broke which threshold', async () => {

@@ -198,6 +198,7 @@ async function hold(op: OperationRecord, deps: StepDeps, canary: CanaryState, no
   };
   const last = canary.index === settings.steps.length - 1;
   const stage = trafficStageName(canary.percent);
+  deps.metrics.canaryChecks.inc({ verdict: analysis.verdict });
   await deps.narrator.say(op.id, `canary-check:${canary.index}:${now}`, { kind: 'note', text: canaryCheckText(check, failures, settings, last) });
   await deps.audit.record({
     at: now,

@@ -14,6 +14,7 @@ import type { StepDeps, StepResult } from '../../../src/operations/step';
 import { MAX_BUSY_WAIT_MS, stackChangesStep } from '../../../src/operations/steps/stack-changes.step';
 import type { OperationPatch } from '../../../src/state/operation-store';
 import { deployRecord, redisPerTest, T0 } from '../../support/fixtures';
+import { Metrics } from '../../../src/metrics';
 
 const POLL_MS = 1000;
 const CREATE_MS = 90_000;
@@ -60,6 +61,7 @@ class StepRun {
       pollIntervalMs: POLL_MS,
       timeScale: 1,
       audit: { record: async () => undefined },
+      metrics: new Metrics({ defaultMetrics: false }),
     };
   }
 

@@ -16,6 +16,7 @@ import { MAX_AWS_FAILURES } from '../../../src/operations/steps/retry';
 import { HEALTH_STAGE, verifyHealthStep } from '../../../src/operations/steps/verify-health.step';
 import type { OperationPatch } from '../../../src/state/operation-store';
 import { deployRecord, T0 } from '../../support/fixtures';
+import { Metrics } from '../../../src/metrics';
 
 const MIN = 60_000;
 const POLL_MS = 1000;
@@ -163,6 +164,7 @@ class StepRun {
       pollIntervalMs: POLL_MS,
       timeScale: this.timeScale,
       audit: { record: async () => undefined },
+      metrics: new Metrics({ defaultMetrics: false }),
     };
   }
 
