@@ -20,6 +20,7 @@ import { MessageStore } from './workspace/message-store';
 import { ModalStore, type ConsoleModal, type ModalValues, type PreparedSubmission, type SubmissionOutcome } from './workspace/modals';
 import { ResponseUrls } from './workspace/response-urls';
 import { WebApi } from './workspace/web-api';
+import type { SlackRateLimits } from './workspace/slack-rate-limits';
 import {
   WorkspaceError,
   type ApiCall,
@@ -47,6 +48,7 @@ export * from './workspace/types';
 export { TRIGGER_TTL_MS, parseModalView } from './workspace/modals';
 export type { ConsoleModal, ModalChange, ModalChangeKind, ModalValues, ModalViewData, PreparedSubmission, SubmissionOutcome } from './workspace/modals';
 export { tsMicros } from './workspace/slack-params';
+export { SLACK_LIMITS, scaleSlackLimits, SlackRateLimits, type BucketLimit, type SlackLimits } from './workspace/slack-rate-limits';
 
 const DEFAULT_BOT: BotIdentity = { userId: 'UBOT', botId: 'BBOT', appId: 'A1', name: 'lanebot' };
 
@@ -283,6 +285,11 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
   /** The next Web API calls fail like this, in order. */
   failNext(...failures: Failure[]): void {
     this.webApi.failNext(...failures);
+  }
+
+  /** Enforces Slack's rate limits on the Web API from now on (undefined: none, the default). */
+  enforceRateLimits(limits: SlackRateLimits | undefined): void {
+    this.webApi.enforceRateLimits(limits);
   }
 
   /** One Slack Web API call (`method` as in the URL, e.g. chat.postMessage) with its parameters. */

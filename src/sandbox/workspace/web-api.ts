@@ -30,6 +30,7 @@ import {
   type UserGroup,
   type WebApiResponse,
 } from './types';
+import type { SlackRateLimits } from './slack-rate-limits';
 
 const HISTORY_LIMIT = { default: 100, max: 999 };
 const REPLIES_LIMIT = { default: 1000, max: 1000 };
@@ -60,6 +61,8 @@ export class WebApi {
   private readonly directory: WorkspaceDirectory;
   private readonly store: MessageStore;
   private readonly bot: BotIdentity;
+  /** Slack's limits, when enforced (429 with Retry-After beyond them); none by default. */
+  private rateLimits?: SlackRateLimits;
 
   constructor(private readonly deps: WebApiDeps) {
     this.directory = deps.directory;
@@ -70,6 +73,11 @@ export class WebApi {
   /** The next Web API calls fail like this, in order. */
   failNext(...failures: Failure[]): void {
     this.failures.push(...failures);
+  }
+
+  /** Enforces Slack's rate limits from now on (undefined: none, the default). */
+  enforceRateLimits(limits: SlackRateLimits | undefined): void {
+    this.rateLimits = limits;
   }
 
   /** Takes a scope from the app (`granted` false) or gives it back. */
@@ -92,6 +100,11 @@ export class WebApi {
         return { status: 429, headers: { 'retry-after': String(failure.retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' } };
       }
       return { status: 500, headers: { 'content-type': 'text/plain' }, body: 'internal error' };
+    }
+    const limited = this.rateLimits?.take(method, params);
+    if (limited) {
+      this.calls.push({ method, body: params, status: 429 });
+      return { status: 429, headers: { 'retry-after': String(limited.retryAfterSeconds) }, body: { ok: false, error: 'ratelimited' } };
     }
     this.calls.push({ method, body: params, status: 200 });
     const body = this.answer(method, params);
