@@ -5,7 +5,14 @@
 //  - root-message edits are coalesced (the root is re-rendered from the deploy record, once per
 //    batch of changes, never once per change);
 //  - Slack's limits hold across every bot process (send slots are reserved in Redis; 429s push
-//    them out by Retry-After);
+//    them out by Retry-After). Posts and edits have limits of their own, and so slots of their own:
+//    posts one per `postIntervalMs` per channel, chat.update one per `updateIntervalMs` for the
+//    whole bot. A job keeps a slot it reserved until it uses it (for the same kind of call);
+//  - replies a person must see go ahead of cosmetic root edits: a thread's replies never wait for
+//    an edit slot (a job asleep for one is woken by a new reply), and when edits are saturated a
+//    root edit of an operation still under way takes no slot at all: it is tried again later,
+//    re-rendered from the newest state, so intermediate states are dropped. The edit that shows an
+//    operation's final state (or an approval request) always takes a slot: it always happens;
 //  - two processes never send the same reply (entries are de-duplicated by id when added).
 //
 // What is guaranteed when an answer from Slack is lost (exactly-once without history):
@@ -63,8 +70,15 @@ interface OutboxEntry {
 export interface SlackPacing {
   /** Minimum gap between messages posted to one channel (Slack: about one per second). */
   postIntervalMs: number;
-  /** Minimum gap between chat.update calls of this bot (Tier 3: about 50 a minute). */
+  /** Minimum gap between chat.update calls of this bot, workspace-wide (Tier 3: about 50 a minute). */
   updateIntervalMs: number;
+  /**
+   * Edits are saturated when the next free chat.update slot is further away than this: then a
+   * cosmetic root edit (of an operation neither finished nor awaiting approval) takes no slot and
+   * is tried again later, re-rendered from the newest state, so its intermediate states are dropped
+   * and the slots go to the edits a person must see. Default: 5 update intervals.
+   */
+  editBacklogMs?: number;
   /**
    * How long a thread's send lock lives without renewal: how soon another process takes over a
    * thread whose sender died. Renewed before every Slack call (whose timeout is 10 s).
@@ -115,6 +129,8 @@ return 1`;
 
 // Reserves the next send slot in every bucket and returns how long until it (0: now). Each caller
 // gets its own slot, so waiting senders do not all wake at once to compete for the same one.
+// The last ARGV, when above 0, is a backlog limit: a slot further away than it is not reserved and
+// the answer is minus the backlog (the caller is a cosmetic edit, dropped while edits are saturated).
 const RESERVE_SCRIPT = `
 local now = tonumber(ARGV[1])
 local slot = now
@@ -122,6 +138,8 @@ for i, key in ipairs(KEYS) do
   local nextAt = tonumber(redis.call('GET', key) or '0')
   if nextAt > slot then slot = nextAt end
 end
+local limit = tonumber(ARGV[#KEYS + 2] or '0')
+if limit > 0 and slot - now > limit then return now - slot end
 for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[i + 1])
   redis.call('SET', key, slot + interval, 'PX', slot - now + interval + 60000)
@@ -190,6 +208,7 @@ export class ThreadNarrator {
       operationId,
     );
     await scheduleFlush(this.queues, operationId);
+    await wakeForReply(this.queues, operationId);
   }
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */
@@ -205,6 +224,17 @@ async function scheduleFlush(queues: Pick<Queues, 'narrate'>, operationId: strin
   await queues.narrate.add('flush', { operationId }, { jobId: `flush-${operationId}`, removeOnFail: true });
 }
 
+/**
+ * A reply goes ahead of cosmetic edits: a flush job asleep with no reply to send (waiting for a
+ * chat.update slot, or for saturated edits to drain) is woken now; it keeps the slot it holds.
+ */
+async function wakeForReply(queues: Pick<Queues, 'narrate'>, operationId: string): Promise<void> {
+  const job = await queues.narrate.getJob(`flush-${operationId}`);
+  if (job?.data.sleepingFor !== 'update') return;
+  // Fails only when the job is no longer delayed: then it is running or about to, and sees the reply.
+  await job.promote().catch(() => undefined);
+}
+
 /** The `sweep` job: re-schedules threads left pending (see the top of this file). */
 export async function sweepPendingThreads(redis: Redis, keys: RedisKeys, queues: Pick<Queues, 'narrate'>): Promise<number> {
   const stale = await redis.zrangebyscore(keys.narratePending, '-inf', Date.now() - SWEEP_AFTER_MS, 'LIMIT', 0, 1000);
@@ -213,6 +243,24 @@ export async function sweepPendingThreads(redis: Redis, keys: RedisKeys, queues:
 }
 
 type SlotKind = 'post' | 'update';
+
+/** The send slots a flush job holds: when each may be used (ms since the epoch). */
+interface Slots {
+  post?: number;
+  update?: number;
+}
+
+/** The kind of the Slack call in flight, so a 429 blocks the bucket that call used. */
+interface Attempt {
+  kind?: SlotKind;
+}
+
+/** The job data that keeps a job's unused slots across its sleep (0: none). */
+const NO_SLOTS = { postSlotAt: 0, updateSlotAt: 0, slotAt: 0, sleepingFor: '' } as const;
+
+function keptSlots(slots: Slots): Pick<NarrateJobData, 'postSlotAt' | 'updateSlotAt' | 'slotAt' | 'slotKind'> {
+  return { postSlotAt: slots.post ?? 0, updateSlotAt: slots.update ?? 0, slotAt: 0, slotKind: undefined };
+}
 
 /** The consumer side: the `narrate` job that drains one deploy's outbox. */
 export class ThreadFlusher {
@@ -234,39 +282,55 @@ export class ThreadFlusher {
   async flush(data: NarrateJobData): Promise<StepOutcome> {
     const { operationId } = data;
     const failures = data.failures ?? 0;
-    // A send slot this job reserved before it went to sleep; used once, for the same kind of call.
-    const slot = { at: data.slotAt || undefined, kind: data.slotKind };
+    // Send slots this job reserved before it went to sleep: kept until used, each for its own kind
+    // of call (a post slot is never spent on an edit, nor thrown away because an edit came first).
+    const slots: Slots = {
+      post: data.postSlotAt || (data.slotKind === 'post' ? data.slotAt : undefined) || undefined,
+      update: data.updateSlotAt || (data.slotKind === 'update' ? data.slotAt : undefined) || undefined,
+    };
+    const attempt: Attempt = {};
     const lockKey = this.keys.threadLock(operationId);
     const token = randomUUID();
     const locked = await this.redis.set(lockKey, token, 'PX', this.pacing.threadLockMs, 'NX');
     // Another process is sending this thread's messages; come back in case it stops before ours.
-    if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: slot.at ?? 0, slotKind: slot.kind });
+    if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures, ...keptSlots(slots) });
     try {
-      return await this.drain(operationId, slot, async () => {
+      return await this.drain(operationId, slots, attempt, async () => {
         const renewed = await this.redis.eval(RENEW_LOCK_SCRIPT, 1, lockKey, token, this.pacing.threadLockMs);
         if (renewed !== 1) throw new LostThreadLockError(operationId);
       });
     } catch (error) {
-      return this.onSlackError(operationId, error, failures);
+      return this.onSlackError(operationId, error, failures, attempt);
     } finally {
       await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, lockKey, token);
     }
   }
 
-  /** Sends what the thread has pending, in order; `renewLock` runs before every Slack call. */
-  private async drain(operationId: string, slot: { at?: number; kind?: SlotKind }, renewLock: () => Promise<void>): Promise<StepOutcome> {
+  /**
+   * Sends what the thread has pending; `renewLock` runs before every Slack call. Replies go out in
+   * order; root edits are re-rendered from the record when sent (coalesced). Posts take the
+   * channel's slots and edits the workspace's chat.update slots, so neither waits for the other:
+   * whichever has its slot first goes, and a slot not due yet is kept for when it is.
+   */
+  private async drain(operationId: string, slots: Slots, attempt: Attempt, renewLock: () => Promise<void>): Promise<StepOutcome> {
     const log = this.logger.child({ operationId });
-    const waitForSlot = async (kind: SlotKind, channel: string): Promise<StepOutcome | undefined> => {
-      let wait: number;
-      if (slot.at !== undefined && slot.kind === kind) {
-        wait = slot.at - Date.now();
-        slot.at = undefined;
-      } else {
-        wait = await this.reserve(kind, channel);
+    /** Whether a slot of this kind is free now (consumed), how long until the one kept (ms), or that a cosmetic edit must wait for saturated edits. */
+    const take = async (kind: SlotKind, channel: string, cosmetic: boolean): Promise<{ wait: number } | { saturatedMs: number }> => {
+      let slotAt = slots[kind];
+      if (slotAt === undefined) {
+        const wait = await this.reserve(kind, channel, cosmetic ? this.editBacklogMs : 0);
+        if (wait < 0) return { saturatedMs: -wait };
+        slotAt = Date.now() + wait;
       }
-      if (wait <= 0) return undefined;
-      return later(wait, { failures: 0, slotAt: Date.now() + wait, slotKind: kind });
+      const wait = slotAt - Date.now();
+      slots[kind] = wait > 0 ? slotAt : undefined;
+      return { wait };
     };
+    /** Sleeps until the first kept slot; a reply added meanwhile wakes a job that has none to send. */
+    const sleep = (ms: number, replyPending: boolean): StepOutcome =>
+      later(ms, { failures: 0, ...keptSlots(slots), sleepingFor: replyPending ? '' : 'update' });
+    // A cosmetic root edit found edits saturated in this run: replies go without it; it is tried again later.
+    let editSaturatedMs = 0;
 
     await this.recoverInterruptedPost(operationId);
     for (;;) {
@@ -289,37 +353,57 @@ export class ThreadFlusher {
           continue;
         }
         const settle = await this.settleWait(deploy);
-        if (settle > 0) return later(settle, { failures: 0, slotAt: slot.at ?? 0, slotKind: slot.kind });
-        const sleep = await waitForSlot('post', deploy.channel);
-        if (sleep) return sleep;
+        if (settle > 0) return later(settle, { failures: 0, ...keptSlots(slots), sleepingFor: '' });
+        const slot = await take('post', deploy.channel, false);
+        if ('wait' in slot && slot.wait > 0) return sleep(slot.wait, true);
         const marker = { operationId, entry: 'root' };
         const placeholder = rootPlaceholder(deploy, this.viewOf(deploy));
         await this.noteSending(marker);
+        attempt.kind = 'post';
         const { ts } = await this.chat.post(deploy.channel, placeholder, { marker });
         await this.operations.update(operationId, { rootTs: ts });
-        // Its status comes with the first edit, which goes before any reply (see the top of the file).
+        // Its status comes with the first edit, which goes before any reply unless edits are saturated.
         await this.redis.multi().hdel(this.keys.rootVersion(operationId), 'sent').del(this.keys.threadSending(operationId)).exec();
         log.info({ channel: deploy.channel, ts }, 'posted deploy root message');
         continue;
       }
 
       const [wanted, sent, rendered] = await this.rootVersions(operationId);
-      if (!rendered || wanted > sent) {
-        const head = rendered ? await this.redis.lindex(this.keys.outbox(operationId), 0) : null;
-        if (!head) {
-          const sleep = await waitForSlot('update', deploy.channel);
-          if (sleep) return sleep;
-          // Re-read after waiting so the edit shows the newest state; every change before `wanted` is in it.
-          const fresh = (await this.operations.get(operationId)) ?? deploy;
-          await this.chat.update(deploy.channel, deploy.rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
-          await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
-          continue;
+      // Cosmetic: what a person need not see at once (the final state and an approval request they must).
+      const cosmetic = !isFinished(deploy.status) && deploy.status !== 'awaiting_approval';
+      const editWanted = (!rendered || wanted > sent) && (editSaturatedMs === 0 || !cosmetic);
+      const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
+      const entry = head ? (JSON.parse(head) as OutboxEntry) : undefined;
+      const waits: number[] = [];
+      const rootTs = deploy.rootTs;
+
+      const editRoot = async (): Promise<'sent' | 'waiting' | 'saturated'> => {
+        const slot = await take('update', deploy.channel, cosmetic);
+        if ('saturatedMs' in slot) {
+          editSaturatedMs = slot.saturatedMs;
+          log.debug({ backlogMs: slot.saturatedMs }, 'edits are saturated; the root edit waits and will show the newest state');
+          return 'saturated';
         }
+        if (slot.wait > 0) {
+          waits.push(slot.wait);
+          return 'waiting';
+        }
+        await renewLock();
+        // Read after `wanted`, so the edit shows every change counted in it.
+        const fresh = (await this.operations.get(operationId)) ?? deploy;
+        attempt.kind = 'update';
+        await this.chat.update(deploy.channel, rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
+        await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
+        return 'sent';
+      };
+
+      // The root's first status goes before the thread's replies (unless edits are saturated).
+      if (editWanted && !rendered) {
+        const outcome = await editRoot();
+        if (outcome !== 'waiting') continue;
       }
 
-      const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
-      if (head) {
-        const entry = JSON.parse(head) as OutboxEntry;
+      if (entry) {
         const marker = { operationId, entry: entry.id };
         // Rendered before the attempt is recorded: a render that fails must not look like a lost post.
         const reply = threadReply(deploy, entry.event, this.viewOf(deploy), await this.context(deploy, entry.event));
@@ -327,30 +411,60 @@ export class ThreadFlusher {
           // An edit of an earlier note: by its recorded ts (a note whose ts was never learned, e.g.
           // one found again after a crash, stays as it was; the edit is dropped).
           const ts = await this.redis.hget(this.keys.threadEntryTs(operationId), entry.event.entryId);
+          let sentNow = !ts;
           if (ts) {
-            const wait = await waitForSlot('update', deploy.channel);
-            if (wait) return wait;
-            await this.chat.update(deploy.channel, ts, reply);
+            const slot = await take('update', deploy.channel, false);
+            const wait = 'wait' in slot ? slot.wait : 0;
+            if (wait > 0) waits.push(wait);
+            else {
+              await renewLock();
+              attempt.kind = 'update';
+              await this.chat.update(deploy.channel, ts, reply);
+              sentNow = true;
+            }
           }
-          await this.redis.lpop(this.keys.outbox(operationId));
-          log.debug({ entry: entry.id, edited: entry.event.entryId, found: Boolean(ts) }, 'edited thread reply');
-          continue;
+          if (sentNow) {
+            await this.redis.lpop(this.keys.outbox(operationId));
+            log.debug({ entry: entry.id, edited: entry.event.entryId, found: Boolean(ts) }, 'edited thread reply');
+            continue;
+          }
+        } else {
+          const slot = await take('post', deploy.channel, false);
+          const wait = 'wait' in slot ? slot.wait : 0;
+          if (wait > 0) waits.push(wait);
+          else {
+            await renewLock();
+            await this.noteSending(marker);
+            attempt.kind = 'post';
+            const { ts } = await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
+            // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
+            const done = this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId));
+            if (entry.event.kind === 'note') done.hset(this.keys.threadEntryTs(operationId), entry.id, ts).expire(this.keys.threadEntryTs(operationId), OPERATION_RETENTION_SECONDS);
+            await done.exec();
+            log.debug({ entry: entry.id }, 'posted thread reply');
+            continue;
+          }
         }
-        const sleep = await waitForSlot('post', deploy.channel);
-        if (sleep) return sleep;
-        await this.noteSending(marker);
-        const { ts } = await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
-        // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
-        const done = this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId));
-        if (entry.event.kind === 'note') done.hset(this.keys.threadEntryTs(operationId), entry.id, ts).expire(this.keys.threadEntryTs(operationId), OPERATION_RETENTION_SECONDS);
-        await done.exec();
-        log.debug({ entry: entry.id }, 'posted thread reply');
-        continue;
       }
 
+      // Later edits of the root: after the replies, or while they wait for the channel's slot.
+      if (editWanted && rendered) {
+        const outcome = await editRoot();
+        if (outcome !== 'waiting') continue;
+      }
+
+      if (waits.length > 0) return sleep(Math.min(...waits), entry !== undefined);
+      if (editSaturatedMs > 0) {
+        // Nothing else to send: come back when the backlog of edits has had time to drain.
+        return sleep(Math.max(editSaturatedMs, this.pacing.updateIntervalMs), false);
+      }
       const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(operationId), this.keys.rootVersion(operationId), this.keys.narratePending, operationId);
       if (settled === 1) return DONE;
     }
+  }
+
+  private get editBacklogMs(): number {
+    return this.pacing.editBacklogMs ?? 5 * this.pacing.updateIntervalMs;
   }
 
   /**
@@ -489,35 +603,37 @@ export class ThreadFlusher {
     return { now, other, otherLink };
   }
 
-  private async onSlackError(operationId: string, error: unknown, failures: number): Promise<StepOutcome> {
+  private async onSlackError(operationId: string, error: unknown, failures: number, attempt: Attempt): Promise<StepOutcome> {
     const log = this.logger.child({ operationId });
     if (error instanceof LostThreadLockError) {
       // This process stalled past its lock; whoever holds it now sends the thread.
       log.warn('lost the thread lock while sending; leaving the thread to its new sender');
-      return later(LOCK_BUSY_RETRY_MS, { failures, slotAt: 0 });
+      return later(LOCK_BUSY_RETRY_MS, { failures, ...NO_SLOTS });
     }
     if (error instanceof HistoryLookupError) {
       const retryIn = error.original instanceof ChatRateLimitedError ? error.original.retryAfterMs : backoff(failures + 1, 1000, 60_000);
       log.warn({ err: error.original, retryInMs: Math.round(retryIn) }, 'could not check whether an interrupted post reached Slack; trying again');
-      return later(retryIn, { failures: failures + 1, slotAt: 0 });
+      return later(retryIn, { failures: failures + 1, ...NO_SLOTS });
     }
     // Slack surely did nothing: the attempt needs no checking, the message is simply sent again.
     if (surelyNotPosted(error)) await this.redis.del(this.keys.threadSending(operationId));
     if (error instanceof ChatRateLimitedError) {
       const deploy = await this.operations.get(operationId);
       const until = Date.now() + error.retryAfterMs;
-      const buckets = ['chat.update', ...(deploy ? [`channel:${deploy.channel}`] : [])];
+      // The bucket of the call Slack refused (both when it was not a thread's post or edit, e.g. a DM).
+      const channelBucket = deploy ? [`channel:${deploy.channel}`] : [];
+      const buckets = attempt.kind === 'post' ? channelBucket : attempt.kind === 'update' ? ['chat.update'] : ['chat.update', ...channelBucket];
       for (const bucket of buckets) await this.redis.eval(BLOCK_SCRIPT, 1, this.keys.pace(bucket), until, Date.now());
       log.warn({ retryAfterMs: error.retryAfterMs }, 'Slack rate limited lanebot; waiting as told by Retry-After');
-      return later(error.retryAfterMs, { failures: 0, slotAt: 0 });
+      return later(error.retryAfterMs, { failures: 0, ...NO_SLOTS });
     }
     if (error instanceof ChatRejectedError) {
       await this.dropStuckMessage(operationId, error);
-      return later(0, { failures: 0, slotAt: 0 });
+      return later(0, { failures: 0, ...NO_SLOTS });
     }
     const retryIn = backoff(failures + 1, 1000, 60_000);
     log.warn({ err: error, retryInMs: Math.round(retryIn) }, 'Slack call failed; the message stays queued and will be retried');
-    return later(retryIn, { failures: failures + 1, slotAt: 0 });
+    return later(retryIn, { failures: failures + 1, ...NO_SLOTS });
   }
 
   /**
@@ -559,12 +675,16 @@ export class ThreadFlusher {
     }
   }
 
-  /** Posts share the channel's slot; edits also share the bot-wide chat.update slot. */
-  private async reserve(kind: SlotKind, channel: string): Promise<number> {
-    const buckets = kind === 'post' ? [`channel:${channel}`] : [`channel:${channel}`, 'chat.update'];
-    const intervals = kind === 'post' ? [this.pacing.postIntervalMs] : [this.pacing.postIntervalMs, this.pacing.updateIntervalMs];
+  /**
+   * Posts take the channel's slots (Slack: a post per second per channel), edits the bot-wide
+   * chat.update slots (Tier 3, per workspace); neither waits in the other's line. With a
+   * `backlogLimitMs` (cosmetic edits), no slot is taken beyond it and the answer is minus the backlog.
+   */
+  private async reserve(kind: SlotKind, channel: string, backlogLimitMs = 0): Promise<number> {
+    const buckets = kind === 'post' ? [`channel:${channel}`] : ['chat.update'];
+    const intervals = kind === 'post' ? [this.pacing.postIntervalMs] : [this.pacing.updateIntervalMs];
     const keys = buckets.map((b) => this.keys.pace(b));
-    return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals));
+    return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals, backlogLimitMs));
   }
 
   /** wanted, sent, and whether the root was ever rendered with its status (`sent` exists). */

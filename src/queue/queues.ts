@@ -31,7 +31,16 @@ export interface NarrateJobData {
   operationId: string;
   /** Consecutive failed Slack calls, for backoff. */
   failures?: number;
-  /** A Slack send slot the job reserved before sleeping until it (0: none). */
+  /** A post slot (the channel's) the job reserved and has not used yet (0: none). */
+  postSlotAt?: number;
+  /** A chat.update slot (the workspace's) the job reserved and has not used yet (0: none). */
+  updateSlotAt?: number;
+  /**
+   * 'update' while the job sleeps with no thread reply to send (waiting for an edit slot, or for
+   * saturated edits to drain): a reply added meanwhile wakes it (ThreadNarrator.say).
+   */
+  sleepingFor?: '' | 'update';
+  /** Before issue 15: one reserved slot of either kind (read once, for jobs queued before an upgrade). */
   slotAt?: number;
   slotKind?: 'post' | 'update';
 }

@@ -1,0 +1,106 @@
+// Issue 15, Must 1: narration at Slack's pace. A Slack stand-in that enforces Slack's limits (posts
+// per channel, chat.update per workspace: src/sandbox/workspace/slack-rate-limits.ts, the load
+// benchmark's too), here ten to twenty times faster than Slack, and the narrator paced to match.
+// Guarantees tested: with 30 threads in one channel finishing at once, every final reply arrives,
+// Slack never answers 429, every root ends showing its final state, intermediate root edits are
+// dropped while edits are saturated, and the replies do not wait behind the root edits.
+import { randomUUID } from 'node:crypto';
+import type { SlackPacing } from '../../src/chat/thread-narrator';
+import { ThreadNarrator } from '../../src/chat/thread-narrator';
+import type { OperationRequest } from '../../src/domain/operation';
+import { SlackRateLimits, type SlackLimits } from '../../src/sandbox/workspace/slack-rate-limits';
+import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { SlackStub, type ApiCall } from '../support/slack-stub';
+
+const CHANNEL = 'C0PACE';
+const THREADS = 30;
+// Posts are cheaper than edits here, as in Slack (1/s per channel against 50/min for the workspace,
+// with one busy channel the edits are the scarcer): replies that waited for edit slots would show.
+const LIMITS: SlackLimits = { postsPerChannel: { intervalMs: 100, burst: 5 }, updates: { intervalMs: 300, burst: 5 } };
+const PACING: SlackPacing = { postIntervalMs: 100, updateIntervalMs: 300, editBacklogMs: 1200, threadLockMs: 2000, rootSettleMs: 0 };
+
+function markerOf(call: ApiCall): { operationId?: string; entry?: string } {
+  const metadata = call.body.metadata;
+  const parsed = (typeof metadata === 'string' ? JSON.parse(metadata) : metadata) as { event_payload?: { deploy_id?: string; entry?: string } } | undefined;
+  return { operationId: parsed?.event_payload?.deploy_id, entry: parsed?.event_payload?.entry };
+}
+
+describe('narration at Slack’s pace', () => {
+  let t: TestBot;
+  let stub: SlackStub;
+  let limits: SlackRateLimits;
+  beforeEach(async () => {
+    stub = await new SlackStub().start();
+    limits = new SlackRateLimits(LIMITS);
+    stub.workspace.enforceRateLimits(limits);
+    t = await startTestBot({ stub, overrides: { pacing: PACING } });
+  });
+  afterEach(async () => {
+    await t.stop();
+    await stub.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  async function settled(): Promise<void> {
+    await waitFor('every thread to settle', async () => (await t.bot.redis.zcard(t.bot.keys.narratePending)) === 0, 90_000);
+  }
+
+  function request(i: number): OperationRequest {
+    return {
+      id: `${Date.now().toString(36)}-${randomUUID().slice(0, 12)}`,
+      kind: 'deploy',
+      service: 'user-api',
+      env: 'dev',
+      lane: `pace${i}`,
+      params: { branch: `feature/pace-${i}`, pipeline: 'user-api-dev' },
+      requester: 'U0ALICE',
+      channel: CHANNEL,
+      requestedAt: t.clock.now(),
+    };
+  }
+
+  it('sends 30 final replies in one channel without a 429, ahead of the root edits, and every root ends final', async () => {
+    const narrator = new ThreadNarrator(t.bot.redis, t.bot.keys, t.bot.queues);
+    const ops = Array.from({ length: THREADS }, (_, i) => request(i));
+    for (const op of ops) {
+      await t.bot.operations.create(op);
+      await t.bot.operations.transition(op.id, ['queued'], 'running', { startedAt: t.clock.now() });
+      await narrator.refreshRoot(op.id);
+    }
+    await settled();
+    expect(stub.roots(CHANNEL)).toHaveLength(THREADS);
+
+    // Cosmetic churn (each running deploy's root is marked stale three times), then all finish at once.
+    const from = stub.calls.length;
+    for (let round = 0; round < 3; round++) for (const op of ops) await narrator.refreshRoot(op.id);
+    for (const op of ops) {
+      await t.bot.operations.transition(op.id, ['running'], 'succeeded', { finishedAt: t.clock.now() });
+      await narrator.say(op.id, 'finished', { kind: 'finished' });
+      await narrator.refreshRoot(op.id);
+    }
+    await settled();
+
+    // Slack never had to refuse a call.
+    expect(stub.calls.filter((c) => c.status === 429)).toEqual([]);
+    expect(limits.refused.size).toBe(0);
+
+    const after = stub.calls.slice(from);
+    const finishedPosts = after.filter((c) => c.method === 'chat.postMessage' && markerOf(c).entry === 'finished');
+    // Every final reply arrived, once.
+    expect(new Set(finishedPosts.map((c) => markerOf(c).operationId))).toEqual(new Set(ops.map((op) => op.id)));
+    expect(finishedPosts).toHaveLength(THREADS);
+    for (const root of stub.roots(CHANNEL)) {
+      // The final edit of every root happened.
+      expect(root.text).toContain('deployed');
+      expect(stub.thread(root)).toHaveLength(1);
+    }
+
+    const edits = after.filter((c) => c.method === 'chat.update');
+    // Intermediate edits were dropped: far fewer edits than the 4 × 30 times a root was marked stale.
+    expect(edits.length).toBeLessThan(2 * THREADS);
+    // The replies did not wait for the edits: most root edits came after the last final reply.
+    const lastReply = after.lastIndexOf(finishedPosts[finishedPosts.length - 1]!);
+    const editsBeforeLastReply = edits.filter((c) => after.indexOf(c) < lastReply).length;
+    expect(editsBeforeLastReply).toBeLessThan(edits.length / 2);
+  }, 120_000);
+});
