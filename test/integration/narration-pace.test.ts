@@ -111,3 +111,54 @@ describe('narration at Slack’s pace', () => {
     expect(editsBeforeLastReply).toBeLessThan(edits.length / 2);
   }, 120_000);
 });
+
+describe('a narrator paced faster than Slack allows', () => {
+  let t: TestBot;
+  let stub: SlackStub;
+  beforeEach(async () => {
+    stub = await new SlackStub().start();
+    // Slack takes a post per 200 ms in a channel (bursts of 2); the narrator tries one per 10 ms.
+    stub.workspace.enforceRateLimits(new SlackRateLimits({ postsPerChannel: { intervalMs: 200, burst: 2 }, updates: { intervalMs: 10, burst: 100 } }));
+    t = await startTestBot({ stub, overrides: { pacing: { postIntervalMs: 10, updateIntervalMs: 10, threadLockMs: 2000, rootSettleMs: 0 } } });
+  });
+  afterEach(async () => {
+    await t.stop();
+    await stub.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  it('waits as Retry-After says on 429 and loses, repeats or reorders nothing', async () => {
+    const narrator = new ThreadNarrator(t.bot.redis, t.bot.keys, t.bot.queues);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const op: OperationRequest = {
+        id: `${Date.now().toString(36)}-${randomUUID().slice(0, 12)}`,
+        kind: 'deploy',
+        service: 'user-api',
+        env: 'dev',
+        lane: `fast${i}`,
+        params: { branch: `feature/fast-${i}`, pipeline: 'user-api-dev' },
+        requester: 'U0ALICE',
+        channel: CHANNEL,
+        requestedAt: t.clock.now(),
+      };
+      await t.bot.operations.create(op);
+      await t.bot.operations.transition(op.id, ['queued'], 'running', { startedAt: t.clock.now() });
+      for (let n = 1; n <= 3; n++) await narrator.say(op.id, `note-${n}`, { kind: 'note', text: `note ${n} of ${op.lane}` });
+      ids.push(op.id);
+    }
+    await waitFor('every thread to settle', async () => (await t.bot.redis.zcard(t.bot.keys.narratePending)) === 0, 90_000);
+
+    // Slack refused some posts (the narrator was too fast for it) ...
+    const refused = stub.calls.filter((c) => c.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((c) => c.method === 'chat.postMessage')).toBe(true);
+    // ... and every thread still has its three notes, once each, in order.
+    const roots = stub.roots(CHANNEL);
+    expect(roots).toHaveLength(4);
+    for (const root of roots) {
+      const lane = /fast\d/.exec(root.text)?.[0];
+      expect(stub.thread(root).map((m) => m.text)).toEqual([1, 2, 3].map((n) => `note ${n} of ${lane}`));
+    }
+  }, 120_000);
+});
