@@ -20,7 +20,7 @@ import { MessageStore } from './workspace/message-store';
 import { ModalStore, type ConsoleModal, type ModalValues, type PreparedSubmission, type SubmissionOutcome } from './workspace/modals';
 import { ResponseUrls } from './workspace/response-urls';
 import { WebApi } from './workspace/web-api';
-import type { SlackRateLimits } from './workspace/slack-rate-limits';
+import { SlackRateLimits } from './workspace/slack-rate-limits';
 import {
   WorkspaceError,
   type ApiCall,
@@ -64,6 +64,8 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
   readonly calls: ApiCall[];
   /** Every accepted response_url post, in order. */
   readonly responses: ResponseUrlPost[];
+  /** The rate limits enforced on the Web API (their `refused` counts), if any. */
+  rateLimits?: SlackRateLimits;
   /** Base URL of the console ('' until the console server listens, unless given). */
   consoleUrl: string;
   private readonly directory: WorkspaceDirectory;
@@ -101,6 +103,7 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
       logger: this.logger,
     });
     this.calls = this.webApi.calls;
+    if (options.rateLimits) this.enforceRateLimits(new SlackRateLimits(options.rateLimits));
     this.responses = this.responseUrls.posts;
     for (const user of options.users) this.addUser(user);
     for (const channel of options.channels) this.addChannel(channel);
@@ -289,6 +292,7 @@ export class SlackWorkspace extends EventEmitter<WorkspaceEvents> {
 
   /** Enforces Slack's rate limits on the Web API from now on (undefined: none, the default). */
   enforceRateLimits(limits: SlackRateLimits | undefined): void {
+    this.rateLimits = limits;
     this.webApi.enforceRateLimits(limits);
   }
 

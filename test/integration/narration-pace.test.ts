@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { SlackPacing } from '../../src/chat/thread-narrator';
 import { ThreadNarrator } from '../../src/chat/thread-narrator';
 import type { OperationRequest } from '../../src/domain/operation';
-import { SlackRateLimits, type SlackLimits } from '../../src/sandbox/workspace/slack-rate-limits';
+import type { SlackLimits } from '../../src/sandbox/workspace/slack-rate-limits';
 import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, type ApiCall } from '../support/slack-stub';
 
@@ -28,11 +28,8 @@ function markerOf(call: ApiCall): { operationId?: string; entry?: string } {
 describe('narration at Slack’s pace', () => {
   let t: TestBot;
   let stub: SlackStub;
-  let limits: SlackRateLimits;
   beforeEach(async () => {
-    stub = await new SlackStub().start();
-    limits = new SlackRateLimits(LIMITS);
-    stub.workspace.enforceRateLimits(limits);
+    stub = await new SlackStub({ rateLimits: LIMITS }).start();
     t = await startTestBot({ stub, overrides: { pacing: PACING } });
   });
   afterEach(async () => {
@@ -88,7 +85,7 @@ describe('narration at Slack’s pace', () => {
 
     // Slack never had to refuse a call.
     expect(stub.calls.filter((c) => c.status === 429)).toEqual([]);
-    expect(limits.refused.size).toBe(0);
+    expect(stub.workspace.rateLimits?.refused).toEqual(new Map());
 
     const after = stub.calls.slice(from);
     const finishedPosts = after.filter((c) => c.method === 'chat.postMessage' && markerOf(c).entry === 'finished');
@@ -116,9 +113,8 @@ describe('a narrator paced faster than Slack allows', () => {
   let t: TestBot;
   let stub: SlackStub;
   beforeEach(async () => {
-    stub = await new SlackStub().start();
     // Slack takes a post per 200 ms in a channel (bursts of 2); the narrator tries one per 10 ms.
-    stub.workspace.enforceRateLimits(new SlackRateLimits({ postsPerChannel: { intervalMs: 200, burst: 2 }, updates: { intervalMs: 10, burst: 100 } }));
+    stub = await new SlackStub({ rateLimits: { postsPerChannel: { intervalMs: 200, burst: 2 }, updates: { intervalMs: 10, burst: 100 } } }).start();
     t = await startTestBot({ stub, overrides: { pacing: { postIntervalMs: 10, updateIntervalMs: 10, threadLockMs: 2000, rootSettleMs: 0 } } });
   });
   afterEach(async () => {

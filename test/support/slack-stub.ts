@@ -10,6 +10,7 @@ import {
   type Failure,
   type MessageChange,
   type ResponseUrlPost,
+  type SlackLimits,
   type WorkspaceChannelData,
   type WorkspaceUserData,
   type WorkspaceUserGroupData,
@@ -58,6 +59,8 @@ export interface SlackStubOptions {
   userGroups?: WorkspaceUserGroupData[];
   /** Console files, for tests of the static file serving. */
   publicDir?: string;
+  /** Slack's rate limits, enforced (429 with Retry-After beyond them); none when left out. */
+  rateLimits?: SlackLimits;
 }
 
 export class SlackStub {
@@ -73,6 +76,7 @@ export class SlackStub {
       channels: options.channels ?? TEST_CHANNELS,
       userGroups: options.userGroups,
       autoCreateChannels: true,
+      rateLimits: options.rateLimits,
     });
     this.workspace.on('change', (change) => this.follow(change));
   }

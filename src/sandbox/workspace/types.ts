@@ -3,6 +3,7 @@
 // carried out; a Web API call Slack refuses). Shared by every part of src/sandbox/workspace/.
 import type { Logger } from 'pino';
 import type { SlackTeam } from '../slack-signing';
+import type { SlackLimits } from './slack-rate-limits';
 
 export interface ChannelBinding {
   service: string;
@@ -65,6 +66,11 @@ export interface SlackWorkspaceOptions {
   autoCreateChannels?: boolean;
   /** Wall-clock ms, for trigger_id expiry (3 seconds); tests move it by hand. Default Date.now. */
   now?: () => number;
+  /**
+   * Slack's rate limits, enforced on the Web API (429 with Retry-After beyond them) in real time,
+   * as the bot paces itself in real time. None when left out. E.g. SLACK_LIMITS.
+   */
+  rateLimits?: SlackLimits;
   logger?: Logger;
 }
 
