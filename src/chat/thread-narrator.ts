@@ -250,9 +250,11 @@ interface Slots {
   update?: number;
 }
 
-/** The kind of the Slack call in flight, so a 429 blocks the bucket that call used. */
+/** The Slack call in flight: a 429 blocks the bucket it used; a refusal drops what it sent. */
 interface Attempt {
   kind?: SlotKind;
+  /** The root message (its post or an edit), or the outbox entry at the head (a reply or a note's edit). */
+  target?: 'root' | 'entry';
 }
 
 /** The job data that keeps a job's unused slots across its sleep (0: none). */
@@ -359,7 +361,7 @@ export class ThreadFlusher {
         const marker = { operationId, entry: 'root' };
         const placeholder = rootPlaceholder(deploy, this.viewOf(deploy));
         await this.noteSending(marker);
-        attempt.kind = 'post';
+        Object.assign(attempt, { kind: 'post', target: 'root' });
         const { ts } = await this.chat.post(deploy.channel, placeholder, { marker });
         await this.operations.update(operationId, { rootTs: ts });
         // Its status comes with the first edit, which goes before any reply unless edits are saturated.
@@ -391,7 +393,7 @@ export class ThreadFlusher {
         await renewLock();
         // Read after `wanted`, so the edit shows every change counted in it.
         const fresh = (await this.operations.get(operationId)) ?? deploy;
-        attempt.kind = 'update';
+        Object.assign(attempt, { kind: 'update', target: 'root' });
         await this.chat.update(deploy.channel, rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
         await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
         return 'sent';
@@ -418,7 +420,7 @@ export class ThreadFlusher {
             if (wait > 0) waits.push(wait);
             else {
               await renewLock();
-              attempt.kind = 'update';
+              Object.assign(attempt, { kind: 'update', target: 'entry' });
               await this.chat.update(deploy.channel, ts, reply);
               sentNow = true;
             }
@@ -435,7 +437,7 @@ export class ThreadFlusher {
           else {
             await renewLock();
             await this.noteSending(marker);
-            attempt.kind = 'post';
+            Object.assign(attempt, { kind: 'post', target: 'entry' });
             const { ts } = await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
             // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
             const done = this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId));
@@ -628,7 +630,7 @@ export class ThreadFlusher {
       return later(error.retryAfterMs, { failures: 0, ...NO_SLOTS });
     }
     if (error instanceof ChatRejectedError) {
-      await this.dropStuckMessage(operationId, error);
+      await this.dropStuckMessage(operationId, error, attempt);
       return later(0, { failures: 0, ...NO_SLOTS });
     }
     const retryIn = backoff(failures + 1, 1000, 60_000);
@@ -642,7 +644,7 @@ export class ThreadFlusher {
    * told by direct message, and the channel is recorded as not postable; any other refusal drops
    * the one message and lets the rest of the thread through.
    */
-  private async dropStuckMessage(operationId: string, error: ChatRejectedError): Promise<void> {
+  private async dropStuckMessage(operationId: string, error: ChatRejectedError, attempt: Attempt): Promise<void> {
     const log = this.logger.child({ operationId });
     const deploy = await this.operations.get(operationId);
     const channelRefused = CHANNEL_REFUSALS.has(error.slackError);
@@ -665,7 +667,8 @@ export class ThreadFlusher {
     }
     const head = await this.redis.lindex(this.keys.outbox(operationId), 0);
     const [, , rendered] = await this.rootVersions(operationId);
-    if (head && rendered) {
+    // Root edits and replies may go in either order: the refused call says which it was (without one, as before).
+    if (head && (attempt.target ? attempt.target === 'entry' : rendered)) {
       log.error({ slackError: error.slackError, entry: head }, `dropping a thread reply Slack refuses: ${error.message}`);
       await this.redis.lpop(this.keys.outbox(operationId));
     } else {
