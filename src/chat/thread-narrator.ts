@@ -248,6 +248,8 @@ type SlotKind = 'post' | 'update';
 interface Slots {
   post?: number;
   update?: number;
+  /** Consecutive times the root's cosmetic edit found edits saturated (0 once an edit is sent). */
+  editDeferrals: number;
 }
 
 /** The Slack call in flight: a 429 blocks the bucket it used; a refusal drops what it sent. */
@@ -260,9 +262,12 @@ interface Attempt {
 /** The job data that keeps a job's unused slots across its sleep (0: none). */
 const NO_SLOTS = { postSlotAt: 0, updateSlotAt: 0, slotAt: 0, sleepingFor: '' } as const;
 
-function keptSlots(slots: Slots): Pick<NarrateJobData, 'postSlotAt' | 'updateSlotAt' | 'slotAt' | 'slotKind'> {
-  return { postSlotAt: slots.post ?? 0, updateSlotAt: slots.update ?? 0, slotAt: 0, slotKind: undefined };
+function keptSlots(slots: Slots): Pick<NarrateJobData, 'postSlotAt' | 'updateSlotAt' | 'slotAt' | 'slotKind' | 'editDeferrals'> {
+  return { postSlotAt: slots.post ?? 0, updateSlotAt: slots.update ?? 0, slotAt: 0, slotKind: undefined, editDeferrals: slots.editDeferrals };
 }
+
+/** The longest a cosmetic root edit waits for saturated edits before it looks again. */
+const MAX_EDIT_DEFERRAL_MS = 60_000;
 
 /** The consumer side: the `narrate` job that drains one deploy's outbox. */
 export class ThreadFlusher {
@@ -289,6 +294,7 @@ export class ThreadFlusher {
     const slots: Slots = {
       post: data.postSlotAt || (data.slotKind === 'post' ? data.slotAt : undefined) || undefined,
       update: data.updateSlotAt || (data.slotKind === 'update' ? data.slotAt : undefined) || undefined,
+      editDeferrals: data.editDeferrals ?? 0,
     };
     const attempt: Attempt = {};
     const lockKey = this.keys.threadLock(operationId);
@@ -396,6 +402,7 @@ export class ThreadFlusher {
         Object.assign(attempt, { kind: 'update', target: 'root' });
         await this.chat.update(deploy.channel, rootTs, rootMessage(fresh, this.viewOf(fresh), this.clock.now()));
         await this.redis.hset(this.keys.rootVersion(operationId), 'sent', wanted);
+        slots.editDeferrals = 0;
         return 'sent';
       };
 
@@ -457,8 +464,12 @@ export class ThreadFlusher {
 
       if (waits.length > 0) return sleep(Math.min(...waits), entry !== undefined);
       if (editSaturatedMs > 0) {
-        // Nothing else to send: come back when the backlog of edits has had time to drain.
-        return sleep(Math.max(editSaturatedMs, this.pacing.updateIntervalMs), false);
+        // Nothing else to send: look again once the backlog has had time to drain. Many threads may
+        // be deferred at once, so each backs off (with jitter) instead of all asking every backlog.
+        const base = Math.max(editSaturatedMs, this.editBacklogMs);
+        const deferMs = Math.min(MAX_EDIT_DEFERRAL_MS, base * 2 ** Math.min(slots.editDeferrals, 10) * (1 + Math.random()));
+        slots.editDeferrals += 1;
+        return sleep(deferMs, false);
       }
       const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(operationId), this.keys.rootVersion(operationId), this.keys.narratePending, operationId);
       if (settled === 1) return DONE;

@@ -40,6 +40,8 @@ export interface NarrateJobData {
    * saturated edits to drain): a reply added meanwhile wakes it (ThreadNarrator.say).
    */
   sleepingFor?: '' | 'update';
+  /** How many times in a row the thread's cosmetic root edit found edits saturated (its retries back off). */
+  editDeferrals?: number;
   /** Before issue 15: one reserved slot of either kind (read once, for jobs queued before an upgrade). */
   slotAt?: number;
   slotKind?: 'post' | 'update';
