@@ -37,6 +37,7 @@ import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
 import { AlarmWatch } from './alarms/alarm-watch';
+import { PipelineWatch } from './operations/pipeline-watch';
 import { LaneExpiry } from './expiry/lane-expiry';
 import { AlarmStates } from './state/alarm-states';
 import type { OperationRegistry } from './operations/registry';
@@ -104,6 +105,11 @@ const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
 const EXPIRY_DIGEST_INTERVAL_MS = 24 * 3_600_000;
 /** The alarm watch's safety net runs once a minute across all lanes (alarms/alarm-watch.ts). */
 const ALARM_POLL_INTERVAL_MS = 60_000;
+/**
+ * A followed pipeline execution is re-read by its own step every this many poll intervals, besides
+ * the watch waking it when it moved: the safety net, at 2 calls per deploy per 20 intervals.
+ */
+const PIPELINE_RECHECK_POLLS = 20;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -145,6 +151,12 @@ export interface LanebotOverrides {
    * simulator) and the digest (default once a day). false: not on a schedule (tests call them).
    */
   expiry?: { sweepEveryMs?: number | false; digestEveryMs?: number | false };
+  /**
+   * Tracking per pipeline (operations/pipeline-watch.ts): the watch polls every `pollEveryMs`
+   * (default: the poll interval) and a step re-reads on its own every `recheckPolls` intervals
+   * (default PIPELINE_RECHECK_POLLS). false: every running deploy polls its execution itself.
+   */
+  pipelineWatch?: false | { pollEveryMs?: number; recheckPolls?: number };
 }
 
 export interface Lanebot {
@@ -179,6 +191,8 @@ export interface Lanebot {
   expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
   alarmWatch: AlarmWatch;
+  /** Running pipeline executions, followed per pipeline (absent when turned off): `pollOnce()` is what the schedule runs. */
+  pipelineWatch?: PipelineWatch;
   /** Deploys of a service/env waiting for approval. */
   approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
   /** One recovery pass now (it also runs on a schedule). */
@@ -258,7 +272,33 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, metrics, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  const pipelineWatch =
+    overrides.pipelineWatch === false
+      ? undefined
+      : new PipelineWatch({
+          redis,
+          keys,
+          pipelines: cloud.pipelines,
+          wake: (operationId) => resume(queues, operationId),
+          logger: logger.child({ component: 'pipeline-watch' }),
+          recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),
+        });
+  const stepDeps: StepDeps = {
+    cloud,
+    operations,
+    lanes,
+    rulePriorities,
+    narrator,
+    audit,
+    metrics,
+    config,
+    templatesDir,
+    clock,
+    logger: jobLogger,
+    pollIntervalMs,
+    timeScale,
+    pipelineWatch,
+  };
   const alarmWatch = new AlarmWatch({
     states: new AlarmStates(redis, keys),
     lanes,
@@ -388,6 +428,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       case 'recover':
         await recover();
         return;
+      case 'watch-pipelines': {
+        const pass = await pipelineWatch?.pollOnce();
+        if (pass && (pass.woken > 0 || pass.failed > 0)) logger.child({ component: 'pipeline-watch' }).debug(pass, 'pipeline watch pass');
+        return;
+      }
       case 'poll-alarms': {
         const pass = await alarmWatch.pollOnce();
         if (pass.changes > 0 || pass.discovered > 0) logger.child({ component: 'alarms' }).info(pass, 'alarm safety-net pass');
@@ -495,6 +540,10 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     if (digestEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
     }
+    if (pipelineWatch && overrides.pipelineWatch !== false) {
+      const every = overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs;
+      upserts.push(queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } }));
+    }
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));
@@ -547,6 +596,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     recover,
     expiry,
     alarmWatch,
+    pipelineWatch,
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();

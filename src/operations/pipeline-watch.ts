@@ -1,0 +1,150 @@
+// Tracking per pipeline, not per deploy. A running pipeline step does not poll its execution on a
+// timer: it reads it once, notes the read here, and its job waits in the delayed set. Each poll
+// interval the watch lists every pipeline with followed executions (ListPipelineExecutions: one call
+// for up to 100 executions) and wakes only the operations whose execution moved since their step last
+// read it; those steps then do the action-level reads (their getExecution) and nothing else does.
+//
+//   step reads execution ──▶ noteRead(seen = the fingerprint listed before the read)
+//   watch poll: list pipeline ──▶ fingerprint ≠ seen ──▶ store it as listed ──▶ wake the operation
+//
+// `seen` is what the step read before its AWS read, so what it read is at least that new; a wake
+// that finds the job busy is simply repeated on the next poll until the step's `seen` catches up.
+// Everything is in Redis, so any process may poll (one at a time: a BullMQ job scheduler) and a
+// crash loses nothing; the step still re-reads on its own now and then (recheckMs) as a safety net
+// for a watch that cannot list (throttled, down) or a pipeline whose list misses an execution.
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { ExecutionSummary, PipelinesPort } from '../cloud/pipelines.port';
+import { describeCause } from '../errors';
+import type { RedisKeys } from '../state/keys';
+
+/** What a pipeline step needs of the watch (StepDeps.pipelineWatch). */
+export interface PipelineTracking {
+  /** How long a step waits between reads of its own when nothing wakes it. */
+  readonly recheckMs: number;
+  /** The fingerprint the watch last listed for the execution ('' when none): read it before reading the execution. */
+  listed(pipeline: string, executionId: string): Promise<string>;
+  /** Follows the execution (or keeps following it): its operation has read it as of `seen`. */
+  noteRead(read: { pipeline: string; executionId: string; operationId: string; seen: string; since: number }): Promise<void>;
+  /** Stops following an execution that ended. */
+  forget(pipeline: string, executionId: string): Promise<void>;
+}
+
+interface WatchEntry {
+  /** The operation following the execution. */
+  op: string;
+  /** The fingerprint its last read accounts for. */
+  seen: string;
+  /** About when the execution started (epoch ms): how far back the list must reach. */
+  since: number;
+}
+
+export interface PipelineWatchDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  pipelines: Pick<PipelinesPort, 'listExecutions'>;
+  /** Brings the operation's delayed job back now (a no-op when it is not delayed). */
+  wake(operationId: string): Promise<void>;
+  logger: Logger;
+  recheckMs: number;
+  /** Pipelines listed at once in a poll. */
+  concurrency?: number;
+}
+
+/** Reach this much further back than the oldest followed start: clocks of lanebot and AWS differ a little. */
+const START_MARGIN_MS = 5 * 60_000;
+
+export interface WatchPass {
+  pipelines: number;
+  executions: number;
+  woken: number;
+  /** Pipelines whose list failed this time (the steps' own rechecks cover them). */
+  failed: number;
+}
+
+export function executionFingerprint(summary: Pick<ExecutionSummary, 'status' | 'lastUpdatedAt'>): string {
+  return `${summary.status}@${summary.lastUpdatedAt ?? ''}`;
+}
+
+export class PipelineWatch implements PipelineTracking {
+  readonly recheckMs: number;
+
+  constructor(private readonly deps: PipelineWatchDeps) {
+    this.recheckMs = deps.recheckMs;
+  }
+
+  async listed(pipeline: string, executionId: string): Promise<string> {
+    return (await this.deps.redis.hget(this.deps.keys.pipelineListed(pipeline), executionId)) ?? '';
+  }
+
+  async noteRead({ pipeline, executionId, operationId, seen, since }: { pipeline: string; executionId: string; operationId: string; seen: string; since: number }): Promise<void> {
+    const entry: WatchEntry = { op: operationId, seen, since };
+    const { redis, keys } = this.deps;
+    // SADD every time: a poll that found the pipeline without entries may have just removed it.
+    await redis.multi().hset(keys.pipelineWatch(pipeline), executionId, JSON.stringify(entry)).sadd(keys.pipelinesWatched, pipeline).exec();
+  }
+
+  async forget(pipeline: string, executionId: string): Promise<void> {
+    const { redis, keys } = this.deps;
+    await redis.multi().hdel(keys.pipelineWatch(pipeline), executionId).hdel(keys.pipelineListed(pipeline), executionId).exec();
+  }
+
+  /** One poll: every watched pipeline listed once, the operations whose execution moved woken. */
+  async pollOnce(): Promise<WatchPass> {
+    const pipelines = await this.deps.redis.smembers(this.deps.keys.pipelinesWatched);
+    const pass: WatchPass = { pipelines: pipelines.length, executions: 0, woken: 0, failed: 0 };
+    const queue = [...pipelines];
+    const worker = async () => {
+      for (let pipeline = queue.shift(); pipeline !== undefined; pipeline = queue.shift()) await this.pollPipeline(pipeline, pass);
+    };
+    await Promise.all(Array.from({ length: Math.min(queue.length, this.deps.concurrency ?? 4) }, worker));
+    return pass;
+  }
+
+  private async pollPipeline(pipeline: string, pass: WatchPass): Promise<void> {
+    const { redis, keys, logger } = this.deps;
+    const raw = await redis.hgetall(keys.pipelineWatch(pipeline));
+    const entries = new Map<string, WatchEntry>();
+    for (const [executionId, json] of Object.entries(raw)) {
+      try {
+        entries.set(executionId, JSON.parse(json) as WatchEntry);
+      } catch {
+        await redis.hdel(keys.pipelineWatch(pipeline), executionId); // unreadable: its step writes it again
+      }
+    }
+    if (entries.size === 0) {
+      // A step registering right now SADDs again on its next read (at most recheckMs away).
+      await redis.srem(keys.pipelinesWatched, pipeline);
+      return;
+    }
+    pass.executions += entries.size;
+    let listed: ExecutionSummary[];
+    try {
+      const since = Math.min(...[...entries.values()].map((e) => e.since)) - START_MARGIN_MS;
+      listed = await this.deps.pipelines.listExecutions(pipeline, { startedSince: since });
+    } catch (error) {
+      pass.failed++;
+      logger.warn({ pipeline, err: describeCause(error) }, 'could not list the pipeline executions; the operations re-read on their own meanwhile');
+      return;
+    }
+    const moved: { executionId: string; op: string; fingerprint: string }[] = [];
+    for (const summary of listed) {
+      const entry = entries.get(summary.executionId);
+      if (!entry) continue;
+      const fingerprint = executionFingerprint(summary);
+      if (fingerprint !== entry.seen) moved.push({ executionId: summary.executionId, op: entry.op, fingerprint });
+    }
+    if (moved.length === 0) return;
+    const write = redis.multi();
+    for (const m of moved) write.hset(keys.pipelineListed(pipeline), m.executionId, m.fingerprint);
+    await write.exec();
+    for (const m of moved) {
+      try {
+        await this.deps.wake(m.op);
+        pass.woken++;
+      } catch (error) {
+        logger.warn({ pipeline, operationId: m.op, err: describeCause(error) }, 'could not wake the operation; the next poll tries again');
+      }
+    }
+  }
+}
