@@ -153,10 +153,11 @@ export interface LanebotOverrides {
   expiry?: { sweepEveryMs?: number | false; digestEveryMs?: number | false };
   /**
    * Tracking per pipeline (operations/pipeline-watch.ts): the watch polls every `pollEveryMs`
-   * (default: the poll interval) and a step re-reads on its own every `recheckPolls` intervals
-   * (default PIPELINE_RECHECK_POLLS). false: every running deploy polls its execution itself.
+   * (default: the poll interval; false: not on a schedule, tests call pollOnce) and a step re-reads
+   * on its own every `recheckPolls` intervals (default PIPELINE_RECHECK_POLLS). false: no watch,
+   * every running deploy polls its execution itself.
    */
-  pipelineWatch?: false | { pollEveryMs?: number; recheckPolls?: number };
+  pipelineWatch?: false | { pollEveryMs?: number | false; recheckPolls?: number };
 }
 
 export interface Lanebot {
@@ -542,7 +543,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     }
     if (pipelineWatch && overrides.pipelineWatch !== false) {
       const every = overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs;
-      upserts.push(queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } }));
+      if (every !== false) upserts.push(queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } }));
     }
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {

@@ -487,7 +487,9 @@ export class SimPipelines implements PipelinesPort {
         } else {
           const outcome = await this.deployAction(record, info, cursor, failing, now, budget);
           pendingDeployAt = outcome.pendingAt;
-          nextCheckAt = outcome.pendingAt ?? outcome.recheckAt;
+          // A started stack operation ends at a known moment: settle() must look then, or the
+          // execution's list line (listExecutions) would stay at its Deploy forever.
+          nextCheckAt = outcome.pendingAt ?? outcome.recheckAt ?? (outcome.endsAt !== undefined && now < outcome.endsAt ? outcome.endsAt : undefined);
           detail = outcome.detail;
           if (outcome.endsAt === undefined || now < outcome.endsAt) {
             inProgress = true;
