@@ -1,0 +1,94 @@
+// The pipeline watch against the real Redis and a scripted execution list: what it wakes, and that a
+// wake it could not deliver, or a list it could not read, is made good by a later poll.
+import pino from 'pino';
+import type { ExecutionSummary, PipelinesPort } from '../../../src/cloud/pipelines.port';
+import { LanebotError } from '../../../src/errors';
+import { executionFingerprint, PipelineWatch } from '../../../src/operations/pipeline-watch';
+import { RedisKeys } from '../../../src/state/keys';
+import { redisPerTest, T0 } from '../../support/fixtures';
+
+const db = redisPerTest();
+const PIPELINE = 'api-staging';
+
+interface Script {
+  list: ExecutionSummary[] | Error;
+  calls: { pipeline: string; startedSince?: number }[];
+  woken: string[];
+  /** Operations whose job is busy: waking them fails. */
+  busy: Set<string>;
+}
+
+function setup(): { watch: PipelineWatch; script: Script; keys: RedisKeys } {
+  const script: Script = { list: [], calls: [], woken: [], busy: new Set() };
+  const keys = new RedisKeys(db.prefix);
+  const pipelines: Pick<PipelinesPort, 'listExecutions'> = {
+    async listExecutions(pipeline, options) {
+      script.calls.push({ pipeline, startedSince: options?.startedSince });
+      if (script.list instanceof Error) throw script.list;
+      return script.list;
+    },
+  };
+  const watch = new PipelineWatch({
+    redis: db.redis,
+    keys,
+    pipelines,
+    wake: async (operationId) => {
+      if (script.busy.has(operationId)) throw new Error('the job is active');
+      script.woken.push(operationId);
+    },
+    logger: pino({ level: 'silent' }),
+    recheckMs: 60_000,
+  });
+  return { watch, script, keys };
+}
+
+const running = (executionId: string, lastUpdatedAt: number): ExecutionSummary => ({ executionId, status: 'InProgress', startedAt: T0, lastUpdatedAt });
+
+describe('PipelineWatch', () => {
+  it('lists each followed pipeline once, back to its oldest start, and wakes only what moved since its read', async () => {
+    const { watch, script } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: executionFingerprint(running('e1', T0)), since: T0 });
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: executionFingerprint(running('e2', T0)), since: T0 + 5_000 });
+    script.list = [running('e2', T0), running('e1', T0 + 20_000), running('someone-elses', T0 + 30_000)];
+
+    expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 2, woken: 1, failed: 0 });
+    expect(script.calls).toEqual([{ pipeline: PIPELINE, startedSince: T0 - 5 * 60_000 }]);
+    expect(script.woken).toEqual(['op1']);
+    // What the woken step reads as "seen" before reading the execution.
+    expect(await watch.listed(PIPELINE, 'e1')).toBe(executionFingerprint(running('e1', T0 + 20_000)));
+    expect(await watch.listed(PIPELINE, 'e2')).toBe('');
+  });
+
+  it('wakes again on the next poll while the step has not read the change (its job was busy)', async () => {
+    const { watch, script } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    script.list = [running('e1', T0)];
+    script.busy.add('op1');
+    expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
+    script.busy.clear();
+    expect(await watch.pollOnce()).toMatchObject({ woken: 1 });
+    // The step read it: nothing more to wake.
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: await watch.listed(PIPELINE, 'e1'), since: T0 });
+    expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
+    expect(script.woken).toEqual(['op1']);
+  });
+
+  it('counts a list that failed and wakes nothing; the next poll catches up', async () => {
+    const { watch, script } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    script.list = new LanebotError('AWS_THROTTLED', 'Rate exceeded');
+    expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 1, woken: 0, failed: 1 });
+    script.list = [running('e1', T0)];
+    expect(await watch.pollOnce()).toMatchObject({ woken: 1, failed: 0 });
+  });
+
+  it('stops following ended executions, and the pipeline once none is left', async () => {
+    const { watch, script, keys } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.forget(PIPELINE, 'e1');
+    expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 0, woken: 0, failed: 0 });
+    expect(script.calls).toEqual([]);
+    expect(await db.redis.smembers(keys.pipelinesWatched)).toEqual([]);
+    expect(await watch.pollOnce()).toEqual({ pipelines: 0, executions: 0, woken: 0, failed: 0 });
+  });
+});
