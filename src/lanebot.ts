@@ -110,6 +110,8 @@ const ALARM_POLL_INTERVAL_MS = 60_000;
  * the watch waking it when it moved: the safety net, at 2 calls per deploy per 20 intervals.
  */
 const PIPELINE_RECHECK_POLLS = 20;
+/** With PIPELINE_EVENTS_QUEUE_URL, the pipeline watch lists every this many poll intervals (a minute on AWS). */
+const PIPELINE_POLLS_WITH_EVENTS = 6;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -259,7 +261,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     env.CLOUD === 'sim'
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
-  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL });
+  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL, pipelineEventsQueueUrl: env.PIPELINE_EVENTS_QUEUE_URL });
   const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
   const cloud: CloudPorts = overrides.wrapCloud?.(chosenCloud) ?? chosenCloud;
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
@@ -542,7 +544,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
     }
     if (pipelineWatch && overrides.pipelineWatch !== false) {
-      const every = overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs;
+      // With the event feed, events wake the operations; the list is the safety net for lost ones.
+      const every = overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs * (cloud.pipelineEvents ? PIPELINE_POLLS_WITH_EVENTS : 1);
       if (every !== false) upserts.push(queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } }));
     }
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
@@ -613,6 +616,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         // Not awaited: with Redis down it waits for the connection, and starting must not.
         schedule();
         if (overrides.alarms?.consumeEvents ?? true) alarmWatch.startConsuming();
+        if (pipelineWatch && cloud.pipelineEvents) pipelineWatch.startConsuming(cloud.pipelineEvents);
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
@@ -629,6 +633,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
       await withTimeout(alarmWatch.stop(), 5_000, 'the alarm event loop did not stop').catch(() => undefined);
+      if (pipelineWatch) await withTimeout(pipelineWatch.stop(), 5_000, 'the pipeline event loop did not stop').catch(() => undefined);
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';

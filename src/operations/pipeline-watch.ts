@@ -12,8 +12,13 @@
 // Everything is in Redis, so any process may poll (one at a time: a BullMQ job scheduler) and a
 // crash loses nothing; the step still re-reads on its own now and then (recheckMs) as a safety net
 // for a watch that cannot list (throttled, down) or a pipeline whose list misses an execution.
+//
+// With PIPELINE_EVENTS_QUEUE_URL, CodePipeline's state-change events (EventBridge → SQS) wake the
+// followed executions' operations as they move (consume*), and the list poll runs less often as the
+// safety net for an event lost, late, or that found its job busy.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { PipelineEventsPort } from '../cloud/pipeline-events.port';
 import type { ExecutionSummary, PipelinesPort } from '../cloud/pipelines.port';
 import { describeCause } from '../errors';
 import type { RedisKeys } from '../state/keys';
@@ -89,6 +94,68 @@ export class PipelineWatch implements PipelineTracking {
     await redis.multi().hdel(keys.pipelineWatch(pipeline), executionId).hdel(keys.pipelineListed(pipeline), executionId).exec();
   }
 
+  private consuming?: Promise<void>;
+  private abort?: AbortController;
+
+  /**
+   * One receive of the event feed: wakes the operations of the followed executions that moved (once
+   * each per batch) and acknowledges the messages handled. An event of an execution nobody follows
+   * (yet) is dropped: the step reads it first anyway, and the list poll covers the rest. A message
+   * whose handling failed comes back after its visibility timeout; the first failure is thrown once
+   * the batch is done, so the loop backs off.
+   */
+  async consumeOnce(events: PipelineEventsPort, waitSeconds: number, signal?: AbortSignal): Promise<number> {
+    const { redis, keys } = this.deps;
+    const changes = await events.receive(10, waitSeconds, signal);
+    const handled: string[] = [];
+    const woken = new Set<string>();
+    let failure: { error: unknown } | undefined;
+    for (const change of changes) {
+      try {
+        const raw = await redis.hget(keys.pipelineWatch(change.pipeline), change.executionId);
+        const op = raw ? (JSON.parse(raw) as WatchEntry).op : undefined;
+        if (op && !woken.has(op)) {
+          await this.deps.wake(op);
+          woken.add(op);
+        }
+        handled.push(change.receipt);
+      } catch (error) {
+        this.deps.logger.warn({ err: error, pipeline: change.pipeline, executionId: change.executionId }, 'handling a pipeline event failed; it comes back after its visibility timeout');
+        failure ??= { error };
+      }
+    }
+    await events.acknowledge(handled);
+    if (failure) throw failure.error;
+    return woken.size;
+  }
+
+  /** Reads the event feed until stop(), backing off after failures (the list poll goes on meanwhile). */
+  startConsuming(events: PipelineEventsPort, waitSeconds = 20): void {
+    if (this.consuming) return;
+    const abort = new AbortController();
+    this.abort = abort;
+    this.consuming = (async () => {
+      let failures = 0;
+      while (!abort.signal.aborted) {
+        try {
+          await this.consumeOnce(events, waitSeconds, abort.signal);
+          failures = 0;
+        } catch (error) {
+          if (abort.signal.aborted) break;
+          failures++;
+          this.deps.logger.warn({ err: describeCause(error), failures }, 'reading pipeline events failed; the list poll still sees every change');
+          await sleepUnlessAborted(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), abort.signal);
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.abort?.abort();
+    await this.consuming;
+    this.consuming = undefined;
+  }
+
   /** One poll: every watched pipeline listed once, the operations whose execution moved woken. */
   async pollOnce(): Promise<WatchPass> {
     const pipelines = await this.deps.redis.smembers(this.deps.keys.pipelinesWatched);
@@ -147,4 +214,16 @@ export class PipelineWatch implements PipelineTracking {
       }
     }
   }
+}
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
