@@ -1,6 +1,7 @@
 // The pipeline watch against the real Redis and a scripted execution list: what it wakes, and that a
 // wake it could not deliver, or a list it could not read, is made good by a later poll.
 import pino from 'pino';
+import type { PipelineEventsPort, PipelineExecutionChange } from '../../../src/cloud/pipeline-events.port';
 import type { ExecutionSummary, PipelinesPort } from '../../../src/cloud/pipelines.port';
 import { LanebotError } from '../../../src/errors';
 import { executionFingerprint, PipelineWatch } from '../../../src/operations/pipeline-watch';
@@ -90,5 +91,39 @@ describe('PipelineWatch', () => {
     expect(script.calls).toEqual([]);
     expect(await db.redis.smembers(keys.pipelinesWatched)).toEqual([]);
     expect(await watch.pollOnce()).toEqual({ pipelines: 0, executions: 0, woken: 0, failed: 0 });
+  });
+
+  it('wakes the operations of followed executions an event names, once per batch, and acknowledges every event it handled', async () => {
+    const { watch, script } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    const change = (executionId: string, receipt: string, pipeline = PIPELINE): PipelineExecutionChange => ({ pipeline, executionId, kind: 'CodePipeline Action Execution State Change', receipt });
+    const acknowledged: string[][] = [];
+    const events: PipelineEventsPort = {
+      receive: async () => [change('e1', 'r1'), change('e1', 'r2'), change('not-followed', 'r3'), change('e1', 'r4', 'other-pipeline')],
+      acknowledge: async (receipts) => void acknowledged.push(receipts),
+    };
+    expect(await watch.consumeOnce(events, 0)).toBe(1);
+    expect(script.woken).toEqual(['op1']);
+    expect(acknowledged).toEqual([['r1', 'r2', 'r3', 'r4']]);
+    // Events call no pipeline API.
+    expect(script.calls).toEqual([]);
+  });
+
+  it('leaves an event whose wake failed unacknowledged (it comes back), and says so after the batch', async () => {
+    const { watch, script } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: '', since: T0 });
+    script.busy.add('op1');
+    const acknowledged: string[] = [];
+    const events: PipelineEventsPort = {
+      receive: async () => [
+        { pipeline: PIPELINE, executionId: 'e1', kind: 'k', receipt: 'r1' },
+        { pipeline: PIPELINE, executionId: 'e2', kind: 'k', receipt: 'r2' },
+      ],
+      acknowledge: async (receipts) => void acknowledged.push(...receipts),
+    };
+    await expect(watch.consumeOnce(events, 0)).rejects.toThrow('the job is active');
+    expect(acknowledged).toEqual(['r2']);
+    expect(script.woken).toEqual(['op2']);
   });
 });
