@@ -275,6 +275,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
+  // With the event feed, events wake the operations; the list is the safety net for lost ones.
+  const pipelineWatchEvery =
+    overrides.pipelineWatch === false ? false : (overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs * (cloud.pipelineEvents ? PIPELINE_POLLS_WITH_EVENTS : 1));
+  /** The watch's poll: one job scheduler, on only while some pipeline has followed executions. */
+  const pipelineWatchSchedule = (every: number) => ({
+    start: async () => void (await queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } })),
+    stop: async () => void (await queues.maintenance.removeJobScheduler('watch-pipelines')),
+  });
   const pipelineWatch =
     overrides.pipelineWatch === false
       ? undefined
@@ -285,6 +293,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           wake: (operationId) => resume(queues, operationId),
           logger: logger.child({ component: 'pipeline-watch' }),
           recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),
+          schedule: pipelineWatchEvery === false ? undefined : pipelineWatchSchedule(pipelineWatchEvery),
         });
   const stepDeps: StepDeps = {
     cloud,
@@ -430,6 +439,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     switch (data.kind) {
       case 'recover':
         await recover();
+        // A process that died between following a pipeline and turning the poll on left it off.
+        await pipelineWatch?.ensureScheduled();
         return;
       case 'watch-pipelines': {
         const pass = await pipelineWatch?.pollOnce();
@@ -543,11 +554,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     if (digestEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
     }
-    if (pipelineWatch && overrides.pipelineWatch !== false) {
-      // With the event feed, events wake the operations; the list is the safety net for lost ones.
-      const every = overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs * (cloud.pipelineEvents ? PIPELINE_POLLS_WITH_EVENTS : 1);
-      if (every !== false) upserts.push(queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } }));
-    }
+    // On at start only when executions are followed (a restart); steps turn it on as they start.
+    if (pipelineWatch) upserts.push(pipelineWatch.ensureScheduled());
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));

@@ -52,6 +52,12 @@ export interface PipelineWatchDeps {
   wake(operationId: string): Promise<void>;
   logger: Logger;
   recheckMs: number;
+  /**
+   * Turns the poll's schedule on and off (a BullMQ job scheduler): on while any pipeline has
+   * followed executions, off when none has, so an idle bot runs no poll at all. Absent: the
+   * caller polls (tests call pollOnce).
+   */
+  schedule?: { start(): Promise<void>; stop(): Promise<void> };
   /** Pipelines listed at once in a poll. */
   concurrency?: number;
 }
@@ -86,7 +92,15 @@ export class PipelineWatch implements PipelineTracking {
     const entry: WatchEntry = { op: operationId, seen, since };
     const { redis, keys } = this.deps;
     // SADD every time: a poll that found the pipeline without entries may have just removed it.
-    await redis.multi().hset(keys.pipelineWatch(pipeline), executionId, JSON.stringify(entry)).sadd(keys.pipelinesWatched, pipeline).exec();
+    const results = await redis.multi().hset(keys.pipelineWatch(pipeline), executionId, JSON.stringify(entry)).sadd(keys.pipelinesWatched, pipeline).exec();
+    // A pipeline new to the set may be the first one: the poll's schedule may be off. (SADD comes
+    // first: a poll that turns the schedule off checks the set again afterwards, see pollOnce.)
+    if (results?.[1]?.[1] === 1) await this.deps.schedule?.start();
+  }
+
+  /** Turns the poll's schedule on when some pipeline has followed executions (at start, and by the recovery pass). */
+  async ensureScheduled(): Promise<void> {
+    if ((await this.deps.redis.scard(this.deps.keys.pipelinesWatched)) > 0) await this.deps.schedule?.start();
   }
 
   async forget(pipeline: string, executionId: string): Promise<void> {
@@ -165,6 +179,13 @@ export class PipelineWatch implements PipelineTracking {
       for (let pipeline = queue.shift(); pipeline !== undefined; pipeline = queue.shift()) await this.pollPipeline(pipeline, pass);
     };
     await Promise.all(Array.from({ length: Math.min(queue.length, this.deps.concurrency ?? 4) }, worker));
+    const { schedule } = this.deps;
+    if (schedule && pass.executions === 0) {
+      // Nothing left to follow: the schedule goes off, then the set is read again, so a step that
+      // added a pipeline meanwhile (and found the schedule on) is not left without a poll.
+      await schedule.stop();
+      await this.ensureScheduled();
+    }
     return pass;
   }
 
@@ -180,8 +201,10 @@ export class PipelineWatch implements PipelineTracking {
       }
     }
     if (entries.size === 0) {
-      // A step registering right now SADDs again on its next read (at most recheckMs away).
       await redis.srem(keys.pipelinesWatched, pipeline);
+      // A step that followed an execution meanwhile: if its entry came before this look, put the
+      // pipeline back; if after, its own SADD (after its entry) comes after the SREM and does.
+      if ((await redis.hlen(keys.pipelineWatch(pipeline))) > 0) await redis.sadd(keys.pipelinesWatched, pipeline);
       return;
     }
     pass.executions += entries.size;

@@ -119,3 +119,30 @@ describe('pipeline watch', () => {
     expect(await redis().sismember(t.bot.keys.pipelinesWatched, PIPELINE)).toBe(0);
   }, 120_000);
 });
+
+describe('pipeline watch on its schedule', () => {
+  let t: TestBot;
+
+  beforeEach(async () => {
+    // Only the watch's scheduled poll can bring the deploy back: its own re-read is far beyond the test.
+    t = await startTestBot({ overrides: { pipelineWatch: { recheckPolls: 1_000_000 } } });
+  });
+
+  afterEach(async () => {
+    await t.stop();
+    await deletePrefix(t.prefix);
+  });
+
+  const scheduled = async () => (await t.bot.queues.maintenance.getJobSchedulers()).some((s) => s.key === 'watch-pipelines' || s.name === 'watch-pipelines');
+
+  it('polls while a deploy runs, brings it to its end, and stops polling when nothing is left', async () => {
+    expect(await scheduled()).toBe(false);
+    await t.command('deploy gray release/1.2.3');
+    const ref = { service: 'user-api', env: 'dev', lane: 'gray' };
+    await waitFor('the deploy to be followed', async () => (await t.bot.redis.hlen(t.bot.keys.pipelineWatch(PIPELINE))) === 1);
+    expect(await scheduled()).toBe(true);
+    t.clock.advance(FULL_RUN_MS);
+    await waitFor('the deploy to succeed', async () => (await t.bot.lanes.get(ref))?.last?.status === 'succeeded', 30_000);
+    await waitFor('the poll to stop', async () => !(await scheduled()));
+  }, 60_000);
+});

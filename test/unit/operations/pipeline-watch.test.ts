@@ -126,4 +126,33 @@ describe('PipelineWatch', () => {
     expect(acknowledged).toEqual(['r2']);
     expect(script.woken).toEqual(['op2']);
   });
+
+  it('turns its schedule on when a first pipeline is followed, and off once none is, checking the set again after', async () => {
+    const switches: string[] = [];
+    const keys = new RedisKeys(db.prefix);
+    const watch = new PipelineWatch({
+      redis: db.redis,
+      keys,
+      pipelines: { listExecutions: async () => [] },
+      wake: async () => undefined,
+      logger: pino({ level: 'silent' }),
+      recheckMs: 60_000,
+      schedule: { start: async () => void switches.push('on'), stop: async () => void switches.push('off') },
+    });
+    await watch.ensureScheduled();
+    expect(switches).toEqual([]);
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: '', since: T0 });
+    expect(switches).toEqual(['on']);
+    await watch.pollOnce();
+    expect(switches).toEqual(['on']);
+    await watch.forget(PIPELINE, 'e1');
+    await watch.forget(PIPELINE, 'e2');
+    await watch.pollOnce();
+    expect(switches).toEqual(['on', 'off']);
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e3', operationId: 'op3', seen: '', since: T0 });
+    expect(switches).toEqual(['on', 'off', 'on']);
+    await watch.ensureScheduled();
+    expect(switches).toEqual(['on', 'off', 'on', 'on']);
+  });
 });
