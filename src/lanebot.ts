@@ -290,7 +290,18 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           redis,
           keys,
           pipelines: cloud.pipelines,
-          wake: (operationId) => resume(queues, operationId),
+          wake: async (operationId) => {
+            let found = false;
+            for (const jobId of [requestJobId(operationId), runJobId(operationId)]) {
+              const job = await queues.operations.getJob(jobId);
+              const state = job ? await job.getState() : 'unknown';
+              // A failed job is kept a week for inspection: it moves nothing on.
+              if (state === 'unknown' || state === 'failed' || state === 'completed') continue;
+              found = true;
+              if (state === 'delayed') await job!.promote().catch(() => undefined); // it may have just woken up
+            }
+            return found;
+          },
           logger: logger.child({ component: 'pipeline-watch' }),
           recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),
           schedule: pipelineWatchEvery === false ? undefined : pipelineWatchSchedule(pipelineWatchEvery),

@@ -48,8 +48,13 @@ export interface PipelineWatchDeps {
   redis: Redis;
   keys: RedisKeys;
   pipelines: Pick<PipelinesPort, 'listExecutions'>;
-  /** Brings the operation's delayed job back now (a no-op when it is not delayed). */
-  wake(operationId: string): Promise<void>;
+  /**
+   * Brings the operation's delayed job back now (a no-op when it is not delayed). false: the
+   * operation has no job at all (it ended without its step seeing the end, e.g. a lane deleted
+   * under it): the watch stops following its execution. Its step, if it ever runs again (a
+   * recovered job), follows it again on its next read.
+   */
+  wake(operationId: string): Promise<boolean | void>;
   logger: Logger;
   recheckMs: number;
   /**
@@ -230,8 +235,8 @@ export class PipelineWatch implements PipelineTracking {
     await write.exec();
     for (const m of moved) {
       try {
-        await this.deps.wake(m.op);
-        pass.woken++;
+        if ((await this.deps.wake(m.op)) === false) await this.forget(pipeline, m.executionId);
+        else pass.woken++;
       } catch (error) {
         logger.warn({ pipeline, operationId: m.op, err: describeCause(error) }, 'could not wake the operation; the next poll tries again');
       }

@@ -17,10 +17,12 @@ interface Script {
   woken: string[];
   /** Operations whose job is busy: waking them fails. */
   busy: Set<string>;
+  /** Operations without a job (ended outside their step). */
+  gone: Set<string>;
 }
 
 function setup(): { watch: PipelineWatch; script: Script; keys: RedisKeys } {
-  const script: Script = { list: [], calls: [], woken: [], busy: new Set() };
+  const script: Script = { list: [], calls: [], woken: [], busy: new Set(), gone: new Set() };
   const keys = new RedisKeys(db.prefix);
   const pipelines: Pick<PipelinesPort, 'listExecutions'> = {
     async listExecutions(pipeline, options) {
@@ -35,7 +37,9 @@ function setup(): { watch: PipelineWatch; script: Script; keys: RedisKeys } {
     pipelines,
     wake: async (operationId) => {
       if (script.busy.has(operationId)) throw new Error('the job is active');
+      if (script.gone.has(operationId)) return false;
       script.woken.push(operationId);
+      return true;
     },
     logger: pino({ level: 'silent' }),
     recheckMs: 60_000,
@@ -154,5 +158,15 @@ describe('PipelineWatch', () => {
     expect(switches).toEqual(['on', 'off', 'on']);
     await watch.ensureScheduled();
     expect(switches).toEqual(['on', 'off', 'on', 'on']);
+  });
+
+  it('stops following an execution whose operation has no job any more (ended outside its step)', async () => {
+    const { watch, script, keys } = setup();
+    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    script.list = [{ ...running('e1', T0 + 1_000), status: 'Stopped' }];
+    script.gone.add('op1');
+    expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
+    expect(await db.redis.hlen(keys.pipelineWatch(PIPELINE))).toBe(0);
+    expect(await watch.listed(PIPELINE, 'e1')).toBe('');
   });
 });
