@@ -440,6 +440,12 @@ const envSchema = z
      * DescribeAlarms pass, only later.
      */
     ALARM_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-alarm-events' }).optional(),
+    /**
+     * The SQS queue of CodePipeline state changes (templates/lanebot-pipeline-events.yaml, output
+     * QueueUrl). With it, an execution that moved wakes its operation at once and the pipeline
+     * watch lists the pipelines less often; without it, the list poll alone sees every change.
+     */
+    PIPELINE_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-pipeline-events' }).optional(),
     /** Which parts this process runs: the Slack receiver, the workers, or both. */
     LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
     /**

@@ -37,6 +37,7 @@ import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
 import { AlarmWatch } from './alarms/alarm-watch';
+import { PipelineWatch } from './operations/pipeline-watch';
 import { LaneExpiry } from './expiry/lane-expiry';
 import { AlarmStates } from './state/alarm-states';
 import type { OperationRegistry } from './operations/registry';
@@ -104,6 +105,13 @@ const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
 const EXPIRY_DIGEST_INTERVAL_MS = 24 * 3_600_000;
 /** The alarm watch's safety net runs once a minute across all lanes (alarms/alarm-watch.ts). */
 const ALARM_POLL_INTERVAL_MS = 60_000;
+/**
+ * A followed pipeline execution is re-read by its own step every this many poll intervals, besides
+ * the watch waking it when it moved: the safety net, at 2 calls per deploy per 20 intervals.
+ */
+const PIPELINE_RECHECK_POLLS = 20;
+/** With PIPELINE_EVENTS_QUEUE_URL, the pipeline watch lists every this many poll intervals (a minute on AWS). */
+const PIPELINE_POLLS_WITH_EVENTS = 6;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -145,6 +153,13 @@ export interface LanebotOverrides {
    * simulator) and the digest (default once a day). false: not on a schedule (tests call them).
    */
   expiry?: { sweepEveryMs?: number | false; digestEveryMs?: number | false };
+  /**
+   * Tracking per pipeline (operations/pipeline-watch.ts): the watch polls every `pollEveryMs`
+   * (default: the poll interval; false: not on a schedule, tests call pollOnce) and a step re-reads
+   * on its own every `recheckPolls` intervals (default PIPELINE_RECHECK_POLLS). false: no watch,
+   * every running deploy polls its execution itself.
+   */
+  pipelineWatch?: false | { pollEveryMs?: number | false; recheckPolls?: number };
 }
 
 export interface Lanebot {
@@ -179,6 +194,8 @@ export interface Lanebot {
   expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
   alarmWatch: AlarmWatch;
+  /** Running pipeline executions, followed per pipeline (absent when turned off): `pollOnce()` is what the schedule runs. */
+  pipelineWatch?: PipelineWatch;
   /** Deploys of a service/env waiting for approval. */
   approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
   /** One recovery pass now (it also runs on a schedule). */
@@ -244,7 +261,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     env.CLOUD === 'sim'
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
-  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL });
+  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL, pipelineEventsQueueUrl: env.PIPELINE_EVENTS_QUEUE_URL });
   const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
   const cloud: CloudPorts = overrides.wrapCloud?.(chosenCloud) ?? chosenCloud;
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
@@ -258,7 +275,53 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, metrics, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  // With the event feed, events wake the operations; the list is the safety net for lost ones.
+  const pipelineWatchEvery =
+    overrides.pipelineWatch === false ? false : (overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs * (cloud.pipelineEvents ? PIPELINE_POLLS_WITH_EVENTS : 1));
+  /** The watch's poll: one job scheduler, on only while some pipeline has followed executions. */
+  const pipelineWatchSchedule = (every: number) => ({
+    start: async () => void (await queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } })),
+    stop: async () => void (await queues.maintenance.removeJobScheduler('watch-pipelines')),
+  });
+  const pipelineWatch =
+    overrides.pipelineWatch === false
+      ? undefined
+      : new PipelineWatch({
+          redis,
+          keys,
+          pipelines: cloud.pipelines,
+          wake: async (operationId) => {
+            let found = false;
+            for (const jobId of [requestJobId(operationId), runJobId(operationId)]) {
+              const job = await queues.operations.getJob(jobId);
+              const state = job ? await job.getState() : 'unknown';
+              // A failed job is kept a week for inspection: it moves nothing on.
+              if (state === 'unknown' || state === 'failed' || state === 'completed') continue;
+              found = true;
+              if (state === 'delayed') await job!.promote().catch(() => undefined); // it may have just woken up
+            }
+            return found;
+          },
+          logger: logger.child({ component: 'pipeline-watch' }),
+          recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),
+          schedule: pipelineWatchEvery === false ? undefined : pipelineWatchSchedule(pipelineWatchEvery),
+        });
+  const stepDeps: StepDeps = {
+    cloud,
+    operations,
+    lanes,
+    rulePriorities,
+    narrator,
+    audit,
+    metrics,
+    config,
+    templatesDir,
+    clock,
+    logger: jobLogger,
+    pollIntervalMs,
+    timeScale,
+    pipelineWatch,
+  };
   const alarmWatch = new AlarmWatch({
     states: new AlarmStates(redis, keys),
     lanes,
@@ -387,7 +450,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     switch (data.kind) {
       case 'recover':
         await recover();
+        // A process that died between following a pipeline and turning the poll on left it off.
+        await pipelineWatch?.ensureScheduled();
         return;
+      case 'watch-pipelines': {
+        const pass = await pipelineWatch?.pollOnce();
+        if (pass && (pass.woken > 0 || pass.failed > 0)) logger.child({ component: 'pipeline-watch' }).debug(pass, 'pipeline watch pass');
+        return;
+      }
       case 'poll-alarms': {
         const pass = await alarmWatch.pollOnce();
         if (pass.changes > 0 || pass.discovered > 0) logger.child({ component: 'alarms' }).info(pass, 'alarm safety-net pass');
@@ -495,6 +565,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     if (digestEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
     }
+    // On at start only when executions are followed (a restart); steps turn it on as they start.
+    if (pipelineWatch) upserts.push(pipelineWatch.ensureScheduled());
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));
@@ -547,6 +619,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     recover,
     expiry,
     alarmWatch,
+    pipelineWatch,
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();
@@ -562,6 +635,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         // Not awaited: with Redis down it waits for the connection, and starting must not.
         schedule();
         if (overrides.alarms?.consumeEvents ?? true) alarmWatch.startConsuming();
+        if (pipelineWatch && cloud.pipelineEvents) pipelineWatch.startConsuming(cloud.pipelineEvents);
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
@@ -578,6 +652,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
       await withTimeout(alarmWatch.stop(), 5_000, 'the alarm event loop did not stop').catch(() => undefined);
+      if (pipelineWatch) await withTimeout(pipelineWatch.stop(), 5_000, 'the pipeline event loop did not stop').catch(() => undefined);
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';

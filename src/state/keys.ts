@@ -26,6 +26,21 @@ export class RedisKeys {
     return `${this.prefix}:ops:in-flight`;
   }
 
+  /** Pipelines with executions lanebot follows (set of names): what the pipeline watch polls. */
+  get pipelinesWatched(): string {
+    return `${this.prefix}:pipelines:watched`;
+  }
+
+  /** A pipeline's followed executions (hash: execution id → JSON {op, seen, since}; operations/pipeline-watch.ts). */
+  pipelineWatch(pipeline: string): string {
+    return `${this.prefix}:pipeline-watch:${pipeline}`;
+  }
+
+  /** What the pipeline watch last listed of a followed execution that changed (hash: execution id → fingerprint). */
+  pipelineListed(pipeline: string): string {
+    return `${this.prefix}:pipeline-listed:${pipeline}`;
+  }
+
   lane({ service, env, lane }: LaneRef): string {
     return `${this.prefix}:lane:${service}:${env}:${lane}`;
   }

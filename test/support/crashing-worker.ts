@@ -27,6 +27,7 @@ const hangingPipelines: PipelinesPort = {
     return new Promise(() => undefined);
   },
   getExecution: (pipeline, id) => sim.getExecution(pipeline, id),
+  listExecutions: (pipeline, options) => sim.listExecutions(pipeline, options),
   pendingApprovals: (pipeline, id) => sim.pendingApprovals(pipeline, id),
   putApprovalResult: (decision) => sim.putApprovalResult(decision),
 };
