@@ -344,7 +344,7 @@ export class SimStacks implements StacksPort {
   async listenerRules(service: string, env: string): Promise<SimListenerRule[]> {
     const now = this.options.clock.now();
     const rules: SimListenerRule[] = [];
-    for (const record of await this.store.loadAll()) {
+    for (const record of await this.store.loadListener(service, env)) {
       const state = stateAt(record, now);
       const held = state && heldRule(record.stackName, state);
       if (!held || held.service !== service || held.env !== env) continue;
@@ -398,7 +398,7 @@ export class SimStacks implements StacksPort {
     const had = before && laneRuleOf(stackName, before.parameters);
     if (had && had.priority === wanted.priority) return undefined; // the stack's own rule, unchanged
     const held: LaneRule[] = [];
-    for (const other of await this.store.loadAll()) {
+    for (const other of await this.store.loadListener(wanted.service, wanted.env)) {
       if (other.stackName === stackName) continue;
       const state = stateAt(other, at);
       const rule = state && heldRule(other.stackName, state);
