@@ -59,6 +59,8 @@ import type { SimStackListing } from './sim-stacks';
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {
   list(options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
+  /** The stacks named only (SimStacks has it; without it, `list` filtered by name). */
+  listNamed?(stackNames: readonly string[], options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
 }
 
 export interface SimLaneHealthOptions {
@@ -207,6 +209,9 @@ const EVENT_QUEUE_CAP = 10_000;
 const FAILED_DEPLOYMENT_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
 
 export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
+  /** Which stack published each target group, as last read: a hint, checked against the stack on use. */
+  private readonly stackOfTargetGroup = new Map<string, string>();
+
   constructor(private readonly options: SimLaneHealthOptions) {}
 
   private key(...parts: string[]): string {
@@ -308,7 +313,9 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   async targetHealth(targetGroupArn: string): Promise<TargetGroupHealth | undefined> {
     await this.options.faults?.check('elbv2', 'DescribeTargetHealth');
-    const laneStack = (await this.laneStacks()).find((l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
+    // A target group's name does not say its stack; which stack published it was seen on an earlier read.
+    const seen = this.stackOfTargetGroup.get(targetGroupArn);
+    const laneStack = await this.findLaneStack(seen ? [seen] : [], (l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
     if (!laneStack) return undefined;
     return this.targetsOf(laneStack, await this.settings(laneStack.settingsRef), this.options.clock.now());
   }
@@ -323,13 +330,19 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     await this.options.faults?.check('cloudwatch', 'DescribeAlarms');
     const now = this.options.clock.now();
     const found = new Map<string, AlarmView>();
-    for (const laneStack of await this.laneStacks()) {
-      const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
-      if (!wanted) continue;
-      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
-        found.set(alarm.name, withoutKind(alarm));
+    const evaluate = async (laneStacks: LaneStack[]): Promise<void> => {
+      for (const laneStack of laneStacks) {
+        const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
+        if (!wanted) continue;
+        for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
+          found.set(alarm.name, withoutKind(alarm));
+        }
       }
-    }
+    };
+    // The stacks the names say (the templates name alarms `{service}-{env}-{lane}-…`), and every
+    // stack only if that leaves a name unanswered.
+    await evaluate(await this.laneStacks(names.flatMap((name) => stackOfAlarm(name) ?? [])));
+    if (names.some((name) => !found.has(name))) await evaluate(await this.laneStacks());
     return { alarms: names.flatMap((name) => found.get(name) ?? []), missing: names.filter((name) => !found.has(name)) };
   }
 
@@ -350,7 +363,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   async describeService(cluster: string, service: string): Promise<EcsServiceView | undefined> {
     const clusterName = cluster.slice(cluster.lastIndexOf('/') + 1);
-    const laneStack = (await this.laneStacks()).find((l) => {
+    // The templates name the ECS service `{service}-{env}-{lane}` and its stack `app-{service}-{env}-{lane}`.
+    const laneStack = await this.findLaneStack([`app-${service}`], (l) => {
       const name = l.stack.outputs.ServiceName || `${l.ref.service}-${l.ref.env}-${l.ref.lane}`;
       const laneCluster = l.stack.outputs.ClusterName;
       return name === service && (!laneCluster || laneCluster === clusterName);
@@ -412,10 +426,11 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
    * The lane (and canary) stacks that exist now; on the way, forgets the settings of lanes deleted
    * since they were made (not a canary's: the settings it follows are its source lane's).
    */
-  private async laneStacks(): Promise<LaneStack[]> {
+  private async laneStacks(stackNames?: readonly string[]): Promise<LaneStack[]> {
     const lanes: LaneStack[] = [];
-    for (const stack of await this.options.stacks.list({ includeDeleted: true })) {
+    for (const stack of await this.listStacks(stackNames)) {
       if (stack.family !== 'lane' && stack.family !== 'canary') continue;
+      if (stack.outputs.TargetGroupArn) this.stackOfTargetGroup.set(stack.outputs.TargetGroupArn, stack.stackName);
       const canary = stack.family === 'canary';
       const { ServiceName: service, Env: env, DesiredCount } = stack.parameters;
       const lane = canary ? CANARY_LANE : stack.parameters.Lane;
@@ -434,6 +449,23 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       lanes.push({ ref, settingsRef, stack, desired, createdAt });
     }
     return lanes;
+  }
+
+  /** Every stack, or only those named (the port calls' own stacks: a call costs what it asks, not what the account holds). */
+  private async listStacks(stackNames?: readonly string[]): Promise<SimStackListing[]> {
+    const { stacks } = this.options;
+    if (!stackNames) return stacks.list({ includeDeleted: true });
+    if (stackNames.length === 0) return [];
+    if (stacks.listNamed) return stacks.listNamed(stackNames, { includeDeleted: true });
+    return (await stacks.list({ includeDeleted: true })).filter((stack) => stackNames.includes(stack.stackName));
+  }
+
+  /**
+   * The first lane stack that `matches`, looked for among the stacks named first, then among all (a
+   * name guessed wrong, or a stack named otherwise, costs a full read, never a wrong answer).
+   */
+  private async findLaneStack(stackNames: readonly string[], matches: (laneStack: LaneStack) => boolean): Promise<LaneStack | undefined> {
+    return (await this.laneStacks(stackNames)).find(matches) ?? (await this.laneStacks()).find(matches);
   }
 
   /** Drops the lane's settings unless one was made after its stack was deleted (for the lane to come). */
@@ -602,6 +634,15 @@ function deploymentId(stackId: string, startedAt: number): string {
 
 function runningTasks(laneStack: LaneStack, settings: LaneHealthSettings): number {
   return Math.max(0, laneStack.desired - Math.min(settings.unhealthyTargets, laneStack.desired));
+}
+
+/** The templates name a lane's alarms `{service}-{env}-{lane}-{suffix}`, its stack `app-{service}-{env}-{lane}`. */
+const ALARM_SUFFIXES = ['-5xx-rate', '-unhealthy-hosts', '-tasks-below-desired'];
+
+/** The stack an alarm name says, if it has a template's suffix. */
+function stackOfAlarm(alarmName: string): string | undefined {
+  const suffix = ALARM_SUFFIXES.find((s) => alarmName.endsWith(s));
+  return suffix ? `app-${alarmName.slice(0, -suffix.length)}` : undefined;
 }
 
 function alarmNameOf(laneStack: LaneStack, kind: LaneAlarmKind): string | undefined {

@@ -310,9 +310,22 @@ export class SimStacks implements StacksPort {
 
   /** Every stack of the simulated account (deleted ones with `includeDeleted`), by name. */
   async list(options: { includeDeleted?: boolean } = {}): Promise<SimStackListing[]> {
+    return this.listingOf(await this.store.loadAll(), options);
+  }
+
+  /** The stacks named (deleted ones with `includeDeleted`; none for a name never created), by name: one round trip for those only. */
+  async listNamed(stackNames: readonly string[], options: { includeDeleted?: boolean } = {}): Promise<SimStackListing[]> {
+    const records = await this.store.loadMany([...new Set(stackNames)]);
+    return this.listingOf(
+      records.filter((record): record is StackRecord => record !== undefined),
+      options,
+    );
+  }
+
+  private listingOf(records: StackRecord[], options: { includeDeleted?: boolean }): SimStackListing[] {
     const now = this.options.clock.now();
     const listing: SimStackListing[] = [];
-    for (const record of await this.store.loadAll()) {
+    for (const record of records) {
       const state = stateAt(record, now);
       if (!state || (!state.exists && !options.includeDeleted)) continue;
       const { failureReasons: _, ...outcome } = outcomeOf(record.stackName, state.op);
