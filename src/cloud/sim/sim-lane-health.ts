@@ -142,7 +142,7 @@ const STATE_TTL_SECONDS = 30 * 24 * 3600;
  * KEYS[1] alarm key, KEYS[2] event queue; ARGV epoch, state, reason, since, ttl, event JSON, queue cap,
  * value, threshold ('' when none).
  */
-const RECORD_STATE_SCRIPT = `
+const RECORD_STATE_SCRIPT: string = `
 local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt', 'reason')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   redis.call('HSET', KEYS[1], 'reason', ARGV[3], 'value', ARGV[8], 'threshold', ARGV[9])
@@ -162,6 +162,8 @@ redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return tostring(since)
 `;
+/** What EVALSHA names the script by. */
+const RECORD_STATE_SHA = createHash('sha1').update(RECORD_STATE_SCRIPT).digest('hex');
 
 /**
  * KEYS[1] the lane's armed failure, KEYS[2] the failure of one deployment; ARGV startedAt, ttl.
@@ -267,8 +269,61 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   /** Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue calls before it answers. */
   async evaluateAll(): Promise<void> {
+    // The queue asks this before every answer, for every lane: a few pipelined round trips in all,
+    // not a few per lane; only the state changes matter here, so "pending" alarms are not read.
     const now = this.options.clock.now();
-    for (const laneStack of await this.laneStacks()) await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now);
+    const { redis } = this.options;
+    const laneStacks = await this.laneStacks();
+    if (laneStacks.length === 0) return;
+    const reads = redis.pipeline();
+    for (const laneStack of laneStacks) reads.hgetall(this.settingsKey(laneStack.settingsRef));
+    const settings = ((await reads.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return parseSettings(value as Record<string, string>);
+    });
+    const records: string[][] = [];
+    laneStacks.forEach((laneStack, i) => {
+      for (const kind of ALARM_KINDS) {
+        const name = alarmNameOf(laneStack, kind);
+        const verdict = name && this.verdict(kind, laneStack, settings[i]!, now);
+        if (name && verdict && verdict !== 'pending') records.push(this.recordArgs(name, laneStack, verdict));
+      }
+    });
+    await this.recordStates(records);
+  }
+
+  /** The keys and arguments of RECORD_STATE_SCRIPT for an alarm's verdict. */
+  private recordArgs(name: string, laneStack: LaneStack, verdict: Exclude<Verdict, 'pending'>): string[] {
+    return [
+      this.key('alarm', name),
+      simAlarmEventsKey(this.options.prefix),
+      laneStack.stack.stackId,
+      verdict.state,
+      verdict.reason,
+      String(verdict.since),
+      String(STATE_TTL_SECONDS),
+      JSON.stringify(stateChangeEvent(name, verdict)),
+      String(EVENT_QUEUE_CAP),
+      verdict.value === undefined ? '' : String(verdict.value),
+      verdict.threshold === undefined ? '' : String(verdict.threshold),
+    ];
+  }
+
+  /** Runs RECORD_STATE_SCRIPT for each, in one pipeline, by its hash (the whole script only where Redis does not have it). */
+  private async recordStates(records: string[][]): Promise<unknown[]> {
+    if (records.length === 0) return [];
+    const { redis } = this.options;
+    const bySha = redis.pipeline();
+    for (const args of records) bySha.evalsha(RECORD_STATE_SHA, 2, ...args);
+    const results = (await bySha.exec()) ?? [];
+    const missing = results.flatMap(([error], i) => (error && /NOSCRIPT/.test(error.message) ? [i] : []));
+    const answers = results.map(([error, value]) => (error && !/NOSCRIPT/.test(error.message) ? Promise.reject(error) : value));
+    if (missing.length > 0) {
+      const whole = redis.pipeline();
+      for (const i of missing) whole.eval(RECORD_STATE_SCRIPT, 2, ...records[i]!);
+      ((await whole.exec()) ?? []).forEach(([error, value], j) => (answers[missing[j]!] = error ? Promise.reject(error) : value));
+    }
+    return Promise.all(answers);
   }
 
   async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
@@ -521,24 +576,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
         }
         continue;
       }
-      const event = JSON.stringify(stateChangeEvent(name, verdict));
-      const updatedAt = Number(
-        await this.options.redis.eval(
-          RECORD_STATE_SCRIPT,
-          2,
-          key,
-          simAlarmEventsKey(this.options.prefix),
-          laneStack.stack.stackId,
-          verdict.state,
-          verdict.reason,
-          String(verdict.since),
-          String(STATE_TTL_SECONDS),
-          event,
-          String(EVENT_QUEUE_CAP),
-          verdict.value === undefined ? '' : String(verdict.value),
-          verdict.threshold === undefined ? '' : String(verdict.threshold),
-        ),
-      );
+      const [updated] = await this.recordStates([this.recordArgs(name, laneStack, verdict)]);
+      const updatedAt = Number(updated);
       const alarm: SimLaneAlarm = { kind, name, state: verdict.state, reason: verdict.reason, updatedAt };
       if (verdict.value !== undefined) alarm.value = verdict.value;
       if (verdict.threshold !== undefined) alarm.threshold = verdict.threshold;
