@@ -623,6 +623,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();
+      // Not awaited: with Redis down it waits for the connection; until it listens, every call asks Redis.
+      simCloud?.sim.faults.watch().catch((error: unknown) => logger.warn({ err: error }, 'the simulated faults are read from Redis on every call'));
       // Take commands once Redis answers, so the first deploy is not refused for a connection still
       // being opened; if Redis is down, start anyway: commands then say so, and /healthz reports 503.
       // (It may be ready already: 'ready' fired before start() was called, and once() would wait in vain.)
@@ -671,6 +673,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         else connection.disconnect();
       }
       simClock?.stop();
+      await simCloud?.sim.faults.close();
       logger.info('lanebot stopped');
     },
   };
