@@ -1,7 +1,7 @@
 // Every Redis key lanebot writes, in one place. All keys start with the configured prefix so that
 // several bots (or tests) can share one Redis. Keys are plain (no cluster hash tags): lanebot, like
 // BullMQ's default setup, runs against a single Redis primary.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { LaneRef, Scope } from '../domain/names';
 
 export class RedisKeys {
@@ -182,7 +182,7 @@ export class RedisKeys {
 }
 
 /** Deletes every key under `prefix` (a test's, a sandbox run's). SCAN, so Redis is never blocked. */
-export async function deleteKeysWithPrefix(redis: Pick<Redis, 'scan' | 'del'>, prefix: string): Promise<number> {
+export async function deleteKeysWithPrefix(redis: Pick<RedisClient, 'scan' | 'del'>, prefix: string): Promise<number> {
   let cursor = '0';
   let deleted = 0;
   do {

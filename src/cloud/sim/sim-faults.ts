@@ -9,7 +9,7 @@
 //
 // What a fault throws is what the AWS adapter throws after its own handling: an SDK-shaped error
 // goes through the adapters' common mapping (aws-call.ts), so code, retryable flag and message match.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
 import { SIM_ACCOUNT } from './sim-account';
@@ -71,7 +71,7 @@ const JSON_PROTOCOL: ReadonlySet<SimFaultService> = new Set(['codepipeline', 'ec
 const FAULT_TTL_SECONDS = 24 * 3600;
 
 export class SimFaults implements SimFaultCheck {
-  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
 
   private key(service: SimFaultService): string {
     return [this.options.prefix, 'faults', service].join(':');
