@@ -1,7 +1,6 @@
 // The composition root: the one place that turns env + config into running parts. Tests build the
 // same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps, LaneHealthRequest } from '../commands/command';
 import { createQueueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queue-dashboard';
@@ -62,7 +61,9 @@ import {
 } from './queue/queues';
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
-import { RedisKeys } from './state/keys';
+import { keyPrefixFor, RedisKeys } from './state/keys';
+import { connectRedis, type RedisClient } from './state/redis-connection';
+import { redisTargetOf } from './state/redis-target';
 import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
@@ -150,7 +151,7 @@ export interface LanebotOverrides {
 export interface Lanebot {
   config: LanebotConfig;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   operations: OperationStore;
   lanes: LaneRegistry;
@@ -192,25 +193,33 @@ export interface Lanebot {
 export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides: LanebotOverrides = {}): Lanebot {
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
   const metrics = overrides.metrics ?? new Metrics();
-  const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+  const redisTarget = redisTargetOf(env);
+  const keys = new RedisKeys(keyPrefixFor(env.LANEBOT_REDIS_PREFIX, redisTarget));
   // Checked before any connection opens: a bad path must stop the start without leaving sockets behind.
   const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // Every operation kind is checked here, at start-up, not when the first one is queued.
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  // Both connections (and BullMQ's copies of the first) reconnect when a failover left them on a
-  // node that became a replica (src/state/redis-failover.ts).
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
+  // Every connection (and BullMQ's copies) reconnects when a failover left it on a node that became
+  // a replica (src/state/redis-failover.ts).
+  const resilient = { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly };
+  // lanebot's own state and the simulator: auto-pipelining sends what the steps of many operations
+  // ask in the same tick as one write. Not on BullMQ's connection: Bull's users saw jobs lose their
+  // data with it (OptimalBits/bull#2276, taskforcesh/bullmq#457), and BullMQ already batches its
+  // own calls in scripts and pipelines.
+  const redis = connectRedis(redisTarget, { ...resilient, enableAutoPipelining: true });
+  const queueRedis = connectRedis(redisTarget, resilient);
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
-  // has to be true when we say it.
-  const commandRedis = new Redis(env.REDIS_URL, {
+  // has to be true when we say it. No auto-pipelining: the ack path sends a few commands in turn.
+  const commandRedis = connectRedis(redisTarget, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     reconnectOnError: reconnectOnReadOnly,
   });
-  for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
+  const connections = [redis, queueRedis, commandRedis];
+  for (const [name, connection] of [['redis', redis], ['queue-redis', queueRedis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
 
@@ -218,7 +227,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const simClock = !overrides.clock && env.CLOUD === 'sim' ? new SimClock(redis, `${keys.prefix}:sim:clock-offset`) : undefined;
   const clock: Clock = overrides.clock ?? simClock ?? systemClock;
 
-  const queues = createQueues(redis, keys.bull, overrides.jobRetry);
+  const queues = createQueues(queueRedis, keys.bull, overrides.jobRetry);
   const commandQueues = createQueues(commandRedis, keys.bull, overrides.jobRetry);
   const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance, q.followUps, q.expiry]);
   for (const queue of allQueues) {
@@ -287,7 +296,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
-  const expiryDeps = (connection: Redis, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
+  const expiryDeps = (connection: RedisClient, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
     new LaneExpiry({
       ...parts,
       chat,
@@ -415,7 +424,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   }
 
   const workers: Worker[] = [];
-  const workerOptions = { connection: redis, prefix: keys.bull, ...overrides.workerOptions };
+  const workerOptions = { connection: queueRedis, prefix: keys.bull, ...overrides.workerOptions };
   function startWorkers(): void {
     const concurrency = env.LANEBOT_ROLE === 'worker' ? WORKER_ONLY_CONCURRENCY : WORKER_CONCURRENCY;
     const step =
@@ -581,7 +590,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';
-      if (!redisUp) for (const connection of [redis, commandRedis]) connection.disconnect();
+      if (!redisUp) for (const connection of connections) connection.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close(!redisUp)));
       await withTimeout(graceful, redisUp ? STOP_GRACE_MS : 2_000, 'workers did not stop in time').catch(async (error: unknown) => {
         logger.warn({ err: describeCause(error) }, 'forcing workers to stop; their jobs return to the queue');
@@ -590,7 +599,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await withTimeout(Promise.all([queues.close(), commandQueues.close()]), redisUp ? STOP_GRACE_MS : 2_000, 'queues did not close').catch(
         () => undefined,
       );
-      for (const connection of [redis, commandRedis]) {
+      for (const connection of connections) {
         // QUIT waits for Redis to answer; with Redis gone, just drop the socket.
         if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
         else connection.disconnect();
@@ -605,7 +614,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
  * Queues an operation request as one job. Fails fast, with "nothing was queued", when Redis is not
  * connected; BullMQ would otherwise wait for the connection while the user waits for an answer.
  */
-async function enqueueRequest(commandRedis: Redis, queues: Queues, request: OperationRequest): Promise<void> {
+async function enqueueRequest(commandRedis: RedisClient, queues: Queues, request: OperationRequest): Promise<void> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   try {
     await withTimeout(
@@ -625,7 +634,7 @@ async function enqueueRequest(commandRedis: Redis, queues: Queues, request: Oper
  * Queues `/lane status`'s health follow-up, held back (delayed) until the listener has delivered the
  * first answer and calls `release`, or FOLLOW_UP_HOLD_MS at most. Fails fast like enqueueRequest.
  */
-async function queueLaneHealth(commandRedis: Redis, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
+async function queueLaneHealth(commandRedis: RedisClient, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   const data: FollowUpJobData = { kind: 'lane-health', ...request };
   const jobId = followUpJobId(data);
