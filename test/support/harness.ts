@@ -72,7 +72,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     SLACK_API_URL: stub.apiUrl,
     PORT: '0',
     REDIS_URL,
-    ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
+    // A test that names its own Redis (one that is down, say) gets that one, not the cluster.
+    ...(testClusterNodes() && !options.env?.REDIS_URL ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
     CLOUD: 'sim',
     LANEBOT_REDIS_PREFIX: prefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
