@@ -201,25 +201,25 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  // Every connection (and BullMQ's copies) reconnects when a failover left it on a node that became
-  // a replica (src/state/redis-failover.ts).
-  const resilient = { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly };
-  // lanebot's own state and the simulator: auto-pipelining sends what the steps of many operations
-  // ask in the same tick as one write. Not on BullMQ's connection: Bull's users saw jobs lose their
-  // data with it (OptimalBits/bull#2276, taskforcesh/bullmq#457), and BullMQ already batches its
-  // own calls in scripts and pipelines.
-  const redis = connectRedis(redisTarget, { ...resilient, enableAutoPipelining: true });
-  const queueRedis = connectRedis(redisTarget, resilient);
+  // Every connection (and BullMQ's copies of the first) reconnects when a failover left it on a
+  // node that became a replica (src/state/redis-failover.ts).
+  //
+  // No auto-pipelining. Not on this connection, which BullMQ shares: Bull's users saw jobs lose
+  // their data with it (OptimalBits/bull#2276, taskforcesh/bullmq#457). And lanebot's state cannot
+  // simply move to a connection of its own that has it: with state and queue writes on two
+  // connections, the 2,000-deploy flood (test/integration/narration-hostile.test.ts) left thread keys
+  // of superseded deploys behind, so some path still relies on both sharing one connection's order.
+  const redis = connectRedis(redisTarget, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
-  // has to be true when we say it. No auto-pipelining: the ack path sends a few commands in turn.
+  // has to be true when we say it.
   const commandRedis = connectRedis(redisTarget, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     reconnectOnError: reconnectOnReadOnly,
   });
-  const connections = [redis, queueRedis, commandRedis];
-  for (const [name, connection] of [['redis', redis], ['queue-redis', queueRedis], ['command-redis', commandRedis]] as const) {
+  const connections = [redis, commandRedis];
+  for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
 
@@ -227,7 +227,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const simClock = !overrides.clock && env.CLOUD === 'sim' ? new SimClock(redis, `${keys.prefix}:sim:clock-offset`) : undefined;
   const clock: Clock = overrides.clock ?? simClock ?? systemClock;
 
-  const queues = createQueues(queueRedis, keys.bull, overrides.jobRetry);
+  const queues = createQueues(redis, keys.bull, overrides.jobRetry);
   const commandQueues = createQueues(commandRedis, keys.bull, overrides.jobRetry);
   const allQueues = [queues, commandQueues].flatMap((q) => [q.operations, q.narrate, q.maintenance, q.followUps, q.expiry]);
   for (const queue of allQueues) {
@@ -424,7 +424,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   }
 
   const workers: Worker[] = [];
-  const workerOptions = { connection: queueRedis, prefix: keys.bull, ...overrides.workerOptions };
+  const workerOptions = { connection: redis, prefix: keys.bull, ...overrides.workerOptions };
   function startWorkers(): void {
     const concurrency = env.LANEBOT_ROLE === 'worker' ? WORKER_ONLY_CONCURRENCY : WORKER_CONCURRENCY;
     const step =
