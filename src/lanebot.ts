@@ -1,7 +1,6 @@
 // The composition root: the one place that turns env + config into running parts. Tests build the
 // same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps, LaneHealthRequest } from '../commands/command';
 import { createQueueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queue-dashboard';
@@ -63,7 +62,9 @@ import {
 } from './queue/queues';
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
-import { RedisKeys } from './state/keys';
+import { keyPrefixFor, RedisKeys } from './state/keys';
+import { connectRedis, type RedisClient } from './state/redis-connection';
+import { redisTargetOf } from './state/redis-target';
 import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
@@ -165,7 +166,7 @@ export interface LanebotOverrides {
 export interface Lanebot {
   config: LanebotConfig;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   operations: OperationStore;
   lanes: LaneRegistry;
@@ -209,24 +210,32 @@ export interface Lanebot {
 export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides: LanebotOverrides = {}): Lanebot {
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
   const metrics = overrides.metrics ?? new Metrics();
-  const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+  const redisTarget = redisTargetOf(env);
+  const keys = new RedisKeys(keyPrefixFor(env.LANEBOT_REDIS_PREFIX, redisTarget));
   // Checked before any connection opens: a bad path must stop the start without leaving sockets behind.
   const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // Every operation kind is checked here, at start-up, not when the first one is queued.
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  // Both connections (and BullMQ's copies of the first) reconnect when a failover left them on a
+  // Every connection (and BullMQ's copies of the first) reconnects when a failover left it on a
   // node that became a replica (src/state/redis-failover.ts).
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
+  //
+  // No auto-pipelining. Not on this connection, which BullMQ shares: Bull's users saw jobs lose
+  // their data with it (OptimalBits/bull#2276, taskforcesh/bullmq#457). And lanebot's state cannot
+  // simply move to a connection of its own that has it: with state and queue writes on two
+  // connections, the 2,000-deploy flood (test/integration/narration-hostile.test.ts) left thread keys
+  // of superseded deploys behind, so some path still relies on both sharing one connection's order.
+  const redis = connectRedis(redisTarget, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
   // has to be true when we say it.
-  const commandRedis = new Redis(env.REDIS_URL, {
+  const commandRedis = connectRedis(redisTarget, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     reconnectOnError: reconnectOnReadOnly,
   });
+  const connections = [redis, commandRedis];
   for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
@@ -350,7 +359,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
-  const expiryDeps = (connection: Redis, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
+  const expiryDeps = (connection: RedisClient, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
     new LaneExpiry({
       ...parts,
       chat,
@@ -658,7 +667,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';
-      if (!redisUp) for (const connection of [redis, commandRedis]) connection.disconnect();
+      if (!redisUp) for (const connection of connections) connection.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close(!redisUp)));
       await withTimeout(graceful, redisUp ? STOP_GRACE_MS : 2_000, 'workers did not stop in time').catch(async (error: unknown) => {
         logger.warn({ err: describeCause(error) }, 'forcing workers to stop; their jobs return to the queue');
@@ -667,7 +676,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await withTimeout(Promise.all([queues.close(), commandQueues.close()]), redisUp ? STOP_GRACE_MS : 2_000, 'queues did not close').catch(
         () => undefined,
       );
-      for (const connection of [redis, commandRedis]) {
+      for (const connection of connections) {
         // QUIT waits for Redis to answer; with Redis gone, just drop the socket.
         if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
         else connection.disconnect();
@@ -683,7 +692,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
  * Queues an operation request as one job. Fails fast, with "nothing was queued", when Redis is not
  * connected; BullMQ would otherwise wait for the connection while the user waits for an answer.
  */
-async function enqueueRequest(commandRedis: Redis, queues: Queues, request: OperationRequest): Promise<void> {
+async function enqueueRequest(commandRedis: RedisClient, queues: Queues, request: OperationRequest): Promise<void> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   try {
     await withTimeout(
@@ -703,7 +712,7 @@ async function enqueueRequest(commandRedis: Redis, queues: Queues, request: Oper
  * Queues `/lane status`'s health follow-up, held back (delayed) until the listener has delivered the
  * first answer and calls `release`, or FOLLOW_UP_HOLD_MS at most. Fails fast like enqueueRequest.
  */
-async function queueLaneHealth(commandRedis: Redis, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
+async function queueLaneHealth(commandRedis: RedisClient, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   const data: FollowUpJobData = { kind: 'lane-health', ...request };
   const jobId = followUpJobId(data);

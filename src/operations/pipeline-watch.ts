@@ -16,7 +16,7 @@
 // With PIPELINE_EVENTS_QUEUE_URL, CodePipeline's state-change events (EventBridge → SQS) wake the
 // followed executions' operations as they move (consume*), and the list poll runs less often as the
 // safety net for an event lost, late, or that found its job busy.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { Logger } from 'pino';
 import type { PipelineEventsPort } from '../cloud/pipeline-events.port';
 import type { ExecutionSummary, PipelinesPort } from '../cloud/pipelines.port';
@@ -45,7 +45,7 @@ interface WatchEntry {
 }
 
 export interface PipelineWatchDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   pipelines: Pick<PipelinesPort, 'listExecutions'>;
   /**

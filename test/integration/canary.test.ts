@@ -5,13 +5,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { StubMessage } from '../support/slack-stub';
 import { SlackStub } from '../support/slack-stub';
 import type { OperationRecord } from '../../src/domain/operation';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
 import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
-import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { connectTestRedis, deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, testClusterNodes, waitFor, type TestBot } from '../support/harness';
 import { CANARY_TEST_CONFIG } from '../support/test-config';
 
 const CANARY_CONFIG = CANARY_TEST_CONFIG;
@@ -334,7 +333,7 @@ describe('a worker killed mid-canary', () => {
   let web: TestBot | undefined;
   let rescuer: TestBot | undefined;
   let child: ChildProcess | undefined;
-  const redis = new Redis(REDIS_URL);
+  const redis = connectTestRedis();
 
   beforeAll(async () => {
     stub = await new SlackStub().start();
@@ -356,6 +355,7 @@ describe('a worker killed mid-canary', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: stub.apiUrl,
       REDIS_URL,
+      ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
       CLOUD: 'sim',
       SIM_TIME_SCALE: '100',
       LANEBOT_REDIS_PREFIX: prefix,

@@ -13,7 +13,7 @@
 //
 // What a fault throws is what the AWS adapter throws after its own handling: an SDK-shaped error
 // goes through the adapters' common mapping (aws-call.ts), so code, retryable flag and message match.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
 import { SIM_ACCOUNT } from './sim-account';
@@ -76,7 +76,7 @@ const FAULT_TTL_SECONDS = 24 * 3600;
 
 export class SimFaults implements SimFaultCheck {
   /** The connection that hears faults being armed, while watching. */
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   /** Whether the subscription is live: only then is `mayBeArmed` to be trusted. */
   private watching = false;
   /** Services whose list may hold a fault: all of them until an LPOP found one empty. */
@@ -84,7 +84,7 @@ export class SimFaults implements SimFaultCheck {
   /** Bumped by every arming heard, so an LPOP that raced with one does not clear the service. */
   private armings = 0;
 
-  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
 
   private key(service: SimFaultService): string {
     return [this.options.prefix, 'faults', service].join(':');
@@ -100,7 +100,8 @@ export class SimFaults implements SimFaultCheck {
    */
   async watch(): Promise<void> {
     if (this.subscriber) return;
-    const subscriber = this.options.redis.duplicate();
+    // A Cluster duplicates into a Cluster, a Redis into a Redis: both subscribe alike.
+    const subscriber = (this.options.redis as { duplicate(): RedisClient }).duplicate();
     this.subscriber = subscriber;
     subscriber.on('error', () => undefined);
     subscriber.on('message', (_channel: string, service: string) => this.heard(service as SimFaultService));

@@ -44,7 +44,7 @@
 // "CloudWatch Alarm State Change" event (EventBridge's shape) to a simulated queue, which
 // sim-alarm-events.ts reads like the SQS queue, so a change is emitted once whichever process saw it.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarm-events.port';
@@ -55,6 +55,7 @@ import { SIM_ACCOUNT, SIM_REGION, simLaneStackName, type SimLaneRef } from './si
 import type { SimFaultCheck } from './sim-faults';
 import { CANARY_LANE } from './sim-stack-families';
 import type { SimStackListing } from './sim-stacks';
+import { LuaScript } from '../../state/lua-script';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {
@@ -64,7 +65,7 @@ export interface SimLaneStacksSource {
 }
 
 export interface SimLaneHealthOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;
@@ -169,7 +170,7 @@ const RECORD_STATE_SHA = createHash('sha1').update(RECORD_STATE_SCRIPT).digest('
  * KEYS[1] the lane's armed failure, KEYS[2] the failure of one deployment; ARGV startedAt, ttl.
  * A deployment that started at or after the arming takes the armed failure; returns its reason, if any.
  */
-const BIND_FAILURE_SCRIPT = `
+const BIND_FAILURE_SCRIPT = new LuaScript(`
 local bound = redis.call('GET', KEYS[2])
 if bound then return bound end
 local armed = redis.call('HMGET', KEYS[1], 'armedAt', 'reason')
@@ -179,10 +180,10 @@ if armed[1] and tonumber(armed[1]) <= tonumber(ARGV[1]) then
   return armed[2]
 end
 return false
-`;
+`);
 
 /** Sets the given fields, and their changedAt only when the value really changes. KEYS[1]; ARGV now, then field/value pairs. */
-const SET_SETTINGS_SCRIPT = `
+const SET_SETTINGS_SCRIPT = new LuaScript(`
 for i = 2, #ARGV, 2 do
   local field, value = ARGV[i], ARGV[i + 1]
   -- An absent setting is 0, so setting 0 first does not restart the alarm's window.
@@ -191,7 +192,7 @@ for i = 2, #ARGV, 2 do
   end
 end
 return redis.call('HGETALL', KEYS[1])
-`;
+`);
 
 /** A lane stack as this module reads it. */
 interface LaneStack {
@@ -253,7 +254,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     if (unhealthyTargets !== undefined) fields.push('unhealthyTargets', String(unhealthyTargets));
     if (p99Ms !== undefined) fields.push('p99Ms', String(p99Ms));
     const key = this.settingsKey(ref);
-    const flat = (await this.options.redis.eval(SET_SETTINGS_SCRIPT, 1, key, String(this.options.clock.now()), ...fields)) as string[];
+    const flat = (await SET_SETTINGS_SCRIPT.run(this.options.redis, 1, key, String(this.options.clock.now()), ...fields)) as string[];
     await this.options.redis.sadd(this.key('lanes'), laneId(ref));
     return parseSettings(pairs(flat));
   }
@@ -471,7 +472,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     // A canary takes a failure armed for its source lane: it deploys that lane's release.
     const armedKey = this.key('ecs-fail', laneId(laneStack.settingsRef));
     const failedKey = this.key('ecs-failed', laneStack.stack.stackId, String(startedAt));
-    const reason = (await this.options.redis.eval(BIND_FAILURE_SCRIPT, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
+    const reason = (await BIND_FAILURE_SCRIPT.run(this.options.redis, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
     return reason ?? undefined;
   }
 

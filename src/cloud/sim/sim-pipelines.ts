@@ -25,7 +25,7 @@
 // back `recorded`, `already-decided` (answered first) or `invalid-token` (expired, not waiting, a
 // token of another execution), with the same errors the AWS adapter throws for the rest.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
@@ -105,7 +105,7 @@ export type SimExecutionSummary = ExecutionView & {
 };
 
 export interface SimPipelinesOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;

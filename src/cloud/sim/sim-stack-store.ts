@@ -5,11 +5,12 @@
 // Besides, per service/env ALB listener, the stacks that ever asked for a rule on it: a deploy checks
 // its rule's priority against that listener's rules only, not against every stack of the account.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { LanebotError } from '../../errors';
 import { laneRuleOf } from './sim-lane-rules';
 import type { OperationRecord } from './sim-stack-operation';
 import type { StackRecord } from './sim-stack-state';
+import { LuaScript } from '../../state/lua-script';
 
 /** How long a stack's state is kept after its last operation. */
 const RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -19,10 +20,10 @@ const OPERATIONS_KEPT = 10;
 const LOCK_MS = 5_000;
 
 /** Releases the account lock only if we still hold it. */
-const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE_SCRIPT = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 export class SimStackStore {
-  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
 
   private key(...parts: string[]): string {
     return [this.options.prefix, 'cfn', ...parts].join(':');
@@ -125,7 +126,7 @@ export class SimStackStore {
     try {
       return await fn();
     } finally {
-      await redis.eval(RELEASE_SCRIPT, 1, lockKey, token);
+      await RELEASE_SCRIPT.run(redis, 1, lockKey, token);
     }
   }
 }
