@@ -7,4 +7,7 @@ module.exports = {
   // Integration tests share one Redis; they isolate by key prefix, so parallel workers are fine.
   maxWorkers: 2,
   testTimeout: 30000,
+  // TEST_REDIS_CLUSTER=1: the suite on a local Redis Cluster (test/support/cluster-global-setup.ts).
+  globalSetup: '<rootDir>/test/support/cluster-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/cluster-global-teardown.ts',
 };

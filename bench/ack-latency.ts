@@ -24,6 +24,7 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../src/state/redis-connection';
 import { parseConfig, readEnvOptions } from '../src/config';
 import { createLanebot, type Lanebot } from '../src/lanebot';
 import { deleteKeysWithPrefix } from '../src/state/keys';
@@ -309,7 +310,7 @@ async function deletePrefix(prefix: string): Promise<number> {
   }
 }
 
-async function countKeys(redis: Redis, pattern: string): Promise<number> {
+async function countKeys(redis: Pick<RedisClient, 'scan'>, pattern: string): Promise<number> {
   let count = 0;
   let cursor = '0';
   do {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { parseRedisTarget } from './state/redis-target';
 import { DEFAULT_CANARY_STEPS, stepsProblem, type CanarySettings } from './domain/canary';
 import type { ExpiryWindow } from './domain/expiry';
 import { DEFAULT_LANE, defaultPipelineName, validateScopeName, type LaneRef, type Scope } from './domain/names';
@@ -424,7 +425,13 @@ const envSchema = z
     SLACK_APP_TOKEN: z.string().min(1).optional(),
     SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+    /** One Redis (`redis://`, `rediss://`), or a cluster: `redis+cluster://host:port,host:port` (`rediss+cluster://` for TLS). */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?(\+cluster)?:\/\//, 'must be a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL')
+      .default('redis://127.0.0.1:6379'),
+    /** A Redis Cluster's nodes (`host:port,host:port`; one reachable node is enough). Set, it wins over REDIS_URL. */
+    REDIS_CLUSTER_NODES: z.string().optional(),
     LANEBOT_CONFIG: z.string().min(1).default('./lanebot.yml'),
     CLOUD: z.enum(['aws', 'sim'], { error: 'must be "aws" or "sim"' }).default('aws'),
     SIM_TIME_SCALE: z.coerce.number().positive('must be a positive number').default(1),
@@ -440,6 +447,12 @@ const envSchema = z
      * DescribeAlarms pass, only later.
      */
     ALARM_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-alarm-events' }).optional(),
+    /**
+     * The SQS queue of CodePipeline state changes (templates/lanebot-pipeline-events.yaml, output
+     * QueueUrl). With it, an execution that moved wakes its operation at once and the pipeline
+     * watch lists the pipelines less often; without it, the list poll alone sees every change.
+     */
+    PIPELINE_EVENTS_QUEUE_URL: z.url({ error: 'must be the queue URL, such as https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-pipeline-events' }).optional(),
     /** Which parts this process runs: the Slack receiver, the workers, or both. */
     LANEBOT_ROLE: z.enum(['all', 'web', 'worker']).default('all'),
     /**
@@ -452,6 +465,11 @@ const envSchema = z
       .optional(),
   })
   .superRefine((env, ctx) => {
+    const redisTarget = parseRedisTarget(env.REDIS_URL, env.REDIS_CLUSTER_NODES);
+    if ('error' in redisTarget) {
+      const [key, message] = redisTarget.error.split(/: (.*)/s);
+      ctx.addIssue({ code: 'custom', path: [key ?? 'REDIS_URL'], message: message ?? redisTarget.error });
+    }
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
       ctx.addIssue({
         code: 'custom',

@@ -1,7 +1,6 @@
 // The composition root: the one place that turns env + config into running parts. Tests build the
 // same bot here, replacing only the outside world (clock, pipelines, pacing) through `overrides`.
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import type { CommandDeps, LaneHealthRequest } from '../commands/command';
 import { createQueueDashboard, QUEUE_DASHBOARD_PATH } from './admin/queue-dashboard';
@@ -37,6 +36,7 @@ import { Metrics } from './metrics';
 import { createOperationRegistry } from './operations/kinds/index';
 import { recoverOperations } from './operations/recovery';
 import { AlarmWatch } from './alarms/alarm-watch';
+import { PipelineWatch } from './operations/pipeline-watch';
 import { LaneExpiry } from './expiry/lane-expiry';
 import { AlarmStates } from './state/alarm-states';
 import type { OperationRegistry } from './operations/registry';
@@ -62,7 +62,9 @@ import {
 } from './queue/queues';
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
-import { RedisKeys } from './state/keys';
+import { keyPrefixFor, RedisKeys } from './state/keys';
+import { connectRedis, type RedisClient } from './state/redis-connection';
+import { redisTargetOf } from './state/redis-target';
 import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';
@@ -104,6 +106,13 @@ const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
 const EXPIRY_DIGEST_INTERVAL_MS = 24 * 3_600_000;
 /** The alarm watch's safety net runs once a minute across all lanes (alarms/alarm-watch.ts). */
 const ALARM_POLL_INTERVAL_MS = 60_000;
+/**
+ * A followed pipeline execution is re-read by its own step every this many poll intervals, besides
+ * the watch waking it when it moved: the safety net, at 2 calls per deploy per 20 intervals.
+ */
+const PIPELINE_RECHECK_POLLS = 20;
+/** With PIPELINE_EVENTS_QUEUE_URL, the pipeline watch lists every this many poll intervals (a minute on AWS). */
+const PIPELINE_POLLS_WITH_EVENTS = 6;
 /** How long stop() lets running job steps finish before it forces the workers closed. */
 const STOP_GRACE_MS = 20_000;
 
@@ -145,12 +154,19 @@ export interface LanebotOverrides {
    * simulator) and the digest (default once a day). false: not on a schedule (tests call them).
    */
   expiry?: { sweepEveryMs?: number | false; digestEveryMs?: number | false };
+  /**
+   * Tracking per pipeline (operations/pipeline-watch.ts): the watch polls every `pollEveryMs`
+   * (default: the poll interval; false: not on a schedule, tests call pollOnce) and a step re-reads
+   * on its own every `recheckPolls` intervals (default PIPELINE_RECHECK_POLLS). false: no watch,
+   * every running deploy polls its execution itself.
+   */
+  pipelineWatch?: false | { pollEveryMs?: number | false; recheckPolls?: number };
 }
 
 export interface Lanebot {
   config: LanebotConfig;
   keys: RedisKeys;
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   operations: OperationStore;
   lanes: LaneRegistry;
@@ -179,6 +195,8 @@ export interface Lanebot {
   expiry: LaneExpiry;
   /** Lane alarms into the lanes' threads: `pollOnce()` is the safety-net pass the schedule runs. */
   alarmWatch: AlarmWatch;
+  /** Running pipeline executions, followed per pipeline (absent when turned off): `pollOnce()` is what the schedule runs. */
+  pipelineWatch?: PipelineWatch;
   /** Deploys of a service/env waiting for approval. */
   approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
   /** One recovery pass now (it also runs on a schedule). */
@@ -192,24 +210,32 @@ export interface Lanebot {
 export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides: LanebotOverrides = {}): Lanebot {
   const logger = overrides.logger ?? pino({ level: env.LOG_LEVEL, base: { app: 'lanebot' } });
   const metrics = overrides.metrics ?? new Metrics();
-  const keys = new RedisKeys(env.LANEBOT_REDIS_PREFIX);
+  const redisTarget = redisTargetOf(env);
+  const keys = new RedisKeys(keyPrefixFor(env.LANEBOT_REDIS_PREFIX, redisTarget));
   // Checked before any connection opens: a bad path must stop the start without leaving sockets behind.
   const templatesDir = checkTemplatesDir(env.LANEBOT_TEMPLATES_DIR) ?? defaultTemplatesDir();
   // Every operation kind is checked here, at start-up, not when the first one is queued.
   const registry = overrides.registry ?? createOperationRegistry();
 
   // Workers and their state writes wait out Redis blips (BullMQ needs maxRetriesPerRequest: null).
-  // Both connections (and BullMQ's copies of the first) reconnect when a failover left them on a
+  // Every connection (and BullMQ's copies of the first) reconnects when a failover left it on a
   // node that became a replica (src/state/redis-failover.ts).
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
+  //
+  // No auto-pipelining. Not on this connection, which BullMQ shares: Bull's users saw jobs lose
+  // their data with it (OptimalBits/bull#2276, taskforcesh/bullmq#457). And lanebot's state cannot
+  // simply move to a connection of its own that has it: with state and queue writes on two
+  // connections, the 2,000-deploy flood (test/integration/narration-hostile.test.ts) left thread keys
+  // of superseded deploys behind, so some path still relies on both sharing one connection's order.
+  const redis = connectRedis(redisTarget, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
   // has to be true when we say it.
-  const commandRedis = new Redis(env.REDIS_URL, {
+  const commandRedis = connectRedis(redisTarget, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     reconnectOnError: reconnectOnReadOnly,
   });
+  const connections = [redis, commandRedis];
   for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
@@ -244,7 +270,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     env.CLOUD === 'sim'
       ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
-  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL });
+  const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL, pipelineEventsQueueUrl: env.PIPELINE_EVENTS_QUEUE_URL });
   const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
   const cloud: CloudPorts = overrides.wrapCloud?.(chosenCloud) ?? chosenCloud;
   const sim = overrides.pipelines ? undefined : simCloud?.sim.pipelines;
@@ -258,7 +284,53 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const flusher = new ThreadFlusher(redis, keys, operations, registry.viewOf, chat, clock, logger.child({ component: 'narrator' }), overrides.pacing ?? SLACK_PACING);
   const jobLogger = logger.child({ component: 'operations' });
   const timeScale = env.CLOUD === 'sim' ? env.SIM_TIME_SCALE : 1;
-  const stepDeps: StepDeps = { cloud, operations, lanes, rulePriorities, narrator, audit, metrics, config, templatesDir, clock, logger: jobLogger, pollIntervalMs, timeScale };
+  // With the event feed, events wake the operations; the list is the safety net for lost ones.
+  const pipelineWatchEvery =
+    overrides.pipelineWatch === false ? false : (overrides.pipelineWatch?.pollEveryMs ?? pollIntervalMs * (cloud.pipelineEvents ? PIPELINE_POLLS_WITH_EVENTS : 1));
+  /** The watch's poll: one job scheduler, on only while some pipeline has followed executions. */
+  const pipelineWatchSchedule = (every: number) => ({
+    start: async () => void (await queues.maintenance.upsertJobScheduler('watch-pipelines', { every }, { name: 'watch-pipelines', data: { kind: 'watch-pipelines' } })),
+    stop: async () => void (await queues.maintenance.removeJobScheduler('watch-pipelines')),
+  });
+  const pipelineWatch =
+    overrides.pipelineWatch === false
+      ? undefined
+      : new PipelineWatch({
+          redis,
+          keys,
+          pipelines: cloud.pipelines,
+          wake: async (operationId) => {
+            let found = false;
+            for (const jobId of [requestJobId(operationId), runJobId(operationId)]) {
+              const job = await queues.operations.getJob(jobId);
+              const state = job ? await job.getState() : 'unknown';
+              // A failed job is kept a week for inspection: it moves nothing on.
+              if (state === 'unknown' || state === 'failed' || state === 'completed') continue;
+              found = true;
+              if (state === 'delayed') await job!.promote().catch(() => undefined); // it may have just woken up
+            }
+            return found;
+          },
+          logger: logger.child({ component: 'pipeline-watch' }),
+          recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),
+          schedule: pipelineWatchEvery === false ? undefined : pipelineWatchSchedule(pipelineWatchEvery),
+        });
+  const stepDeps: StepDeps = {
+    cloud,
+    operations,
+    lanes,
+    rulePriorities,
+    narrator,
+    audit,
+    metrics,
+    config,
+    templatesDir,
+    clock,
+    logger: jobLogger,
+    pollIntervalMs,
+    timeScale,
+    pipelineWatch,
+  };
   const alarmWatch = new AlarmWatch({
     states: new AlarmStates(redis, keys),
     lanes,
@@ -287,7 +359,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   const recover = () =>
     recoverOperations({ redis, keys, operations, lanes, runner, queues, clock, logger: jobLogger }, overrides.recovery?.graceMs ?? RECOVERY_GRACE_MS);
 
-  const expiryDeps = (connection: Redis, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
+  const expiryDeps = (connection: RedisClient, q: Queues, parts: { lanes: LaneRegistry; operations: OperationStore; narrator: ThreadNarrator; audit: AuditLog }) =>
     new LaneExpiry({
       ...parts,
       chat,
@@ -387,7 +459,14 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     switch (data.kind) {
       case 'recover':
         await recover();
+        // A process that died between following a pipeline and turning the poll on left it off.
+        await pipelineWatch?.ensureScheduled();
         return;
+      case 'watch-pipelines': {
+        const pass = await pipelineWatch?.pollOnce();
+        if (pass && (pass.woken > 0 || pass.failed > 0)) logger.child({ component: 'pipeline-watch' }).debug(pass, 'pipeline watch pass');
+        return;
+      }
       case 'poll-alarms': {
         const pass = await alarmWatch.pollOnce();
         if (pass.changes > 0 || pass.discovered > 0) logger.child({ component: 'alarms' }).info(pass, 'alarm safety-net pass');
@@ -495,6 +574,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     if (digestEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('expiry-digest', { every: digestEvery }, { name: 'expiry-digest', data: { kind: 'expiry-digest' } }));
     }
+    // On at start only when executions are followed (a restart); steps turn it on as they start.
+    if (pipelineWatch) upserts.push(pipelineWatch.ensureScheduled());
     const pollAlarmsEvery = overrides.alarms?.pollEveryMs ?? ALARM_POLL_INTERVAL_MS;
     if (pollAlarmsEvery !== false) {
       upserts.push(queues.maintenance.upsertJobScheduler('poll-alarms', { every: pollAlarmsEvery }, { name: 'poll-alarms', data: { kind: 'poll-alarms' } }));
@@ -547,9 +628,12 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     recover,
     expiry,
     alarmWatch,
+    pipelineWatch,
     approvalsPending: (scope) => approvals.pending(scope),
     async start() {
       await simClock?.start();
+      // Not awaited: with Redis down it waits for the connection; until it listens, every call asks Redis.
+      simCloud?.sim.faults.watch().catch((error: unknown) => logger.warn({ err: error }, 'the simulated faults are read from Redis on every call'));
       // Take commands once Redis answers, so the first deploy is not refused for a connection still
       // being opened; if Redis is down, start anyway: commands then say so, and /healthz reports 503.
       // (It may be ready already: 'ready' fired before start() was called, and once() would wait in vain.)
@@ -562,6 +646,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
         // Not awaited: with Redis down it waits for the connection, and starting must not.
         schedule();
         if (overrides.alarms?.consumeEvents ?? true) alarmWatch.startConsuming();
+        if (pipelineWatch && cloud.pipelineEvents) pipelineWatch.startConsuming(cloud.pipelineEvents);
       }
       if (env.LANEBOT_ROLE === 'worker') return 0;
       const port = await slack.start(env.PORT);
@@ -578,10 +663,11 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
       await withTimeout(alarmWatch.stop(), 5_000, 'the alarm event loop did not stop').catch(() => undefined);
+      if (pipelineWatch) await withTimeout(pipelineWatch.stop(), 5_000, 'the pipeline event loop did not stop').catch(() => undefined);
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would
       // wait for a connection that never comes: drop the sockets first.
       const redisUp = redis.status === 'ready';
-      if (!redisUp) for (const connection of [redis, commandRedis]) connection.disconnect();
+      if (!redisUp) for (const connection of connections) connection.disconnect();
       const graceful = Promise.all(workers.map((w) => w.close(!redisUp)));
       await withTimeout(graceful, redisUp ? STOP_GRACE_MS : 2_000, 'workers did not stop in time').catch(async (error: unknown) => {
         logger.warn({ err: describeCause(error) }, 'forcing workers to stop; their jobs return to the queue');
@@ -590,12 +676,13 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await withTimeout(Promise.all([queues.close(), commandQueues.close()]), redisUp ? STOP_GRACE_MS : 2_000, 'queues did not close').catch(
         () => undefined,
       );
-      for (const connection of [redis, commandRedis]) {
+      for (const connection of connections) {
         // QUIT waits for Redis to answer; with Redis gone, just drop the socket.
         if (connection.status === 'ready') await connection.quit().catch(() => connection.disconnect());
         else connection.disconnect();
       }
       simClock?.stop();
+      await simCloud?.sim.faults.close();
       logger.info('lanebot stopped');
     },
   };
@@ -605,7 +692,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
  * Queues an operation request as one job. Fails fast, with "nothing was queued", when Redis is not
  * connected; BullMQ would otherwise wait for the connection while the user waits for an answer.
  */
-async function enqueueRequest(commandRedis: Redis, queues: Queues, request: OperationRequest): Promise<void> {
+async function enqueueRequest(commandRedis: RedisClient, queues: Queues, request: OperationRequest): Promise<void> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   try {
     await withTimeout(
@@ -625,7 +712,7 @@ async function enqueueRequest(commandRedis: Redis, queues: Queues, request: Oper
  * Queues `/lane status`'s health follow-up, held back (delayed) until the listener has delivered the
  * first answer and calls `release`, or FOLLOW_UP_HOLD_MS at most. Fails fast like enqueueRequest.
  */
-async function queueLaneHealth(commandRedis: Redis, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
+async function queueLaneHealth(commandRedis: RedisClient, queues: Queues, request: LaneHealthRequest): Promise<{ release(): Promise<void> }> {
   if (commandRedis.status !== 'ready') throw new QueueUnavailableError(new Error(`Redis connection is ${commandRedis.status}`));
   const data: FollowUpJobData = { kind: 'lane-health', ...request };
   const jobId = followUpJobId(data);

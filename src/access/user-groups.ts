@@ -6,7 +6,7 @@
 //
 // The copy never expires: a group whose refresh keeps failing keeps its last known members, so a
 // Slack outage does not lock approvers out. refreshedAt is recorded so that staleness is visible.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { Logger } from 'pino';
 import { describeCause } from '../errors';
 import { execOrThrow } from '../state/operation-store';
@@ -20,7 +20,7 @@ export interface UserGroupDirectory {
 }
 
 /** Only the Redis commands the cache uses. */
-type CacheRedis = Pick<Redis, 'pipeline' | 'multi' | 'get'>;
+type CacheRedis = Pick<RedisClient, 'pipeline' | 'multi' | 'get'>;
 type CacheKeys = Pick<RedisKeys, 'userGroupMembers' | 'userGroupRefreshedAt'>;
 
 export class UserGroupCache {

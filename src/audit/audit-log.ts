@@ -2,7 +2,7 @@
 // change of an operation. Each entry goes to a capped Redis stream for the whole bot, to a smaller
 // capped stream per service/env (what `/lane history` reads), and to the log as a pino line with
 // `audit: true` (what a log pipeline keeps for longer than Redis does).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { Logger } from 'pino';
 import type { Scope } from '../domain/names';
 import type { RedisKeys } from '../state/keys';
@@ -31,7 +31,7 @@ const MAX_DETAIL = 500;
 
 export class AuditLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
   ) {}

@@ -7,10 +7,11 @@
 //  - a post Slack refused with not_in_channel / channel_not_found / is_archived (the narrator).
 // Events arrive late, twice or out of order, so a fact only replaces one learnt earlier (by `at`).
 // `canPost` is one HGET: the command path may call it within its ack budget.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../state/keys';
 import type { ChatPort } from './chat.port';
+import { LuaScript } from '../state/lua-script';
 
 export type CanPost = 'yes' | 'no' | 'unknown';
 
@@ -29,18 +30,18 @@ export const MEMBERSHIP_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 // KEYS: the membership hash. ARGV: channel id, fact JSON, its `at`.
 // Stores the fact unless the one stored was learnt later.
-const RECORD_SCRIPT = `
+const RECORD_SCRIPT = new LuaScript(`
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 if current then
   local ok, fact = pcall(cjson.decode, current)
   if ok and type(fact) == 'table' and tonumber(fact.at) and tonumber(fact.at) > tonumber(ARGV[3]) then return 0 end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1`;
+return 1`);
 
 export class ChannelMembership {
   constructor(
-    private readonly redis: Pick<Redis, 'hget' | 'eval'>,
+    private readonly redis: Pick<RedisClient, 'hget' | 'eval' | 'evalsha'>,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -63,7 +64,7 @@ export class ChannelMembership {
 
   /** Records a fact unless a later one is stored; resolves whether it was stored. */
   async record(channelId: string, fact: MembershipFact): Promise<boolean> {
-    const stored = await this.redis.eval(RECORD_SCRIPT, 1, this.keys.channelMembership, channelId, JSON.stringify(fact), fact.at);
+    const stored = await RECORD_SCRIPT.run(this.redis, 1, this.keys.channelMembership, channelId, JSON.stringify(fact), fact.at);
     return stored === 1;
   }
 }

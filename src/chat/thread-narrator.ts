@@ -51,7 +51,7 @@
 // pending, which covers the one gap a de-duplicated job id leaves: an entry added while the flush
 // job is completing.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { isFinished, LANEBOT_ACTOR, type OperationRecord } from '../domain/operation';
@@ -61,6 +61,7 @@ import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/opera
 import { ChannelMembership } from './channel-membership';
 import { CHANNEL_REFUSALS, ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
 import { cannotPostNotice, outcomeNotice, rootMessage, rootPlaceholder, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
+import { LuaScript } from '../state/lua-script';
 
 interface OutboxEntry {
   id: string;
@@ -101,37 +102,37 @@ export const SWEEP_AFTER_MS = 10_000;
 
 // KEYS: seen set, outbox, pending set. ARGV: entry id, entry JSON, ttl seconds, now, deploy id.
 // Adds an entry unless one with the same id was ever added to this thread.
-const APPEND_SCRIPT = `
+const APPEND_SCRIPT = new LuaScript(`
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('RPUSH', KEYS[2], ARGV[2])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
 end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-return 1`;
+return 1`);
 
 // KEYS: root version hash, pending set. ARGV: now, deploy id.
-const TOUCH_ROOT_SCRIPT = `
+const TOUCH_ROOT_SCRIPT = new LuaScript(`
 redis.call('HINCRBY', KEYS[1], 'wanted', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-return 1`;
+return 1`);
 
 // KEYS: outbox, root version hash, pending set. ARGV: deploy id.
 // The thread leaves the pending set only if it has nothing left to send, atomically with the check.
-const SETTLE_SCRIPT = `
+const SETTLE_SCRIPT = new LuaScript(`
 if redis.call('LLEN', KEYS[1]) > 0 then return 0 end
 local wanted = tonumber(redis.call('HGET', KEYS[2], 'wanted') or '0')
 local sent = tonumber(redis.call('HGET', KEYS[2], 'sent') or '0')
 if wanted > sent then return 0 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-return 1`;
+return 1`);
 
 // Reserves the next send slot in every bucket and returns how long until it (0: now). Each caller
 // gets its own slot, so waiting senders do not all wake at once to compete for the same one.
 // The last ARGV, when above 0, is a backlog limit: a slot further away than it is not reserved and
 // the answer is minus the backlog (the caller is a cosmetic edit, dropped while edits are saturated).
-const RESERVE_SCRIPT = `
+const RESERVE_SCRIPT = new LuaScript(`
 local now = tonumber(ARGV[1])
 local slot = now
 for i, key in ipairs(KEYS) do
@@ -144,21 +145,21 @@ for i, key in ipairs(KEYS) do
   local interval = tonumber(ARGV[i + 1])
   redis.call('SET', key, slot + interval, 'PX', slot - now + interval + 60000)
 end
-return slot - now`;
+return slot - now`);
 
 // Pushes a bucket's next slot out to `until` (after a 429), never pulling it in.
-const BLOCK_SCRIPT = `
+const BLOCK_SCRIPT = new LuaScript(`
 local nextAt = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > nextAt then redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[1]) - tonumber(ARGV[2]) + 60000) end
-return 1`;
+return 1`);
 
-const RELEASE_LOCK_SCRIPT = `
+const RELEASE_LOCK_SCRIPT = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`);
 
-const RENEW_LOCK_SCRIPT = `
+const RENEW_LOCK_SCRIPT = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
+return 0`);
 
 /** Stored as `rootTs` when Slack refused the root message for good: the deploy has no thread. */
 const ROOT_UNAVAILABLE = 'unavailable';
@@ -184,7 +185,7 @@ class HistoryLookupError extends Error {
 /** The producer side: what jobs call to have something said in a deploy's thread. */
 export class ThreadNarrator {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly queues: Pick<Queues, 'narrate'>,
   ) {}
@@ -195,8 +196,8 @@ export class ThreadNarrator {
    */
   async say(operationId: string, entryId: string, event: ThreadEvent): Promise<void> {
     const entry: OutboxEntry = { id: entryId, event };
-    await this.redis.eval(
-      APPEND_SCRIPT,
+    await APPEND_SCRIPT.run(
+      this.redis,
       3,
       this.keys.outboxSeen(operationId),
       this.keys.outbox(operationId),
@@ -213,7 +214,7 @@ export class ThreadNarrator {
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */
   async refreshRoot(operationId: string): Promise<void> {
-    await this.redis.eval(TOUCH_ROOT_SCRIPT, 2, this.keys.rootVersion(operationId), this.keys.narratePending, Date.now(), operationId, OPERATION_RETENTION_SECONDS);
+    await TOUCH_ROOT_SCRIPT.run(this.redis, 2, this.keys.rootVersion(operationId), this.keys.narratePending, Date.now(), operationId, OPERATION_RETENTION_SECONDS);
     await scheduleFlush(this.queues, operationId);
   }
 }
@@ -236,7 +237,7 @@ async function wakeForReply(queues: Pick<Queues, 'narrate'>, operationId: string
 }
 
 /** The `sweep` job: re-schedules threads left pending (see the top of this file). */
-export async function sweepPendingThreads(redis: Redis, keys: RedisKeys, queues: Pick<Queues, 'narrate'>): Promise<number> {
+export async function sweepPendingThreads(redis: RedisClient, keys: RedisKeys, queues: Pick<Queues, 'narrate'>): Promise<number> {
   const stale = await redis.zrangebyscore(keys.narratePending, '-inf', Date.now() - SWEEP_AFTER_MS, 'LIMIT', 0, 1000);
   for (const operationId of stale) await scheduleFlush(queues, operationId);
   return stale.length;
@@ -274,7 +275,7 @@ export class ThreadFlusher {
   private readonly membership: ChannelMembership;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly operations: OperationStore,
     private readonly viewOf: ViewOf,
@@ -304,13 +305,13 @@ export class ThreadFlusher {
     if (locked !== 'OK') return later(LOCK_BUSY_RETRY_MS, { failures, ...keptSlots(slots) });
     try {
       return await this.drain(operationId, slots, attempt, async () => {
-        const renewed = await this.redis.eval(RENEW_LOCK_SCRIPT, 1, lockKey, token, this.pacing.threadLockMs);
+        const renewed = await RENEW_LOCK_SCRIPT.run(this.redis, 1, lockKey, token, this.pacing.threadLockMs);
         if (renewed !== 1) throw new LostThreadLockError(operationId);
       });
     } catch (error) {
       return this.onSlackError(operationId, error, failures, attempt);
     } finally {
-      await this.redis.eval(RELEASE_LOCK_SCRIPT, 1, lockKey, token);
+      await RELEASE_LOCK_SCRIPT.run(this.redis, 1, lockKey, token);
     }
   }
 
@@ -471,7 +472,7 @@ export class ThreadFlusher {
         slots.editDeferrals += 1;
         return sleep(deferMs, false);
       }
-      const settled = await this.redis.eval(SETTLE_SCRIPT, 3, this.keys.outbox(operationId), this.keys.rootVersion(operationId), this.keys.narratePending, operationId);
+      const settled = await SETTLE_SCRIPT.run(this.redis, 3, this.keys.outbox(operationId), this.keys.rootVersion(operationId), this.keys.narratePending, operationId);
       if (settled === 1) return DONE;
     }
   }
@@ -636,7 +637,7 @@ export class ThreadFlusher {
       // The bucket of the call Slack refused (both when it was not a thread's post or edit, e.g. a DM).
       const channelBucket = deploy ? [`channel:${deploy.channel}`] : [];
       const buckets = attempt.kind === 'post' ? channelBucket : attempt.kind === 'update' ? ['chat.update'] : ['chat.update', ...channelBucket];
-      for (const bucket of buckets) await this.redis.eval(BLOCK_SCRIPT, 1, this.keys.pace(bucket), until, Date.now());
+      for (const bucket of buckets) await BLOCK_SCRIPT.run(this.redis, 1, this.keys.pace(bucket), until, Date.now());
       log.warn({ retryAfterMs: error.retryAfterMs }, 'Slack rate limited lanebot; waiting as told by Retry-After');
       return later(error.retryAfterMs, { failures: 0, ...NO_SLOTS });
     }
@@ -698,7 +699,7 @@ export class ThreadFlusher {
     const buckets = kind === 'post' ? [`channel:${channel}`] : ['chat.update'];
     const intervals = kind === 'post' ? [this.pacing.postIntervalMs] : [this.pacing.updateIntervalMs];
     const keys = buckets.map((b) => this.keys.pace(b));
-    return Number(await this.redis.eval(RESERVE_SCRIPT, keys.length, ...keys, Date.now(), ...intervals, backlogLimitMs));
+    return Number(await RESERVE_SCRIPT.run(this.redis, keys.length, ...keys, Date.now(), ...intervals, backlogLimitMs));
   }
 
   /** wanted, sent, and whether the root was ever rendered with its status (`sent` exists). */

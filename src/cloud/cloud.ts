@@ -7,6 +7,7 @@ import type { EcsPort } from './ecs.port';
 import type { ImageRegistryPort } from './image-registry.port';
 import type { LoadBalancerPort } from './load-balancer.port';
 import type { MetricsPort } from './metrics.port';
+import type { PipelineEventsPort } from './pipeline-events.port';
 import type { PipelinesPort } from './pipelines.port';
 import type { StacksPort } from './stacks.port';
 
@@ -25,4 +26,9 @@ export interface CloudPorts {
    * (then only the safety-net poll of `alarms` sees them).
    */
   alarmEvents?: AlarmEventsPort;
+  /**
+   * CodePipeline state changes as they happen; absent unless PIPELINE_EVENTS_QUEUE_URL names the
+   * queue (then the pipeline watch's list poll alone sees them, every poll interval).
+   */
+  pipelineEvents?: PipelineEventsPort;
 }

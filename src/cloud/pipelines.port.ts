@@ -123,8 +123,36 @@ export interface StartExecutionInput {
   clientRequestToken: string;
 }
 
+/**
+ * One line of a pipeline's execution list (ListPipelineExecutions): enough to tell whether an
+ * execution moved since it was last read, not what it did. `lastUpdatedAt` moves when the
+ * execution's stages or actions change, so (status, lastUpdatedAt) is the execution's fingerprint.
+ */
+export interface ExecutionSummary {
+  executionId: string;
+  status: ExecutionStatus;
+  statusSummary?: string;
+  /** Epoch ms. */
+  startedAt?: number;
+  /** Epoch ms. */
+  lastUpdatedAt?: number;
+}
+
+export interface ListExecutionsOptions {
+  /**
+   * Read back to the executions started at this moment (epoch ms): further pages are read while the
+   * oldest execution on the last page started after it. Without it, one page (the newest 100).
+   */
+  startedSince?: number;
+}
+
 export interface PipelinesPort {
   startExecution(input: StartExecutionInput): Promise<{ executionId: string }>;
+  /**
+   * The pipeline's executions, newest first (ListPipelineExecutions: one call per 100 executions).
+   * What lets one poll per pipeline stand for a poll per running execution.
+   */
+  listExecutions(pipelineName: string, options?: ListExecutionsOptions): Promise<ExecutionSummary[]>;
   getExecution(pipelineName: string, executionId: string): Promise<ExecutionView>;
   /** The execution's manual-approval actions waiting for an answer (none once it has ended). */
   pendingApprovals(pipelineName: string, executionId: string): Promise<PendingApproval[]>;

@@ -14,7 +14,7 @@ import { requestJobId, runJobId, type Queues } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
 import type { OperationStore } from '../state/operation-store';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { OperationRunner } from './runner';
 
 /** How many times one operation's job is brought back before the operation is ended instead. */
@@ -23,7 +23,7 @@ export const MAX_RECOVERIES = 3;
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 export interface RecoveryDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   operations: OperationStore;
   lanes: LaneRegistry;

@@ -25,7 +25,7 @@ import { DONE, later, runJobId, type OperationJobData, type Queues, type StepOut
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
 import { UNSTARTED_RETENTION_SECONDS, type OperationPatch, type OperationStore } from '../state/operation-store';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../state/redis-connection';
 import type { GateDeps } from './gates/gate-deps';
 import type { OperationRegistry } from './registry';
 import type { StepDeps } from './step';
@@ -42,7 +42,7 @@ export interface RunnerDeps {
   /** Operations that ended, by kind and status. */
   metrics: Pick<Metrics, 'operations'>;
   queues: Pick<Queues, 'operations'>;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   clock: Clock;
   logger: Logger;

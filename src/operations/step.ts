@@ -13,6 +13,7 @@ import type { OperationRecord, OperationStatus } from '../domain/operation';
 import type { LaneRegistry } from '../state/lane-registry';
 import type { OperationPatch, OperationStore } from '../state/operation-store';
 import type { RulePriorities } from '../state/rule-priorities';
+import type { PipelineTracking } from './pipeline-watch';
 
 /** What steps may use; built once by the composition root. */
 export interface StepDeps {
@@ -32,6 +33,11 @@ export interface StepDeps {
   logger: Logger;
   /** How often a running pipeline or stack is polled. */
   pollIntervalMs: number;
+  /**
+   * The pipeline watch (pipeline-watch.ts): with it a pipeline step reads its execution only when
+   * woken for a change (or every `recheckMs`); without it, every poll interval on its own.
+   */
+  pipelineWatch?: PipelineTracking;
   /**
    * How many times faster than real time the cloud's own time runs: SIM_TIME_SCALE with CLOUD=sim,
    * 1 on AWS. Waits that are about the cloud (a health check's soak and deadline) are divided by

@@ -49,6 +49,8 @@ export interface NarrateJobData {
 
 export type MaintenanceJobData =
   | { kind: 'recover' }
+  /** The pipeline watch: every pipeline with followed executions listed once (operations/pipeline-watch.ts). */
+  | { kind: 'watch-pipelines' }
   | { kind: 'refresh-user-groups'; groupId?: string }
   /** Whether the bot may post in each bound channel (conversations.info): what the command path reads. */
   | { kind: 'refresh-channel-membership' }

@@ -12,9 +12,10 @@
 // Sending is claim → say → ack: `claim` turns what is due into a notice (with a sequence number)
 // and keeps it as `sending` until `ack`, so a process that dies in between leaves the notice to the
 // next one, which says it again under the same entry id (the narrator drops the copy).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { AlarmState } from '../cloud/alarms.port';
 import type { RedisKeys } from './keys';
+import { LuaScript } from './lua-script';
 
 /** What a thread is told about an alarm: its state now, and how it got there. */
 export interface AlarmNotice {
@@ -40,7 +41,7 @@ const ALARM_TTL_SECONDS = 120 * 24 * 3600;
 
 // KEYS: alarm hash, due set, alarming set. ARGV: name, state, at, reason, value, threshold, now,
 // fold window ms, ttl.
-const OBSERVE_SCRIPT = `
+const OBSERVE_SCRIPT = new LuaScript(`
 local cur = redis.call('HMGET', KEYS[1], 'state', 'at', 'postedAt', 'alarmingSince')
 local at = tonumber(ARGV[3])
 if cur[2] and at <= tonumber(cur[2]) then
@@ -61,11 +62,11 @@ local now = tonumber(ARGV[7])
 local due = math.max(now, tonumber(cur[3] or '0') + tonumber(ARGV[8]))
 redis.call('ZADD', KEYS[2], 'NX', due, ARGV[1])
 if due > now then return 'folded' end
-return 'due'`;
+return 'due'`);
 
 // KEYS: alarm hash, due set. ARGV: name, now.
 // Returns the notice to send (JSON), the one being sent already, or nil when nothing is due.
-const CLAIM_SCRIPT = `
+const CLAIM_SCRIPT = new LuaScript(`
 local sending = redis.call('HGET', KEYS[1], 'sending')
 if sending then return sending end
 local due = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -83,11 +84,11 @@ if h[5] and h[5] ~= '' then notice.threshold = tonumber(h[5]) end
 if h[6] and h[6] ~= '' then notice.alarmingSince = tonumber(h[6]) end
 local json = cjson.encode(notice)
 redis.call('HSET', KEYS[1], 'sending', json, 'postedAt', ARGV[2], 'changes', 0)
-return json`;
+return json`);
 
 // KEYS: alarm hash, due set. ARGV: name, seq, fold window ms.
 // Ends a send; changes that arrived meanwhile are due when the fold window from this send ends.
-const ACK_SCRIPT = `
+const ACK_SCRIPT = new LuaScript(`
 local sending = redis.call('HGET', KEYS[1], 'sending')
 if not sending or cjson.decode(sending).seq ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[1], 'sending')
@@ -96,11 +97,11 @@ if tonumber(redis.call('HGET', KEYS[1], 'changes') or '0') > 0 then
 else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
-return 1`;
+return 1`);
 
 export class AlarmStates {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -109,8 +110,8 @@ export class AlarmStates {
     now: number,
     foldWindowMs: number,
   ): Promise<Observation> {
-    return (await this.redis.eval(
-      OBSERVE_SCRIPT,
+    return (await OBSERVE_SCRIPT.run(
+      this.redis,
       3,
       this.keys.alarmState(change.alarmName),
       this.keys.alarmFolds,
@@ -129,12 +130,12 @@ export class AlarmStates {
 
   /** The notice due for this alarm now (or the one a dead process was sending), if any. */
   async claim(alarmName: string, now: number): Promise<AlarmNotice | undefined> {
-    const json = (await this.redis.eval(CLAIM_SCRIPT, 2, this.keys.alarmState(alarmName), this.keys.alarmFolds, alarmName, String(now))) as string | null;
+    const json = (await CLAIM_SCRIPT.run(this.redis, 2, this.keys.alarmState(alarmName), this.keys.alarmFolds, alarmName, String(now))) as string | null;
     return json ? (JSON.parse(json) as AlarmNotice) : undefined;
   }
 
   async ack(notice: Pick<AlarmNotice, 'alarmName' | 'seq'>, foldWindowMs: number): Promise<void> {
-    await this.redis.eval(ACK_SCRIPT, 2, this.keys.alarmState(notice.alarmName), this.keys.alarmFolds, notice.alarmName, String(notice.seq), String(foldWindowMs));
+    await ACK_SCRIPT.run(this.redis, 2, this.keys.alarmState(notice.alarmName), this.keys.alarmFolds, notice.alarmName, String(notice.seq), String(foldWindowMs));
   }
 
   /** Alarms with a notice due by `now` (folded changes whose window ended, sends a process left unfinished). */

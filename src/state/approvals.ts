@@ -2,17 +2,18 @@
 // so the thread's root message renders it like any other state; every change is one Lua script on
 // that record, so two approvers clicking at once make one decision, and a click, an expiry and a
 // newer request racing each other leave exactly one outcome.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { ApprovalState, OperationRecord } from '../domain/operation';
 import type { Scope } from '../domain/names';
 import type { RedisKeys } from './keys';
 import type { OperationStore } from './operation-store';
+import { LuaScript } from './lua-script';
 
 // KEYS: record, scope's approvals index, lane's pending-approval pointer.
 // ARGV: approval JSON, op id, expiresAt, record key prefix, now.
 // Opens the request (queued → awaiting_approval) unless it exists; supersedes the lane's older
 // pending request. Returns { opened (1/0), supersededId }.
-const OPEN_SCRIPT = `
+const OPEN_SCRIPT = new LuaScript(`
 if redis.call('HEXISTS', KEYS[1], 'approval') == 1 then return { 0, '' } end
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return { 0, '' } end
 redis.call('HSET', KEYS[1], 'approval', ARGV[1], 'status', 'awaiting_approval')
@@ -31,12 +32,12 @@ if older ~= '' and older ~= ARGV[2] then
     end
   end
 end
-return { 1, '' }`;
+return { 1, '' }`);
 
 // KEYS: record, scope's approvals index, lane's pointer. ARGV: action (approve|reject|expire), user,
 // now, reason, op id. Returns { outcome, state } where outcome is what this call did:
 // counted | approved | rejected | expired | already (this user approved before) | closed (not pending).
-const DECIDE_SCRIPT = `
+const DECIDE_SCRIPT = new LuaScript(`
 local raw = redis.call('HGET', KEYS[1], 'approval')
 if not raw then return { 'closed', 'none' } end
 local a = cjson.decode(raw)
@@ -63,13 +64,13 @@ if a.state ~= 'pending' then
   if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
 end
 redis.call('HSET', KEYS[1], 'approval', cjson.encode(a))
-return { outcome, a.state }`;
+return { outcome, a.state }`);
 
 export type ApprovalOutcome = 'counted' | 'approved' | 'rejected' | 'expired' | 'already' | 'closed';
 
 // KEYS: record. ARGV: token, decision JSON. A click on a pipeline approval: records the decision only
 // if that very approval still waits for one (the token matches and the state is pending).
-const DECIDE_PIPELINE_SCRIPT = `
+const DECIDE_PIPELINE_SCRIPT = new LuaScript(`
 local raw = redis.call('HGET', KEYS[1], 'pipelineApproval')
 if not raw then return 'closed' end
 local a = cjson.decode(raw)
@@ -78,19 +79,19 @@ if a.state ~= 'pending' then return a.state end
 a.state = 'deciding'
 a.decision = cjson.decode(ARGV[2])
 redis.call('HSET', KEYS[1], 'pipelineApproval', cjson.encode(a))
-return 'deciding'`;
+return 'deciding'`);
 
 export class ApprovalStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly operations: Pick<OperationStore, 'getMany'>,
   ) {}
 
   /** Opens the request of a queued operation; returns whether it opened and the older request it superseded. */
   async open(op: OperationRecord, approval: ApprovalState): Promise<{ opened: boolean; supersededId?: string }> {
-    const [opened, older] = (await this.redis.eval(
-      OPEN_SCRIPT,
+    const [opened, older] = (await OPEN_SCRIPT.run(
+      this.redis,
       3,
       this.keys.operation(op.id),
       this.keys.approvals(op),
@@ -105,8 +106,8 @@ export class ApprovalStore {
   }
 
   async decide(op: OperationRecord, action: 'approve' | 'reject' | 'expire', user: string, now: number, reason = ''): Promise<{ outcome: ApprovalOutcome; state: string }> {
-    const [outcome, state] = (await this.redis.eval(
-      DECIDE_SCRIPT,
+    const [outcome, state] = (await DECIDE_SCRIPT.run(
+      this.redis,
       3,
       this.keys.operation(op.id),
       this.keys.approvals(op),
@@ -125,7 +126,7 @@ export class ApprovalStore {
    * CodePipeline. Resolves `deciding` when this call decided, else the state it found (or `closed`).
    */
   async decidePipeline(op: OperationRecord, token: string, decision: { approved: boolean; by: string; reason?: string; at: number }): Promise<string> {
-    return (await this.redis.eval(DECIDE_PIPELINE_SCRIPT, 1, this.keys.operation(op.id), token, JSON.stringify(decision))) as string;
+    return (await DECIDE_PIPELINE_SCRIPT.run(this.redis, 1, this.keys.operation(op.id), token, JSON.stringify(decision))) as string;
   }
 
   /** The operations of a service/env awaiting approval, soonest to expire first. */

@@ -1,8 +1,25 @@
 // Every Redis key lanebot writes, in one place. All keys start with the configured prefix so that
-// several bots (or tests) can share one Redis. Keys are plain (no cluster hash tags): lanebot, like
-// BullMQ's default setup, runs against a single Redis primary.
-import type { Redis } from 'ioredis';
+// several bots (or tests) can share one Redis.
+//
+// In a Redis Cluster every key of one bot carries the same hash tag, the prefix in braces
+// (`{lanebot}:op:…`, BullMQ's `{lanebot}:bull:…` too), so all of them live in one slot. That is
+// what lets every Lua script and MULTI stay as it is: several of them cross services and envs
+// (admission touches the lane, the lanes-by-activity and expiry indexes; approvals and admission
+// reach other operations' records by id from inside the script), so per service/env tags would
+// have split them. One slot carries lanebot's traffic easily (a few thousand commands a second at
+// a thousand running deploys); the cluster is there because ElastiCache cluster mode and
+// Serverless require one, not for lanebot to spread over it.
+//
+// A single Redis keeps the plain prefix, so an upgrade finds the lanes, operations and queues it
+// left behind under the same names.
+import { isCluster, type RedisClient } from './redis-connection';
+import type { RedisTarget } from './redis-target';
 import type { LaneRef, Scope } from '../domain/names';
+
+/** The key prefix of a bot: the configured one, hash-tagged when Redis is a cluster. */
+export function keyPrefixFor(prefix: string, target: Pick<RedisTarget, 'kind'>): string {
+  return target.kind === 'cluster' ? `{${prefix}}` : prefix;
+}
 
 export class RedisKeys {
   constructor(readonly prefix: string) {}
@@ -24,6 +41,21 @@ export class RedisKeys {
   /** Operations that may be running (set of ids): what the recovery pass checks. */
   get operationsInFlight(): string {
     return `${this.prefix}:ops:in-flight`;
+  }
+
+  /** Pipelines with executions lanebot follows (set of names): what the pipeline watch polls. */
+  get pipelinesWatched(): string {
+    return `${this.prefix}:pipelines:watched`;
+  }
+
+  /** A pipeline's followed executions (hash: execution id → JSON {op, seen, since}; operations/pipeline-watch.ts). */
+  pipelineWatch(pipeline: string): string {
+    return `${this.prefix}:pipeline-watch:${pipeline}`;
+  }
+
+  /** What the pipeline watch last listed of a followed execution that changed (hash: execution id → fingerprint). */
+  pipelineListed(pipeline: string): string {
+    return `${this.prefix}:pipeline-listed:${pipeline}`;
   }
 
   lane({ service, env, lane }: LaneRef): string {
@@ -181,14 +213,25 @@ export class RedisKeys {
   }
 }
 
-/** Deletes every key under `prefix` (a test's, a sandbox run's). SCAN, so Redis is never blocked. */
-export async function deleteKeysWithPrefix(redis: Pick<Redis, 'scan' | 'del'>, prefix: string): Promise<number> {
-  let cursor = '0';
+/**
+ * Deletes every key under `prefix` (a test's, a sandbox run's), with or without the cluster hash tag
+ * (`{prefix}:…`, `{prefix:sub}:…`). SCAN, so Redis is never blocked; in a cluster, on every primary.
+ */
+export async function deleteKeysWithPrefix(redis: RedisClient, prefix: string): Promise<number> {
+  const servers = isCluster(redis) ? redis.nodes('master') : [redis];
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
+  for (const server of servers) {
+    for (const pattern of [`${prefix}:*`, `{${prefix}[:}]*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length === 0) continue;
+        // A cluster node refuses a DEL of keys in different slots (CROSSSLOT): one DEL each there.
+        if (servers.length === 1 && !isCluster(redis)) deleted += await server.del(...keys);
+        else for (const [, count] of (await server.pipeline(keys.map((key) => ['del', key])).exec()) ?? []) deleted += Number(count ?? 0);
+      } while (cursor !== '0');
+    }
+  }
   return deleted;
 }

@@ -13,12 +13,13 @@
 // `admit` lets an operation in, parks it, supersedes or refuses it, per its kind's admission policy;
 // `release` hands the slot to the waiting one and, for a delete, retires or restores the lane. The
 // indexes move in the same scripts. Both are safe to run again after a crash.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { OperationRecord } from '../domain/operation';
 import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
 import { execOrThrow, type OperationStore } from './operation-store';
 import type { RedisKeys } from './keys';
 import { alarmNamesOf, type LaneResources } from '../domain/lane-resources';
+import { LuaScript } from './lua-script';
 
 /**
  * How an operation takes its slot:
@@ -37,7 +38,7 @@ export type LaneState = 'active' | 'deleting';
 //       index member, requester, kind.
 // Returns { decision, aheadId, otherId } where other is the operation this one superseded
 // (decision 'waiting'), the one that superseded it ('superseded'), or that refused it ('refused').
-const ADMIT_SCRIPT = `
+const ADMIT_SCRIPT = new LuaScript(`
 local me, rec, now, prefix = ARGV[1], KEYS[3], ARGV[3], ARGV[4]
 local decided = redis.call('HGET', rec, 'admission')
 if decided then
@@ -105,13 +106,13 @@ if pending ~= '' and pending ~= me then
 end
 redis.call('HSET', KEYS[1], 'pendingId', me)
 redis.call('HSET', rec, 'admission', 'waiting', 'status', 'waiting', 'aheadId', active, 'supersededId', superseded)
-return { 'waiting', active, superseded }`;
+return { 'waiting', active, superseded }`);
 
 // KEYS: slot hash, scope's lanes set, lanes-by-activity index, release history, expiry index, warned set.
 // ARGV: op id, now, record key prefix, outcome ('' | 'retire' | 'restore'), lane name, index member,
 //       is-real-lane.
 // Returns the operation that holds the slot afterwards ('' when it is free).
-const RELEASE_SCRIPT = `
+const RELEASE_SCRIPT = new LuaScript(`
 local active = redis.call('HGET', KEYS[1], 'activeId') or ''
 if active ~= ARGV[1] then return active end
 if ARGV[4] == 'retire' then
@@ -138,33 +139,36 @@ redis.call('HSET', KEYS[1], 'activeId', pending, 'lastId', pending, 'pendingId',
 if redis.call('HGET', ARGV[3] .. pending, 'status') == 'waiting' then
   redis.call('HSET', ARGV[3] .. pending, 'status', 'starting')
 end
-return pending`;
+return pending`);
+
+// KEYS: lane hash. ARGV: operation id. Only a lane that exists gets a home thread.
+const SET_HOME_SCRIPT = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'homeId', ARGV[1]) end return 1`);
 
 // KEYS: slot hash, lanes-by-activity index, expiry index. ARGV: now, index member, is-real-lane ('1'/'0').
 // Only a lane that still exists is touched: a late touch must not bring back a retired lane. Admin
 // slots (an infra or boot pipeline moving on) never enter the index: expiry would take them for lanes.
-const TOUCH_SCRIPT = `
+const TOUCH_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[1])
 if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
   redis.call('ZADD', KEYS[3], 'GT', ARGV[1], ARGV[2])
 end
-return 1`;
+return 1`);
 
 // KEYS: slot hash, release history. ARGV: branch, image ('' unknown), entry JSON, max entries, op id.
-const RECORD_RELEASE_SCRIPT = `
+const RECORD_RELEASE_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if head and cjson.decode(head).operationId == ARGV[5] then return 0 end
 redis.call('HSET', KEYS[1], 'branch', ARGV[1], 'image', ARGV[2], 'releaseId', ARGV[5])
 redis.call('LPUSH', KEYS[2], ARGV[3])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
-return 1`;
+return 1`);
 
 // KEYS: slot hash, alarm index. ARGV: resources JSON, index member, then the alarm names.
 // Only a lane that still exists takes them: a late write must not bring back a retired lane.
-const RECORD_RESOURCES_SCRIPT = `
+const RECORD_RESOURCES_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local old = redis.call('HGET', KEYS[1], 'resources')
 if old then
@@ -174,13 +178,13 @@ if old then
 end
 redis.call('HSET', KEYS[1], 'resources', ARGV[1])
 for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
-return 1`;
+return 1`);
 
 // KEYS: slot hash, expiry index, warned set. ARGV: member, base, deleteAt, thread id, now.
 // Records the warning of the lane's idleness at `base` once. Returns { outcome, deleteAt, thread }:
 // 'claimed' (this caller posts it), 'warned' (someone did: post again under the same entry id, the
 // narrator drops the copy), or 'stale' (the lane moved on: deployed, renewed, being deleted, gone).
-const CLAIM_WARNING_SCRIPT = `
+const CLAIM_WARNING_SCRIPT = new LuaScript(`
 if redis.call('HGET', KEYS[1], 'state') ~= 'active' then return { 'stale', '', '' } end
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return { 'stale', '', '' } end
@@ -188,14 +192,14 @@ local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'deleteAt', 'warnThrea
 if warned[1] == ARGV[2] then return { 'warned', warned[2] or '', warned[3] or '' } end
 redis.call('HSET', KEYS[1], 'warnedBase', ARGV[2], 'deleteAt', ARGV[3], 'warnThread', ARGV[4], 'warnedAt', ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[1])
-return { 'claimed', ARGV[3], ARGV[4] }`;
+return { 'claimed', ARGV[3], ARGV[4] }`);
 
 // KEYS: slot hash, expiry index, warned set, lanes-by-activity. ARGV: member, new base, until, by, now.
 // A renewal: the base moves forward, the warning (if any) is withdrawn and returned so its prompt can
 // say so. Returns { outcome, warnedBase, warnThread }; outcome 'renewed' or the state. A renewal that
 // would not move the base forward (the lane is already kept longer: a longer renewal, a deploy since)
 // changes nothing, the warning included: 'longer', with the base that stays.
-const RENEW_SCRIPT = `
+const RENEW_SCRIPT = new LuaScript(`
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'active' then return { state or 'gone', '', '' } end
 local current = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -206,12 +210,12 @@ local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'warnThread')
 redis.call('HSET', KEYS[1], 'renewedUntil', ARGV[3], 'renewedBy', ARGV[4], 'lastActivityAt', ARGV[5])
 redis.call('HDEL', KEYS[1], 'warnedBase', 'deleteAt', 'warnThread', 'warnedAt')
 redis.call('SREM', KEYS[3], ARGV[1])
-return { 'renewed', warned[1] or '', warned[2] or '' }`;
+return { 'renewed', warned[1] or '', warned[2] or '' }`);
 
 // KEYS: slot hash, expiry index, warned set. ARGV: member.
 // Withdraws a warning the lane outgrew (a deploy since moved its base, or it is gone or being
 // deleted). Returns { warnedBase, warnThread, why } when withdrawn, else an empty list.
-const SETTLE_WARNING_SCRIPT = `
+const SETTLE_WARNING_SCRIPT = new LuaScript(`
 local warned = redis.call('HMGET', KEYS[1], 'warnedBase', 'warnThread', 'state')
 if not warned[1] then
   redis.call('SREM', KEYS[3], ARGV[1])
@@ -224,7 +228,7 @@ elseif score and tonumber(score) > tonumber(warned[1]) then why = 'activity' end
 if why == '' then return {} end
 redis.call('HDEL', KEYS[1], 'warnedBase', 'deleteAt', 'warnThread', 'warnedAt')
 redis.call('SREM', KEYS[3], ARGV[1])
-return { warned[1], warned[2] or '', why }`;
+return { warned[1], warned[2] or '', why }`);
 
 export type Admission =
   | { decision: 'admitted' }
@@ -281,14 +285,14 @@ export interface LaneView extends LaneRef {
 
 export class LaneRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly operations: OperationStore,
   ) {}
 
   async admit(op: OperationRecord, policy: AdmissionPolicy, now: number): Promise<Admission> {
-    const reply = (await this.redis.eval(
-      ADMIT_SCRIPT,
+    const reply = (await ADMIT_SCRIPT.run(
+      this.redis,
       5,
       this.keys.lane(op),
       this.keys.lanes(op),
@@ -327,8 +331,8 @@ export class LaneRegistry {
    * delete (the lane is active again).
    */
   async release(ref: LaneRef, operationId: string, now: number, outcome: '' | 'retire' | 'restore' = ''): Promise<string | undefined> {
-    const next = (await this.redis.eval(
-      RELEASE_SCRIPT,
+    const next = (await RELEASE_SCRIPT.run(
+      this.redis,
       6,
       this.keys.lane(ref),
       this.keys.lanes(ref),
@@ -354,7 +358,7 @@ export class LaneRegistry {
   async recordResources(ref: LaneRef, resources: LaneResources): Promise<void> {
     const names = alarmNamesOf(resources);
     const json = JSON.stringify({ ...resources, alarmNames: names });
-    await this.redis.eval(RECORD_RESOURCES_SCRIPT, 2, this.keys.lane(ref), this.keys.alarmLanes, json, indexMember(ref), ...names);
+    await RECORD_RESOURCES_SCRIPT.run(this.redis, 2, this.keys.lane(ref), this.keys.alarmLanes, json, indexMember(ref), ...names);
   }
 
   /** What the lane runs on, as last recorded; undefined for a lane never verified (or gone). */
@@ -400,18 +404,18 @@ export class LaneRegistry {
 
   /** Makes `operationId` the lane's home thread (when the lane still exists). */
   async setHome(ref: LaneRef, operationId: string): Promise<void> {
-    await this.redis.eval(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'homeId', ARGV[1]) end return 1`, 1, this.keys.lane(ref), operationId);
+    await SET_HOME_SCRIPT.run(this.redis, 1, this.keys.lane(ref), operationId);
   }
 
   /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
   async touch(ref: LaneRef, now: number): Promise<void> {
-    await this.redis.eval(TOUCH_SCRIPT, 3, this.keys.lane(ref), this.keys.lanesByActivity, this.keys.lanesExpiry, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
+    await TOUCH_SCRIPT.run(this.redis, 3, this.keys.lane(ref), this.keys.lanesByActivity, this.keys.lanesExpiry, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
   }
 
   /** Records what an operation left running on the lane; a second call for the same operation adds nothing. */
   async recordRelease(ref: LaneRef, release: LaneRelease): Promise<void> {
-    await this.redis.eval(
-      RECORD_RELEASE_SCRIPT,
+    await RECORD_RELEASE_SCRIPT.run(
+      this.redis,
       2,
       this.keys.lane(ref),
       this.keys.laneReleases(ref),
@@ -460,8 +464,8 @@ export class LaneRegistry {
   }
 
   async claimWarning(ref: LaneRef, base: number, deleteAt: number, threadId: string, now: number): Promise<{ outcome: 'claimed' | 'warned' | 'stale'; deleteAt: number; threadId: string }> {
-    const [outcome, at, thread] = (await this.redis.eval(
-      CLAIM_WARNING_SCRIPT,
+    const [outcome, at, thread] = (await CLAIM_WARNING_SCRIPT.run(
+      this.redis,
       3,
       this.keys.lane(ref),
       this.keys.lanesExpiry,
@@ -486,8 +490,8 @@ export class LaneRegistry {
     by: string,
     now: number,
   ): Promise<{ outcome: 'renewed'; warning?: { base: number; threadId: string } } | { outcome: 'longer'; base: number } | { outcome: 'deleting' } | { outcome: 'gone' }> {
-    const [outcome, warnedBase, warnThread] = (await this.redis.eval(
-      RENEW_SCRIPT,
+    const [outcome, warnedBase, warnThread] = (await RENEW_SCRIPT.run(
+      this.redis,
       4,
       this.keys.lane(ref),
       this.keys.lanesExpiry,
@@ -516,7 +520,7 @@ export class LaneRegistry {
       await this.redis.srem(this.keys.lanesWarned, member);
       return undefined;
     }
-    const reply = (await this.redis.eval(SETTLE_WARNING_SCRIPT, 3, this.keys.lane(ref), this.keys.lanesExpiry, this.keys.lanesWarned, member)) as string[];
+    const reply = (await SETTLE_WARNING_SCRIPT.run(this.redis, 3, this.keys.lane(ref), this.keys.lanesExpiry, this.keys.lanesWarned, member)) as string[];
     if (reply.length === 0) return undefined;
     return { base: Number(reply[0]), threadId: reply[1] ?? '', why: reply[2] === 'deleting' ? 'deleting' : 'activity' };
   }

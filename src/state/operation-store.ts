@@ -1,9 +1,10 @@
 // Operation records in Redis: one hash per operation, scalar fields as strings, structured fields
 // (params, stages, progress) as JSON. Status changes go through `transition`, a compare-and-set, so
 // "finish the operation" is safe to run twice.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { OperationRecord, OperationRequest, OperationStatus } from '../domain/operation';
 import type { RedisKeys } from './keys';
+import { LuaScript } from './lua-script';
 
 /** Operation records are kept this long after they are created (lane history, threads, audit). */
 export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;
@@ -24,7 +25,7 @@ export type CanaryControlField = 'canaryPause' | 'canaryAbort' | 'canaryPromoteN
 // Writes a control field only while the operation runs (ARGV[3..] the statuses it may be in); with
 // ARGV[2] = 'once', only if the field is not set yet. Returns 1 when written, 0 when the operation
 // is in another status (or missing), 2 when a once-field was already set.
-const SET_CONTROL_SCRIPT = `
+const SET_CONTROL_SCRIPT = new LuaScript(`
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 local ok = false
@@ -32,17 +33,17 @@ for i = 4, #ARGV do if ARGV[i] == status then ok = true end end
 if not ok then return 0 end
 if ARGV[2] == 'once' and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1`;
+return 1`);
 
 // Creates the record unless it exists: a retried job must not reset an operation that already moved on.
-const CREATE_SCRIPT = `
+const CREATE_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1`;
+return 1`);
 
 // Moves an operation to a new status only from one of the given statuses; returns 1 when it moved.
-const TRANSITION_SCRIPT = `
+const TRANSITION_SCRIPT = new LuaScript(`
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return 0 end
 for i = 3, 2 + tonumber(ARGV[1]) do
@@ -51,19 +52,19 @@ for i = 3, 2 + tonumber(ARGV[1]) do
     return 1
   end
 end
-return 0`;
+return 0`);
 
 export type OperationPatch = Partial<Omit<OperationRecord, 'id' | 'status' | 'kind'>>;
 
 export class OperationStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
   async create(request: OperationRequest): Promise<boolean> {
     const record: OperationRecord = { ...request, status: 'queued', stages: [] };
-    const created = await this.redis.eval(CREATE_SCRIPT, 1, this.keys.operation(request.id), OPERATION_RETENTION_SECONDS, ...toFields(record));
+    const created = await CREATE_SCRIPT.run(this.redis, 1, this.keys.operation(request.id), OPERATION_RETENTION_SECONDS, ...toFields(record));
     return created === 1;
   }
 
@@ -86,7 +87,7 @@ export class OperationStore {
   async update(operationId: string, patch: OperationPatch): Promise<void> {
     const fields = toFields(patch);
     // HSET on a missing key would bring back a record that expired or was never created.
-    if (fields.length > 0) await this.redis.eval(UPDATE_EXISTING_SCRIPT, 1, this.keys.operation(operationId), ...fields);
+    if (fields.length > 0) await UPDATE_EXISTING_SCRIPT.run(this.redis, 1, this.keys.operation(operationId), ...fields);
   }
 
   /**
@@ -94,7 +95,7 @@ export class OperationStore {
    * UNSTARTED_RETENTION_SECONDS for an operation that ended before it started.
    */
   async shortenRetention(operationId: string, seconds: number): Promise<void> {
-    await this.redis.eval(SHORTEN_TTL_SCRIPT, 1, this.keys.operation(operationId), seconds);
+    await SHORTEN_TTL_SCRIPT.run(this.redis, 1, this.keys.operation(operationId), seconds);
   }
 
   /**
@@ -103,31 +104,31 @@ export class OperationStore {
    * operation either lands before it or is told it came too late.
    */
   async setControl(operationId: string, field: CanaryControlField, value: object, statuses: readonly OperationStatus[], once: boolean): Promise<'set' | 'not-running' | 'already'> {
-    const result = await this.redis.eval(SET_CONTROL_SCRIPT, 1, this.keys.operation(operationId), field, once ? 'once' : 'always', JSON.stringify(value), ...statuses);
+    const result = await SET_CONTROL_SCRIPT.run(this.redis, 1, this.keys.operation(operationId), field, once ? 'once' : 'always', JSON.stringify(value), ...statuses);
     return result === 1 ? 'set' : result === 2 ? 'already' : 'not-running';
   }
 
   /** Sets `status` (and the patch) only if the current status is one of `from`. */
   async transition(operationId: string, from: readonly OperationStatus[], to: OperationStatus, patch: OperationPatch = {}): Promise<boolean> {
-    const moved = await this.redis.eval(TRANSITION_SCRIPT, 1, this.keys.operation(operationId), from.length, to, ...from, ...toFields(patch));
+    const moved = await TRANSITION_SCRIPT.run(this.redis, 1, this.keys.operation(operationId), from.length, to, ...from, ...toFields(patch));
     return moved === 1;
   }
 }
 
-const SHORTEN_TTL_SCRIPT = `
+const SHORTEN_TTL_SCRIPT = new LuaScript(`
 local ttl = redis.call('TTL', KEYS[1])
 if ttl == -2 then return 0 end
 if ttl == -1 or ttl > tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1`;
+return 1`);
 
-const UPDATE_EXISTING_SCRIPT = `
+const UPDATE_EXISTING_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1`;
+return 1`);
 
 /** ioredis reports a failed pipelined command in its result slot; surface it instead of reading null. */
 export function execOrThrow(replies: [Error | null, unknown][] | null): unknown[] {
-  if (!replies) throw new Error('Redis pipeline was not executed (connection closed)');
+  if (!replies) throw new Error('RedisClient pipeline was not executed (connection closed)');
   return replies.map(([error, value]) => {
     if (error) throw error;
     return value;

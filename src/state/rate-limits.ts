@@ -1,8 +1,9 @@
 // Rate limits on what queues work (commands and clicks), per Slack user and per channel, so a script
 // in a loop cannot queue thousands of operations. A fixed window per key, counted in one Lua script,
 // so every bot process shares the count.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import type { RedisKeys } from './keys';
+import { LuaScript } from './lua-script';
 
 /** N requests per window. */
 export interface RateLimit {
@@ -16,7 +17,7 @@ export type RateDecision = { allowed: true } | { allowed: false; who: 'user' | '
 // channel window. Returns which limit is over (0 none, 1 user, 2 channel) and the milliseconds until
 // its window ends. A refused request counts against its user too (a loop that keeps knocking keeps
 // its own window full), but not against the channel: one user's loop must not lock others out.
-const HIT_SCRIPT = `
+const HIT_SCRIPT = new LuaScript(`
 local function count(i)
   local n = redis.call('INCR', KEYS[i])
   if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[i * 2]) end
@@ -24,19 +25,19 @@ local function count(i)
 end
 if count(1) > tonumber(ARGV[1]) then return { 1, redis.call('PTTL', KEYS[1]) } end
 if count(2) > tonumber(ARGV[3]) then return { 2, redis.call('PTTL', KEYS[2]) } end
-return { 0, 0 }`;
+return { 0, 0 }`);
 
 export class RateLimiter {
   constructor(
-    private readonly redis: Pick<Redis, 'eval'>,
+    private readonly redis: Pick<RedisClient, 'eval' | 'evalsha'>,
     private readonly keys: Pick<RedisKeys, 'rate'>,
     private readonly limits: { perUser: RateLimit; perChannel: RateLimit },
   ) {}
 
   async hit(userId: string, channelId: string): Promise<RateDecision> {
     const { perUser, perChannel } = this.limits;
-    const [over, ttl] = (await this.redis.eval(
-      HIT_SCRIPT,
+    const [over, ttl] = (await HIT_SCRIPT.run(
+      this.redis,
       2,
       this.keys.rate('user', userId),
       this.keys.rate('channel', channelId),

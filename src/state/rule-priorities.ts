@@ -4,10 +4,11 @@
 // pipeline as RULE_PRIORITY on every deploy of the lane. A deleted lane's priority is free again.
 // The last priority ALB allows is not a lane's: it is the canary's catch-all weighted rule
 // (templates/canary-stack.yaml), which must be evaluated after every lane rule.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection';
 import { DEFAULT_LANE, type LaneRef } from '../domain/names';
 import { LanebotError } from '../errors';
 import type { RedisKeys } from './keys';
+import { LuaScript } from './lua-script';
 
 /** ALB rule priorities run from 1 to 50000 per listener (the lowest number is evaluated first). */
 export const MAX_RULE_PRIORITY = 50_000;
@@ -24,7 +25,7 @@ export const MAX_LANE_RULE_PRIORITY = CANARY_RULE_PRIORITY - 1;
 // KEYS: the service/env's priority hash. ARGV: lane, highest priority.
 // Returns the lane's priority, allocating the lowest free one the first time; 0 when all are taken.
 // One script, so two processes allocating at once never hand out the same priority.
-const ALLOCATE_SCRIPT = `
+const ALLOCATE_SCRIPT = new LuaScript(`
 local mine = redis.call('HGET', KEYS[1], ARGV[1])
 if mine then return tonumber(mine) end
 local used = {}
@@ -35,7 +36,7 @@ for p = 1, tonumber(ARGV[2]) do
     return p
   end
 end
-return 0`;
+return 0`);
 
 export class RulePriorityExhaustedError extends LanebotError {
   constructor(ref: LaneRef) {
@@ -50,7 +51,7 @@ export class RulePriorityExhaustedError extends LanebotError {
 
 export class RulePriorities {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -60,7 +61,7 @@ export class RulePriorities {
    */
   async allocate(ref: LaneRef): Promise<number> {
     if (ref.lane === DEFAULT_LANE) return 0;
-    const priority = Number(await this.redis.eval(ALLOCATE_SCRIPT, 1, this.keys.rulePriorities(ref), ref.lane, MAX_LANE_RULE_PRIORITY));
+    const priority = Number(await ALLOCATE_SCRIPT.run(this.redis, 1, this.keys.rulePriorities(ref), ref.lane, MAX_LANE_RULE_PRIORITY));
     if (priority === 0) throw new RulePriorityExhaustedError(ref);
     return priority;
   }

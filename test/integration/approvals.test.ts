@@ -132,7 +132,7 @@ describe('the approval gate of a protected environment', () => {
     const newer = await request('gray', 'release/5.0.1');
     await waitFor('the older to say replaced', () => stub.thread(older).find((m) => m.text.includes('replaced this one while it waited for approval')));
     const olderId = (await t.bot.audit.recent({ ...PROD, lane: 'gray' }, 100)).filter((e) => e.action === 'operation:deploy' && e.outcome === 'superseded')[0]!.operationId!;
-    expect(await lateClick(older, 'U0APPROVER1', olderId)).toContain('A newer deploy request to this lane replaced this one');
+    expect(await lateClick(older, 'U0APPROVER1', olderId)).toContain('A newer request to this lane replaced this deploy');
     expect(await click(newer, 'U0APPROVER1')).toContain('Approved');
     await waitFor('one pipeline run', async () => ((await t.bot.sim!.executionIds('user-api-prod')).length === 1 ? true : undefined));
     expect(await statusOf('gray')).toBeDefined();

@@ -5,12 +5,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { StubMessage } from '../support/slack-stub';
 import { SlackStub } from '../support/slack-stub';
 import type { OperationRecord } from '../../src/domain/operation';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
-import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
+import { connectTestRedis, deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, testClusterNodes, waitFor, type TestBot } from '../support/harness';
 import { CANARY_TEST_CONFIG } from '../support/test-config';
 
 const CANARY_CONFIG = CANARY_TEST_CONFIG;
@@ -71,14 +71,14 @@ async function click(t: TestBot, message: StubMessage, actionId: string, user = 
  * A click signed like Slack's on a canary button, whether or not the message still shows it (a
  * client that has not refreshed yet); returns what the clicker is told.
  */
-async function signedClick(t: TestBot, root: StubMessage, user: string, operationId: string, actionId: string): Promise<string> {
+async function signedClick(t: TestBot, root: StubMessage, user: string, operationId: string, actionId: string, value: object = { v: 1, op: operationId }): Promise<string> {
   const id = `click-${randomUUID().slice(0, 8)}`;
   const responseUrl = t.stub.workspace.responseUrl(t.stub.workspace.registerResponseUrl({ user, channel: root.channel, messageTs: root.ts }, id));
   const body = blockActionsBody({
     user: { id: user, username: user.toLowerCase(), name: user.toLowerCase() },
     channel: { id: root.channel, name: 'user-api-dev' },
     message: { ts: root.ts, text: root.text, blocks: root.blocks },
-    button: { actionId, blockId: 'canary_controls', value: JSON.stringify({ v: 1, op: operationId }), text: { type: 'plain_text', text: actionId } },
+    button: { actionId, blockId: 'canary_controls', value: JSON.stringify(value), text: { type: 'plain_text', text: actionId } },
     responseUrl,
   });
   expect((await postSignedRequest(`${t.url}/slack/events`, body, SIGNING_SECRET)).status).toBe(200);
@@ -166,6 +166,24 @@ describe('canary promotion', () => {
     expect(stacks.find((s) => s.stackName === CANARY_STACK && s.status !== 'DELETE_COMPLETE')).toBeUndefined();
     const audit = await t.bot.audit.recent(DEV, 200);
     expect(audit.find((e) => e.action === 'operation:canary' && e.outcome === 'rolled-back')?.detail).toContain('canary 5xx rate 5 %');
+  });
+
+  it('waits at the approval gate where promotes need one, and the approval names the canary', async () => {
+    // The same account and lanes (deployed before the gate was configured), a bot with the gate.
+    const { prefix, clock } = t;
+    await t.stop();
+    t = await startTestBot({ prefix, clock, config: CANARY_CONFIG.replace('  dev:\n', '  dev:\n    approvers: [U0APPROVER1]\n    approval: { approvalTimeout: 30m }\n') });
+    t.stub.setBotUrl(t.url);
+    await reply(t, 'promote gray --canary');
+    const root = await canaryRoot();
+    await waitFor('the approval request', () => root.text.includes('awaiting approval'));
+    const op = (await canaryOp(t))!;
+    expect(op.status).toBe('awaiting_approval');
+    expect(await signedClick(t, root, 'U0APPROVER1', op.id, APPROVE_DEPLOY_ACTION_ID, { v: 1, operationId: op.id })).toBe(
+      ":white_check_mark: Approved: the canary of lane *gray*'s release to lane *default* of user-api/dev starts now.",
+    );
+    const done = await drive(t, () => false);
+    expect(done.status).toBe('succeeded');
   });
 
   it('rolls back a canary whose p99 is too slow', async () => {
@@ -315,7 +333,7 @@ describe('a worker killed mid-canary', () => {
   let web: TestBot | undefined;
   let rescuer: TestBot | undefined;
   let child: ChildProcess | undefined;
-  const redis = new Redis(REDIS_URL);
+  const redis = connectTestRedis();
 
   beforeAll(async () => {
     stub = await new SlackStub().start();
@@ -337,6 +355,7 @@ describe('a worker killed mid-canary', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: stub.apiUrl,
       REDIS_URL,
+      ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
       CLOUD: 'sim',
       SIM_TIME_SCALE: '100',
       LANEBOT_REDIS_PREFIX: prefix,

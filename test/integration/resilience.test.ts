@@ -3,8 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { connectTestRedis, deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, testClusterNodes, waitFor, type TestBot } from '../support/harness';
 import { signSlackBody, slashCommandBody } from '../support/signed-request';
 import { SlackStub } from '../support/slack-stub';
 import type { ChatPort } from '../../src/chat/chat.port';
@@ -229,7 +228,7 @@ describe('a worker killed mid-deploy', () => {
   let web: TestBot | undefined;
   let rescuer: TestBot | undefined;
   let child: ChildProcess | undefined;
-  const redis = new Redis(REDIS_URL);
+  const redis = connectTestRedis();
 
   beforeAll(async () => {
     stub = await new SlackStub().start();
@@ -250,6 +249,7 @@ describe('a worker killed mid-deploy', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: stub.apiUrl,
       REDIS_URL,
+      ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
       CLOUD: 'sim',
       SIM_TIME_SCALE: '100000',
       LANEBOT_REDIS_PREFIX: prefix,

@@ -1,14 +1,16 @@
 // A lanebot worker process for the "killed mid-canary" test. It runs deploys and the canary like any
 // worker, and on the canary's second metrics read (its 5 % step's check) records that it got there and
 // hangs inside the call — a worker dead in the middle of a step. The test SIGKILLs it there.
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
+import { connectRedis } from '../../src/state/redis-connection';
+import { redisTargetOf } from '../../src/state/redis-target';
 import { CANARY_TEST_CONFIG } from './test-config';
 
 const env = readEnvOptions(process.env);
-const markerRedis = new Redis(env.REDIS_URL);
+// The bot's Redis, one server or the cluster the suite runs on (TEST_REDIS_CLUSTER=1).
+const markerRedis = connectRedis(redisTargetOf(env));
 const marker = (name: string) => `${env.LANEBOT_REDIS_PREFIX}:test:${name}`;
 
 const bot = createLanebot(env, parseConfig(CANARY_TEST_CONFIG), {

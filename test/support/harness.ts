@@ -1,11 +1,12 @@
 // Starts a real lanebot (real Bolt receiver, real Redis, the simulator behind the pipeline port)
 // against a local Slack stub, each on its own Redis key prefix, and cleans up after.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot, type Lanebot, type LanebotOverrides } from '../../src/lanebot';
 import { deleteKeysWithPrefix } from '../../src/state/keys';
+import { connectRedis, type RedisClient } from '../../src/state/redis-connection';
+import { redisTargetOf } from '../../src/state/redis-target';
 import { postSlashCommand } from './signed-request';
 import { SlackStub } from './slack-stub';
 import { TEST_CONFIG } from './test-config';
@@ -14,6 +15,20 @@ export { TEST_CONFIG };
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const SIGNING_SECRET = 'test-signing-secret';
+
+/**
+ * The Redis Cluster the suite runs against instead of REDIS_URL, when there is one: set by
+ * TEST_REDIS_CLUSTER=1 (test/support/cluster-global-setup.ts starts a local cluster) or given as
+ * TEST_REDIS_CLUSTER_NODES. Read when called: the global setup sets it after this module loads.
+ */
+export function testClusterNodes(): string | undefined {
+  return process.env.TEST_REDIS_CLUSTER_NODES || undefined;
+}
+
+/** A connection to the Redis the tests run against (the cluster, when there is one). */
+export function connectTestRedis(clusterNodes = testClusterNodes()): RedisClient {
+  return connectRedis(redisTargetOf({ REDIS_URL, REDIS_CLUSTER_NODES: clusterNodes }));
+}
 
 
 /** A clock the test moves by hand; the simulator's pipelines advance only when it does. */
@@ -57,6 +72,8 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
     SLACK_API_URL: stub.apiUrl,
     PORT: '0',
     REDIS_URL,
+    // A test that names its own Redis (one that is down, say) gets that one, not the cluster.
+    ...(testClusterNodes() && !options.env?.REDIS_URL ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
     CLOUD: 'sim',
     LANEBOT_REDIS_PREFIX: prefix,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -98,7 +115,7 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
 
 /** Deletes every key under a test's prefix. */
 export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+  const redis = connectTestRedis();
   try {
     await deleteKeysWithPrefix(redis, prefix);
   } finally {

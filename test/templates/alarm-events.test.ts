@@ -172,7 +172,10 @@ describe('iam/bot-policy.json and the alarm-events queue', () => {
   const policy = JSON.parse(readFileSync(join(TEMPLATES_DIR, 'iam/bot-policy.json'), 'utf8')) as {
     Statement: { Sid: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[];
   };
-  const sqsStatements = policy.Statement.filter((s) => [s.Action].flat().some((a) => a.startsWith('sqs:')));
+  // The pipeline-events queue has its own statement (pipeline-events.test.ts).
+  const sqsStatements = policy.Statement.filter(
+    (s) => [s.Action].flat().some((a) => a.startsWith('sqs:')) && [s.Resource].flat().some((r) => iamResourceMatches(r, queueArn('AlarmEventsQueue'))),
+  );
 
   it('one statement grants the bot reading and deleting on the queue: no sending, purging or queue management', () => {
     expect(sqsStatements).toHaveLength(1);

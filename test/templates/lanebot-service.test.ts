@@ -125,6 +125,7 @@ describe('the container’s environment', () => {
       adminToken: options.ADMIN_TOKEN !== undefined,
     }).toEqual(expected);
     expect(options.ALARM_EVENTS_QUEUE_URL).toBeUndefined();
+    expect(options.PIPELINE_EVENTS_QUEUE_URL).toBeUndefined();
   });
 
   it('reads each Slack secret and the admin token from a JSON key of the one secret, and the config from the SSM parameter', () => {
@@ -143,6 +144,13 @@ describe('the container’s environment', () => {
     const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-alarm-events';
     const environment = withoutNoValue<{ Name: string; Value: string }>(container({ ...REQUIRED, AlarmEventsQueueUrl: url }).Environment);
     expect(environment).toContainEqual({ Name: 'ALARM_EVENTS_QUEUE_URL', Value: url });
+  });
+
+  it('passes the pipeline events queue when given, a URL the bot accepts', () => {
+    const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/lanebot-pipeline-events';
+    const environment = withoutNoValue<{ Name: string; Value: string }>(container({ ...REQUIRED, PipelineEventsQueueUrl: url }).Environment);
+    expect(environment).toContainEqual({ Name: 'PIPELINE_EVENTS_QUEUE_URL', Value: url });
+    expect(new RegExp(template.Parameters!.PipelineEventsQueueUrl!.AllowedPattern as string).test(url)).toBe(true);
   });
 
   it('has the Dockerfile’s health check (GET /healthz) and more stop time than lanebot’s 25 s shutdown grace', () => {

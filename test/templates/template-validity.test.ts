@@ -18,6 +18,7 @@ const REQUIRED_PARAMETERS: Record<TemplateFile, string[]> = {
   'pipelines/app-pipeline.yaml': ['Env', 'ServiceName', 'ConnectionArn', 'InfraRepo', 'AppRepo'],
   'iam/pipeline-stack-role.yaml': ['ConnectionArn'],
   'lanebot-alarm-events.yaml': [],
+  'lanebot-pipeline-events.yaml': [],
   'lanebot-service.yaml': ['ImageUri', 'SecretArn', 'BotPolicyArn', 'VpcId', 'SubnetIds'],
 };
 

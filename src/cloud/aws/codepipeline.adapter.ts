@@ -5,6 +5,7 @@ import {
   GetPipelineCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
   PutApprovalResultCommand,
   StartPipelineExecutionCommand,
   type ActionDeclaration,
@@ -21,7 +22,9 @@ import {
   type ApprovalDecision,
   type ApprovalOutcome,
   type ExecutionStatus,
+  type ExecutionSummary,
   type ExecutionView,
+  type ListExecutionsOptions,
   type PendingApproval,
   type PipelinesPort,
   type StageStatus,
@@ -35,6 +38,9 @@ export interface CodePipelineAdapterOptions {
   sleep?: (ms: number) => Promise<void>;
   maxThrottleRetries?: number;
 }
+
+/** ListPipelineExecutions' largest page. */
+const LIST_PAGE_SIZE = 100;
 
 const TERMINAL_STAGE_STATUSES: ReadonlySet<StageStatus> = new Set(['Succeeded', 'Failed', 'Stopped', 'Cancelled']);
 
@@ -99,6 +105,30 @@ export class CodePipelineAdapter implements PipelinesPort {
         `https://${this.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/` +
         `${encodeURIComponent(pipelineName)}/executions/${executionId}/timeline?region=${this.region}`,
     };
+  }
+
+  async listExecutions(pipelineName: string, { startedSince }: ListExecutionsOptions = {}): Promise<ExecutionSummary[]> {
+    const all: ExecutionSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.call({ operation: 'ListPipelineExecutions', pipelineName }, () =>
+        this.client.send(new ListPipelineExecutionsCommand({ pipelineName, maxResults: LIST_PAGE_SIZE, nextToken })),
+      );
+      const summaries = page.pipelineExecutionSummaries ?? [];
+      for (const summary of summaries) {
+        if (!summary.pipelineExecutionId || !summary.status) continue;
+        const line: ExecutionSummary = { executionId: summary.pipelineExecutionId, status: summary.status };
+        if (summary.statusSummary) line.statusSummary = summary.statusSummary;
+        if (summary.startTime) line.startedAt = summary.startTime.getTime();
+        if (summary.lastUpdateTime) line.lastUpdatedAt = summary.lastUpdateTime.getTime();
+        all.push(line);
+      }
+      // Newest first: once a page reaches back past `startedSince`, older pages hold nothing wanted.
+      const oldest = summaries.at(-1)?.startTime?.getTime();
+      const reachedBack = startedSince === undefined || (oldest !== undefined && oldest < startedSince);
+      nextToken = reachedBack ? undefined : page.nextToken;
+    } while (nextToken);
+    return all;
   }
 
   async pendingApprovals(pipelineName: string, executionId: string): Promise<PendingApproval[]> {

@@ -17,14 +17,17 @@ import { EcrAdapter } from './ecr.adapter';
 import { EcsAdapter } from './ecs.adapter';
 import { Elbv2Adapter } from './elbv2.adapter';
 import { SqsAlarmEventsAdapter } from './sqs-alarm-events.adapter';
+import { SqsPipelineEventsAdapter } from './sqs-pipeline-events.adapter';
 
 export interface AwsCloudOptions {
   region: string;
   /** ALARM_EVENTS_QUEUE_URL: the SQS queue of alarm state changes; without it there is no alarmEvents port. */
   alarmEventsQueueUrl?: string;
+  /** PIPELINE_EVENTS_QUEUE_URL: the SQS queue of CodePipeline state changes; without it there is no pipelineEvents port. */
+  pipelineEventsQueueUrl?: string;
 }
 
-export function createAwsCloud({ region, alarmEventsQueueUrl }: AwsCloudOptions): CloudPorts {
+export function createAwsCloud({ region, alarmEventsQueueUrl, pipelineEventsQueueUrl }: AwsCloudOptions): CloudPorts {
   const clientOptions = { region, retryMode: 'adaptive' } as const;
   // Alarms and metrics are one service: one client, one adaptive rate limiter.
   const cloudWatch = new CloudWatchClient(clientOptions);
@@ -37,7 +40,9 @@ export function createAwsCloud({ region, alarmEventsQueueUrl }: AwsCloudOptions)
     ecs: new EcsAdapter({ client: new ECSClient(clientOptions), region }),
     images: new EcrAdapter({ client: new ECRClient(clientOptions), region, clientFor: ecrClientsByRegion(clientOptions) }),
   };
-  if (alarmEventsQueueUrl) cloud.alarmEvents = new SqsAlarmEventsAdapter({ client: new SQSClient(clientOptions), queueUrl: alarmEventsQueueUrl });
+  const sqs = alarmEventsQueueUrl || pipelineEventsQueueUrl ? new SQSClient(clientOptions) : undefined;
+  if (sqs && alarmEventsQueueUrl) cloud.alarmEvents = new SqsAlarmEventsAdapter({ client: sqs, queueUrl: alarmEventsQueueUrl });
+  if (sqs && pipelineEventsQueueUrl) cloud.pipelineEvents = new SqsPipelineEventsAdapter({ client: sqs, queueUrl: pipelineEventsQueueUrl });
   return cloud;
 }
 

@@ -7,13 +7,14 @@
 // lane (`evaluate`), as CloudWatch evaluates continuously. A long poll waits in short real-time
 // steps, never with a blocking Redis command: the connection is shared with everything else.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import { parseAlarmStateChange, type AlarmEventsPort, type AlarmStateChange } from '../alarm-events.port';
 import { realSleep } from '../aws/aws-call';
+import { LuaScript } from '../../state/lua-script';
 
 export interface SimAlarmEventsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;
@@ -39,7 +40,7 @@ const MAX_WAIT_SECONDS = 20;
  * again at, KEYS[3] hash receipt → body; first returns expired in-flight messages to the queue's head.
  * ARGV[1] unused, ARGV[2] now, ARGV[3] visible-again-at, ARGV[4..] one fresh receipt per message wanted. Returns receipt, body pairs.
  */
-const RECEIVE_SCRIPT = `
+const RECEIVE_SCRIPT = new LuaScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
 for i = #expired, 1, -1 do
   local body = redis.call('HGET', KEYS[3], expired[i])
@@ -57,7 +58,7 @@ for i = 4, #ARGV do
   table.insert(out, body)
 end
 return out
-`;
+`);
 
 export class SimAlarmEvents implements AlarmEventsPort {
   constructor(private readonly options: SimAlarmEventsOptions) {}
@@ -94,7 +95,7 @@ export class SimAlarmEvents implements AlarmEventsPort {
     const now = this.options.clock.now();
     const visibleAt = now + (this.options.visibilityTimeoutMs ?? 30_000);
     const receipts = Array.from({ length: max }, () => randomUUID());
-    const flat = (await this.options.redis.eval(RECEIVE_SCRIPT, 3, ...this.keys(), String(now), String(now), String(visibleAt), ...receipts)) as string[];
+    const flat = (await RECEIVE_SCRIPT.run(this.options.redis, 3, ...this.keys(), String(now), String(now), String(visibleAt), ...receipts)) as string[];
     const changes: AlarmStateChange[] = [];
     const junk: string[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {

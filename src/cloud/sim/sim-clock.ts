@@ -2,7 +2,7 @@
 // clock by a day") to reach what happens days later. The offset lives in Redis, so every process of
 // one sandbox agrees; each process reads it once a second and reads `now()` from memory, because
 // Clock.now() must stay synchronous and cheap.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 
 /** How often a process picks up an offset another process set. */
@@ -15,7 +15,7 @@ export class SimClock implements Clock {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
   ) {}
 

@@ -7,9 +7,13 @@
 // LPOP takes exactly one entry atomically, so any number of bot processes sharing the account
 // consume exactly as many faults as were armed, never more.
 //
+// Most calls find nothing armed, and a sim under load makes thousands a second: a process that
+// `watch()`es keeps a local set of the services that may have a fault pending, told by a pub/sub
+// message from whichever process arms one, so a call of an unarmed service costs no Redis round trip.
+//
 // What a fault throws is what the AWS adapter throws after its own handling: an SDK-shaped error
 // goes through the adapters' common mapping (aws-call.ts), so code, retryable flag and message match.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
 import { SIM_ACCOUNT } from './sim-account';
@@ -71,10 +75,65 @@ const JSON_PROTOCOL: ReadonlySet<SimFaultService> = new Set(['codepipeline', 'ec
 const FAULT_TTL_SECONDS = 24 * 3600;
 
 export class SimFaults implements SimFaultCheck {
-  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+  /** The connection that hears faults being armed, while watching. */
+  private subscriber?: RedisClient;
+  /** Whether the subscription is live: only then is `mayBeArmed` to be trusted. */
+  private watching = false;
+  /** Services whose list may hold a fault: all of them until an LPOP found one empty. */
+  private readonly mayBeArmed = new Set<SimFaultService>(SIM_FAULT_SERVICES);
+  /** Bumped by every arming heard, so an LPOP that raced with one does not clear the service. */
+  private armings = 0;
+
+  constructor(private readonly options: { redis: RedisClient; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
 
   private key(service: SimFaultService): string {
     return [this.options.prefix, 'faults', service].join(':');
+  }
+
+  private get channel(): string {
+    return [this.options.prefix, 'faults', 'armed'].join(':');
+  }
+
+  /**
+   * Listens for faults armed by any process, so calls of services with nothing armed skip Redis.
+   * Until the subscription is live (and again after it drops), every call asks Redis, as without it.
+   */
+  async watch(): Promise<void> {
+    if (this.subscriber) return;
+    // A Cluster duplicates into a Cluster, a Redis into a Redis: both subscribe alike.
+    const subscriber = (this.options.redis as { duplicate(): RedisClient }).duplicate();
+    this.subscriber = subscriber;
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (_channel: string, service: string) => this.heard(service as SimFaultService));
+    // Messages missed while the connection was down: nothing known any more; ioredis resubscribes.
+    subscriber.on('close', () => this.forget());
+    let subscribed = false;
+    // After a reconnect ioredis subscribes again as the connection gets ready; a fault armed in that
+    // gap is still in its list, and every service is looked up once more after a drop.
+    subscriber.on('ready', () => {
+      if (subscribed) this.watching = true;
+    });
+    await subscriber.subscribe(this.channel);
+    subscribed = true;
+    this.watching = true;
+  }
+
+  async close(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    this.forget();
+    // A subscriber has nothing to flush, and QUIT would wait for a Redis that may be gone.
+    subscriber?.disconnect();
+  }
+
+  private heard(service: SimFaultService): void {
+    this.armings++;
+    this.mayBeArmed.add(service);
+  }
+
+  private forget(): void {
+    this.watching = false;
+    for (const service of SIM_FAULT_SERVICES) this.mayBeArmed.add(service);
   }
 
   /** Makes the service's next `count` calls fail with `fault`, after any faults already pending. */
@@ -84,12 +143,18 @@ export class SimFaults implements SimFaultCheck {
       .multi()
       .rpush(this.key(service), ...Array.from({ length: count }, () => fault))
       .expire(this.key(service), FAULT_TTL_SECONDS)
+      .publish(this.channel, service)
       .exec();
+    this.heard(service);
     return this.pending();
   }
 
   async check(service: SimFaultService, operation: string, resource = ''): Promise<void> {
+    if (this.watching && !this.mayBeArmed.has(service)) return;
+    const armingsBefore = this.armings;
+    const wasWatching = this.watching;
     const fault = await this.options.redis.lpop(this.key(service));
+    if (fault === null && wasWatching && this.watching && this.armings === armingsBefore) this.mayBeArmed.delete(service);
     // Only this module writes the list; anything else found there is not a fault to throw.
     if (fault === null || !(SIM_FAULT_KINDS as readonly string[]).includes(fault)) return;
     throw faultError(service, fault as SimFaultKind, operation, resource);

@@ -7,15 +7,16 @@
 // to: the repository exists from then on, even once its images are gone), `tag:<tag>` → digest and
 // `digest:<digest>` → when it was pushed. A simulated build of the same tag yields the same digest,
 // as if builds were reproducible: a rebuild of a lane's commit is the image it already had.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { parseImageUri, pinnedImageUri, type EcrImageRef } from '../image-uri';
 import { LanebotError } from '../../errors';
 import { imageMissingReason, type ImageCheck, type ImageRegistryPort } from '../image-registry.port';
 import { sha256 } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
+import { LuaScript } from '../../state/lua-script';
 
 export interface SimImagesOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   /** Transport faults armed in the simulated account (sim-faults.ts); imageExists consumes `ecr` ones. */
@@ -35,7 +36,7 @@ export interface SimImage {
 // Deletes one image (by digest, or the image a tag points at) and every tag on it, atomically so
 // that a push racing the delete never leaves a tag pointing at a deleted digest. Answers the digest
 // deleted, or false when there was no such image.
-const DELETE_IMAGE_SCRIPT = `
+const DELETE_IMAGE_SCRIPT = new LuaScript(`
 local digest = ARGV[1]
 if digest == '' then
   digest = redis.call('HGET', KEYS[1], 'tag:' .. ARGV[2])
@@ -47,7 +48,7 @@ for i = 1, #all, 2 do
   if string.sub(all[i], 1, 4) == 'tag:' and all[i + 1] == digest then redis.call('HDEL', KEYS[1], all[i]) end
 end
 return digest
-`;
+`);
 
 export class SimImages implements ImageRegistryPort {
   constructor(private readonly options: SimImagesOptions) {}
@@ -102,7 +103,7 @@ export class SimImages implements ImageRegistryPort {
    */
   async deleteImage(imageUri: string): Promise<string | undefined> {
     const ref = ecrRef(imageUri);
-    const deleted = (await this.options.redis.eval(DELETE_IMAGE_SCRIPT, 1, this.repositoryKey(ref), ref.digest ?? '', ref.tag ?? '')) as string | null;
+    const deleted = (await DELETE_IMAGE_SCRIPT.run(this.options.redis, 1, this.repositoryKey(ref), ref.digest ?? '', ref.tag ?? '')) as string | null;
     return deleted ?? undefined;
   }
 

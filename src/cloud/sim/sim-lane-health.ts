@@ -44,7 +44,7 @@
 // "CloudWatch Alarm State Change" event (EventBridge's shape) to a simulated queue, which
 // sim-alarm-events.ts reads like the SQS queue, so a change is emitted once whichever process saw it.
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarm-events.port';
@@ -55,14 +55,17 @@ import { SIM_ACCOUNT, SIM_REGION, simLaneStackName, type SimLaneRef } from './si
 import type { SimFaultCheck } from './sim-faults';
 import { CANARY_LANE } from './sim-stack-families';
 import type { SimStackListing } from './sim-stacks';
+import { LuaScript } from '../../state/lua-script';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {
   list(options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
+  /** The stacks named only (SimStacks has it; without it, `list` filtered by name). */
+  listNamed?(stackNames: readonly string[], options?: { includeDeleted?: boolean }): Promise<SimStackListing[]>;
 }
 
 export interface SimLaneHealthOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;
@@ -140,7 +143,7 @@ const STATE_TTL_SECONDS = 30 * 24 * 3600;
  * KEYS[1] alarm key, KEYS[2] event queue; ARGV epoch, state, reason, since, ttl, event JSON, queue cap,
  * value, threshold ('' when none).
  */
-const RECORD_STATE_SCRIPT = `
+const RECORD_STATE_SCRIPT: string = `
 local cur = redis.call('HMGET', KEYS[1], 'epoch', 'state', 'updatedAt', 'reason')
 if cur[1] == ARGV[1] and cur[2] == ARGV[2] then
   redis.call('HSET', KEYS[1], 'reason', ARGV[3], 'value', ARGV[8], 'threshold', ARGV[9])
@@ -160,12 +163,14 @@ redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'state', ARGV[2], 'reason', ARGV[3
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return tostring(since)
 `;
+/** What EVALSHA names the script by. */
+const RECORD_STATE_SHA = createHash('sha1').update(RECORD_STATE_SCRIPT).digest('hex');
 
 /**
  * KEYS[1] the lane's armed failure, KEYS[2] the failure of one deployment; ARGV startedAt, ttl.
  * A deployment that started at or after the arming takes the armed failure; returns its reason, if any.
  */
-const BIND_FAILURE_SCRIPT = `
+const BIND_FAILURE_SCRIPT = new LuaScript(`
 local bound = redis.call('GET', KEYS[2])
 if bound then return bound end
 local armed = redis.call('HMGET', KEYS[1], 'armedAt', 'reason')
@@ -175,10 +180,10 @@ if armed[1] and tonumber(armed[1]) <= tonumber(ARGV[1]) then
   return armed[2]
 end
 return false
-`;
+`);
 
 /** Sets the given fields, and their changedAt only when the value really changes. KEYS[1]; ARGV now, then field/value pairs. */
-const SET_SETTINGS_SCRIPT = `
+const SET_SETTINGS_SCRIPT = new LuaScript(`
 for i = 2, #ARGV, 2 do
   local field, value = ARGV[i], ARGV[i + 1]
   -- An absent setting is 0, so setting 0 first does not restart the alarm's window.
@@ -187,7 +192,7 @@ for i = 2, #ARGV, 2 do
   end
 end
 return redis.call('HGETALL', KEYS[1])
-`;
+`);
 
 /** A lane stack as this module reads it. */
 interface LaneStack {
@@ -207,6 +212,9 @@ const EVENT_QUEUE_CAP = 10_000;
 const FAILED_DEPLOYMENT_REASON = 'ECS deployment circuit breaker: tasks failed to start.';
 
 export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
+  /** Which stack published each target group, as last read: a hint, checked against the stack on use. */
+  private readonly stackOfTargetGroup = new Map<string, string>();
+
   constructor(private readonly options: SimLaneHealthOptions) {}
 
   private key(...parts: string[]): string {
@@ -246,7 +254,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     if (unhealthyTargets !== undefined) fields.push('unhealthyTargets', String(unhealthyTargets));
     if (p99Ms !== undefined) fields.push('p99Ms', String(p99Ms));
     const key = this.settingsKey(ref);
-    const flat = (await this.options.redis.eval(SET_SETTINGS_SCRIPT, 1, key, String(this.options.clock.now()), ...fields)) as string[];
+    const flat = (await SET_SETTINGS_SCRIPT.run(this.options.redis, 1, key, String(this.options.clock.now()), ...fields)) as string[];
     await this.options.redis.sadd(this.key('lanes'), laneId(ref));
     return parseSettings(pairs(flat));
   }
@@ -262,8 +270,61 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   /** Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue calls before it answers. */
   async evaluateAll(): Promise<void> {
+    // The queue asks this before every answer, for every lane: a few pipelined round trips in all,
+    // not a few per lane; only the state changes matter here, so "pending" alarms are not read.
     const now = this.options.clock.now();
-    for (const laneStack of await this.laneStacks()) await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now);
+    const { redis } = this.options;
+    const laneStacks = await this.laneStacks();
+    if (laneStacks.length === 0) return;
+    const reads = redis.pipeline();
+    for (const laneStack of laneStacks) reads.hgetall(this.settingsKey(laneStack.settingsRef));
+    const settings = ((await reads.exec()) ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return parseSettings(value as Record<string, string>);
+    });
+    const records: string[][] = [];
+    laneStacks.forEach((laneStack, i) => {
+      for (const kind of ALARM_KINDS) {
+        const name = alarmNameOf(laneStack, kind);
+        const verdict = name && this.verdict(kind, laneStack, settings[i]!, now);
+        if (name && verdict && verdict !== 'pending') records.push(this.recordArgs(name, laneStack, verdict));
+      }
+    });
+    await this.recordStates(records);
+  }
+
+  /** The keys and arguments of RECORD_STATE_SCRIPT for an alarm's verdict. */
+  private recordArgs(name: string, laneStack: LaneStack, verdict: Exclude<Verdict, 'pending'>): string[] {
+    return [
+      this.key('alarm', name),
+      simAlarmEventsKey(this.options.prefix),
+      laneStack.stack.stackId,
+      verdict.state,
+      verdict.reason,
+      String(verdict.since),
+      String(STATE_TTL_SECONDS),
+      JSON.stringify(stateChangeEvent(name, verdict)),
+      String(EVENT_QUEUE_CAP),
+      verdict.value === undefined ? '' : String(verdict.value),
+      verdict.threshold === undefined ? '' : String(verdict.threshold),
+    ];
+  }
+
+  /** Runs RECORD_STATE_SCRIPT for each, in one pipeline, by its hash (the whole script only where Redis does not have it). */
+  private async recordStates(records: string[][]): Promise<unknown[]> {
+    if (records.length === 0) return [];
+    const { redis } = this.options;
+    const bySha = redis.pipeline();
+    for (const args of records) bySha.evalsha(RECORD_STATE_SHA, 2, ...args);
+    const results = (await bySha.exec()) ?? [];
+    const missing = results.flatMap(([error], i) => (error && /NOSCRIPT/.test(error.message) ? [i] : []));
+    const answers = results.map(([error, value]) => (error && !/NOSCRIPT/.test(error.message) ? Promise.reject(error) : value));
+    if (missing.length > 0) {
+      const whole = redis.pipeline();
+      for (const i of missing) whole.eval(RECORD_STATE_SCRIPT, 2, ...records[i]!);
+      ((await whole.exec()) ?? []).forEach(([error, value], j) => (answers[missing[j]!] = error ? Promise.reject(error) : value));
+    }
+    return Promise.all(answers);
   }
 
   async settings(ref: SimLaneRef): Promise<LaneHealthSettings> {
@@ -308,7 +369,9 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   async targetHealth(targetGroupArn: string): Promise<TargetGroupHealth | undefined> {
     await this.options.faults?.check('elbv2', 'DescribeTargetHealth');
-    const laneStack = (await this.laneStacks()).find((l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
+    // A target group's name does not say its stack; which stack published it was seen on an earlier read.
+    const seen = this.stackOfTargetGroup.get(targetGroupArn);
+    const laneStack = await this.findLaneStack(seen ? [seen] : [], (l) => l.stack.outputs.TargetGroupArn === targetGroupArn);
     if (!laneStack) return undefined;
     return this.targetsOf(laneStack, await this.settings(laneStack.settingsRef), this.options.clock.now());
   }
@@ -323,13 +386,19 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     await this.options.faults?.check('cloudwatch', 'DescribeAlarms');
     const now = this.options.clock.now();
     const found = new Map<string, AlarmView>();
-    for (const laneStack of await this.laneStacks()) {
-      const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
-      if (!wanted) continue;
-      for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
-        found.set(alarm.name, withoutKind(alarm));
+    const evaluate = async (laneStacks: LaneStack[]): Promise<void> => {
+      for (const laneStack of laneStacks) {
+        const wanted = ALARM_KINDS.some((kind) => names.includes(alarmNameOf(laneStack, kind) ?? ''));
+        if (!wanted) continue;
+        for (const alarm of await this.evaluateLane(laneStack, await this.settings(laneStack.settingsRef), now)) {
+          found.set(alarm.name, withoutKind(alarm));
+        }
       }
-    }
+    };
+    // The stacks the names say (the templates name alarms `{service}-{env}-{lane}-…`), and every
+    // stack only if that leaves a name unanswered.
+    await evaluate(await this.laneStacks(names.flatMap((name) => stackOfAlarm(name) ?? [])));
+    if (names.some((name) => !found.has(name))) await evaluate(await this.laneStacks());
     return { alarms: names.flatMap((name) => found.get(name) ?? []), missing: names.filter((name) => !found.has(name)) };
   }
 
@@ -350,7 +419,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
 
   async describeService(cluster: string, service: string): Promise<EcsServiceView | undefined> {
     const clusterName = cluster.slice(cluster.lastIndexOf('/') + 1);
-    const laneStack = (await this.laneStacks()).find((l) => {
+    // The templates name the ECS service `{service}-{env}-{lane}` and its stack `app-{service}-{env}-{lane}`.
+    const laneStack = await this.findLaneStack([`app-${service}`], (l) => {
       const name = l.stack.outputs.ServiceName || `${l.ref.service}-${l.ref.env}-${l.ref.lane}`;
       const laneCluster = l.stack.outputs.ClusterName;
       return name === service && (!laneCluster || laneCluster === clusterName);
@@ -402,7 +472,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     // A canary takes a failure armed for its source lane: it deploys that lane's release.
     const armedKey = this.key('ecs-fail', laneId(laneStack.settingsRef));
     const failedKey = this.key('ecs-failed', laneStack.stack.stackId, String(startedAt));
-    const reason = (await this.options.redis.eval(BIND_FAILURE_SCRIPT, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
+    const reason = (await BIND_FAILURE_SCRIPT.run(this.options.redis, 2, armedKey, failedKey, String(startedAt), String(STATE_TTL_SECONDS))) as string | null;
     return reason ?? undefined;
   }
 
@@ -412,10 +482,11 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
    * The lane (and canary) stacks that exist now; on the way, forgets the settings of lanes deleted
    * since they were made (not a canary's: the settings it follows are its source lane's).
    */
-  private async laneStacks(): Promise<LaneStack[]> {
+  private async laneStacks(stackNames?: readonly string[]): Promise<LaneStack[]> {
     const lanes: LaneStack[] = [];
-    for (const stack of await this.options.stacks.list({ includeDeleted: true })) {
+    for (const stack of await this.listStacks(stackNames)) {
       if (stack.family !== 'lane' && stack.family !== 'canary') continue;
+      if (stack.outputs.TargetGroupArn) this.stackOfTargetGroup.set(stack.outputs.TargetGroupArn, stack.stackName);
       const canary = stack.family === 'canary';
       const { ServiceName: service, Env: env, DesiredCount } = stack.parameters;
       const lane = canary ? CANARY_LANE : stack.parameters.Lane;
@@ -434,6 +505,23 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
       lanes.push({ ref, settingsRef, stack, desired, createdAt });
     }
     return lanes;
+  }
+
+  /** Every stack, or only those named (the port calls' own stacks: a call costs what it asks, not what the account holds). */
+  private async listStacks(stackNames?: readonly string[]): Promise<SimStackListing[]> {
+    const { stacks } = this.options;
+    if (!stackNames) return stacks.list({ includeDeleted: true });
+    if (stackNames.length === 0) return [];
+    if (stacks.listNamed) return stacks.listNamed(stackNames, { includeDeleted: true });
+    return (await stacks.list({ includeDeleted: true })).filter((stack) => stackNames.includes(stack.stackName));
+  }
+
+  /**
+   * The first lane stack that `matches`, looked for among the stacks named first, then among all (a
+   * name guessed wrong, or a stack named otherwise, costs a full read, never a wrong answer).
+   */
+  private async findLaneStack(stackNames: readonly string[], matches: (laneStack: LaneStack) => boolean): Promise<LaneStack | undefined> {
+    return (await this.laneStacks(stackNames)).find(matches) ?? (await this.laneStacks()).find(matches);
   }
 
   /** Drops the lane's settings unless one was made after its stack was deleted (for the lane to come). */
@@ -489,24 +577,8 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
         }
         continue;
       }
-      const event = JSON.stringify(stateChangeEvent(name, verdict));
-      const updatedAt = Number(
-        await this.options.redis.eval(
-          RECORD_STATE_SCRIPT,
-          2,
-          key,
-          simAlarmEventsKey(this.options.prefix),
-          laneStack.stack.stackId,
-          verdict.state,
-          verdict.reason,
-          String(verdict.since),
-          String(STATE_TTL_SECONDS),
-          event,
-          String(EVENT_QUEUE_CAP),
-          verdict.value === undefined ? '' : String(verdict.value),
-          verdict.threshold === undefined ? '' : String(verdict.threshold),
-        ),
-      );
+      const [updated] = await this.recordStates([this.recordArgs(name, laneStack, verdict)]);
+      const updatedAt = Number(updated);
       const alarm: SimLaneAlarm = { kind, name, state: verdict.state, reason: verdict.reason, updatedAt };
       if (verdict.value !== undefined) alarm.value = verdict.value;
       if (verdict.threshold !== undefined) alarm.threshold = verdict.threshold;
@@ -602,6 +674,15 @@ function deploymentId(stackId: string, startedAt: number): string {
 
 function runningTasks(laneStack: LaneStack, settings: LaneHealthSettings): number {
   return Math.max(0, laneStack.desired - Math.min(settings.unhealthyTargets, laneStack.desired));
+}
+
+/** The templates name a lane's alarms `{service}-{env}-{lane}-{suffix}`, its stack `app-{service}-{env}-{lane}`. */
+const ALARM_SUFFIXES = ['-5xx-rate', '-unhealthy-hosts', '-tasks-below-desired'];
+
+/** The stack an alarm name says, if it has a template's suffix. */
+function stackOfAlarm(alarmName: string): string | undefined {
+  const suffix = ALARM_SUFFIXES.find((s) => alarmName.endsWith(s));
+  return suffix ? `app-${alarmName.slice(0, -suffix.length)}` : undefined;
 }
 
 function alarmNameOf(laneStack: LaneStack, kind: LaneAlarmKind): string | undefined {

@@ -25,7 +25,7 @@
 // back `recorded`, `already-decided` (answered first) or `invalid-token` (expired, not waiting, a
 // token of another execution), with the same errors the AWS adapter throws for the rest.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
@@ -36,7 +36,9 @@ import {
   type ApprovalDecision,
   type ApprovalOutcome,
   type ExecutionStatus,
+  type ExecutionSummary,
   type ExecutionView,
+  type ListExecutionsOptions,
   type PendingApproval,
   type PipelinesPort,
   type StageStatus,
@@ -103,7 +105,7 @@ export type SimExecutionSummary = ExecutionView & {
 };
 
 export interface SimPipelinesOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;
@@ -125,6 +127,11 @@ export interface SimPipelinesOptions {
   /** The simulated ECR the app pipelines' Build actions push their images to (none: images are not recorded). */
   images?: Pick<SimImages, 'push'>;
 }
+
+/** ListPipelineExecutions' page size. */
+const LIST_PAGE_SIZE = 100;
+/** Summaries kept per pipeline (CodePipeline keeps 12 months; a sim needs the running ones). */
+const SUMMARIES_KEPT = 2_000;
 
 export class SimPipelines implements PipelinesPort {
   private readonly templates: SimTemplates;
@@ -182,6 +189,7 @@ export class SimPipelines implements PipelinesPort {
       // Checked by settle() from its start on; each check says when the next one is needed.
       .zadd(this.key('active'), record.startedAt, candidate)
       .exec();
+    await this.writeSummaries(pipelineName, [{ executionId: candidate, status: 'InProgress', startedAt: record.startedAt, lastUpdatedAt: record.startedAt }]);
     return { executionId: candidate };
   }
 
@@ -194,6 +202,43 @@ export class SimPipelines implements PipelinesPort {
     const now = this.options.clock.now();
     await this.settle(now);
     return (await this.evaluate(record, info, now)).view;
+  }
+
+  /**
+   * Like ListPipelineExecutions, and cheap: settle() writes each execution's summary when it looks at
+   * it (which it does exactly when the execution's state is due to change), so a list reads the
+   * stored summaries of the executions asked for and evaluates none.
+   */
+  async listExecutions(pipelineName: string, { startedSince }: ListExecutionsOptions = {}): Promise<ExecutionSummary[]> {
+    await this.options.faults?.check('codepipeline', 'ListPipelineExecutions', pipelineName);
+    if (!this.info(pipelineName)) throw new PipelineNotFoundError(pipelineName);
+    const { redis } = this.options;
+    await this.settle(this.options.clock.now());
+    const ids =
+      startedSince === undefined
+        ? await redis.zrevrange(this.key('summary-index', pipelineName), 0, LIST_PAGE_SIZE - 1)
+        : await redis.zrevrangebyscore(this.key('summary-index', pipelineName), '+inf', startedSince);
+    if (ids.length === 0) return [];
+    const raws = await redis.hmget(this.key('summaries', pipelineName), ...ids);
+    return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as ExecutionSummary);
+  }
+
+  /** Stores executions' list lines, keeping the newest SUMMARIES_KEPT of the pipeline. */
+  private async writeSummaries(pipelineName: string, summaries: ExecutionSummary[]): Promise<void> {
+    if (summaries.length === 0) return;
+    const { redis } = this.options;
+    const index = this.key('summary-index', pipelineName);
+    const hash = this.key('summaries', pipelineName);
+    const transaction = redis.multi();
+    for (const summary of summaries) {
+      transaction.hset(hash, summary.executionId, JSON.stringify(summary)).zadd(index, String(summary.startedAt ?? 0), summary.executionId);
+    }
+    const [, , ...rest] = (await transaction.zcard(index).exec()) ?? [];
+    const count = Number(rest.at(-1)?.[1] ?? 0);
+    if (count > SUMMARIES_KEPT) {
+      const dropped = await redis.zrange(index, '0', String(count - SUMMARIES_KEPT - 1));
+      if (dropped.length > 0) await redis.multi().zrem(index, ...dropped).hdel(hash, ...dropped).exec();
+    }
   }
 
   /** Makes `stage` of the pipeline's next execution fail (the sandbox's "fail next run" control). */
@@ -343,7 +388,10 @@ export class SimPipelines implements PipelinesPort {
     const raws = await redis.mget(...ids.map((id) => this.key('execution', id)));
     const due = new Map<string, { record: SimExecutionRecord; info: SimPipelineInfo; at: number }>();
     const probe = async (record: SimExecutionRecord, info: SimPipelineInfo) => {
-      const { view, pendingDeployAt, nextCheckAt } = await this.evaluate(record, info, now, { left: 0 });
+      const { view, pendingDeployAt, nextCheckAt, lastChangeAt } = await this.evaluate(record, info, now, { left: 0 });
+      await this.writeSummaries(record.pipelineName, [
+        { executionId: record.executionId, status: view.status, ...(view.statusSummary ? { statusSummary: view.statusSummary } : {}), startedAt: record.startedAt, lastUpdatedAt: lastChangeAt },
+      ]);
       if (pendingDeployAt !== undefined) due.set(record.executionId, { record, info, at: pendingDeployAt });
       else due.delete(record.executionId);
       if (TERMINAL.has(view.status) || nextCheckAt === undefined) await redis.zrem(this.key('active'), record.executionId);
@@ -375,7 +423,14 @@ export class SimPipelines implements PipelinesPort {
     info: SimPipelineInfo,
     now: number,
     budget: StepBudget = { left: Number.POSITIVE_INFINITY },
-  ): Promise<{ view: ExecutionView; pendingApproval?: SimExecutionSummary['pendingApproval']; pendingDeployAt?: number; nextCheckAt?: number }> {
+  ): Promise<{
+    view: ExecutionView;
+    pendingApproval?: SimExecutionSummary['pendingApproval'];
+    pendingDeployAt?: number;
+    nextCheckAt?: number;
+    /** When the execution's state last changed: the start of the action it is at, or when it ended. */
+    lastChangeAt: number;
+  }> {
     const scale = this.options.timeScale;
     const link = this.options.consoleUrl ? `${this.options.consoleUrl}/sim/executions/${record.executionId}` : undefined;
     let cursor = record.startedAt;
@@ -432,7 +487,9 @@ export class SimPipelines implements PipelinesPort {
         } else {
           const outcome = await this.deployAction(record, info, cursor, failing, now, budget);
           pendingDeployAt = outcome.pendingAt;
-          nextCheckAt = outcome.pendingAt ?? outcome.recheckAt;
+          // A started stack operation ends at a known moment: settle() must look then, or the
+          // execution's list line (listExecutions) would stay at its Deploy forever.
+          nextCheckAt = outcome.pendingAt ?? outcome.recheckAt ?? (outcome.endsAt !== undefined && now < outcome.endsAt ? outcome.endsAt : undefined);
           detail = outcome.detail;
           if (outcome.endsAt === undefined || now < outcome.endsAt) {
             inProgress = true;
@@ -457,6 +514,7 @@ export class SimPipelines implements PipelinesPort {
       pendingApproval,
       pendingDeployAt,
       nextCheckAt,
+      lastChangeAt: cursor,
     };
   }
 

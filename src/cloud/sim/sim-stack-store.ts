@@ -2,11 +2,15 @@
 // process (and the sandbox console) sees the same stacks. One record per stack with its latest
 // operations; the answers already given per client request token (CloudFormation's idempotency);
 // failures armed for a stack's next operation; and one lock for the whole account.
+// Besides, per service/env ALB listener, the stacks that ever asked for a rule on it: a deploy checks
+// its rule's priority against that listener's rules only, not against every stack of the account.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import { LanebotError } from '../../errors';
+import { laneRuleOf } from './sim-lane-rules';
 import type { OperationRecord } from './sim-stack-operation';
 import type { StackRecord } from './sim-stack-state';
+import { LuaScript } from '../../state/lua-script';
 
 /** How long a stack's state is kept after its last operation. */
 const RECORD_TTL_SECONDS = 30 * 24 * 3600;
@@ -16,10 +20,10 @@ const OPERATIONS_KEPT = 10;
 const LOCK_MS = 5_000;
 
 /** Releases the account lock only if we still hold it. */
-const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const RELEASE_SCRIPT = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 export class SimStackStore {
-  constructor(private readonly options: { redis: Redis; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; /** Key prefix of the simulated account, e.g. `lanebot:sim`. */ prefix: string }) {}
 
   private key(...parts: string[]): string {
     return [this.options.prefix, 'cfn', ...parts].join(':');
@@ -49,11 +53,38 @@ export class SimStackStore {
   async save(record: StackRecord, op: OperationRecord): Promise<void> {
     record.seq = op.seq;
     record.operations = [...record.operations, op].slice(-OPERATIONS_KEPT);
-    await this.options.redis
+    const multi = this.options.redis
       .multi()
       .set(this.key('stack', record.stackName), JSON.stringify(record), 'EX', RECORD_TTL_SECONDS)
-      .sadd(this.key('stacks'), record.stackName)
-      .exec();
+      .sadd(this.key('stacks'), record.stackName);
+    for (const listener of listenersOf(record.stackName, op)) multi.sadd(this.key('listener', listener), record.stackName);
+    await multi.exec();
+  }
+
+  /**
+   * The records of every stack that ever asked for a rule on the service/env's listener (whether it
+   * holds one now is for the caller to tell from its state). Stacks saved before this index existed
+   * are indexed once, on the first call of the process.
+   */
+  async loadListener(service: string, env: string): Promise<StackRecord[]> {
+    await (this.indexed ??= this.indexListeners());
+    const names = await this.options.redis.smembers(this.key('listener', `${service}/${env}`));
+    return (await this.loadMany(names)).filter((record): record is StackRecord => record !== undefined);
+  }
+
+  private indexed?: Promise<void>;
+
+  private async indexListeners(): Promise<void> {
+    const { redis } = this.options;
+    const marker = this.key('listener-index');
+    if ((await redis.exists(marker)) === 1) return;
+    const multi = redis.multi();
+    for (const record of await this.loadAll()) {
+      for (const op of record.operations) {
+        for (const listener of listenersOf(record.stackName, op)) multi.sadd(this.key('listener', listener), record.stackName);
+      }
+    }
+    await multi.set(marker, '1').exec();
   }
 
   /** What a call with this client request token answered first, if any. */
@@ -95,7 +126,17 @@ export class SimStackStore {
     try {
       return await fn();
     } finally {
-      await redis.eval(RELEASE_SCRIPT, 1, lockKey, token);
+      await RELEASE_SCRIPT.run(redis, 1, lockKey, token);
     }
   }
+}
+
+/** The listeners (`service/env`) whose rules the operation's configurations ask for. */
+function listenersOf(stackName: string, op: OperationRecord): Set<string> {
+  const listeners = new Set<string>();
+  for (const config of [op.before, op.after, op.live]) {
+    const rule = config && laneRuleOf(stackName, config.parameters);
+    if (rule) listeners.add(`${rule.service}/${rule.env}`);
+  }
+  return listeners;
 }

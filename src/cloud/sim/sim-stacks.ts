@@ -19,7 +19,7 @@
 // left in place, the listener rule among them if it came after); deleting again finishes the job.
 // Where the AWS adapter (aws/cloudformation.adapter.ts) turns CloudFormation's answers into port
 // values, this answers the same situations with the same values.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { Clock } from '../../clock';
 import {
   isStackOperationFinished,
@@ -77,7 +77,7 @@ export type SimStackListing = StackView & {
 };
 
 export interface SimStacksOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix of the simulated account, e.g. `lanebot:sim`. */
   prefix: string;
   clock: Clock;
@@ -310,9 +310,22 @@ export class SimStacks implements StacksPort {
 
   /** Every stack of the simulated account (deleted ones with `includeDeleted`), by name. */
   async list(options: { includeDeleted?: boolean } = {}): Promise<SimStackListing[]> {
+    return this.listingOf(await this.store.loadAll(), options);
+  }
+
+  /** The stacks named (deleted ones with `includeDeleted`; none for a name never created), by name: one round trip for those only. */
+  async listNamed(stackNames: readonly string[], options: { includeDeleted?: boolean } = {}): Promise<SimStackListing[]> {
+    const records = await this.store.loadMany([...new Set(stackNames)]);
+    return this.listingOf(
+      records.filter((record): record is StackRecord => record !== undefined),
+      options,
+    );
+  }
+
+  private listingOf(records: StackRecord[], options: { includeDeleted?: boolean }): SimStackListing[] {
     const now = this.options.clock.now();
     const listing: SimStackListing[] = [];
-    for (const record of await this.store.loadAll()) {
+    for (const record of records) {
       const state = stateAt(record, now);
       if (!state || (!state.exists && !options.includeDeleted)) continue;
       const { failureReasons: _, ...outcome } = outcomeOf(record.stackName, state.op);
@@ -344,7 +357,7 @@ export class SimStacks implements StacksPort {
   async listenerRules(service: string, env: string): Promise<SimListenerRule[]> {
     const now = this.options.clock.now();
     const rules: SimListenerRule[] = [];
-    for (const record of await this.store.loadAll()) {
+    for (const record of await this.store.loadListener(service, env)) {
       const state = stateAt(record, now);
       const held = state && heldRule(record.stackName, state);
       if (!held || held.service !== service || held.env !== env) continue;
@@ -398,7 +411,7 @@ export class SimStacks implements StacksPort {
     const had = before && laneRuleOf(stackName, before.parameters);
     if (had && had.priority === wanted.priority) return undefined; // the stack's own rule, unchanged
     const held: LaneRule[] = [];
-    for (const other of await this.store.loadAll()) {
+    for (const other of await this.store.loadListener(wanted.service, wanted.env)) {
       if (other.stackName === stackName) continue;
       const state = stateAt(other, at);
       const rule = state && heldRule(other.stackName, state);

@@ -1,5 +1,6 @@
 // Step: run a pipeline execution to its end. Starts the operation's pipeline (`params.pipeline`)
-// with the kind's variables, then polls the execution, keeping the record's stages and the thread's
+// with the kind's variables, then follows the execution (woken by the pipeline watch when it moved,
+// operations/pipeline-watch.ts, or polling it every interval without one), keeping the record's stages and the thread's
 // root message current and saying in the thread when a stage fails. The operation id is the
 // execution's idempotency token: a retried start returns the execution the first try started.
 import { isTerminal, type ExecutionStatus, type StageView } from '../../cloud/pipelines.port';
@@ -60,6 +61,10 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         return result;
       };
 
+      // Read before the execution: what this read accounts for (pipeline-watch.ts). A Redis fault
+      // here is the job's to retry, as any other.
+      const watch = deps.pipelineWatch;
+      const seen = watch ? await watch.listed(pipeline, op.executionId) : '';
       let view;
       try {
         view = await deps.cloud.pipelines.getExecution(pipeline, op.executionId);
@@ -84,10 +89,14 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         await deps.lanes.touch(op, deps.clock.now());
       }
       if (isTerminal(view.status)) {
+        await watch?.forget(pipeline, op.executionId);
         return view.status === 'Succeeded' ? next({ progress: {} }) : end(statusForExecution(view.status));
       }
       if (changed) await deps.narrator.refreshRoot(op.id);
-      return wait(deps.pollIntervalMs, failures > 0 ? { progress: { failures: 0 } } : undefined);
+      // Followed by the watch, the job sleeps until the execution moves (the watch wakes it), or
+      // until the recheck as a safety net; else it polls every interval.
+      await watch?.noteRead({ pipeline, executionId: op.executionId, operationId: op.id, seen, since: op.startedAt ?? deps.clock.now() });
+      return wait(watch ? watch.recheckMs : deps.pollIntervalMs, failures > 0 ? { progress: { failures: 0 } } : undefined);
     },
   };
 }

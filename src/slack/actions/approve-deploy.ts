@@ -83,7 +83,7 @@ export async function checkApprover(click: Click<ApprovalValue>, deps: ActionDep
   if (!op?.approval || op.channel !== click.channelId) return refused(':warning: That approval request is no longer known to lanebot (or belongs to another channel).');
   const approval = op.approval;
   if (approval.state !== 'pending' || op.status !== 'awaiting_approval') return refused(closedText(op), op);
-  if (deps.clock.now() >= approval.expiresAt) return refused(`:hourglass: This approval request expired; nothing was started. Run \`/lane deploy ${op.lane} ${op.params.branch ?? '<branch>'}\` again to ask anew.`, op);
+  if (deps.clock.now() >= approval.expiresAt) return refused(`:hourglass: This approval request expired; nothing was started. Run \`${commandAgain(op)}\` again to ask anew.`, op);
   // Said first: whoever asked learns why their own click does not count, approver or not.
   if (!approval.allowSelfApproval && click.principal.userId === op.requester) {
     return refused(`:no_entry: You asked for this ${op.kind}, so you cannot approve it yourself: another approver (${mentionAll(approval.approvers)}) must.`, op);
@@ -93,20 +93,48 @@ export async function checkApprover(click: Click<ApprovalValue>, deps: ActionDep
   return { ok: true, op };
 }
 
+/** The command that asks for the same operation again (deploy, promote, rollback, canary). */
+function commandAgain(op: OperationRecord): string {
+  switch (op.kind) {
+    case 'promote':
+      return `/lane promote ${op.params.from ?? '<lane>'}${op.lane === 'default' ? '' : ` --to ${op.lane}`}`;
+    case 'canary':
+      return `/lane promote ${op.params.from ?? '<lane>'} --canary`;
+    case 'rollback':
+      return `/lane rollback ${op.lane}`;
+    default:
+      return `/lane deploy ${op.lane} ${op.params.branch ?? '<branch>'}`;
+  }
+}
+
+/** "the deploy of `release/1.2` to lane gray", "the canary of lane gray's release to lane default". */
+function subjectText(op: OperationRecord): string {
+  const to = `lane *${op.lane}* of ${op.service}/${op.env}`;
+  switch (op.kind) {
+    case 'promote':
+    case 'canary':
+      return `the ${op.kind} of lane *${op.params.from ?? '?'}*'s release to ${to}`;
+    case 'rollback':
+      return `the rollback of ${to} to release ${op.params.from ?? '?'}`;
+    default:
+      return `the ${op.kind} of \`${op.params.branch ?? ''}\` to ${to}`;
+  }
+}
+
 /** What a click on a request that is no longer pending is told. */
 export function closedText(op: OperationRecord): string {
   const approval = op.approval!;
   switch (approval.state) {
     case 'approved':
-      return `:white_check_mark: This deploy was already approved by ${approvedBy(approval).map((a) => mention(a.user)).join(', ')}.`;
+      return `:white_check_mark: This ${op.kind} was already approved by ${approvedBy(approval).map((a) => mention(a.user)).join(', ')}.`;
     case 'rejected':
-      return `:no_entry: This deploy was already rejected by ${mention(approval.rejectedBy ?? '')}.`;
+      return `:no_entry: This ${op.kind} was already rejected by ${mention(approval.rejectedBy ?? '')}.`;
     case 'expired':
       return ':hourglass: This approval request expired; nothing was started.';
     case 'superseded':
-      return ':fast_forward: A newer deploy request to this lane replaced this one; approve that one instead.';
+      return `:fast_forward: A newer request to this lane replaced this ${op.kind}; approve that one instead.`;
     default:
-      return `:warning: This deploy is ${op.status}; there is nothing to approve.`;
+      return `:warning: This ${op.kind} is ${op.status}; there is nothing to approve.`;
   }
 }
 
@@ -126,9 +154,9 @@ export const approveDeployButton: ButtonModule<ApprovalValue> = {
     switch (outcome) {
       case 'approved':
         await deps.resume(op.id);
-        return { outcome: 'accepted', reply: `:white_check_mark: Approved: the ${op.kind} of \`${op.params.branch}\` to lane *${op.lane}* of ${op.service}/${op.env} starts now.`, detail: 'approved', scope };
+        return { outcome: 'accepted', reply: `:white_check_mark: Approved: ${subjectText(op)} starts now.`, detail: 'approved', scope };
       case 'counted':
-        return { outcome: 'accepted', reply: ':white_check_mark: Your approval is counted; the deploy starts once enough approvers have approved.', detail: 'approval counted', scope };
+        return { outcome: 'accepted', reply: `:white_check_mark: Your approval is counted; the ${op.kind} starts once enough approvers have approved.`, detail: 'approval counted', scope };
       case 'already':
         return { outcome: 'refused', reply: `:information_source: You approved this ${op.kind} already.`, detail: 'approved twice', scope };
       case 'expired':

@@ -2,7 +2,7 @@
 // replayed request (same signature) or a Slack retry of a delivery already taken is answered
 // without acting.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../state/redis-connection';
 import type { RedisKeys } from '../../state/keys';
 
 export interface RequestLedger {
@@ -17,7 +17,7 @@ export interface RequestLedger {
 export class RedisRequestLedger implements RequestLedger {
   /** Only SET is used. */
   constructor(
-    private readonly redis: Pick<Redis, 'set'>,
+    private readonly redis: Pick<RedisClient, 'set'>,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -19,6 +19,7 @@ export const TEMPLATE_FILES = [
   'pipelines/app-pipeline.yaml',
   'iam/pipeline-stack-role.yaml',
   'lanebot-alarm-events.yaml',
+  'lanebot-pipeline-events.yaml',
   'lanebot-service.yaml',
 ] as const;
 export type TemplateFile = (typeof TEMPLATE_FILES)[number];

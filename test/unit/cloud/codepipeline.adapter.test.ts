@@ -4,6 +4,7 @@ import {
   GetPipelineCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
   PipelineExecutionNotFoundException,
   PipelineNotFoundException,
   ApprovalAlreadyCompletedException,
@@ -262,6 +263,49 @@ describe('getExecution', () => {
 
     expect(cp.commandCalls(GetPipelineCommand)).toHaveLength(1);
     expect(cp.commandCalls(GetPipelineExecutionCommand)).toHaveLength(2);
+  });
+});
+
+describe('listExecutions', () => {
+  const summary = (id: string, status: PipelineExecutionStatus, start: number, update: number) => ({
+    pipelineExecutionId: id,
+    status,
+    startTime: at(start),
+    lastUpdateTime: at(update),
+  });
+
+  it('reads one page of the newest executions into summaries (status, start, last update)', async () => {
+    cp.on(ListPipelineExecutionsCommand).resolves({
+      pipelineExecutionSummaries: [summary('e3', 'InProgress', 30, 40), { ...summary('e2', 'Failed', 20, 25), statusSummary: 'Build failed' }],
+      nextToken: 'page-2',
+    });
+    const list = await adapter().listExecutions(PIPELINE);
+    expect(list).toEqual([
+      { executionId: 'e3', status: 'InProgress', startedAt: at(30).getTime(), lastUpdatedAt: at(40).getTime() },
+      { executionId: 'e2', status: 'Failed', statusSummary: 'Build failed', startedAt: at(20).getTime(), lastUpdatedAt: at(25).getTime() },
+    ]);
+    // Without startedSince one page is enough: one call per pipeline per poll.
+    expect(cp.commandCalls(ListPipelineExecutionsCommand)).toHaveLength(1);
+    expect(cp.commandCalls(ListPipelineExecutionsCommand)[0]!.args[0].input).toEqual({ pipelineName: PIPELINE, maxResults: 100, nextToken: undefined });
+  });
+
+  it('pages back until it passes startedSince, and no further', async () => {
+    cp.on(ListPipelineExecutionsCommand, { pipelineName: PIPELINE, maxResults: 100, nextToken: undefined }).resolves({
+      pipelineExecutionSummaries: [summary('e4', 'InProgress', 40, 41), summary('e3', 'InProgress', 30, 31)],
+      nextToken: 'p2',
+    });
+    cp.on(ListPipelineExecutionsCommand, { pipelineName: PIPELINE, maxResults: 100, nextToken: 'p2' }).resolves({
+      pipelineExecutionSummaries: [summary('e2', 'Succeeded', 20, 21), summary('e1', 'Succeeded', 10, 11)],
+      nextToken: 'p3',
+    });
+    const list = await adapter().listExecutions(PIPELINE, { startedSince: at(25).getTime() });
+    expect(list.map((e) => e.executionId)).toEqual(['e4', 'e3', 'e2', 'e1']);
+    expect(cp.commandCalls(ListPipelineExecutionsCommand)).toHaveLength(2);
+  });
+
+  it('maps a missing pipeline to PIPELINE_NOT_FOUND', async () => {
+    cp.on(ListPipelineExecutionsCommand).rejects(sdkError('PipelineNotFoundException', 400));
+    await expect(adapter().listExecutions(PIPELINE)).rejects.toMatchObject({ code: 'PIPELINE_NOT_FOUND' });
   });
 });
 

@@ -165,6 +165,88 @@ describe('SimFaults', () => {
   });
 });
 
+describe('SimFaults watching for faults being armed', () => {
+  /** A bot process's SimFaults on its own connection, watching, with its LPOPs counted. */
+  async function watchedProcess(): Promise<{ faults: SimFaults; lpops: () => number; stop: () => Promise<void> }> {
+    const redis = new Redis(REDIS_URL);
+    const lpop = jest.spyOn(redis, 'lpop');
+    const watched = new SimFaults({ redis, prefix: `${db.prefix}:sim` });
+    await watched.watch();
+    return {
+      faults: watched,
+      lpops: () => lpop.mock.calls.length,
+      stop: async () => {
+        await watched.close();
+        redis.disconnect();
+      },
+    };
+  }
+
+  /** Calls until one fails (the arming message travels on another connection), at most `limit` calls. */
+  async function callsUntilFault(f: SimFaults, limit = 500): Promise<LanebotError | undefined> {
+    for (let i = 0; i < limit; i++) {
+      const error = await f.check('ecr', 'DescribeImages').then(() => undefined, (e: unknown) => e as LanebotError);
+      if (error) return error;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return undefined;
+  }
+
+  it('asks Redis once per service, then not again while nothing is armed', async () => {
+    const bot = await watchedProcess();
+    try {
+      await bot.faults.check('codepipeline', 'GetPipelineExecution', 'api-staging');
+      await bot.faults.check('cloudformation', 'DescribeStacks', 'app-x');
+      expect(bot.lpops()).toBe(2);
+      for (let i = 0; i < 50; i++) {
+        await bot.faults.check('codepipeline', 'GetPipelineExecution', 'api-staging');
+        await bot.faults.check('cloudformation', 'DescribeStacks', 'app-x');
+      }
+      expect(bot.lpops()).toBe(2);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('fails the next calls when another process arms a fault, and goes quiet again once they are taken', async () => {
+    const bot = await watchedProcess();
+    try {
+      await bot.faults.check('ecr', 'DescribeImages');
+      // The sandbox (another process, another connection) arms two faults.
+      await faults().inject({ service: 'ecr', fault: 'throttled', count: 2 });
+      expect(await callsUntilFault(bot.faults)).toMatchObject({ code: 'AWS_THROTTLED' });
+      await expect(bot.faults.check('ecr', 'DescribeImages')).rejects.toMatchObject({ code: 'AWS_THROTTLED' });
+      await bot.faults.check('ecr', 'DescribeImages');
+      const lpopsWhenEmpty = bot.lpops();
+      for (let i = 0; i < 20; i++) await bot.faults.check('ecr', 'DescribeImages');
+      expect(bot.lpops()).toBe(lpopsWhenEmpty);
+      expect(await faults().pending()).toEqual([]);
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('consumes faults armed before it started watching', async () => {
+    await faults().inject({ service: 'elbv2', fault: 'unavailable' });
+    const bot = await watchedProcess();
+    try {
+      await expect(bot.faults.check('elbv2', 'DescribeTargetHealth')).rejects.toMatchObject({ code: 'AWS_ERROR', retryable: true });
+      await expect(bot.faults.check('elbv2', 'DescribeTargetHealth')).resolves.toBeUndefined();
+    } finally {
+      await bot.stop();
+    }
+  });
+
+  it('after close asks Redis on every call again', async () => {
+    const bot = await watchedProcess();
+    await bot.faults.check('ecr', 'DescribeImages');
+    await bot.faults.close();
+    await faults().inject({ service: 'ecr', fault: 'access-denied' });
+    await expect(bot.faults.check('ecr', 'DescribeImages')).rejects.toMatchObject({ code: 'AWS_ACCESS_DENIED' });
+    await bot.stop();
+  });
+});
+
 describe('the simulated ports consume armed faults', () => {
   it.each<[SimFaultKind]>([['throttled'], ['access-denied'], ['unavailable']])('SimPipelines: %s on StartPipelineExecution and GetPipelineExecution', async (fault) => {
     const f = faults();

@@ -372,6 +372,37 @@ describe('SimLaneHealth over the simulated stacks', () => {
     expect(states.alarms.every((a) => a.state === 'OK')).toBe(true);
   });
 
+  it("answers a lane's ECS service, target health and alarms from that lane's stack, not from every stack of the account", async () => {
+    const sim = new SimStacks({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1 });
+    const lanes = ['gray', 'blue', 'green'];
+    for (const [i, lane] of lanes.entries()) {
+      await sim.deployStack({
+        stackName: `app-user-api-dev-${lane}`,
+        templateBody: 'Resources:\n  Placeholder:\n    Type: AWS::CloudFormation::WaitConditionHandle\n',
+        parameters: { ServiceName: 'user-api', Env: 'dev', Lane: lane, ImageUri: `repo/user-api:${lane}`, RulePriority: String(10 + i), DesiredCount: '2' },
+        clientRequestToken: `create-${lane}`,
+      });
+    }
+    t = T0 + 30 * MIN;
+    const h = new SimLaneHealth({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1, stacks: sim });
+    const blue = (await sim.describeStack('app-user-api-dev-blue'))!;
+    const list = jest.spyOn(sim, 'list');
+    const listNamed = jest.spyOn(sim, 'listNamed');
+
+    const service = await h.describeService(`arn:aws:ecs:sim-1:000000000000:cluster/${blue.outputs.ClusterName}`, 'user-api-dev-blue');
+    expect(service).toMatchObject({ serviceName: 'user-api-dev-blue', desiredCount: 2, runningCount: 2 });
+    expect(await h.targetHealth(blue.outputs.TargetGroupArn!)).toMatchObject({ healthy: 2 });
+    const alarms = await h.alarmStates([blue.outputs.ErrorRateAlarmName!, blue.outputs.RunningTasksAlarmName!]);
+    expect(alarms).toMatchObject({ missing: [], alarms: [{ name: 'user-api-dev-blue-5xx-rate', state: 'OK' }, { name: 'user-api-dev-blue-tasks-below-desired', state: 'OK' }] });
+    expect(list).not.toHaveBeenCalled();
+    expect(listNamed.mock.calls.map(([names]) => names)).toEqual([['app-user-api-dev-blue'], ['app-user-api-dev-blue'], ['app-user-api-dev-blue', 'app-user-api-dev-blue']]);
+
+    // A name no stack has: the whole account is read, and the answer is still "no such thing".
+    await expect(h.describeService('cluster/dev', 'user-api-dev-nope')).resolves.toBeUndefined();
+    await expect(h.alarmStates(['someone-elses-alarm'])).resolves.toEqual({ alarms: [], missing: ['someone-elses-alarm'] });
+    expect(list).toHaveBeenCalledTimes(2);
+  });
+
   it('forgets a deleted lane: gone from the list, and its settings do not carry over to a lane of the same name', async () => {
     const sim = new SimStacks({ redis: db.redis, prefix: `${db.prefix}:sim`, clock, timeScale: 1 });
     const input = {

@@ -759,3 +759,57 @@ describe('simPipelineCatalog', () => {
     expect(SIM_APP_STAGES.map((s) => s.name)).toEqual(['Source', 'Approval', 'Build', 'Deploy']);
   });
 });
+
+describe('SimPipelines.listExecutions', () => {
+  const line = async (pipelines: SimPipelines, id: string, pipelineName = PIPELINE) => (await pipelines.listExecutions(pipelineName)).find((e) => e.executionId === id);
+
+  it('lists the newest executions first, each moving with its stages without anyone reading it', async () => {
+    const pipelines = sim();
+    const first = await start(pipelines, 'main', 'a');
+    t += 10_000;
+    const second = await start(pipelines, 'main', 'b', PIPELINE, { LANE: 'beta' });
+    const listed = await pipelines.listExecutions(PIPELINE);
+    expect(listed.map((e) => e.executionId)).toEqual([second, first]);
+    expect(listed[1]).toEqual({ executionId: first, status: 'InProgress', startedAt: T0, lastUpdatedAt: T0 });
+
+    // Each action boundary moves the line: AppSource → InfraSource → Build → Deploy → done.
+    t = T0 + 12_000;
+    expect(await line(pipelines, first)).toMatchObject({ status: 'InProgress', lastUpdatedAt: T0 + 12_000 });
+    t = T0 + SOURCE_MS + 1_000;
+    expect(await line(pipelines, first)).toMatchObject({ status: 'InProgress', lastUpdatedAt: T0 + SOURCE_MS });
+    t = T0 + SOURCE_MS + BUILD_MS + 1_000;
+    expect(await line(pipelines, first)).toMatchObject({ status: 'InProgress', lastUpdatedAt: T0 + SOURCE_MS + BUILD_MS });
+    // The Deploy's stack operation ends without a getExecution in between: the list still sees it.
+    t = T0 + TOTAL_MS + 60_000;
+    expect(await line(pipelines, first)).toMatchObject({ status: 'Succeeded' });
+    expect(await line(pipelines, second)).toMatchObject({ status: 'Succeeded' });
+    expect((await pipelines.getExecution(PIPELINE, first)).status).toBe('Succeeded');
+  });
+
+  it('shows a failure with its summary, and an approval answered', async () => {
+    const pipelines = sim();
+    const failing = await start(pipelines, 'feature/sim-fail-build');
+    const approving = await start(pipelines, 'main', 'p', PROTECTED_PIPELINE);
+    t = T0 + SOURCE_MS + BUILD_MS + 1_000;
+    expect(await line(pipelines, failing)).toMatchObject({ status: 'Failed', statusSummary: expect.stringContaining('Build') });
+    const waiting = await line(pipelines, approving, PROTECTED_PIPELINE);
+    expect(waiting).toMatchObject({ status: 'InProgress', lastUpdatedAt: T0 + SOURCE_MS });
+    await pipelines.approve(approving, false, 'not today');
+    expect(await line(pipelines, approving, PROTECTED_PIPELINE)).toMatchObject({ status: 'Failed' });
+  });
+
+  it('reaches back to startedSince, and to the newest 100 without it', async () => {
+    const pipelines = sim();
+    const ids: string[] = [];
+    for (let i = 0; i < 105; i++) {
+      ids.push(await start(pipelines, 'main', `tok-${i}`, PIPELINE, { LANE: `l${i}` }));
+      t += 1_000;
+    }
+    expect(await pipelines.listExecutions(PIPELINE)).toHaveLength(100);
+    const back = await pipelines.listExecutions(PIPELINE, { startedSince: T0 });
+    expect(back).toHaveLength(105);
+    expect(back.at(-1)?.executionId).toBe(ids[0]);
+    expect(await pipelines.listExecutions(PIPELINE, { startedSince: T0 + 103_000 })).toHaveLength(2);
+    expect(await pipelines.listExecutions(OTHER_PIPELINE)).toEqual([]);
+  });
+});

@@ -548,6 +548,37 @@ describe('SimStacks delete and listener rules', () => {
     ]);
   });
 
+  it("checks a rule's priority against its own listener's stacks only, and indexes stacks recorded before that index existed", async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 5 }));
+    // As an account recorded by an older simulator: no listener index yet.
+    const indexKeys = await db.redis.keys(`${db.prefix}:sim:cfn:listener*`);
+    expect(indexKeys.length).toBeGreaterThan(0);
+    await db.redis.del(...indexKeys);
+    await deployed(stacks, lane('gray', { priority: 6, service: 'orders' }));
+
+    // A process started on that account indexes it once: the old stack still holds its priority.
+    const fresh = sim();
+    let start = t;
+    const blue = await fresh.deployStack(lane('blue', { priority: 5 }));
+    if (blue.kind !== 'started') throw new Error('not started');
+    t = start + CREATE_MS;
+    await expect(fresh.progress('app-user-api-dev-blue', blue.eventCursor)).resolves.toMatchObject({ status: 'ROLLBACK_COMPLETE' });
+
+    // From then on only the stacks of the deploy's own listener are read for the check.
+    const mget = jest.spyOn(db.redis, 'mget');
+    start = t;
+    const green = await fresh.deployStack(lane('green', { priority: 5 }));
+    const read = mget.mock.calls.flat().map(String);
+    mget.mockRestore();
+    expect(read.some((key) => key.endsWith(':stack:app-user-api-dev-gray'))).toBe(true);
+    expect(read.some((key) => key.endsWith(':stack:app-orders-dev-gray'))).toBe(false);
+    if (green.kind !== 'started') throw new Error('not started');
+    t = start + CREATE_MS;
+    await expect(fresh.progress('app-user-api-dev-green', green.eventCursor)).resolves.toMatchObject({ status: 'ROLLBACK_COMPLETE' });
+    await expect(fresh.listenerRules('orders', 'dev')).resolves.toMatchObject([{ priority: 6, lane: 'gray' }]);
+  });
+
   it('fails an update that moves the rule to a priority in use, keeping the old one', async () => {
     const stacks = sim();
     await deployed(stacks, lane('gray', { priority: 1 }));
