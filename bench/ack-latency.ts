@@ -24,7 +24,7 @@ import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'n
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { Redis } from 'ioredis';
-import type { RedisClient } from '../src/state/redis-connection';
+import type { RedisClient } from '../src/redis/redis-connection';
 import { parseConfig, readEnvOptions } from '../src/config';
 import { createLanebot, type Lanebot } from '../src/lanebot';
 import { deleteKeysWithPrefix } from '../src/state/keys';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors';
-import { parseRedisTarget } from './state/redis-target';
+import { parseRedisTarget } from './redis/redis-target';
 import { DEFAULT_CANARY_STEPS, stepsProblem, type CanarySettings } from './domain/canary';
 import type { ExpiryWindow } from './domain/expiry';
 import { DEFAULT_LANE, defaultPipelineName, validateScopeName, type LaneRef, type Scope } from './domain/names';

@@ -63,8 +63,8 @@ import {
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { keyPrefixFor, RedisKeys } from './state/keys';
-import { connectRedis, type RedisClient } from './state/redis-connection';
-import { redisTargetOf } from './state/redis-target';
+import { connectRedis, type RedisClient } from './redis/redis-connection';
+import { redisTargetOf } from './redis/redis-target';
 import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
 import { OperationStore } from './state/operation-store';

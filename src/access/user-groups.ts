@@ -6,7 +6,7 @@
 //
 // The copy never expires: a group whose refresh keeps failing keeps its last known members, so a
 // Slack outage does not lock approvers out. refreshedAt is recorded so that staleness is visible.
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import { describeCause } from '../errors';
 import { execOrThrow } from '../state/operation-store';

@@ -2,7 +2,7 @@
 // change of an operation. Each entry goes to a capped Redis stream for the whole bot, to a smaller
 // capped stream per service/env (what `/lane history` reads), and to the log as a pino line with
 // `audit: true` (what a log pipeline keeps for longer than Redis does).
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import type { Scope } from '../domain/names';
 import type { RedisKeys } from '../state/keys';

@@ -7,11 +7,11 @@
 //  - a post Slack refused with not_in_channel / channel_not_found / is_archived (the narrator).
 // Events arrive late, twice or out of order, so a fact only replaces one learnt earlier (by `at`).
 // `canPost` is one HGET: the command path may call it within its ack budget.
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../state/keys';
 import type { ChatPort } from './chat.port';
-import { LuaScript } from '../state/lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 export type CanPost = 'yes' | 'no' | 'unknown';
 

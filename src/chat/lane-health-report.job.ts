@@ -11,7 +11,7 @@
 // Posted once: the job claims the post in Redis before it calls Slack, gives the claim back when
 // the call surely did nothing (and throws, to be tried again), and keeps it after an ambiguous
 // outcome, so that a retry cannot post the report a second time.
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import { laneHealthReportText, type LaneHealthEntry } from './health-messages';
 import { ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatPort } from './chat.port';

@@ -51,7 +51,7 @@
 // pending, which covers the one gap a de-duplicated job id leaves: an entry added while the flush
 // job is completing.
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import { isFinished, LANEBOT_ACTOR, type OperationRecord } from '../domain/operation';
@@ -61,7 +61,7 @@ import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/opera
 import { ChannelMembership } from './channel-membership';
 import { CHANNEL_REFUSALS, ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
 import { cannotPostNotice, outcomeNotice, rootMessage, rootPlaceholder, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
-import { LuaScript } from '../state/lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 interface OutboxEntry {
   id: string;

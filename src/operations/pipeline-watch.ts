@@ -16,7 +16,7 @@
 // With PIPELINE_EVENTS_QUEUE_URL, CodePipeline's state-change events (EventBridge → SQS) wake the
 // followed executions' operations as they move (consume*), and the list poll runs less often as the
 // safety net for an event lost, late, or that found its job busy.
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import type { PipelineEventsPort } from '../cloud/pipeline-events.port';
 import type { ExecutionSummary, PipelinesPort } from '../cloud/pipelines.port';

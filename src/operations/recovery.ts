@@ -14,7 +14,7 @@ import { requestJobId, runJobId, type Queues } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
 import type { OperationStore } from '../state/operation-store';
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { OperationRunner } from './runner';
 
 /** How many times one operation's job is brought back before the operation is ended instead. */

@@ -25,7 +25,7 @@ import { DONE, later, runJobId, type OperationJobData, type Queues, type StepOut
 import type { RedisKeys } from '../state/keys';
 import type { LaneRegistry } from '../state/lane-registry';
 import { UNSTARTED_RETENTION_SECONDS, type OperationPatch, type OperationStore } from '../state/operation-store';
-import type { RedisClient } from '../state/redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { GateDeps } from './gates/gate-deps';
 import type { OperationRegistry } from './registry';
 import type { StepDeps } from './step';

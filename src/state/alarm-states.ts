@@ -12,10 +12,10 @@
 // Sending is claim → say → ack: `claim` turns what is due into a notice (with a sequence number)
 // and keeps it as `sending` until `ack`, so a process that dies in between leaves the notice to the
 // next one, which says it again under the same entry id (the narrator drops the copy).
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { AlarmState } from '../cloud/alarms.port';
 import type { RedisKeys } from './keys';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 /** What a thread is told about an alarm: its state now, and how it got there. */
 export interface AlarmNotice {

@@ -2,12 +2,12 @@
 // so the thread's root message renders it like any other state; every change is one Lua script on
 // that record, so two approvers clicking at once make one decision, and a click, an expiry and a
 // newer request racing each other leave exactly one outcome.
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { ApprovalState, OperationRecord } from '../domain/operation';
 import type { Scope } from '../domain/names';
 import type { RedisKeys } from './keys';
 import type { OperationStore } from './operation-store';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 // KEYS: record, scope's approvals index, lane's pending-approval pointer.
 // ARGV: approval JSON, op id, expiresAt, record key prefix, now.

@@ -12,8 +12,8 @@
 //
 // A single Redis keeps the plain prefix, so an upgrade finds the lanes, operations and queues it
 // left behind under the same names.
-import { isCluster, type RedisClient } from './redis-connection';
-import type { RedisTarget } from './redis-target';
+import { isCluster, type RedisClient } from '../redis/redis-connection';
+import type { RedisTarget } from '../redis/redis-target';
 import type { LaneRef, Scope } from '../domain/names';
 
 /** The key prefix of a bot: the configured one, hash-tagged when Redis is a cluster. */

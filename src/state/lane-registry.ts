@@ -13,13 +13,13 @@
 // `admit` lets an operation in, parks it, supersedes or refuses it, per its kind's admission policy;
 // `release` hands the slot to the waiting one and, for a delete, retires or restores the lane. The
 // indexes move in the same scripts. Both are safe to run again after a crash.
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { OperationRecord } from '../domain/operation';
 import { isOperationSlot, type LaneRef, type Scope } from '../domain/names';
 import { execOrThrow, type OperationStore } from './operation-store';
 import type { RedisKeys } from './keys';
 import { alarmNamesOf, type LaneResources } from '../domain/lane-resources';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 /**
  * How an operation takes its slot:

@@ -1,10 +1,10 @@
 // Operation records in Redis: one hash per operation, scalar fields as strings, structured fields
 // (params, stages, progress) as JSON. Status changes go through `transition`, a compare-and-set, so
 // "finish the operation" is safe to run twice.
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { OperationRecord, OperationRequest, OperationStatus } from '../domain/operation';
 import type { RedisKeys } from './keys';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 /** Operation records are kept this long after they are created (lane history, threads, audit). */
 export const OPERATION_RETENTION_SECONDS = 90 * 24 * 3600;

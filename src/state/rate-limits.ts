@@ -1,9 +1,9 @@
 // Rate limits on what queues work (commands and clicks), per Slack user and per channel, so a script
 // in a loop cannot queue thousands of operations. A fixed window per key, counted in one Lua script,
 // so every bot process shares the count.
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import type { RedisKeys } from './keys';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 /** N requests per window. */
 export interface RateLimit {

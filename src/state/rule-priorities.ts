@@ -4,11 +4,11 @@
 // pipeline as RULE_PRIORITY on every deploy of the lane. A deleted lane's priority is free again.
 // The last priority ALB allows is not a lane's: it is the canary's catch-all weighted rule
 // (templates/canary-stack.yaml), which must be evaluated after every lane rule.
-import type { RedisClient } from './redis-connection';
+import type { RedisClient } from '../redis/redis-connection';
 import { DEFAULT_LANE, type LaneRef } from '../domain/names';
 import { LanebotError } from '../errors';
 import type { RedisKeys } from './keys';
-import { LuaScript } from './lua-script';
+import { LuaScript } from '../redis/lua-script';
 
 /** ALB rule priorities run from 1 to 50000 per listener (the lowest number is evaluated first). */
 export const MAX_RULE_PRIORITY = 50_000;

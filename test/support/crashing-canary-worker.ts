@@ -4,8 +4,8 @@
 import pino from 'pino';
 import { parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
-import { connectRedis } from '../../src/state/redis-connection';
-import { redisTargetOf } from '../../src/state/redis-target';
+import { connectRedis } from '../../src/redis/redis-connection';
+import { redisTargetOf } from '../../src/redis/redis-target';
 import { CANARY_TEST_CONFIG } from './test-config';
 
 const env = readEnvOptions(process.env);

@@ -8,8 +8,8 @@ import { SimPipelines } from '../../src/cloud/sim/sim-pipelines';
 import { deliveryPlan, parseConfig, readEnvOptions } from '../../src/config';
 import { createLanebot } from '../../src/lanebot';
 import { keyPrefixFor } from '../../src/state/keys';
-import { connectRedis } from '../../src/state/redis-connection';
-import { redisTargetOf } from '../../src/state/redis-target';
+import { connectRedis } from '../../src/redis/redis-connection';
+import { redisTargetOf } from '../../src/redis/redis-target';
 import { systemClock } from '../../src/clock';
 import { TEST_CONFIG } from './harness';
 

@@ -3,7 +3,7 @@
 // Besides the ports it hands out the simulator's own controls (`sim`), which the sandbox and tests
 // drive: fail a run or a stack, answer an approval, set a lane's health, arm a fault. The traffic
 // figures (the metrics port) follow the same stacks and the lanes' health settings.
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 import type { CloudPorts } from '../cloud';
 import { SimAlarmEvents } from './sim-alarm-events';

@@ -7,11 +7,11 @@
 // lane (`evaluate`), as CloudWatch evaluates continuously. A long poll waits in short real-time
 // steps, never with a blocking Redis command: the connection is shared with everything else.
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 import { parseAlarmStateChange, type AlarmEventsPort, type AlarmStateChange } from '../alarm-events.port';
 import { realSleep } from '../aws/aws-call';
-import { LuaScript } from '../../state/lua-script';
+import { LuaScript } from '../../redis/lua-script';
 
 export interface SimAlarmEventsOptions {
   redis: RedisClient;

@@ -2,7 +2,7 @@
 // clock by a day") to reach what happens days later. The offset lives in Redis, so every process of
 // one sandbox agrees; each process reads it once a second and reads `now()` from memory, because
 // Clock.now() must stay synchronous and cheap.
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 
 /** How often a process picks up an offset another process set. */

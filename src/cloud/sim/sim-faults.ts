@@ -13,7 +13,7 @@
 //
 // What a fault throws is what the AWS adapter throws after its own handling: an SDK-shaped error
 // goes through the adapters' common mapping (aws-call.ts), so code, retryable flag and message match.
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
 import { SIM_ACCOUNT } from './sim-account';

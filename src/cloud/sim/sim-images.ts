@@ -7,13 +7,13 @@
 // to: the repository exists from then on, even once its images are gone), `tag:<tag>` → digest and
 // `digest:<digest>` → when it was pushed. A simulated build of the same tag yields the same digest,
 // as if builds were reproducible: a rebuild of a lane's commit is the image it already had.
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import { parseImageUri, pinnedImageUri, type EcrImageRef } from '../image-uri';
 import { LanebotError } from '../../errors';
 import { imageMissingReason, type ImageCheck, type ImageRegistryPort } from '../image-registry.port';
 import { sha256 } from './sim-account';
 import type { SimFaultCheck } from './sim-faults';
-import { LuaScript } from '../../state/lua-script';
+import { LuaScript } from '../../redis/lua-script';
 
 export interface SimImagesOptions {
   redis: RedisClient;

@@ -44,7 +44,7 @@
 // "CloudWatch Alarm State Change" event (EventBridge's shape) to a simulated queue, which
 // sim-alarm-events.ts reads like the SQS queue, so a change is emitted once whichever process saw it.
 import { createHash, randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 import type { AlarmState, AlarmStates, AlarmView, AlarmsPort } from '../alarms.port';
 import { ALARM_STATE_CHANGE_DETAIL_TYPE } from '../alarm-events.port';
@@ -55,7 +55,7 @@ import { SIM_ACCOUNT, SIM_REGION, simLaneStackName, type SimLaneRef } from './si
 import type { SimFaultCheck } from './sim-faults';
 import { CANARY_LANE } from './sim-stack-families';
 import type { SimStackListing } from './sim-stacks';
-import { LuaScript } from '../../state/lua-script';
+import { LuaScript } from '../../redis/lua-script';
 
 /** The simulated stacks this reads lane stacks from (SimStacks). */
 export interface SimLaneStacksSource {

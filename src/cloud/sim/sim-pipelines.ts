@@ -25,7 +25,7 @@
 // back `recorded`, `already-decided` (answered first) or `invalid-token` (expired, not waiting, a
 // token of another execution), with the same errors the AWS adapter throws for the rest.
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 import { LanebotError, PipelineNotFoundError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';

@@ -5,12 +5,12 @@
 // Besides, per service/env ALB listener, the stacks that ever asked for a rule on it: a deploy checks
 // its rule's priority against that listener's rules only, not against every stack of the account.
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import { LanebotError } from '../../errors';
 import { laneRuleOf } from './sim-lane-rules';
 import type { OperationRecord } from './sim-stack-operation';
 import type { StackRecord } from './sim-stack-state';
-import { LuaScript } from '../../state/lua-script';
+import { LuaScript } from '../../redis/lua-script';
 
 /** How long a stack's state is kept after its last operation. */
 const RECORD_TTL_SECONDS = 30 * 24 * 3600;

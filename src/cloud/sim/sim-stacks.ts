@@ -19,7 +19,7 @@
 // left in place, the listener rule among them if it came after); deleting again finishes the job.
 // Where the AWS adapter (aws/cloudformation.adapter.ts) turns CloudFormation's answers into port
 // values, this answers the same situations with the same values.
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { Clock } from '../../clock';
 import {
   isStackOperationFinished,

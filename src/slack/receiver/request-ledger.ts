@@ -2,7 +2,7 @@
 // replayed request (same signature) or a Slack retry of a delivery already taken is answered
 // without acting.
 import { createHash } from 'node:crypto';
-import type { RedisClient } from '../../state/redis-connection';
+import type { RedisClient } from '../../redis/redis-connection';
 import type { RedisKeys } from '../../state/keys';
 
 export interface RequestLedger {

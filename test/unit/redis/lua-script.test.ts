@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { LuaScript } from '../../../src/state/lua-script';
+import { LuaScript } from '../../../src/redis/lua-script';
 import { REDIS_URL } from '../../support/harness';
 
 let redis: Redis;

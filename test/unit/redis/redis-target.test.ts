@@ -1,5 +1,5 @@
 import { keyPrefixFor, RedisKeys } from '../../../src/state/keys';
-import { parseRedisTarget, redisTargetOf } from '../../../src/state/redis-target';
+import { parseRedisTarget, redisTargetOf } from '../../../src/redis/redis-target';
 
 describe('parseRedisTarget', () => {
   it.each([
