@@ -1,6 +1,7 @@
 // `npm run sandbox`'s entry point (src/sandbox/main.ts) started as its own process, for tests that
 // drive it from outside: the browser test and the console-API test.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REDIS_URL, waitFor } from './harness';
@@ -11,16 +12,38 @@ export interface SandboxProcess {
   stop(): Promise<void>;
 }
 
+/** A port the OS says is free now (it may be taken again before it is used: see the retry below). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /**
- * Starts the sandbox on random ports and waits for it to print its URL. Starting compiles the bot
+ * Starts the sandbox on two free ports and waits for it to print its URL. Starting compiles the bot
  * with tsx, which takes a while on a cold cache and a busy machine, hence the generous wait; if it
- * never comes, the error carries what the process printed.
+ * never comes, the error carries what the process printed. Other test files run at the same time and
+ * take ports too, so a port taken between the choice and the listen is tried again with new ones.
  */
 export async function startSandboxProcess(env: Record<string, string> = {}): Promise<SandboxProcess> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env);
+    } catch (error) {
+      if (attempt >= 3 || !(error as Error).message.includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnce(env: Record<string, string>): Promise<SandboxProcess> {
+  const port = await freePort();
+  let consolePort = await freePort();
+  while (consolePort === port) consolePort = await freePort();
   const tsx = pathToFileURL(require.resolve('tsx')).href;
   const child: ChildProcess = spawn(process.execPath, ['--import', tsx, join(__dirname, '../../src/sandbox/main.ts')], {
-    env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(port + 1), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(consolePort), REDIS_URL, SIM_TIME_SCALE: '300', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
