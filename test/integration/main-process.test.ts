@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { deletePrefix, REDIS_URL, waitFor } from '../support/harness';
 import { signSlackBody, slashCommandBody } from '../support/signed-request';
 import { SlackStub } from '../support/slack-stub';
+import { freePort } from '../support/free-port';
 
 const SECRET = 'main-process-secret';
 
@@ -25,7 +26,7 @@ describe('the lanebot process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lanebot-'));
     const config = join(dir, 'lanebot.yml');
     writeFileSync(config, 'services:\n  user-api: {}\nenvironments:\n  dev: { verify: { soak: 0s } }\nchannels:\n  C0USERAPIDEV: { service: user-api, env: dev }\n');
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     // tsx, resolved from the repository, runs the TypeScript entry point as `npm start` runs the build.
     const tsx = pathToFileURL(require.resolve('tsx')).href;

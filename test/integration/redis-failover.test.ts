@@ -9,6 +9,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { reconnectOnReadOnly } from '../../src/state/redis-failover';
 import { waitFor } from '../support/harness';
+import { freePort } from '../support/free-port';
 
 const PRIMARY = { host: '127.0.0.1', port: Number(new URL(process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379) };
 
@@ -36,13 +37,6 @@ async function startSwitchableFront(target: { host: string; port: number }): Pro
   return front;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('lanebot’s Redis connections after a failover', () => {
   let replica: ChildProcess;

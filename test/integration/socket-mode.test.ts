@@ -5,7 +5,6 @@
 // announced over the socket (subteam_members_changed), survives a `disconnect` (refresh_requested)
 // with the client reconnecting, has its pipeline approval clicked over the new connection, and runs
 // to its finished reply in the thread.
-import { createServer, type AddressInfo } from 'node:net';
 import { blockActionsPayload, type ClickedButton } from '../../src/sandbox/slack-signing';
 import { eventCallbackEnvelope, subteamMembersChangedEvent } from '../../src/sandbox/workspace/events-api';
 import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
@@ -14,6 +13,7 @@ import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/ha
 import { SlackStub, type StubMessage } from '../support/slack-stub';
 import { SocketModeSlack } from '../support/socket-mode-slack';
 import { TEST_CONFIG } from '../support/test-config';
+import { freePort } from '../support/free-port';
 
 const APP_TOKEN = 'xapp-1-A1-test';
 const CHANNEL = { id: 'C0USERAPIDEV', name: 'user-api-dev' };
@@ -144,14 +144,6 @@ describe('Socket Mode', () => {
   }, 60_000);
 });
 
-/** A TCP port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The button with `actionId` in a message's actions blocks, as a click reports it. */
 function buttonIn(message: StubMessage, actionId: string): ClickedButton | undefined {

@@ -1,10 +1,10 @@
 // `npm run sandbox`'s entry point (src/sandbox/main.ts) started as its own process, for tests that
 // drive it from outside: the browser test and the console-API test.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REDIS_URL, waitFor } from './harness';
+import { freePort } from './free-port';
 
 export interface SandboxProcess {
   /** The console's URL, without a trailing slash. */
@@ -12,14 +12,6 @@ export interface SandboxProcess {
   stop(): Promise<void>;
 }
 
-/** A port the OS says is free now (it may be taken again before it is used: see the retry below). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Starts the sandbox on two free ports and waits for it to print its URL. Starting compiles the bot
