@@ -1,74 +1,10 @@
-// PipelineEventsPort on SQS: long-polls the queue an EventBridge rule fills with CodePipeline state
-// changes (templates/lanebot-pipeline-events.yaml) and deletes handled messages in batches, as the
-// alarm events adapter (sqs-alarm-events.adapter.ts) does for its queue.
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { LanebotError } from '../../errors';
+// PipelineEventsPort on SQS: the queue an EventBridge rule fills with CodePipeline state changes
+// (templates/lanebot-pipeline-events.yaml), read by the shared event queue reader.
 import { parsePipelineExecutionChange, type PipelineEventsPort, type PipelineExecutionChange } from '../pipeline-events.port';
-import { callAws, type AwsCallOptions } from './aws-call';
+import { SqsEventQueue, type SqsEventQueueOptions } from './sqs-event-queue';
 
-export interface SqsPipelineEventsAdapterOptions extends AwsCallOptions {
-  client: SQSClient;
-  /** PIPELINE_EVENTS_QUEUE_URL. */
-  queueUrl: string;
-}
-
-/** ReceiveMessage answers at most 10 messages and waits at most 20 s; DeleteMessageBatch takes 10 entries. */
-const MAX_MESSAGES = 10;
-const MAX_WAIT_SECONDS = 20;
-const DELETE_BATCH = 10;
-
-export class SqsPipelineEventsAdapter implements PipelineEventsPort {
-  constructor(private readonly options: SqsPipelineEventsAdapterOptions) {}
-
-  async receive(maxMessages: number, waitSeconds: number, signal?: AbortSignal): Promise<PipelineExecutionChange[]> {
-    const { queueUrl } = this.options;
-    const output = await callAws(
-      'ReceiveMessage',
-      () =>
-        this.options.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: clamp(maxMessages, 1, MAX_MESSAGES),
-            WaitTimeSeconds: clamp(waitSeconds, 0, MAX_WAIT_SECONDS),
-          }),
-          // A stopping bot ends its long poll at once rather than wait out the 20 s.
-          signal ? { abortSignal: signal } : {},
-        ),
-      { ...this.options, service: 'sqs' },
-    );
-    const changes: PipelineExecutionChange[] = [];
-    const junk: string[] = [];
-    for (const message of output.Messages ?? []) {
-      if (!message.ReceiptHandle) continue;
-      const change = parsePipelineExecutionChange(message.Body ?? '', message.ReceiptHandle);
-      if (change) changes.push(change);
-      else junk.push(message.ReceiptHandle);
-    }
-    // Anything else on the queue (SQS's test event, a foreign event) would come back forever: drop it.
-    if (junk.length > 0) await this.acknowledge(junk);
-    return changes;
+export class SqsPipelineEventsAdapter extends SqsEventQueue<PipelineExecutionChange> implements PipelineEventsPort {
+  constructor(options: SqsEventQueueOptions) {
+    super(options, parsePipelineExecutionChange);
   }
-
-  async acknowledge(receipts: string[]): Promise<void> {
-    const { queueUrl } = this.options;
-    for (let start = 0; start < receipts.length; start += DELETE_BATCH) {
-      const entries = receipts.slice(start, start + DELETE_BATCH).map((handle, i) => ({ Id: String(start + i), ReceiptHandle: handle }));
-      const output = await callAws('DeleteMessageBatch', () => this.options.client.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries })), {
-        ...this.options,
-        service: 'sqs',
-      });
-      // A stale receipt (its message was received again since) means another receive owns it now:
-      // that one deletes it. Anything else is a fault worth retrying.
-      const failed = (output.Failed ?? []).filter((f) => f.Code !== 'ReceiptHandleIsInvalid');
-      if (failed.length > 0) {
-        throw new LanebotError('AWS_ERROR', `sqs:DeleteMessageBatch failed for ${failed.length} message(s) of ${queueUrl}: ${failed[0]!.Code ?? ''} ${failed[0]!.Message ?? ''}`.trim(), {
-          retryable: true,
-        });
-      }
-    }
-  }
-}
-
-function clamp(n: number, min: number, max: number): number {
-  return Math.min(max, Math.max(min, Math.floor(Number.isFinite(n) ? n : min)));
 }

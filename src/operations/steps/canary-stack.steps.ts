@@ -91,9 +91,6 @@ function retryOr(error: unknown, op: OperationRecord, deps: StepDeps, giveUp: (m
   return giveUp(isLanebotError(error) ? error.message : describeCause(error));
 }
 
-function canaryOf(op: OperationRecord): CanaryState | undefined {
-  return op.canary;
-}
 
 /**
  * Plans the canary from lane default's stack: the settings (a snapshot: a config change does not move
@@ -131,7 +128,7 @@ export const canaryPlanStep: OperationStep = {
 export const canaryCreateStep: OperationStep = {
   name: 'canary-create',
   async run(op, deps) {
-    const canary = canaryOf(op);
+    const canary = op.canary;
     if (!canary) return end('error', { error: 'the canary has no plan (its record lost its state)' });
     if (canary.outcome) return next();
     const now = deps.clock.now();
@@ -193,7 +190,7 @@ export function canaryResourcesOf(stackName: string, stackId: string, outputs: R
 export const canaryPromoteDefaultStep: OperationStep = {
   name: 'canary-promote-default',
   async run(op, deps) {
-    const canary = canaryOf(op);
+    const canary = op.canary;
     if (!canary || (canary.outcome !== 'passed' && canary.outcome !== 'promoted-now') || canary.promoted) return next();
     const now = deps.clock.now();
     const stackName = laneStackName({ ...op, lane: DEFAULT_LANE });
@@ -221,7 +218,7 @@ export const canaryPromoteDefaultStep: OperationStep = {
 export const canaryTrafficOffStep: OperationStep = {
   name: 'canary-traffic-off',
   async run(op, deps) {
-    const canary = canaryOf(op);
+    const canary = op.canary;
     if (!canary || canary.removed || canary.percent === 0) return next();
     const change: StackChange = { action: 'update-parameters', stackName: canaryStackName(op), parameters: weightsOf(0) };
     try {
@@ -243,7 +240,7 @@ export const canaryTrafficOffStep: OperationStep = {
 export const canaryRemoveStep: OperationStep = {
   name: 'canary-remove',
   async run(op, deps) {
-    const canary = canaryOf(op);
+    const canary = op.canary;
     if (!canary || canary.removed) return next();
     const now = deps.clock.now();
     const stackName = canaryStackName(op);
@@ -271,7 +268,7 @@ export const canaryRemoveStep: OperationStep = {
 export const canaryVerdictStep: OperationStep = {
   name: 'canary-verdict',
   async run(op) {
-    const canary = canaryOf(op);
+    const canary = op.canary;
     if (canary?.promoted) return next();
     const summary = canary?.reason ?? 'the canary did not complete';
     return end(canary?.outcome === 'aborted' ? 'cancelled' : 'failed', { statusSummary: summary });

@@ -12,7 +12,7 @@
 // window per call through the metrics port: from the step's start (or the previous window) to about two
 // minutes ago, because ALB metrics reach CloudWatch late. Every verdict, with its figures, goes into
 // the thread and the audit log. Between looks the job waits in the delayed set; the buttons wake it.
-import { canaryCheckText, canaryOutcomeText, canaryPausedText } from '../../chat/canary-messages';
+import { canaryCheckText, canaryOutcomeText, canaryPausedText, figuresText } from '../../chat/canary-messages';
 import { formatDuration } from '../../chat/messages';
 import { verifySettingsOf } from '../../config';
 import { analyseCanary, MAX_KEPT_CHECKS, METRICS_LAG_MS, weightsOf, type CanaryCheck, type CanaryState } from '../../domain/canary';
@@ -210,11 +210,11 @@ async function hold(op: OperationRecord, deps: StepDeps, canary: CanaryState, no
     lane: op.lane,
     operationId: op.id,
     channel: op.channel,
-    detail: `${canary.percent} %: canary ${figuresLine(canaryFigures)}; baseline ${figuresLine(baselineFigures)}${analysis.reasons.length ? `; ${analysis.reasons.join('; ')}` : ''}`,
+    detail: `${canary.percent} %: canary ${figuresText(canaryFigures)}; baseline ${figuresText(baselineFigures)}${analysis.reasons.length ? `; ${analysis.reasons.join('; ')}` : ''}`,
   });
 
   if (analysis.verdict === 'pass') {
-    const stages = withStage(op.stages, stage, { status: 'Succeeded', detail: `passed: ${figuresLine(canaryFigures)}` }, now);
+    const stages = withStage(op.stages, stage, { status: 'Succeeded', detail: `passed: ${figuresText(canaryFigures)}` }, now);
     if (last) return endTraffic(op, deps, { ...checked, phase: 'ended', outcome: 'passed' }, now, stages);
     const moved: CanaryState = { ...checked, phase: 'shift', index: canary.index + 1 };
     await show(op, deps, { canary: moved, stages });
@@ -271,7 +271,3 @@ async function endTraffic(op: OperationRecord, deps: StepDeps, canary: CanarySta
   return next(patch);
 }
 
-function figuresLine(f: { requests: number; errors5xx: number; errorRatePercent?: number; p99Ms?: number }): string {
-  const rate = f.errorRatePercent ?? (f.requests > 0 ? (100 * f.errors5xx) / f.requests : undefined);
-  return `${f.requests} req, ${rate === undefined ? '–' : `${rate.toFixed(2)} %`} 5xx, p99 ${f.p99Ms === undefined ? '–' : `${Math.round(f.p99Ms)} ms`}`;
-}
