@@ -9,11 +9,10 @@
 //    load generator that sends the signed slash commands and times their acks. In production Slack
 //    is remote; in a child process its memory and CPU are not counted as the bot's.
 //
-// Slack's limits enforced by the stand-in (429 with Retry-After beyond them, as Slack answers):
-//  - chat.postMessage: 1 per second per channel;
-//  - chat.update: 50 per minute per workspace (a sliding minute).
-// (Part N of issue 15 builds such limits into the test Slack stub; this minimal one lives here so the
-// bench does not depend on it.)
+// Slack's limits enforced by the stand-in: SLACK_LIMITS of src/sandbox/workspace/slack-rate-limits.ts,
+// the same token buckets the tests' Slack stub enforces (429 with Retry-After beyond them, as Slack
+// answers): chat.postMessage 1 per second per channel, chat.update 50 per minute per workspace, each
+// with the short burst Slack tolerates.
 //
 // Redis: by default a private redis-server on a free loopback port started by the bench (so INFO
 // commandstats counts the bot's commands only, not other work on a shared Redis); BENCH_REDIS_URL
@@ -27,30 +26,40 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import os from 'node:os';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { CloudPorts } from '../src/cloud/cloud';
 import { isTerminal } from '../src/cloud/pipelines.port';
 import { parseConfig, readEnvOptions } from '../src/config';
 import { isFinished, type OperationRecord } from '../src/domain/operation';
 import { createLanebot, type Lanebot } from '../src/lanebot';
+import { OPERATION_KINDS } from '../src/operations/kinds';
 import { Metrics } from '../src/metrics';
 import { startConsoleServer, type ConsoleServer } from '../src/sandbox/console-server';
 import { signSlackRequest, slashCommandBody } from '../src/sandbox/slack-signing';
-import { SlackWorkspace } from '../src/sandbox/slack-workspace';
+import { SLACK_LIMITS, SlackRateLimits, SlackWorkspace } from '../src/sandbox/slack-workspace';
 import type { WebApiResponse } from '../src/sandbox/workspace/types';
 import { deleteKeysWithPrefix } from '../src/state/keys';
+import { QUEUE_NAMES, type OperationJobData } from '../src/queue/queues';
 
 const SIGNING_SECRET = 'bench-signing-secret';
 const SERVICES = Array.from({ length: 10 }, (_, i) => `svc-${String(i + 1).padStart(2, '0')}`);
 const channelOf = (service: string): string => `C0${service.replace('-', '').toUpperCase()}`;
 const SIM_TIME_SCALE = Number(process.env.BENCH_SIM_TIME_SCALE ?? 100);
 const CONCURRENCY = 20;
-/** One N must settle within this (every deploy ended and every reply delivered), else the bench fails. */
-const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 10 * 60_000);
+/**
+ * One N must settle within this (every deploy ended and every reply and root edit delivered), else
+ * the bench fails. By default 10 minutes plus two chat.update slots per deploy: every root's final
+ * edit alone takes N × 1.2 s at Slack's 50 edits a minute.
+ */
+function runTimeoutMs(n: number): number {
+  return Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 10 * 60_000 + 2 * n * SLACK_LIMITS.updates.intervalMs);
+}
 /** Besides no thread left to narrate, the Slack stand-in has taken no call for this long. */
 const QUIET_MS = 2_000;
-const POST_INTERVAL_MS = 1_000;
-const UPDATES_PER_MINUTE = 50;
+/** Slack's pace the floor is computed with: one post per second per channel. */
+const POST_INTERVAL_MS = SLACK_LIMITS.postsPerChannel.intervalMs;
 
 const BENCH_CONFIG = `
 services:
@@ -85,59 +94,47 @@ type FromSlackSide =
 // ---------------------------------------------------------------------------------------------
 // Slack side.
 
-/** The sandbox's Slack stand-in with Slack's rate limits: 429 + Retry-After beyond them. */
-class RateLimitedWorkspace extends SlackWorkspace {
-  lastPostAt = new Map<string, number>();
-  updatesAt: number[] = [];
-  refused = 0;
+/**
+ * The sandbox's Slack stand-in enforcing Slack's rate limits (SLACK_LIMITS, the tests' stub's too:
+ * token buckets, 429 + Retry-After beyond them), recording the calls it accepted.
+ */
+class RecordingWorkspace extends SlackWorkspace {
   accepted: SlackCall[] = [];
   otherCalls: Record<string, number> = {};
   lastCallAt = 0;
 
   reset(): void {
-    this.lastPostAt.clear();
-    this.updatesAt = [];
-    this.refused = 0;
+    this.enforceRateLimits(new SlackRateLimits(SLACK_LIMITS));
     this.accepted = [];
     this.otherCalls = {};
+  }
+
+  get refused(): number {
+    return [...(this.rateLimits?.refused.values() ?? [])].reduce((a, b) => a + b, 0);
   }
 
   override handleWebApi(method: string, params: Record<string, unknown>): WebApiResponse {
     const now = Date.now();
     this.lastCallAt = now;
     const channel = String(params.channel ?? '');
-    if (method === 'chat.postMessage' && channel.startsWith('C')) {
-      const last = this.lastPostAt.get(channel);
-      if (last !== undefined && now - last < POST_INTERVAL_MS) return this.refuse(Math.ceil((last + POST_INTERVAL_MS - now) / 1000));
-    } else if (method === 'chat.update') {
-      this.updatesAt = this.updatesAt.filter((at) => now - at < 60_000);
-      if (this.updatesAt.length >= UPDATES_PER_MINUTE) return this.refuse(Math.ceil((this.updatesAt[0]! + 60_000 - now) / 1000));
-    }
     const response = super.handleWebApi(method, params);
     const body = response.body;
-    const ok = typeof body === 'object' && body.ok === true;
+    const ok = response.status === 200 && typeof body === 'object' && body.ok === true;
     if (ok && method === 'chat.postMessage' && channel.startsWith('C')) {
-      this.lastPostAt.set(channel, now);
       const threadTs = typeof params.thread_ts === 'string' ? params.thread_ts : undefined;
       this.accepted.push({ method, channel, ts: String((body as { ts?: unknown }).ts), threadTs, at: now });
     } else if (ok && method === 'chat.update') {
-      this.updatesAt.push(now);
       this.accepted.push({ method, channel, ts: String(params.ts), at: now });
-    } else {
+    } else if (response.status !== 429) {
       this.otherCalls[method] = (this.otherCalls[method] ?? 0) + 1;
     }
     return response;
-  }
-
-  private refuse(retryAfterSeconds: number): WebApiResponse {
-    this.refused++;
-    return { status: 429, headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) }, body: { ok: false, error: 'ratelimited' } };
   }
 }
 
 async function slackSide(): Promise<void> {
   const send = (message: FromSlackSide): void => void process.send!(message);
-  const workspace = new RateLimitedWorkspace({
+  const workspace = new RecordingWorkspace({
     users: [{ id: 'U0ALICE', name: 'alice' }],
     channels: SERVICES.map((s) => ({ id: channelOf(s), name: `${s}-dev` })),
   });
@@ -299,11 +296,124 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
 }
 
-async function totalCommands(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
-  let total = 0;
-  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
-  return total;
+// ---------------------------------------------------------------------------------------------
+// Redis commands, counted where the bot sends them (every ioredis connection of this process:
+// the bot's, BullMQ's, the simulator's), a pipeline's or transaction's commands one by one and a
+// Lua script as one command, as Redis bills them. Each command is put in one bucket:
+//  - `sim`: a key of the simulated account (`…:sim:…`): the simulator's cost, not the bot's;
+//  - `job:<queue>`: sent while a job of that queue is processed (its processor's async context:
+//    BullMQ's Worker.callProcessJob runs inside an AsyncLocalStorage), BullMQ's calls from inside
+//    the processor included (a step job moving itself to the delayed set);
+//  - `bullmq:<queue>`: a key of a BullMQ queue (`…:bull:<queue>:…`) outside any job: BullMQ's own
+//    work (fetching the next job, completing it; jobs added by the receiver);
+//  - `lanebot`: the rest (the receiver's ack path, the event-feed readers).
+// Besides, each run of an operation job is filed under the step it ran (the last one, when steps
+// that finish at once are chained in one run) with the commands it sent: what one step run costs.
+
+interface JobContext {
+  queue: string;
+  /** The operation step this run ran last, if any. */
+  step?: string;
+  /** Commands this run sent, the simulator's excepted, and of them BullMQ's (keys of a queue). */
+  commands: number;
+  bullmq: number;
+}
+
+interface StepTally {
+  runs: number;
+  commands: number;
+  bullmq: number;
+}
+
+const jobContext = new AsyncLocalStorage<JobContext>();
+/** The context of the bench's own reads (waiting for the run to settle): counted apart. */
+const BENCH_CONTEXT: JobContext = { queue: 'bench', commands: 0, bullmq: 0 };
+const commandCounts = new Map<string, number>();
+/** Per operation step: the job runs that ran it, and the commands those runs sent. */
+const stepTallies = new Map<string, StepTally>();
+
+function firstKey(name: string, args: unknown[]): string | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'evalsha' || lower === 'eval' || lower === 'evalsha_ro' || lower === 'eval_ro') return Number(args[1]) > 0 ? String(args[2]) : undefined;
+  return typeof args[0] === 'string' ? args[0] : Buffer.isBuffer(args[0]) ? args[0].toString() : undefined;
+}
+
+function bucketOf(name: string, args: unknown[]): string {
+  const job = jobContext.getStore();
+  if (job === BENCH_CONTEXT) return 'bench';
+  const key = firstKey(name, args);
+  if (key?.includes(':sim:')) return 'sim';
+  const bull = key && /:bull:([^:]+):/.exec(key);
+  if (job) {
+    job.commands++;
+    if (bull) job.bullmq++;
+    return `job:${job.queue}`;
+  }
+  return bull ? `bullmq:${bull[1]}` : 'lanebot';
+}
+
+function countRedisCommands(): void {
+  const send = Redis.prototype.sendCommand;
+  Redis.prototype.sendCommand = function (this: Redis, command: Parameters<typeof send>[0], stream?: Parameters<typeof send>[1]) {
+    const bucket = bucketOf(command.name, command.args);
+    commandCounts.set(bucket, (commandCounts.get(bucket) ?? 0) + 1);
+    return send.call(this, command, stream);
+  } as typeof send;
+  // callProcessJob is protected: BullMQ calls it for every job it hands to a processor.
+  const worker = Worker.prototype as unknown as { callProcessJob: (this: Worker, ...args: unknown[]) => Promise<unknown> };
+  const callProcessJob = worker.callProcessJob;
+  worker.callProcessJob = function (this: Worker, ...args: unknown[]) {
+    const context: JobContext = { queue: this.name, commands: 0, bullmq: 0 };
+    // A request job records, admits and audits the operation before its first step: filed apart.
+    const request = (args[0] as Job<OperationJobData>).data.kind === 'request';
+    return jobContext.run(context, () => callProcessJob.apply(this, args)).finally(() => {
+      if (context.queue !== QUEUE_NAMES.operations) return;
+      const step = `${request ? 'request, then ' : ''}${context.step ?? 'no step'}`;
+      const tally = stepTallies.get(step) ?? { runs: 0, commands: 0, bullmq: 0 };
+      stepTallies.set(step, { runs: tally.runs + 1, commands: tally.commands + context.commands, bullmq: tally.bullmq + context.bullmq });
+    });
+  };
+  // Which step a run ran: each step notes its name in the job's context.
+  for (const spec of OPERATION_KINDS) {
+    for (const step of spec.steps) {
+      const run = step.run.bind(step);
+      (step as { run: typeof run }).run = (op, deps) => {
+        const context = jobContext.getStore();
+        if (context) context.step = step.name;
+        return run(op, deps);
+      };
+    }
+  }
+}
+
+interface Counts {
+  commands: Map<string, number>;
+  steps: Map<string, StepTally>;
+}
+
+function snapshotCounts(): Counts {
+  return { commands: new Map(commandCounts), steps: new Map(stepTallies) };
+}
+
+function countsSince(before: Counts): Counts {
+  const commands = new Map<string, number>();
+  for (const [bucket, count] of commandCounts) commands.set(bucket, count - (before.commands.get(bucket) ?? 0));
+  const steps = new Map<string, StepTally>();
+  for (const [step, tally] of stepTallies) {
+    const was = before.steps.get(step) ?? { runs: 0, commands: 0, bullmq: 0 };
+    steps.set(step, { runs: tally.runs - was.runs, commands: tally.commands - was.commands, bullmq: tally.bullmq - was.bullmq });
+  }
+  return { commands, steps };
+}
+
+/** Job runs per queue, from the bot's own lanebot_jobs_total. */
+async function jobRuns(metrics: Metrics): Promise<Map<string, number>> {
+  const runs = new Map<string, number>();
+  for (const value of (await metrics.jobs.get()).values) {
+    const queue = String(value.labels.queue);
+    runs.set(queue, (runs.get(queue) ?? 0) + value.value);
+  }
+  return runs;
 }
 
 async function operationRecords(bot: Lanebot, prefix: string): Promise<OperationRecord[]> {
@@ -333,14 +443,54 @@ interface RunFigures {
   portCallsPerPoll: number;
   pipelineReadsPerPoll: number;
   topCalls: string;
+  /** The bot's Redis commands (all but the simulator's) per deploy, and the simulator's. */
   redisPerDeploy: number;
+  simRedisPerDeploy: number;
+  /** Per poll step (a run of a deploy's pipeline-execution step): every command it cost, and BullMQ's alone. */
+  redisPerStep: number;
+  bullmqPerStep: number;
+  stepRuns: number;
+  redisBuckets: string;
+  redisSteps: string;
   rssPeakMb: number;
+  /** The V8 heap in use at its peak (part of the RSS). */
+  heapPeakMb: number;
   ackP99: number;
   wallS: number;
   /** Deploys whose lag could be measured (a thread reply after the pipeline's end seen). */
   lagSamples: number;
   posts: number;
   updates: number;
+}
+
+/** The step whose runs are the poll steps: a running deploy's job, woken while its pipeline runs. */
+const POLL_STEP = 'pipeline-execution';
+
+function redisFigures(n: number, counts: Counts, jobRuns: number): Pick<RunFigures, 'redisPerDeploy' | 'simRedisPerDeploy' | 'redisPerStep' | 'bullmqPerStep' | 'stepRuns' | 'redisBuckets' | 'redisSteps'> {
+  const of = (bucket: string) => counts.commands.get(bucket) ?? 0;
+  const bot = [...counts.commands].filter(([bucket]) => bucket !== 'sim' && bucket !== 'bench').reduce((sum, [, count]) => sum + count, 0);
+  // BullMQ's work for a run outside the processor (fetching the job, and on average its share of
+  // adding and completing jobs), the same for every run of the queue.
+  const bullmqOutside = of(`bullmq:${QUEUE_NAMES.operations}`) / Math.max(1, jobRuns);
+  const perRun = (tally: StepTally) => ({ all: tally.commands / tally.runs + bullmqOutside, bullmq: tally.bullmq / tally.runs + bullmqOutside });
+  const poll = counts.steps.get(POLL_STEP);
+  const pollFigures = poll && poll.runs > 0 ? perRun(poll) : { all: NaN, bullmq: NaN };
+  return {
+    redisPerDeploy: bot / n,
+    simRedisPerDeploy: of('sim') / n,
+    redisPerStep: pollFigures.all,
+    bullmqPerStep: pollFigures.bullmq,
+    stepRuns: poll?.runs ?? 0,
+    redisBuckets: [...counts.commands]
+      .filter(([bucket, count]) => bucket !== 'bench' && count > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([bucket, count]) => `${bucket} ${(count / n).toFixed(1)}`)
+      .join(', '),
+    redisSteps: [...counts.steps]
+      .filter(([, tally]) => tally.runs > 0)
+      .map(([step, tally]) => `${step} ${tally.runs} runs ${perRun(tally).all.toFixed(1)} (BullMQ ${perRun(tally).bullmq.toFixed(1)})`)
+      .join(', '),
+  };
 }
 
 async function runOnce(n: number, slack: SlackSideProcess, redisUrl: string): Promise<RunFigures> {
@@ -359,27 +509,35 @@ async function runOnce(n: number, slack: SlackSideProcess, redisUrl: string): Pr
     LANEBOT_REDIS_PREFIX: prefix,
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
   });
+  const metrics = new Metrics();
   const bot = createLanebot(env, parseConfig(BENCH_CONFIG, 'bench config'), {
-    metrics: new Metrics(),
+    metrics,
     wrapCloud: (cloud) => countingCloud(cloud, counts, started),
   });
   const stats = new Redis(redisUrl);
   let rssPeak = 0;
-  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+  let heapPeak = 0;
+  const rssTimer = setInterval(() => {
+    const memory = process.memoryUsage();
+    rssPeak = Math.max(rssPeak, memory.rss);
+    heapPeak = Math.max(heapPeak, memory.heapUsed);
+  }, 100);
   try {
     const botUrl = `http://127.0.0.1:${await bot.start()}`;
     slack.tell({ type: 'reset' });
-    const commandsBefore = await totalCommands(stats);
+    const commandsBefore = snapshotCounts();
+    const runsBefore = await jobRuns(metrics);
     const burst = await slack.ask<Extract<FromSlackSide, { type: 'burst-done' }>>({ type: 'burst', target: botUrl, n });
     if (burst.failures.length > 0) throw new Error(`slash commands failed: ${burst.failures.join('; ')}`);
 
     // Wait for every deploy to end and the narration to drain (the stand-in quiet for QUIET_MS).
-    const deadline = t0 + RUN_TIMEOUT_MS;
+    const deadline = t0 + runTimeoutMs(n);
     let ops: OperationRecord[] = [];
     let waitingFor = 'the deploys';
-    for (;;) {
+    // The bench's own reads run in a context of their own, so they are not counted as the bot's.
+    await jobContext.run(BENCH_CONTEXT, async () => { for (;;) {
       if (Date.now() > deadline) {
-        throw new Error(`N=${n}: not settled within ${RUN_TIMEOUT_MS / 1000} s (${ops.filter((op) => isFinished(op.status)).length} of ${ops.length} deploys ended; ${waitingFor})`);
+        throw new Error(`N=${n}: not settled within ${runTimeoutMs(n) / 1000} s (${ops.filter((op) => isFinished(op.status)).length} of ${ops.length} deploys ended; ${waitingFor})`);
       }
       await sleep(1_000);
       ops = await operationRecords(bot, prefix);
@@ -391,8 +549,9 @@ async function runOnce(n: number, slack: SlackSideProcess, redisUrl: string): Pr
       const threadsPending = await bot.redis.zcard(bot.keys.narratePending);
       if (threadsPending === 0 && narrate.waiting === 0 && narrate.active === 0 && Date.now() - report.lastCallAt >= QUIET_MS) break;
       waitingFor = `${threadsPending} threads with replies to send, narrate queue ${JSON.stringify(narrate)}, last Slack call ${Date.now() - report.lastCallAt} ms ago`;
-    }
-    const commandsAfter = await totalCommands(stats);
+    } });
+    const commands = countsSince(commandsBefore);
+    const runsAfter = await jobRuns(metrics);
     const report = await slack.ask<Extract<FromSlackSide, { type: 'report' }>>({ type: 'report' });
 
     // The thread of each reply ts, and each thread's last reply / each root's last edit.
@@ -449,8 +608,9 @@ async function runOnce(n: number, slack: SlackSideProcess, redisUrl: string): Pr
       portCallsPerPoll: totalCalls / polls,
       pipelineReadsPerPoll: pipelineReads / polls,
       topCalls: [...counts].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${v}`).join(', '),
-      redisPerDeploy: (commandsAfter - commandsBefore) / n,
+      ...redisFigures(n, commands, (runsAfter.get(QUEUE_NAMES.operations) ?? 0) - (runsBefore.get(QUEUE_NAMES.operations) ?? 0)),
       rssPeakMb: rssPeak / 2 ** 20,
+      heapPeakMb: heapPeak / 2 ** 20,
       ackP99: percentile(burst.acksMs, 99),
       wallS: (Date.now() - t0) / 1000,
       lagSamples: lags.length,
@@ -466,7 +626,7 @@ async function runOnce(n: number, slack: SlackSideProcess, redisUrl: string): Pr
 }
 
 function printFigures(rows: RunFigures[]): void {
-  const header = ['N', 'lag p50/p99 s', 'floor s', 'p99/floor', '429s', 'port calls/deploy/poll', 'pipeline reads/deploy/poll', 'Redis cmds/deploy', 'RSS peak MB', 'ack p99 ms', 'wall s'];
+  const header = ['N', 'lag p50/p99 s', 'floor s', 'p99/floor', '429s', 'port calls/deploy/poll', 'pipeline reads/deploy/poll', 'Redis cmds/deploy', 'Redis cmds/poll step (BullMQ)', 'RSS peak MB', 'ack p99 ms', 'wall s'];
   const lines = rows.map((r) => [
     String(r.n),
     `${r.lagP50.toFixed(1)} / ${r.lagP99.toFixed(1)}`,
@@ -476,6 +636,7 @@ function printFigures(rows: RunFigures[]): void {
     r.portCallsPerPoll.toFixed(2),
     r.pipelineReadsPerPoll.toFixed(2),
     r.redisPerDeploy.toFixed(0),
+    `${r.redisPerStep.toFixed(1)} (${r.bullmqPerStep.toFixed(1)})`,
     r.rssPeakMb.toFixed(0),
     r.ackP99.toFixed(0),
     r.wallS.toFixed(0),
@@ -488,7 +649,8 @@ function printFigures(rows: RunFigures[]): void {
   for (const r of rows) {
     console.log(
       `N=${r.n}: deploys ${JSON.stringify(r.ended)}; lag measured for ${r.lagSamples}; root's final edit lag p50/p99 ${r.rootLagP50.toFixed(1)} / ${r.rootLagP99.toFixed(1)} s; ` +
-        `Slack accepted ${r.posts} posts, ${r.updates} updates; target p99 <= 1.5 x floor + 5 s = ${(1.5 * r.floorS + 5).toFixed(0)} s; ports: ${r.topCalls}`,
+        `Slack accepted ${r.posts} posts, ${r.updates} updates; target p99 <= 1.5 x floor + 5 s = ${(1.5 * r.floorS + 5).toFixed(0)} s; ports: ${r.topCalls}; ` +
+        `heap peak ${r.heapPeakMb.toFixed(0)} MB; Redis commands per deploy by bucket: ${r.redisBuckets}; per operation job run by step: ${r.redisSteps}`,
     );
   }
 }
@@ -502,6 +664,7 @@ function deployCounts(argv: string[]): number[] {
 }
 
 async function main(): Promise<void> {
+  countRedisCommands();
   const ns = deployCounts(process.argv.slice(2));
   const t0 = Date.now();
   const redis = process.env.BENCH_REDIS_URL ? { url: process.env.BENCH_REDIS_URL, stop: () => undefined } : await startPrivateRedis();
@@ -510,7 +673,7 @@ async function main(): Promise<void> {
   let failed = false;
   try {
     console.log(`lanebot load bench: N concurrent deploys (${ns.join(', ')}), ${SERVICES.length} services each bound to a channel, ` +
-      `CLOUD=sim SIM_TIME_SCALE=${SIM_TIME_SCALE}, Slack stand-in enforcing 1 post/s per channel and ${UPDATES_PER_MINUTE} chat.update/min; Redis ${redis.url}`);
+      `CLOUD=sim SIM_TIME_SCALE=${SIM_TIME_SCALE}, Slack stand-in enforcing Slack's limits (posts 1 per ${POST_INTERVAL_MS} ms per channel, burst ${SLACK_LIMITS.postsPerChannel.burst}; chat.update 1 per ${SLACK_LIMITS.updates.intervalMs} ms, burst ${SLACK_LIMITS.updates.burst}); Redis ${redis.url}`);
     for (const n of ns) {
       const row = await runOnce(n, slack, redis.url);
       rows.push(row);

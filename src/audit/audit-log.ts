@@ -6,6 +6,7 @@ import type { RedisClient } from '../redis/redis-connection';
 import type { Logger } from 'pino';
 import type { Scope } from '../domain/names';
 import type { RedisKeys } from '../state/keys';
+import { LuaScript } from '../redis/lua-script';
 
 export interface AuditEntry {
   at: number;
@@ -29,6 +30,17 @@ export const AUDIT_MAX_ENTRIES = 100_000;
 export const AUDIT_MAX_ENTRIES_PER_SCOPE = 5_000;
 const MAX_DETAIL = 500;
 
+/**
+ * Both streams in one command (several per operation run through here). KEYS: the bot-wide stream,
+ * then the service/env's when the entry has one; ARGV: their caps, then the entry's field/value pairs.
+ */
+const RECORD_SCRIPT = new LuaScript(`
+local fields = {}
+for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+if KEYS[2] then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(fields)) end
+return 1`);
+
 export class AuditLog {
   constructor(
     private readonly redis: RedisClient,
@@ -40,11 +52,8 @@ export class AuditLog {
     const clean: AuditEntry = { ...entry, detail: entry.detail === undefined ? undefined : oneLine(entry.detail) };
     this.logger.info({ audit: true, ...clean }, `audit: ${clean.action} ${clean.outcome}`);
     const fields = toFields(clean);
-    const multi = this.redis.multi().xadd(this.keys.audit, 'MAXLEN', '~', AUDIT_MAX_ENTRIES, '*', ...fields);
-    if (clean.service && clean.env) {
-      multi.xadd(this.keys.auditOf({ service: clean.service, env: clean.env }), 'MAXLEN', '~', AUDIT_MAX_ENTRIES_PER_SCOPE, '*', ...fields);
-    }
-    await multi.exec();
+    const scoped = clean.service && clean.env ? [this.keys.auditOf({ service: clean.service, env: clean.env })] : [];
+    await RECORD_SCRIPT.run(this.redis, 1 + scoped.length, this.keys.audit, ...scoped, AUDIT_MAX_ENTRIES, AUDIT_MAX_ENTRIES_PER_SCOPE, ...fields);
   }
 
   /**

@@ -22,6 +22,7 @@ import type { PipelineEventsPort } from '../cloud/pipeline-events.port';
 import type { ExecutionSummary, PipelinesPort } from '../cloud/pipelines.port';
 import { describeCause } from '../errors';
 import type { RedisKeys } from '../state/keys';
+import { LuaScript } from '../redis/lua-script';
 
 /** What a pipeline step needs of the watch (StepDeps.pipelineWatch). */
 export interface PipelineTracking {
@@ -67,6 +68,15 @@ export interface PipelineWatchDeps {
   concurrency?: number;
 }
 
+/**
+ * A step's read of its execution, in one command (it runs on every wake). KEYS: the pipeline's
+ * followed executions, the watched pipelines; ARGV: execution id, entry JSON, pipeline. Returns
+ * 1 when the pipeline was not watched before.
+ */
+const NOTE_READ_SCRIPT = new LuaScript(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('SADD', KEYS[2], ARGV[3])`);
+
 /** Reach this much further back than the oldest followed start: clocks of lanebot and AWS differ a little. */
 const START_MARGIN_MS = 5 * 60_000;
 
@@ -97,10 +107,10 @@ export class PipelineWatch implements PipelineTracking {
     const entry: WatchEntry = { op: operationId, seen, since };
     const { redis, keys } = this.deps;
     // SADD every time: a poll that found the pipeline without entries may have just removed it.
-    const results = await redis.multi().hset(keys.pipelineWatch(pipeline), executionId, JSON.stringify(entry)).sadd(keys.pipelinesWatched, pipeline).exec();
+    const added = await NOTE_READ_SCRIPT.run(redis, 2, keys.pipelineWatch(pipeline), keys.pipelinesWatched, executionId, JSON.stringify(entry), pipeline);
     // A pipeline new to the set may be the first one: the poll's schedule may be off. (SADD comes
     // first: a poll that turns the schedule off checks the set again afterwards, see pollOnce.)
-    if (results?.[1]?.[1] === 1) await this.deps.schedule?.start();
+    if (added === 1) await this.deps.schedule?.start();
   }
 
   /** Turns the poll's schedule on when some pipeline has followed executions (at start, and by the recovery pass). */

@@ -182,17 +182,24 @@ end
 return false
 `);
 
-/** Sets the given fields, and their changedAt only when the value really changes. KEYS[1]; ARGV now, then field/value pairs. */
+/**
+ * Sets the given fields, and their changedAt only when the value really changes (then it counts a
+ * change in KEYS[2], the settings version). KEYS[1] the lane's settings; ARGV now, then field/value pairs.
+ */
 const SET_SETTINGS_SCRIPT = new LuaScript(`
 for i = 2, #ARGV, 2 do
   local field, value = ARGV[i], ARGV[i + 1]
   -- An absent setting is 0, so setting 0 first does not restart the alarm's window.
   if (redis.call('HGET', KEYS[1], field) or '0') ~= value then
     redis.call('HSET', KEYS[1], field, value, field .. 'ChangedAt', ARGV[1])
+    redis.call('INCR', KEYS[2])
   end
 end
 return redis.call('HGETALL', KEYS[1])
 `);
+
+/** How long an alarm's unchanged verdict is not written again by the process that last wrote it (real ms). */
+const UNCHANGED_VERDICT_REFRESH_MS = 60_000;
 
 /** A lane stack as this module reads it. */
 interface LaneStack {
@@ -254,7 +261,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     if (unhealthyTargets !== undefined) fields.push('unhealthyTargets', String(unhealthyTargets));
     if (p99Ms !== undefined) fields.push('p99Ms', String(p99Ms));
     const key = this.settingsKey(ref);
-    const flat = (await SET_SETTINGS_SCRIPT.run(this.options.redis, 1, key, String(this.options.clock.now()), ...fields)) as string[];
+    const flat = (await SET_SETTINGS_SCRIPT.run(this.options.redis, 2, key, this.key('settings-version'), String(this.options.clock.now()), ...fields)) as string[];
     await this.options.redis.sadd(this.key('lanes'), laneId(ref));
     return parseSettings(pairs(flat));
   }
@@ -268,29 +275,67 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     await this.options.redis.expire(this.key('ecs-fail', laneId(ref)), STATE_TTL_SECONDS);
   }
 
-  /** Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue calls before it answers. */
-  async evaluateAll(): Promise<void> {
-    // The queue asks this before every answer, for every lane: a few pipelined round trips in all,
-    // not a few per lane; only the state changes matter here, so "pending" alarms are not read.
+  /**
+   * Evaluates every lane's alarms now, which emits the state changes due: what the simulated queue
+   * calls before it answers (several times a second). Callers that ask while an evaluation runs
+   * share it.
+   */
+  evaluateAll(): Promise<void> {
+    return (this.evaluating ??= this.evaluateAllNow().finally(() => (this.evaluating = undefined)));
+  }
+
+  private evaluating?: Promise<void>;
+  /** The settings of lanes as last read, valid while the settings version is `version`. */
+  private settingsCache = { version: '', byLane: new Map<string, LaneHealthSettings>() };
+  /** Per alarm key, the arguments this process last recorded it with, and when (real ms). */
+  private readonly lastRecorded = new Map<string, { recorded: string; at: number }>();
+
+  private async evaluateAllNow(): Promise<void> {
+    // What it costs follows what changed, not how many lanes there are: stacks are read again only
+    // where saved since (SimStackStore.loadAll), settings only after one changed, and an alarm whose
+    // verdict is what this process last recorded is not written again (for a minute). Only the
+    // state changes matter here, so "pending" alarms are not read.
     const now = this.options.clock.now();
-    const { redis } = this.options;
     const laneStacks = await this.laneStacks();
     if (laneStacks.length === 0) return;
-    const reads = redis.pipeline();
-    for (const laneStack of laneStacks) reads.hgetall(this.settingsKey(laneStack.settingsRef));
-    const settings = ((await reads.exec()) ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return parseSettings(value as Record<string, string>);
-    });
+    const settings = await this.settingsOf(laneStacks.map((laneStack) => laneStack.settingsRef));
     const records: string[][] = [];
+    const sent: [key: string, recorded: string][] = [];
+    const realNow = Date.now();
     laneStacks.forEach((laneStack, i) => {
       for (const kind of ALARM_KINDS) {
         const name = alarmNameOf(laneStack, kind);
         const verdict = name && this.verdict(kind, laneStack, settings[i]!, now);
-        if (name && verdict && verdict !== 'pending') records.push(this.recordArgs(name, laneStack, verdict));
+        if (!name || !verdict || verdict === 'pending') continue;
+        const key = this.key('alarm', name);
+        const recorded = [laneStack.stack.stackId, verdict.state, verdict.reason, verdict.since, verdict.value, verdict.threshold].join('\u0000');
+        const last = this.lastRecorded.get(key);
+        if (last && last.recorded === recorded && realNow - last.at < UNCHANGED_VERDICT_REFRESH_MS) continue;
+        records.push(this.recordArgs(name, laneStack, verdict));
+        sent.push([key, recorded]);
       }
     });
     await this.recordStates(records);
+    for (const [key, recorded] of sent) this.lastRecorded.set(key, { recorded, at: realNow });
+  }
+
+  /** The settings of each lane: read again only when the settings version moved, or for a lane not read yet. */
+  private async settingsOf(refs: SimLaneRef[]): Promise<LaneHealthSettings[]> {
+    const { redis } = this.options;
+    const version = (await redis.get(this.key('settings-version'))) ?? '0';
+    if (version !== this.settingsCache.version) this.settingsCache = { version, byLane: new Map() };
+    const { byLane } = this.settingsCache;
+    const missing = new Map(refs.filter((ref) => !byLane.has(laneId(ref))).map((ref) => [laneId(ref), ref]));
+    if (missing.size > 0) {
+      const reads = redis.pipeline();
+      for (const ref of missing.values()) reads.hgetall(this.settingsKey(ref));
+      const ids = [...missing.keys()];
+      ((await reads.exec()) ?? []).forEach(([error, value], i) => {
+        if (error) throw error;
+        byLane.set(ids[i]!, parseSettings(value as Record<string, string>));
+      });
+    }
+    return refs.map((ref) => byLane.get(laneId(ref))!);
   }
 
   /** The keys and arguments of RECORD_STATE_SCRIPT for an alarm's verdict. */
@@ -529,7 +574,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     const settings = await this.settings(ref);
     const changedAt = Math.max(settings.errorRateChangedAt ?? 0, settings.unhealthyTargetsChangedAt ?? 0, settings.p99MsChangedAt ?? 0);
     if (changedAt >= deletedAt) return;
-    await this.options.redis.multi().del(this.settingsKey(ref)).srem(this.key('lanes'), laneId(ref)).exec();
+    await this.options.redis.multi().del(this.settingsKey(ref)).srem(this.key('lanes'), laneId(ref)).incr(this.key('settings-version')).exec();
   }
 
   private targetsOf(laneStack: LaneStack, settings: LaneHealthSettings, now: number): TargetGroupHealth | undefined {

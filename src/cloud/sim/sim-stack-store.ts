@@ -4,6 +4,10 @@
 // failures armed for a stack's next operation; and one lock for the whole account.
 // Besides, per service/env ALB listener, the stacks that ever asked for a rule on it: a deploy checks
 // its rule's priority against that listener's rules only, not against every stack of the account.
+// And a change log (a version number per save, and per stack the version of its last save), so a
+// process that reads every stack again (the alarm evaluation does, several times a second) reads
+// only the records saved since its last read: the simulator's cost follows the changes, not the
+// number of stacks.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../redis/redis-connection';
 import { LanebotError } from '../../errors';
@@ -18,6 +22,23 @@ const RECORD_TTL_SECONDS = 30 * 24 * 3600;
 const OPERATIONS_KEPT = 10;
 /** How long a writer may hold the account lock, and how long another waits for it. */
 const LOCK_MS = 5_000;
+
+/**
+ * KEYS[1] the stack's record, KEYS[2] every stack's name, KEYS[3] the version counter, KEYS[4] the
+ * change log (name → version of its last save); ARGV name, record JSON, ttl. Returns the new version.
+ */
+const SAVE_SCRIPT = new LuaScript(`
+redis.call('SET', KEYS[1], ARGV[2], 'EX', tonumber(ARGV[3]))
+redis.call('SADD', KEYS[2], ARGV[1])
+local version = redis.call('INCR', KEYS[3])
+redis.call('ZADD', KEYS[4], version, ARGV[1])
+return version`);
+
+/** Every stack's record as this process last read it, and the change-log version that read saw. */
+interface RecordCache {
+  version: number;
+  records: Map<string, StackRecord>;
+}
 
 /** Releases the account lock only if we still hold it. */
 const RELEASE_SCRIPT = new LuaScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
@@ -41,24 +62,73 @@ export class SimStackStore {
     return raws.map((raw) => (raw ? (JSON.parse(raw) as StackRecord) : undefined));
   }
 
+  /**
+   * Every stack's record. Read in full once per process, then only the records saved since (one
+   * ZRANGEBYSCORE of the change log when nothing changed). The records are shared with later
+   * callers: read them, never change them.
+   */
   async loadAll(): Promise<StackRecord[]> {
+    const cache = await (this.cache = this.refreshed(this.cache));
+    return [...cache.records.values()];
+  }
+
+  private cache?: Promise<RecordCache>;
+
+  private async refreshed(previous: Promise<RecordCache> | undefined): Promise<RecordCache> {
     const { redis } = this.options;
-    const names = await redis.smembers(this.key('stacks'));
-    if (names.length === 0) return [];
-    const raws = await redis.mget(...names.map((name) => this.key('stack', name)));
-    return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as StackRecord);
+    const last = await previous?.catch(() => undefined);
+    if (!last) {
+      // The version first: a record saved meanwhile is read now and again by the next call, never missed.
+      const version = Number((await redis.get(this.key('version'))) ?? 0);
+      const names = await redis.smembers(this.key('stacks'));
+      return { version, records: await this.recordsByName(names, new Map()) };
+    }
+    const [[, current], [, raw]] = (await redis
+      .pipeline()
+      .get(this.key('version'))
+      .zrangebyscore(this.key('changed'), `(${last.version}`, '+inf', 'WITHSCORES')
+      .exec()) as [[Error | null, string | null], [Error | null, string[]]];
+    // The account was wiped (its keys deleted) since: its versions start again from 1.
+    if (Number(current ?? 0) < last.version) return this.refreshed(undefined);
+    const changed = raw ?? [];
+    if (changed.length === 0) return last;
+    const names: string[] = [];
+    let version = last.version;
+    for (let i = 0; i + 1 < changed.length; i += 2) {
+      names.push(changed[i]!);
+      version = Math.max(version, Number(changed[i + 1]));
+    }
+    return { version, records: await this.recordsByName(names, new Map(last.records)) };
+  }
+
+  private async recordsByName(names: string[], into: Map<string, StackRecord>): Promise<Map<string, StackRecord>> {
+    if (names.length === 0) return into;
+    const raws = await this.options.redis.mget(...names.map((name) => this.key('stack', name)));
+    names.forEach((name, i) => {
+      const raw = raws[i];
+      if (raw) into.set(name, JSON.parse(raw) as StackRecord);
+      else into.delete(name);
+    });
+    return into;
   }
 
   /** Appends `op` to the stack's record (which it updates in place) and keeps the latest operations. */
   async save(record: StackRecord, op: OperationRecord): Promise<void> {
     record.seq = op.seq;
     record.operations = [...record.operations, op].slice(-OPERATIONS_KEPT);
-    const multi = this.options.redis
-      .multi()
-      .set(this.key('stack', record.stackName), JSON.stringify(record), 'EX', RECORD_TTL_SECONDS)
-      .sadd(this.key('stacks'), record.stackName);
-    for (const listener of listenersOf(record.stackName, op)) multi.sadd(this.key('listener', listener), record.stackName);
-    await multi.exec();
+    // Indexed first: a listener's readers tell from each stack's state whether it holds a rule now.
+    for (const listener of listenersOf(record.stackName, op)) await this.options.redis.sadd(this.key('listener', listener), record.stackName);
+    await SAVE_SCRIPT.run(
+      this.options.redis,
+      4,
+      this.key('stack', record.stackName),
+      this.key('stacks'),
+      this.key('version'),
+      this.key('changed'),
+      record.stackName,
+      JSON.stringify(record),
+      RECORD_TTL_SECONDS,
+    );
   }
 
   /**

@@ -84,10 +84,9 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         }
       }
       const changed = stagesChanged(op.stages, view.stages) || op.statusSummary !== view.statusSummary || op.executionUrl !== view.url;
-      if (changed) {
-        await deps.operations.update(op.id, { stages: view.stages, executionUrl: view.url, statusSummary: view.statusSummary });
-        await deps.lanes.touch(op, deps.clock.now());
-      }
+      // (The lane's activity is recorded when the operation takes its slot and when it ends; while it
+      // holds the slot, expiry leaves the lane alone, so a stage change need not touch it.)
+      if (changed) await deps.operations.update(op.id, { stages: view.stages, executionUrl: view.url, statusSummary: view.statusSummary });
       if (isTerminal(view.status)) {
         await watch?.forget(pipeline, op.executionId);
         return view.status === 'Succeeded' ? next({ progress: {} }) : end(statusForExecution(view.status));

@@ -426,4 +426,36 @@ describe('SimLaneHealth over the simulated stacks', () => {
     const [again] = await h.lanes();
     expect(again).toMatchObject({ lane: 'gray', errorRatePercent: 0, unhealthyTargets: 0, runningTasks: 2, stackStatus: 'CREATE_COMPLETE' });
   });
+
+  it('evaluates every alarm again at the cost of what changed: nothing written while no verdict changed, the change when one does', async () => {
+    const h = health();
+    const queue = `${db.prefix}:sim:health:alarm-events`;
+    t = T0 + 30 * MIN;
+    await h.evaluateAll();
+    const first = await db.redis.llen(queue);
+    expect(first).toBe(3); // each of the three alarms leaves INSUFFICIENT_DATA for OK
+
+    const pipeline = jest.spyOn(db.redis, 'pipeline');
+    const hgetall = jest.spyOn(db.redis, 'hgetall');
+    try {
+      t += MIN;
+      await h.evaluateAll();
+      await h.evaluateAll();
+      // Verdicts as recorded and settings unchanged: no script run, no settings read.
+      expect(pipeline).not.toHaveBeenCalled();
+      expect(hgetall).not.toHaveBeenCalled();
+      expect(await db.redis.llen(queue)).toBe(first);
+
+      await h.setHealth(GRAY, { errorRatePercent: 30 });
+      t += 6 * MIN;
+      pipeline.mockClear();
+      await h.evaluateAll();
+      expect(pipeline).toHaveBeenCalled();
+      const events = (await db.redis.lrange(queue, first, -1)).map((raw) => JSON.parse(raw) as { detail: { alarmName: string; state: { value: string } } });
+      expect(events.map((e) => [e.detail.alarmName, e.detail.state.value])).toEqual([[ALARMS.errorRate, 'ALARM']]);
+    } finally {
+      pipeline.mockRestore();
+      hgetall.mockRestore();
+    }
+  });
 });

@@ -755,6 +755,38 @@ describe('SimStacks lane deletion', () => {
   });
 });
 
+describe('SimStacks listing every stack', () => {
+  it('reads only the records saved since its last listing, and all of them again after the account was wiped', async () => {
+    const stacks = sim();
+    await deployed(stacks, lane('gray', { priority: 1 }));
+    await deployed(stacks, lane('blue', { priority: 2 }));
+    expect((await stacks.list()).map((s) => s.stackName)).toEqual(['app-user-api-dev-blue', 'app-user-api-dev-gray']);
+
+    const mget = jest.spyOn(db.redis, 'mget');
+    try {
+      // Nothing saved since: no record is read again.
+      expect(await stacks.list()).toHaveLength(2);
+      expect(mget).not.toHaveBeenCalled();
+
+      // One stack saved since, by another process of the same account: only that one is read.
+      await deployed(sim(), lane('green', { priority: 3 }));
+      mget.mockClear();
+      expect((await stacks.list()).map((s) => s.stackName)).toEqual(['app-user-api-dev-blue', 'app-user-api-dev-gray', 'app-user-api-dev-green']);
+      expect(mget.mock.calls.map((call) => call.length)).toEqual([1]);
+      expect(mget.mock.calls[0]![0]).toMatch(/app-user-api-dev-green$/);
+    } finally {
+      mget.mockRestore();
+    }
+
+    // The account's keys deleted (a sandbox reset): the next listing starts from scratch.
+    const keys = await db.redis.keys(`${db.prefix}:sim:*`);
+    await db.redis.del(...keys);
+    expect(await stacks.list()).toEqual([]);
+    await deployed(sim(), lane('red', { priority: 4 }));
+    expect((await stacks.list()).map((s) => s.stackName)).toEqual(['app-user-api-dev-red']);
+  });
+});
+
 describe('SimStacks families and listing', () => {
   it('gives boot, infra and pipeline stacks their own resources and outputs', async () => {
     const stacks = sim();
