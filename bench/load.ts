@@ -317,7 +317,13 @@ interface JobContext {
   /** Commands this run sent, the simulator's excepted, and of them BullMQ's (keys of a queue). */
   commands: number;
   bullmq: number;
+  /** With BENCH_TRACE_STEP: each command's name and key shape. */
+  trace?: string[];
 }
+
+/** BENCH_TRACE_STEP=<step>: prints which commands that step's runs sent, by name and key shape. */
+const TRACE_STEP = process.env.BENCH_TRACE_STEP;
+const traced = new Map<string, number>();
 
 interface StepTally {
   runs: number;
@@ -338,25 +344,39 @@ function firstKey(name: string, args: unknown[]): string | undefined {
   return typeof args[0] === 'string' ? args[0] : Buffer.isBuffer(args[0]) ? args[0].toString() : undefined;
 }
 
-function bucketOf(name: string, args: unknown[]): string {
+/** The bucket of a command, and what it adds to the job run it belongs to (`weight`: a transaction counts its MULTI and EXEC too). */
+function count(name: string, args: unknown[], weight: number): void {
   const job = jobContext.getStore();
-  if (job === BENCH_CONTEXT) return 'bench';
   const key = firstKey(name, args);
-  if (key?.includes(':sim:')) return 'sim';
-  const bull = key && /:bull:([^:]+):/.exec(key);
-  if (job) {
-    job.commands++;
-    if (bull) job.bullmq++;
-    return `job:${job.queue}`;
+  let bucket: string;
+  if (job === BENCH_CONTEXT) bucket = 'bench';
+  else if (key?.includes(':sim:')) bucket = 'sim';
+  else {
+    const bull = key && /:bull:([^:]+):/.exec(key);
+    if (job) {
+      job.commands += weight;
+      if (bull) job.bullmq += weight;
+      if (TRACE_STEP) (job.trace ??= []).push(`${name} ${(key ?? '').replace(/^[^:]*:/, '').replace(/[0-9a-f-]{8,}/g, '…')}`);
+      bucket = `job:${job.queue}`;
+    } else bucket = bull ? `bullmq:${bull[1]}` : 'lanebot';
   }
-  return bull ? `bullmq:${bull[1]}` : 'lanebot';
+  commandCounts.set(bucket, (commandCounts.get(bucket) ?? 0) + weight);
 }
+
+/** Per connection: a MULTI sent and not yet counted (it goes where its first command goes), or an EXEC already counted. */
+const transactions = new WeakMap<object, 'multi' | 'counted'>();
 
 function countRedisCommands(): void {
   const send = Redis.prototype.sendCommand;
   Redis.prototype.sendCommand = function (this: Redis, command: Parameters<typeof send>[0], stream?: Parameters<typeof send>[1]) {
-    const bucket = bucketOf(command.name, command.args);
-    commandCounts.set(bucket, (commandCounts.get(bucket) ?? 0) + 1);
+    const name = command.name.toLowerCase();
+    const state = transactions.get(this);
+    if (name === 'multi') transactions.set(this, 'multi');
+    else if (name === 'exec' && state === 'counted') transactions.delete(this);
+    else if (state === 'multi') {
+      count(command.name, command.args, 3);
+      transactions.set(this, 'counted');
+    } else count(command.name, command.args, 1);
     return send.call(this, command, stream);
   } as typeof send;
   // callProcessJob is protected: BullMQ calls it for every job it hands to a processor.
@@ -364,11 +384,14 @@ function countRedisCommands(): void {
   const callProcessJob = worker.callProcessJob;
   worker.callProcessJob = function (this: Worker, ...args: unknown[]) {
     const context: JobContext = { queue: this.name, commands: 0, bullmq: 0 };
-    // A request job records, admits and audits the operation before its first step: filed apart.
-    const request = (args[0] as Job<OperationJobData>).data.kind === 'request';
+    // The first run of a request job records, admits and audits the operation before its first
+    // step: filed apart. (An operation admitted at once runs its steps in that same job.)
+    const job = args[0] as Job<OperationJobData>;
+    const request = job.data.kind === 'request' && job.attemptsStarted <= 1;
     return jobContext.run(context, () => callProcessJob.apply(this, args)).finally(() => {
       if (context.queue !== QUEUE_NAMES.operations) return;
-      const step = `${request ? 'request, then ' : ''}${context.step ?? 'no step'}`;
+      const step = `${request ? 'request + ' : ''}${context.step ?? 'no step'}`;
+      if (step === TRACE_STEP) for (const line of context.trace ?? []) traced.set(line, (traced.get(line) ?? 0) + 1);
       const tally = stepTallies.get(step) ?? { runs: 0, commands: 0, bullmq: 0 };
       stepTallies.set(step, { runs: tally.runs + 1, commands: tally.commands + context.commands, bullmq: tally.bullmq + context.bullmq });
     });
@@ -689,6 +712,7 @@ async function main(): Promise<void> {
   console.log('');
   printFigures(rows);
   console.log('');
+  if (TRACE_STEP) console.log(`commands of ${TRACE_STEP}'s runs:\n${[...traced].sort((a, b) => b[1] - a[1]).map(([line, count]) => `  ${count} ${line}`).join('\n')}`);
   console.log(`total ${((Date.now() - t0) / 1000).toFixed(0)} s; node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${os.platform()} ${os.release()}`);
   process.exit(failed ? 1 : 0);
 }

@@ -300,16 +300,17 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
           keys,
           pipelines: cloud.pipelines,
           wake: async (operationId) => {
-            let found = false;
+            // The request job carries the steps of an operation admitted at once (most), a run job
+            // those of one that waited for its slot: the first one alive is the operation's.
             for (const jobId of [requestJobId(operationId), runJobId(operationId)]) {
               const job = await queues.operations.getJob(jobId);
               const state = job ? await job.getState() : 'unknown';
               // A failed job is kept a week for inspection: it moves nothing on.
               if (state === 'unknown' || state === 'failed' || state === 'completed') continue;
-              found = true;
               if (state === 'delayed') await job!.promote().catch(() => undefined); // it may have just woken up
+              return true;
             }
-            return found;
+            return false;
           },
           logger: logger.child({ component: 'pipeline-watch' }),
           recheckMs: pollIntervalMs * (overrides.pipelineWatch?.recheckPolls ?? PIPELINE_RECHECK_POLLS),

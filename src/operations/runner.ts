@@ -30,7 +30,7 @@ import type { GateDeps } from './gates/gate-deps';
 import type { OperationRegistry } from './registry';
 import type { StepDeps } from './step';
 
-/** Steps that finish at once are chained within one job, up to this many, before yielding. */
+/** Steps that finish at once, or want to run again at once, are chained within one job run, up to this many, before yielding. */
 const MAX_STEPS_PER_CALL = 8;
 
 export interface RunnerDeps {
@@ -60,15 +60,20 @@ export class OperationRunner {
   private async request(request: OperationRequest): Promise<StepOutcome> {
     const { operations, lanes, narrator, clock, registry } = this.deps;
     const spec = registry.spec(request.kind);
-    const created = await operations.create(request);
-    if (created) {
-      await this.deps.redis.sadd(this.deps.keys.operationsInFlight, request.id);
-      await this.audit(request, 'queued');
-    }
+    // Read first: this job comes back on every step of an operation admitted at once (it carries its
+    // steps), and then the record exists; only a first run (or a retry of one) records it.
     let op = await operations.get(request.id);
-    if (!op) throw new Error(`operation ${request.id} vanished right after it was recorded`);
+    if (!op) {
+      const created = await operations.create(request);
+      if (created) {
+        await this.deps.redis.sadd(this.deps.keys.operationsInFlight, request.id);
+        await this.audit(request, 'queued');
+      }
+      op = await operations.get(request.id);
+      if (!op) throw new Error(`operation ${request.id} vanished right after it was recorded`);
+    }
     // This job came back: it carries the operation's steps (admitted at once), or it was a retry.
-    if (op.status === 'starting' || op.status === 'running') return this.run(op.id);
+    if (op.status === 'starting' || op.status === 'running') return this.run(op.id, op);
     if (op.status === 'waiting') return DONE; // a run job starts it when the slot is free
     if (op.status === 'awaiting_approval' && !spec.gate) return DONE;
     if (isFinished(op.status)) return this.settle(op);
@@ -126,10 +131,10 @@ export class OperationRunner {
     }
   }
 
-  /** Runs the operation's current step (and the next ones that finish at once). */
-  private async run(operationId: string): Promise<StepOutcome> {
+  /** Runs the operation's current step (and the next ones that finish at once); `known`: its record, just read. */
+  private async run(operationId: string, known?: OperationRecord): Promise<StepOutcome> {
     const { operations, registry } = this.deps;
-    let op = await operations.get(operationId);
+    let op = known ?? (await operations.get(operationId));
     if (!op || isFinished(op.status)) return DONE;
     if (op.status === 'queued' || op.status === 'awaiting_approval' || op.status === 'waiting') return DONE; // not admitted yet: its turn comes
     const spec = registry.spec(op.kind);
@@ -148,7 +153,12 @@ export class OperationRunner {
       }
       switch (result.kind) {
         case 'wait':
-          return later(result.inMs);
+          // "Again at once" (a step that moved to its next phase) goes on in this run, as `next`
+          // does: through the delayed set it would cost BullMQ a round of its own for nothing.
+          if (result.inMs > 0) return later(result.inMs);
+          op = await operations.get(op.id);
+          if (!op || isFinished(op.status)) return DONE;
+          break;
         case 'end':
           await this.finish(op.id, result.status, result.patch);
           return DONE;
