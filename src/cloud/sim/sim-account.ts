@@ -16,7 +16,22 @@ export function sha256(text: string): string {
 
 /** `length` hex digits that stand for `parts`: a stable stand-in for the ids AWS makes up. */
 export function hex(length: number, ...parts: string[]): string {
-  return sha256(parts.join('|')).slice(0, length);
+  return digestOf(parts.join('|')).slice(0, length);
+}
+
+// Every listing of the stacks derives their ids again (the alarm evaluation lists them several
+// times a second): the digests of recent inputs are kept rather than hashed again each time.
+const DIGESTS_KEPT = 20_000;
+const digests = new Map<string, string>();
+
+function digestOf(input: string): string {
+  let digest = digests.get(input);
+  if (digest === undefined) {
+    digest = sha256(input);
+    if (digests.size >= DIGESTS_KEPT) digests.delete(digests.keys().next().value!);
+    digests.set(input, digest);
+  }
+  return digest;
 }
 
 /** A lane of a service in an environment. */
