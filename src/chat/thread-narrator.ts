@@ -100,10 +100,6 @@ const QUEUED_SETTLE_MS = 200;
 /** Threads pending longer than this without a change are re-scheduled by the sweep. */
 export const SWEEP_AFTER_MS = 10_000;
 
-// Both scripts below return 1 when the thread was not pending before (ZADD added it): only then can
-// it lack a flush job. A thread already pending has one, running or delayed, which settles only
-// once it finds nothing left to send (SETTLE_SCRIPT), so it sends this change too.
-
 // KEYS: seen set, outbox, pending set. ARGV: entry id, entry JSON, ttl seconds, now, deploy id.
 // Adds an entry unless one with the same id was ever added to this thread.
 const APPEND_SCRIPT = new LuaScript(`
@@ -112,13 +108,15 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
 end
-return redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])`);
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+return 1`);
 
 // KEYS: root version hash, pending set. ARGV: now, deploy id, ttl seconds.
 const TOUCH_ROOT_SCRIPT = new LuaScript(`
 redis.call('HINCRBY', KEYS[1], 'wanted', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
-return redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])`);
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1`);
 
 // KEYS: outbox, root version hash, pending set. ARGV: deploy id.
 // The thread leaves the pending set only if it has nothing left to send, atomically with the check.
@@ -198,7 +196,7 @@ export class ThreadNarrator {
    */
   async say(operationId: string, entryId: string, event: ThreadEvent): Promise<void> {
     const entry: OutboxEntry = { id: entryId, event };
-    const newlyPending = await APPEND_SCRIPT.run(
+    await APPEND_SCRIPT.run(
       this.redis,
       3,
       this.keys.outboxSeen(operationId),
@@ -210,14 +208,16 @@ export class ThreadNarrator {
       Date.now(),
       operationId,
     );
-    if (newlyPending === 1) await scheduleFlush(this.queues, operationId);
-    else await wakeForReply(this.queues, operationId);
+    // Added every time, not only when the thread becomes pending: a flush job that settled the
+    // thread may still be completing (an add then is a no-op), and the next change must add it.
+    await scheduleFlush(this.queues, operationId);
+    await wakeForReply(this.queues, operationId);
   }
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */
   async refreshRoot(operationId: string): Promise<void> {
-    const newlyPending = await TOUCH_ROOT_SCRIPT.run(this.redis, 2, this.keys.rootVersion(operationId), this.keys.narratePending, Date.now(), operationId, OPERATION_RETENTION_SECONDS);
-    if (newlyPending === 1) await scheduleFlush(this.queues, operationId);
+    await TOUCH_ROOT_SCRIPT.run(this.redis, 2, this.keys.rootVersion(operationId), this.keys.narratePending, Date.now(), operationId, OPERATION_RETENTION_SECONDS);
+    await scheduleFlush(this.queues, operationId);
   }
 }
 

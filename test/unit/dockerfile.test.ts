@@ -145,6 +145,10 @@ describe('the Dockerfile', () => {
     expect(new Set(dockerfile.stages.map((s) => s.image)).size).toBe(1);
   });
 
+  it('caps the V8 heap (lanebot keeps its state in Redis; bench/README.md has the RSS figures)', () => {
+    expect(env.get('NODE_OPTIONS')).toMatch(/--max-old-space-size=\d+/);
+  });
+
   it('installs production dependencies only, with NODE_ENV=production', () => {
     expect(env.get('NODE_ENV')).toBe('production');
     const installs = all(runtime, 'RUN').filter((r) => /\bnpm (ci|install|i)\b/.test(r.args));
