@@ -83,14 +83,16 @@ export class SimStackStore {
       const names = await redis.smembers(this.key('stacks'));
       return { version, records: await this.recordsByName(names, new Map()) };
     }
-    const [[, current], [, raw]] = (await redis
+    const replies = (await redis
       .pipeline()
       .get(this.key('version'))
       .zrangebyscore(this.key('changed'), `(${last.version}`, '+inf', 'WITHSCORES')
       .exec()) as [[Error | null, string | null], [Error | null, string[]]];
+    const failed = replies.find(([error]) => error);
+    if (failed) throw failed[0];
+    const [[, current], [, changed]] = replies;
     // The account was wiped (its keys deleted) since: its versions start again from 1.
     if (Number(current ?? 0) < last.version) return this.refreshed(undefined);
-    const changed = raw ?? [];
     if (changed.length === 0) return last;
     const names: string[] = [];
     let version = last.version;
