@@ -466,9 +466,8 @@ interface RunFigures {
   portCallsPerPoll: number;
   pipelineReadsPerPoll: number;
   topCalls: string;
-  /** The bot's Redis commands (all but the simulator's) per deploy, and the simulator's. */
+  /** The bot's Redis commands per deploy (the simulator's are in the buckets line). */
   redisPerDeploy: number;
-  simRedisPerDeploy: number;
   /** Per poll step (a run of a deploy's pipeline-execution step): every command it cost, and BullMQ's alone. */
   redisPerStep: number;
   bullmqPerStep: number;
@@ -489,7 +488,7 @@ interface RunFigures {
 /** The step whose runs are the poll steps: a running deploy's job, woken while its pipeline runs. */
 const POLL_STEP = 'pipeline-execution';
 
-function redisFigures(n: number, counts: Counts, jobRuns: number): Pick<RunFigures, 'redisPerDeploy' | 'simRedisPerDeploy' | 'redisPerStep' | 'bullmqPerStep' | 'stepRuns' | 'redisBuckets' | 'redisSteps'> {
+function redisFigures(n: number, counts: Counts, jobRuns: number): Pick<RunFigures, 'redisPerDeploy' | 'redisPerStep' | 'bullmqPerStep' | 'stepRuns' | 'redisBuckets' | 'redisSteps'> {
   const of = (bucket: string) => counts.commands.get(bucket) ?? 0;
   const bot = [...counts.commands].filter(([bucket]) => bucket !== 'sim' && bucket !== 'bench').reduce((sum, [, count]) => sum + count, 0);
   // BullMQ's work for a run outside the processor (fetching the job, and on average its share of
@@ -500,7 +499,6 @@ function redisFigures(n: number, counts: Counts, jobRuns: number): Pick<RunFigur
   const pollFigures = poll && poll.runs > 0 ? perRun(poll) : { all: NaN, bullmq: NaN };
   return {
     redisPerDeploy: bot / n,
-    simRedisPerDeploy: of('sim') / n,
     redisPerStep: pollFigures.all,
     bullmqPerStep: pollFigures.bullmq,
     stepRuns: poll?.runs ?? 0,

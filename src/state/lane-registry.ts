@@ -144,18 +144,6 @@ return pending`);
 // KEYS: lane hash. ARGV: operation id. Only a lane that exists gets a home thread.
 const SET_HOME_SCRIPT = new LuaScript(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'homeId', ARGV[1]) end return 1`);
 
-// KEYS: slot hash, lanes-by-activity index, expiry index. ARGV: now, index member, is-real-lane ('1'/'0').
-// Only a lane that still exists is touched: a late touch must not bring back a retired lane. Admin
-// slots (an infra or boot pipeline moving on) never enter the index: expiry would take them for lanes.
-const TOUCH_SCRIPT = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'lastActivityAt', ARGV[1])
-if ARGV[3] == '1' then
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('ZADD', KEYS[3], 'GT', ARGV[1], ARGV[2])
-end
-return 1`);
-
 // KEYS: slot hash, release history. ARGV: branch, image ('' unknown), entry JSON, max entries, op id.
 const RECORD_RELEASE_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -405,11 +393,6 @@ export class LaneRegistry {
   /** Makes `operationId` the lane's home thread (when the lane still exists). */
   async setHome(ref: LaneRef, operationId: string): Promise<void> {
     await SET_HOME_SCRIPT.run(this.redis, 1, this.keys.lane(ref), operationId);
-  }
-
-  /** Activity that is not an admission (a pipeline moving on) keeps the lane from looking idle. */
-  async touch(ref: LaneRef, now: number): Promise<void> {
-    await TOUCH_SCRIPT.run(this.redis, 3, this.keys.lane(ref), this.keys.lanesByActivity, this.keys.lanesExpiry, now, indexMember(ref), isOperationSlot(ref.lane) ? '0' : '1');
   }
 
   /** Records what an operation left running on the lane; a second call for the same operation adds nothing. */

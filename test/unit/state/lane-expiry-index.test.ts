@@ -1,5 +1,5 @@
 // The lane registry's side of lane expiry, on the real Redis: the expiry index (score = the lane's
-// expiry base) that admissions, releases and touches move forward, the warning a sweep claims once,
+// expiry base) that admissions and releases move forward, the warning a sweep claims once,
 // renewals, and the withdrawal of a warning that a deploy or a delete made moot. The rules that use
 // them are in src/expiry/lane-expiry.ts (tested end to end in test/integration/lane-expiry.test.ts).
 import type { OperationRecord, OperationRequest } from '../../../src/domain/operation';
@@ -56,19 +56,19 @@ describe('the expiry index', () => {
     await deployedAt(T0);
     const infra = await queued({ kind: 'infra', params: {}, ...operationRef('infra', SCOPE) });
     await lanes.admit(infra, 'newest-wins', T0 + 10);
-    await lanes.touch(operationRef('infra', SCOPE), T0 + 20);
+    await lanes.release(operationRef('infra', SCOPE), infra.id, T0 + 20);
     expect(await expiryIndex()).toEqual([[MEMBER, T0]]);
     expect(await lanes.expiryBase(LANE)).toBe(T0);
     expect(await lanes.expiryBase({ ...SCOPE, lane: 'ghost' })).toBeUndefined();
   });
 
-  it('moves forward with activity (admission, release, touch), never back', async () => {
+  it('moves forward with activity (admission, release), never back', async () => {
     await deployedAt(T0);
-    await lanes.touch(LANE, T0 + DAY);
+    await deployedAt(T0 + DAY);
     expect(await lanes.expiryBase(LANE)).toBe(T0 + DAY);
     // A renewal put the base in the future: activity before it does not pull it back.
     await lanes.renew(LANE, T0 + 10 * DAY, T0 + 17 * DAY, 'U0BOB', T0 + DAY);
-    await lanes.touch(LANE, T0 + 2 * DAY);
+    await deployedAt(T0 + 2 * DAY);
     await deployedAt(T0 + 3 * DAY);
     expect(await lanes.expiryBase(LANE)).toBe(T0 + 10 * DAY);
     // The activity index still says when the lane was last used.

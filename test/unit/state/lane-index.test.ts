@@ -84,30 +84,9 @@ describe('admission makes the lane an entity', () => {
     expect(await lanes.get(operationRef('infra', SCOPE))).toMatchObject({ activeId: infra.id });
 
     await lanes.release(operationRef('boot', SCOPE), boot.id, T0 + 40);
-    await lanes.touch(operationRef('infra', SCOPE), T0 + 50);
+    await lanes.release(operationRef('infra', SCOPE), infra.id, T0 + 50);
     expect(await index()).toEqual([[MEMBER, T0 + 30]]);
     expect(await lanes.idleSince(T0 + 100)).toEqual([{ ref: LANE, lastActivityAt: T0 + 30 }]);
-  });
-});
-
-describe('touch', () => {
-  it('moves the lane on in the index', async () => {
-    const deploy = await queued();
-    await lanes.admit(deploy, 'newest-wins', T0 + 10);
-    await lanes.touch(LANE, T0 + 500);
-    expect(await index()).toEqual([[MEMBER, T0 + 500]]);
-    expect((await lanes.get(LANE))?.lastActivityAt).toBe(T0 + 500);
-  });
-
-  it('never brings back a lane that was retired (a late touch after the delete)', async () => {
-    const del = await queued({ kind: 'delete', params: {} });
-    await lanes.admit(del, 'exclusive', T0 + 10);
-    await lanes.release(LANE, del.id, T0 + 20, 'retire');
-
-    await lanes.touch(LANE, T0 + 30);
-    expect(await db.redis.exists(keys.lane(LANE))).toBe(0);
-    expect(await index()).toEqual([]);
-    await expect(lanes.get(LANE)).resolves.toBeUndefined();
   });
 });
 
@@ -241,7 +220,11 @@ describe('idleSince', () => {
       { service: 'api', env: 'staging', lane: 'busy' },
     ];
     const at = [T0 + 300, T0 + 100, T0 + 400, T0 + 200, T0 + 900];
-    for (const [i, ref] of refs.entries()) await lanes.admit(await queued(ref), 'newest-wins', at[i]!);
+    const ops: OperationRecord[] = [];
+    for (const [i, ref] of refs.entries()) {
+      ops.push(await queued(ref));
+      await lanes.admit(ops[i]!, 'newest-wins', at[i]!);
+    }
 
     const first = await lanes.idleSince(T0 + 900, 0, 2);
     const second = await lanes.idleSince(T0 + 900, 2, 2);
@@ -258,7 +241,7 @@ describe('idleSince', () => {
     expect(third).toEqual([]);
 
     // Activity takes a lane out of the idle set.
-    await lanes.touch({ service: 'orders', env: 'prod', lane: 'a' }, T0 + 1000);
+    await lanes.release({ service: 'orders', env: 'prod', lane: 'a' }, ops[1]!.id, T0 + 1000);
     expect((await lanes.idleSince(T0 + 900)).map((e) => e.ref.lane)).toEqual(['b', 'c', 'a']);
   });
 });
