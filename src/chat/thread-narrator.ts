@@ -57,7 +57,7 @@ import type { Clock } from '../clock';
 import { isFinished, LANEBOT_ACTOR, type OperationRecord } from '../domain/operation';
 import { backoff, DONE, later, type NarrateJobData, type Queues, type StepOutcome } from '../queue/queues';
 import type { RedisKeys } from '../state/keys';
-import { OPERATION_RETENTION_SECONDS, type OperationStore } from '../state/operation-store';
+import { OPERATION_RETENTION_SECONDS, toFields, type OperationPatch, type OperationStore } from '../state/operation-store';
 import { ChannelMembership } from './channel-membership';
 import { CHANNEL_REFUSALS, ChatRateLimitedError, ChatRejectedError, surelyNotPosted, type ChatMessage, type ChatPort, type PostMarker } from './chat.port';
 import { cannotPostNotice, outcomeNotice, rootMessage, rootPlaceholder, threadReply, type RenderContext, type ThreadEvent, type ViewOf } from './messages';
@@ -116,6 +116,18 @@ const TOUCH_ROOT_SCRIPT = new LuaScript(`
 redis.call('HINCRBY', KEYS[1], 'wanted', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1`);
+
+// KEYS: operation record, root version hash, pending set. ARGV: now, operation id, ttl seconds,
+// then the record's fields to set. A change the root shows: saved, and the root marked stale, in
+// one command (a stage that moved does both on every poll that sees it). A record that expired or
+// was never created is not brought back.
+const SHOW_CHANGE_SCRIPT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HINCRBY', KEYS[2], 'wanted', 1)
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
 return 1`);
 
 // KEYS: outbox, root version hash, pending set. ARGV: deploy id.
@@ -212,6 +224,27 @@ export class ThreadNarrator {
     // thread may still be completing (an add then is a no-op), and the next change must add it.
     await scheduleFlush(this.queues, operationId);
     await wakeForReply(this.queues, operationId);
+  }
+
+  /**
+   * Saves a change of the operation's record that its root message shows (stages, a status line)
+   * and marks the root stale, as `operations.update` then `refreshRoot` would, in one command.
+   */
+  async showChange(operationId: string, patch: OperationPatch): Promise<void> {
+    const fields = toFields(patch);
+    if (fields.length === 0) return this.refreshRoot(operationId);
+    const saved = await SHOW_CHANGE_SCRIPT.run(
+      this.redis,
+      3,
+      this.keys.operation(operationId),
+      this.keys.rootVersion(operationId),
+      this.keys.narratePending,
+      Date.now(),
+      operationId,
+      OPERATION_RETENTION_SECONDS,
+      ...fields,
+    );
+    if (saved === 1) await scheduleFlush(this.queues, operationId);
   }
 
   /** Marks the root message stale: it will be re-rendered from the deploy record. */

@@ -135,7 +135,8 @@ export function execOrThrow(replies: [Error | null, unknown][] | null): unknown[
   });
 }
 
-function toFields(values: Partial<OperationRecord>): string[] {
+/** A record's (or a patch's) hash fields, as `get` reads them back: name, value, name, value… */
+export function toFields(values: Partial<OperationRecord>): string[] {
   const fields: string[] = [];
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
