@@ -31,14 +31,44 @@ export interface LaneHealthReading {
 /** What reading a lane's health needs: the alarms by name, not the account-wide listing. */
 export type HealthPorts = Pick<CloudPorts, 'ecs' | 'loadBalancer'> & { alarms: Pick<AlarmsPort, 'alarmStates'> };
 
-/** Reads the three parts; faults of any port throw (the caller decides whether to retry). */
+/**
+ * One look at a lane's health, part by part: each part is read when first asked for and at most once,
+ * so a caller that judges the parts in turn (the health check after a deploy) pays only for the ones
+ * it gets to. Faults of a port throw (the caller decides whether to retry).
+ */
+export class HealthLook {
+  private serviceRead?: Promise<EcsServiceView | undefined>;
+  private targetsRead?: Promise<TargetGroupHealth | undefined>;
+  private alarmsRead?: Promise<{ alarms: AlarmView[]; missing: string[] }>;
+
+  constructor(
+    private readonly cloud: HealthPorts,
+    private readonly resources: LaneResources,
+  ) {}
+
+  /** The ECS service; undefined when the stack names none or it does not exist. */
+  service(): Promise<EcsServiceView | undefined> {
+    const { clusterName, serviceName } = this.resources;
+    return (this.serviceRead ??= clusterName && serviceName ? this.cloud.ecs.describeService(clusterName, serviceName) : Promise.resolve(undefined));
+  }
+
+  /** The target group's targets; undefined when the stack names none or it does not exist. */
+  targets(): Promise<TargetGroupHealth | undefined> {
+    const { targetGroupArn } = this.resources;
+    return (this.targetsRead ??= targetGroupArn ? this.cloud.loadBalancer.targetHealth(targetGroupArn) : Promise.resolve(undefined));
+  }
+
+  /** The lane's alarms, and the names CloudWatch does not know. */
+  alarms(): Promise<{ alarms: AlarmView[]; missing: string[] }> {
+    const names = alarmNamesOf(this.resources);
+    return (this.alarmsRead ??= names.length > 0 ? this.cloud.alarms.alarmStates(names) : Promise.resolve({ alarms: [], missing: [] }));
+  }
+}
+
+/** Reads the three parts at once; faults of any port throw (the caller decides whether to retry). */
 export async function readLaneHealth(cloud: HealthPorts, resources: LaneResources): Promise<LaneHealthReading> {
-  const { clusterName, serviceName, targetGroupArn } = resources;
-  const [service, targets, alarms] = await Promise.all([
-    clusterName && serviceName ? cloud.ecs.describeService(clusterName, serviceName) : Promise.resolve(undefined),
-    targetGroupArn ? cloud.loadBalancer.targetHealth(targetGroupArn) : Promise.resolve(undefined),
-    cloud.alarms.alarmStates(alarmNamesOf(resources)),
-  ]);
+  const look = new HealthLook(cloud, resources);
+  const [service, targets, alarms] = await Promise.all([look.service(), look.targets(), look.alarms()]);
   const reading: LaneHealthReading = { alarms: alarms.alarms, missingAlarms: alarms.missing };
   if (service) reading.service = service;
   if (targets) reading.targets = targets;

@@ -25,10 +25,11 @@ function rootBlocks(root: StubMessage): string {
 
 /**
  * Resolves once the health check has read the lane again (at the clock's time now): a throttling
- * fault armed on the target health read is consumed by its next look, and waited out without harm.
+ * fault armed on the ECS service read (every look reads it) is consumed by its next look, and
+ * waited out without harm.
  */
 async function lookedAgain(t: TestBot): Promise<void> {
-  await t.bot.simFaults!.inject({ service: 'elbv2', fault: 'throttled' });
+  await t.bot.simFaults!.inject({ service: 'ecs', fault: 'throttled' });
   await waitFor('the health check to look again', async () => (await t.bot.simFaults!.pending()).length === 0);
 }
 

@@ -249,7 +249,7 @@ describe('simulator controls', () => {
     await bad('/sandbox/sim/approve', { executionId: 'e-1', approved: 'yes' }, '`approved`');
     await bad('/sandbox/sim/approve', { executionId: 'no-such-execution', approved: true }, 'no-such-execution');
     await bad('/sandbox/sim/fail-next-call', { fault: 'throttled' }, '`service`');
-    await bad('/sandbox/sim/fail-next-call', { service: 'ecs', fault: 'throttled' }, '`service`');
+    await bad('/sandbox/sim/fail-next-call', { service: 'sqs', fault: 'throttled' }, '`service`');
     await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'timeout' }, '`fault`');
     await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'throttled', count: 0 }, '`count`');
     await bad('/sandbox/sim/fail-next-call', { service: 'codepipeline', fault: 'throttled', count: 101 }, '`count`');

@@ -18,7 +18,7 @@ import { AwsThrottledError, LanebotError } from '../../errors';
 import { mapAwsError } from '../aws/aws-call';
 import { SIM_ACCOUNT } from './sim-account';
 
-export const SIM_FAULT_SERVICES = ['codepipeline', 'cloudformation', 'elbv2', 'cloudwatch', 'ecr'] as const;
+export const SIM_FAULT_SERVICES = ['codepipeline', 'cloudformation', 'ecs', 'elbv2', 'cloudwatch', 'ecr'] as const;
 export type SimFaultService = (typeof SIM_FAULT_SERVICES)[number];
 
 export const SIM_FAULT_KINDS = ['throttled', 'access-denied', 'unavailable'] as const;
@@ -63,13 +63,14 @@ const NAMING: Record<SimFaultService, { iam: string; throttled: (op: string, res
     throttled: (op, name) => `cloudformation:${op} on stack ${name}`,
     subject: (name) => `for stack \`${name}\``,
   },
+  ecs: { iam: 'ecs', throttled: (op) => `ecs:${op}`, subject: () => '' },
   elbv2: { iam: 'elasticloadbalancing', throttled: (op) => `elasticloadbalancing:${op}`, subject: () => '' },
   cloudwatch: { iam: 'cloudwatch', throttled: (op) => `cloudwatch:${op}`, subject: () => '' },
   ecr: { iam: 'ecr', throttled: (op) => `ecr:${op}`, subject: (uri) => `for image \`${uri}\`` },
 };
 
-/** CodePipeline and ECR speak the JSON protocol; the others the query protocol, whose error names differ. */
-const JSON_PROTOCOL: ReadonlySet<SimFaultService> = new Set(['codepipeline', 'ecr']);
+/** CodePipeline, ECS and ECR speak the JSON protocol; the others the query protocol, whose error names differ. */
+const JSON_PROTOCOL: ReadonlySet<SimFaultService> = new Set(['codepipeline', 'ecs', 'ecr']);
 
 /** Armed faults nobody consumed do not linger into next week's sandbox session. */
 const FAULT_TTL_SECONDS = 24 * 3600;

@@ -463,6 +463,7 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
   // EcsPort
 
   async describeService(cluster: string, service: string): Promise<EcsServiceView | undefined> {
+    await this.options.faults?.check('ecs', 'DescribeServices');
     const clusterName = cluster.slice(cluster.lastIndexOf('/') + 1);
     // The templates name the ECS service `{service}-{env}-{lane}` and its stack `app-{service}-{env}-{lane}`.
     const laneStack = await this.findLaneStack([`app-${service}`], (l) => {

@@ -24,7 +24,9 @@ import { laneResourcesOf, type LaneResources } from '../../domain/lane-resources
 import { laneStackName } from '../../domain/names';
 import type { HealthVerdict, OperationRecord } from '../../domain/operation';
 import { describeCause, isLanebotError } from '../../errors';
-import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText, type LaneHealthReading } from '../../health/lane-health';
+import type { AlarmView } from '../../cloud/alarms.port';
+import type { TargetGroupHealth } from '../../cloud/load-balancer.port';
+import { alarmLabel, alarmText, HealthLook, healthLinks, rolloutComplete, rolloutFailure, rolloutText, targetsText } from '../../health/lane-health';
 import { formatDuration } from '../../chat/messages';
 import { backoff } from '../../queue/queues';
 import type { OperationPatch } from '../../state/operation-store';
@@ -68,6 +70,9 @@ export const verifyHealthStep: OperationStep = {
       });
     }
 
+    // What the job keeps between looks; a fault keeps what the look started from.
+    let state: VerifyProgress = progress;
+    const phaseBefore = progress.resources ? progress.phase ?? 'rollout' : undefined;
     try {
       let resources = progress.resources;
       if (!resources) {
@@ -83,70 +88,65 @@ export const verifyHealthStep: OperationStep = {
             reasons: [`the lane stack \`${resources.stackName}\` publishes no ${orList(missing)} output`],
           });
         }
-        await showStage(op, deps, withHealthStage(op, 'InProgress', now, 'ECS rollout'));
-        return wait(0, { progress: { ...progress, resources, phase: 'rollout', phaseStartedAt: now, failures: 0 } });
+        state = { ...progress, resources, phase: 'rollout', phaseStartedAt: now, failures: 0 };
       }
 
-      const phase = progress.phase ?? 'rollout';
-      const startedAt = progress.phaseStartedAt ?? now;
-      const overdue = now - startedAt >= settings.deadline;
-      const reading = await readLaneHealth(deps.cloud, resources);
-      const base = { ...progress, failures: 0 };
+      // One look goes through the phases as far as it can, reading each part once and only when a
+      // phase needs it (alarms only in the soak); it stops at the first check still waiting.
+      const look = new HealthLook(deps.cloud, resources);
       const deadlineText = settings.deadlineText;
+      let current: VerifyProgress = { ...state, failures: 0 };
+      const overdue = () => now - (current.phaseStartedAt ?? now) >= settings.deadline;
+      const unhealthy = (reasons: string[], rolloutFailed?: true) =>
+        verdictOf(op, deps, current, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons, ...(rolloutFailed ? { rolloutFailed } : {}) });
+      /** Waits for the next look; a phase this look moved into is shown in the root message first. */
+      const waitFor = async (inMs: number, lastSeen?: string): Promise<StepResult> => {
+        if (current.phase !== phaseBefore) await showStage(op, deps, withHealthStage(op, 'InProgress', now, phaseDetail(current.phase ?? 'rollout', settings)));
+        return wait(inMs, { progress: lastSeen === undefined ? { ...current } : { ...current, lastSeen } });
+      };
 
       // The rollout matters in every phase: a service rolled back during the soak is not healthy.
-      const service = reading.service;
+      const service = await look.service();
       const failure = service ? rolloutFailure(service, resources) : undefined;
-      if (failure) {
-        return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [failure], rolloutFailed: true });
-      }
-      const alarming = reading.alarms.filter((a) => a.state === 'ALARM');
-      if (alarming.length > 0 && phase === 'soak') {
-        return verdictOf(op, deps, base, {
-          verdict: 'unhealthy',
-          summary: 'deployed, but not healthy',
-          reasons: alarming.map((a) => `alarm ${alarmText(resources, a)}`),
-        });
-      }
+      if (failure) return unhealthy([failure], true);
 
-      if (phase === 'rollout') {
-        if (service && rolloutComplete(service)) {
-          await showStage(op, deps, withHealthStage(op, 'InProgress', now, 'targets'));
-          return wait(0, { progress: { ...base, phase: 'targets', phaseStartedAt: now, desired: service.desiredCount } });
+      if ((current.phase ?? 'rollout') === 'rollout') {
+        if (!service || !rolloutComplete(service)) {
+          const seen = service ? rolloutText(service) : `ECS service \`${resources.serviceName}\` not found in cluster \`${resources.clusterName}\``;
+          if (overdue()) {
+            // Tasks that fail the load balancer's health checks are what usually keeps a service short
+            // of its desired count: the targets' reasons say why, so they come first.
+            const cause = targetTrouble(await look.targets(), service?.desiredCount ?? 1);
+            return unhealthy([...(cause ? [cause] : []), `${seen} after ${deadlineText}`]);
+          }
+          return waitFor(deps.pollIntervalMs, seen);
         }
-        const seen = service ? rolloutText(service) : `ECS service \`${resources.serviceName}\` not found in cluster \`${resources.clusterName}\``;
-        if (overdue) {
-          // Tasks that fail the load balancer's health checks are what usually keeps a service short
-          // of its desired count: the targets' reasons say why, so they come first.
-          const cause = targetTrouble(reading, service?.desiredCount ?? 1);
-          return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [...(cause ? [cause] : []), `${seen} after ${deadlineText}`] });
-        }
-        return wait(deps.pollIntervalMs, { progress: { ...base, lastSeen: seen } });
+        current = { ...current, phase: 'targets', phaseStartedAt: now, desired: service.desiredCount };
       }
 
-      const desired = progress.desired ?? service?.desiredCount ?? 1;
-      const targets = reading.targets;
-      const targetsOk = desired === 0 || (targets !== undefined && targets.healthy >= desired && targets.unhealthy === 0);
-      const targetsSeen = targets ? targetsText(targets, desired) : 'the target group does not exist';
-
-      if (phase === 'targets') {
-        if (targetsOk) {
-          const soakEndsAt = now + settings.soak;
-          await showStage(op, deps, withHealthStage(op, 'InProgress', now, settings.soak > 0 ? `alarms, ${settings.soakText} soak` : 'alarms'));
-          return wait(0, { progress: { ...base, phase: 'soak', phaseStartedAt: now, soakEndsAt } });
+      const desired = current.desired ?? service?.desiredCount ?? 1;
+      if (current.phase === 'targets') {
+        const targets = await look.targets();
+        if (!targetsOk(targets, desired)) {
+          const seen = targetsSeen(targets, desired);
+          if (overdue()) return unhealthy([`${seen} after ${deadlineText}`]);
+          return waitFor(deps.pollIntervalMs, seen);
         }
-        if (overdue) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [`${targetsSeen} after ${deadlineText}`] });
-        return wait(deps.pollIntervalMs, { progress: { ...base, lastSeen: targetsSeen } });
+        current = { ...current, phase: 'soak', phaseStartedAt: now, soakEndsAt: now + settings.soak };
       }
 
-      // Soak.
-      const soakEndsAt = progress.soakEndsAt ?? now;
-      if (now < soakEndsAt) return wait(Math.min(soakEndsAt - now, deps.pollIntervalMs * SOAK_POLLS), { progress: base });
-      if (!targetsOk) return verdictOf(op, deps, base, { verdict: 'unhealthy', summary: 'deployed, but not healthy', reasons: [targetsSeen] });
-      const alarmsPart = alarmsSummary(resources, reading, settings.soak > 0 ? settings.soakText : undefined);
+      // Soak: an alarm in ALARM ends it at once; at its end the targets are read once more.
+      const alarms = await look.alarms();
+      const alarming = alarms.alarms.filter((a) => a.state === 'ALARM');
+      if (alarming.length > 0) return unhealthy(alarming.map((a) => `alarm ${alarmText(resources, a)}`));
+      const soakEndsAt = current.soakEndsAt ?? now;
+      if (now < soakEndsAt) return waitFor(Math.min(soakEndsAt - now, deps.pollIntervalMs * SOAK_POLLS));
+      const targets = await look.targets();
+      if (!targetsOk(targets, desired)) return unhealthy([targetsSeen(targets, desired)]);
+      const alarmsPart = alarmsSummary(resources, alarms.alarms, settings.soak > 0 ? settings.soakText : undefined);
       const parts = [targets && desired > 0 ? targetsText(targets, desired) : 'no tasks desired', service ? rolloutText(service) : 'ECS deployment complete', alarmsPart];
-      const reasons = reading.missingAlarms.length > 0 ? [`alarms the lane stack names but CloudWatch does not know: ${reading.missingAlarms.join(', ')}`] : [];
-      return verdictOf(op, deps, base, { verdict: 'healthy', summary: parts.join(', '), reasons });
+      const reasons = alarms.missing.length > 0 ? [`alarms the lane stack names but CloudWatch does not know: ${alarms.missing.join(', ')}`] : [];
+      return verdictOf(op, deps, current, { verdict: 'healthy', summary: parts.join(', '), reasons });
     } catch (error) {
       const failures = (progress.failures ?? 0) + 1;
       const throttled = isLanebotError(error) && error.code === 'AWS_THROTTLED';
@@ -156,14 +156,32 @@ export const verifyHealthStep: OperationStep = {
       if (throttled || (retryable && failures < MAX_AWS_FAILURES)) {
         const inMs = Math.max(deps.pollIntervalMs, backoff(failures, 2000, 60_000));
         log.warn({ err: error, retryInMs: inMs }, 'could not read the lane health yet; retrying');
-        return wait(inMs, { progress: { ...progress, failures: throttled ? progress.failures ?? 0 : failures } });
+        // A stack read in this look is kept (the next look does not read it again), and shown.
+        if (state.resources && phaseBefore === undefined) await showStage(op, deps, withHealthStage(op, 'InProgress', now, phaseDetail('rollout', settings)));
+        return wait(inMs, { progress: { ...state, failures: throttled ? progress.failures ?? 0 : failures } });
       }
       log.error({ err: error }, 'giving up on reading the lane health');
       const message = isLanebotError(error) ? error.message : describeCause(error);
-      return verdictOf(op, deps, progress, { verdict: 'unchecked', summary: 'health not checked', reasons: [`reading the lane's health failed: ${message}`] });
+      return verdictOf(op, deps, state, { verdict: 'unchecked', summary: 'health not checked', reasons: [`reading the lane's health failed: ${message}`] });
     }
   },
 };
+
+/** What the root message says the health check is doing in each phase. */
+function phaseDetail(phase: Phase, settings: { soak: number; soakText: string }): string {
+  if (phase === 'rollout') return 'ECS rollout';
+  if (phase === 'targets') return 'targets';
+  return settings.soak > 0 ? `alarms, ${settings.soakText} soak` : 'alarms';
+}
+
+/** Enough healthy targets and none unhealthy (nothing to check when no tasks are desired). */
+function targetsOk(targets: TargetGroupHealth | undefined, desired: number): boolean {
+  return desired === 0 || (targets !== undefined && targets.healthy >= desired && targets.unhealthy === 0);
+}
+
+function targetsSeen(targets: TargetGroupHealth | undefined, desired: number): string {
+  return targets ? targetsText(targets, desired) : 'the target group does not exist';
+}
 
 /** The outputs the check cannot do without, by the names the lane template gives them. */
 function missingOutputs(resources: LaneResources): string[] {
@@ -180,8 +198,7 @@ function orList(items: string[]): string {
 }
 
 /** What is wrong with the targets when something is (unhealthy, unused, still checking); undefined when they look fine or do not exist. */
-function targetTrouble(reading: LaneHealthReading, desired: number): string | undefined {
-  const targets = reading.targets;
+function targetTrouble(targets: TargetGroupHealth | undefined, desired: number): string | undefined {
   if (!targets || targets.unhealthy + targets.unused + targets.initial === 0) return undefined;
   return targetsText(targets, desired);
 }
@@ -190,12 +207,12 @@ function targetTrouble(reading: LaneHealthReading, desired: number): string | un
  * The alarms' part of a healthy verdict: "alarms OK for 5 min"; "alarms OK for 5 min, except 5xx rate
  * (no data yet)" — an alarm without data has not said OK, so the text does not claim it did.
  */
-function alarmsSummary(resources: LaneResources, reading: LaneHealthReading, soakText: string | undefined): string {
-  if (reading.alarms.length === 0) return 'no alarms to check';
+function alarmsSummary(resources: LaneResources, alarms: AlarmView[], soakText: string | undefined): string {
+  if (alarms.length === 0) return 'no alarms to check';
   const forSoak = soakText ? ` for ${soakText}` : '';
-  const noData = reading.alarms.filter((a) => a.state === 'INSUFFICIENT_DATA').map((a) => alarmLabel(resources, a.name));
+  const noData = alarms.filter((a) => a.state === 'INSUFFICIENT_DATA').map((a) => alarmLabel(resources, a.name));
   if (noData.length === 0) return `alarms OK${forSoak}`;
-  if (noData.length === reading.alarms.length) return `no alarm data yet (${noData.join(', ')})`;
+  if (noData.length === alarms.length) return `no alarm data yet (${noData.join(', ')})`;
   return `alarms OK${forSoak}, except ${noData.join(', ')} (no data yet)`;
 }
 
@@ -216,6 +233,7 @@ function durationWords(ms: number): string {
 function verdictOf(op: OperationRecord, deps: StepDeps, progress: VerifyProgress, verdict: Omit<HealthVerdict, 'links' | 'checkedAt'>): StepResult {
   const now = deps.clock.now();
   const health: HealthVerdict = { ...verdict, links: progress.resources ? healthLinks(progress.resources) : [], checkedAt: now };
+  if (progress.resources?.imageUri) health.image = progress.resources.imageUri;
   const status: StageView['status'] = verdict.verdict === 'healthy' ? 'Succeeded' : verdict.verdict === 'unhealthy' ? 'Failed' : 'Stopped';
   const detail = verdict.verdict === 'healthy' ? 'healthy' : verdict.verdict === 'unhealthy' ? 'not healthy' : 'not checked';
   const patch: OperationPatch = { health, stages: withHealthStage(op, status, now, detail) };
@@ -224,8 +242,7 @@ function verdictOf(op: OperationRecord, deps: StepDeps, progress: VerifyProgress
 
 /** Shows a new state of the health stage in the root message at once. */
 async function showStage(op: OperationRecord, deps: StepDeps, stages: StageView[]): Promise<void> {
-  await deps.operations.update(op.id, { stages });
-  await deps.narrator.refreshRoot(op.id);
+  await deps.narrator.showChange(op.id, { stages });
 }
 
 /** The record's stages with the health stage added or updated (it keeps its start time). */

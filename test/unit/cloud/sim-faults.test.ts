@@ -5,6 +5,7 @@ import { CloudFormationClient, CloudFormationServiceException, DescribeStacksCom
 import { CloudWatchClient, CloudWatchServiceException, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient, CodePipelineServiceException, StartPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DescribeImagesCommand, ECRClient, ECRServiceException } from '@aws-sdk/client-ecr';
+import { DescribeServicesCommand, ECSClient, ECSServiceException } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ElasticLoadBalancingV2ServiceException } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { Redis } from 'ioredis';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,6 +13,7 @@ import { CloudFormationAdapter } from '../../../src/cloud/aws/cloudformation.ada
 import { CloudWatchAlarmsAdapter } from '../../../src/cloud/aws/cloudwatch-alarms.adapter';
 import { CodePipelineAdapter } from '../../../src/cloud/aws/codepipeline.adapter';
 import { EcrAdapter } from '../../../src/cloud/aws/ecr.adapter';
+import { EcsAdapter } from '../../../src/cloud/aws/ecs.adapter';
 import { Elbv2Adapter } from '../../../src/cloud/aws/elbv2.adapter';
 import { SimFaults, type SimFaultKind, type SimFaultService } from '../../../src/cloud/sim/sim-faults';
 import { SimImages } from '../../../src/cloud/sim/sim-images';
@@ -327,10 +329,11 @@ describe('simulated faults read exactly like the AWS adapters\' errors', () => {
   const elbv2 = mockClient(ElasticLoadBalancingV2Client);
   const cloudwatch = mockClient(CloudWatchClient);
   const ecr = mockClient(ECRClient);
+  const ecs = mockClient(ECSClient);
   const noRetry = { sleep: async () => undefined, maxThrottleRetries: 0 };
 
   afterAll(() => {
-    for (const mock of [codepipeline, cloudformation, elbv2, cloudwatch, ecr]) mock.restore();
+    for (const mock of [codepipeline, cloudformation, elbv2, cloudwatch, ecr, ecs]) mock.restore();
   });
 
   /** Per service: the sim port call, and the adapter call after its client is set to reject with `cause`. */
@@ -351,6 +354,13 @@ describe('simulated faults read exactly like the AWS adapters\' errors', () => {
       aws: (cause) => {
         cloudformation.reset().on(DescribeStacksCommand).rejects(new CloudFormationServiceException({ ...cause, $fault: 'client' }));
         return new CloudFormationAdapter({ client: new CloudFormationClient({ region: 'sim-1' }), region: 'sim-1', ...noRetry }).describeStack('app-api-staging-gray');
+      },
+    },
+    ecs: {
+      sim: (f) => laneHealth(f).describeService('infra-environment-dev-Cluster-1', 'user-api-dev-gray'),
+      aws: (cause) => {
+        ecs.reset().on(DescribeServicesCommand).rejects(new ECSServiceException({ ...cause, $fault: 'client' }));
+        return new EcsAdapter({ client: new ECSClient({ region: 'sim-1' }), region: 'sim-1', ...noRetry }).describeService('infra-environment-dev-Cluster-1', 'user-api-dev-gray');
       },
     },
     elbv2: {

@@ -2,7 +2,7 @@ import type { AlarmView } from '../../../src/cloud/alarms.port';
 import { withRollout, type EcsDeploymentView, type EcsServiceView } from '../../../src/cloud/ecs.port';
 import { summarizeTargets, type TargetHealthView } from '../../../src/cloud/load-balancer.port';
 import type { LaneResources } from '../../../src/domain/lane-resources';
-import { alarmLabel, alarmText, healthLinks, readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText, type HealthPorts } from '../../../src/health/lane-health';
+import { alarmLabel, alarmText, HealthLook, healthLinks, readLaneHealth, rolloutComplete, rolloutFailure, rolloutText, targetsText, type HealthPorts } from '../../../src/health/lane-health';
 
 const TG = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app-u-Targe-ABC/0123456789abcdef';
 const RESOURCES: LaneResources = {
@@ -227,10 +227,27 @@ describe('readLaneHealth', () => {
       alarms: { alarmStates: async (names) => (calls.push(`cloudwatch ${names.length}`), { alarms: [], missing: [] }) },
     };
     expect(await readLaneHealth(ports, { stackName: 'app-x', alarms: {} })).toEqual({ alarms: [], missingAlarms: [] });
-    expect(calls).toEqual(['cloudwatch 0']);
+    expect(calls).toEqual([]);
     const reading = await readLaneHealth(ports, RESOURCES);
     expect(reading).not.toHaveProperty('service');
     expect(reading).not.toHaveProperty('targets');
+  });
+
+  it('a HealthLook reads each part when first asked for, and once', async () => {
+    const calls: string[] = [];
+    const ports: HealthPorts = {
+      ecs: { describeService: async () => (calls.push('ecs'), service()) },
+      loadBalancer: { targetHealth: async () => (calls.push('elbv2'), group('healthy')) },
+      alarms: { alarmStates: async () => (calls.push('cloudwatch'), { alarms: [], missing: [] }) },
+    };
+    const look = new HealthLook(ports, RESOURCES);
+    expect(await look.service()).toEqual(service());
+    expect(calls).toEqual(['ecs']);
+    await Promise.all([look.service(), look.targets(), look.targets()]);
+    expect(calls).toEqual(['ecs', 'elbv2']);
+    await look.alarms();
+    await look.alarms();
+    expect(calls).toEqual(['ecs', 'elbv2', 'cloudwatch']);
   });
 
   it('lets a fault of any port through (the caller decides whether to retry)', async () => {

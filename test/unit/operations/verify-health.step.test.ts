@@ -88,7 +88,7 @@ class FakeCloud {
   targets: TargetGroupHealth | undefined = targets('healthy', 'healthy');
   alarms: AlarmView[] = allOk();
   missingAlarms: string[] = [];
-  /** Thrown by the next reads of the target health, one per call. */
+  /** Thrown by the next reads of the ECS service (read on every look), one per call. */
   faults: Error[] = [];
   calls: string[] = [];
 
@@ -101,14 +101,14 @@ class FakeCloud {
   readonly ecs: EcsPort = {
     describeService: async (cluster, name) => {
       this.calls.push(`describeService ${cluster} ${name}`);
+      const fault = this.faults.shift();
+      if (fault) throw fault;
       return this.service;
     },
   };
   readonly loadBalancer: LoadBalancerPort = {
     targetHealth: async (arn) => {
       this.calls.push(`targetHealth ${arn}`);
-      const fault = this.faults.shift();
-      if (fault) throw fault;
       return this.targets;
     },
   };
@@ -143,7 +143,12 @@ class StepRun {
   get deps(): StepDeps {
     const stand = {
       operations: { update: async (_id: string, patch: OperationPatch) => this.apply(patch) },
-      narrator: { refreshRoot: async () => void (this.rootRefreshes += 1) },
+      narrator: {
+        showChange: async (_id: string, patch: OperationPatch) => {
+          this.apply(patch);
+          this.rootRefreshes += 1;
+        },
+      },
       lanes: {
         pendingId: async () => this.pendingId,
         recordResources: async (_ref: unknown, resources: LaneResources) => void this.recorded.push(resources),
@@ -218,9 +223,10 @@ beforeEach(() => {
 });
 
 describe('verify-health: the phases', () => {
-  it('reads the lane stack once, records its resources and shows the rollout check', async () => {
+  it('reads the lane stack once, records its resources, and goes as far as one look can, reading each part once', async () => {
     const first = await run.call();
-    expect(first).toEqual({ kind: 'wait', inMs: 0, patch: { progress: expect.objectContaining({ phase: 'rollout', phaseStartedAt: T0, failures: 0 }) }, underway: false });
+    // Rollout complete and targets healthy at the first look: straight into the soak.
+    expect(first).toEqual({ kind: 'wait', inMs: 3 * POLL_MS, patch: { progress: expect.objectContaining({ phase: 'soak', phaseStartedAt: T0, soakEndsAt: T0 + 5 * MIN, desired: 2, failures: 0 }) }, underway: false });
     expect(run.recorded).toEqual([
       {
         stackName: 'app-user-api-dev-gray',
@@ -231,14 +237,47 @@ describe('verify-health: the phases', () => {
         alarms: ALARMS,
       },
     ]);
-    expect(run.stage).toMatchObject({ status: 'InProgress', detail: 'ECS rollout', startedAt: T0 });
+    expect(run.cloud.calls).toEqual([
+      'describeStack app-user-api-dev-gray',
+      `describeService ${OUTPUTS.ClusterName} ${OUTPUTS.ServiceName}`,
+      `targetHealth ${TG}`,
+      `alarmStates ${Object.values(ALARMS).join(',')}`,
+    ]);
+    // Only the phase the look stopped in is shown.
+    expect(run.stage).toMatchObject({ status: 'InProgress', detail: 'alarms, 5 min soak', startedAt: T0 });
     expect(run.rootRefreshes).toBe(1);
     // The pipeline's stages stay as they were.
     expect(run.op.stages[0]).toMatchObject({ name: 'Deploy', status: 'Succeeded' });
 
-    await run.call();
-    await run.call();
+    await run.after(POLL_MS);
+    await run.after(POLL_MS);
     expect(run.cloud.calls.filter((c) => c.startsWith('describeStack'))).toEqual(['describeStack app-user-api-dev-gray']);
+    expect(run.rootRefreshes).toBe(1);
+  });
+
+  it('reads only what a phase judges: the service during the rollout, no alarms before the soak, the targets again only at its end', async () => {
+    run.cloud.service = service({ rolloutState: 'IN_PROGRESS', runningCount: 1, pendingCount: 1 });
+    await run.call();
+    await run.after(POLL_MS);
+    expect(run.cloud.calls.slice(1).map((c) => c.split(' ')[0])).toEqual(['describeService', 'describeService']);
+    expect(run.stage).toMatchObject({ detail: 'ECS rollout' });
+
+    run.cloud.calls = [];
+    run.cloud.service = service();
+    run.cloud.targets = targets('initial', 'initial');
+    await run.after(POLL_MS);
+    expect(run.cloud.calls.map((c) => c.split(' ')[0])).toEqual(['describeService', 'targetHealth']);
+    expect(run.stage).toMatchObject({ detail: 'targets' });
+
+    run.cloud.calls = [];
+    run.cloud.targets = targets('healthy', 'healthy');
+    await run.after(POLL_MS);
+    await run.after(3 * POLL_MS);
+    expect(run.cloud.calls.map((c) => c.split(' ')[0])).toEqual(['describeService', 'targetHealth', 'alarmStates', 'describeService', 'alarmStates']);
+
+    run.cloud.calls = [];
+    expect(expectVerdict(await run.after(5 * MIN)).verdict).toBe('healthy');
+    expect(run.cloud.calls.map((c) => c.split(' ')[0])).toEqual(['describeService', 'alarmStates', 'targetHealth']);
   });
 
   it('goes rollout → targets → soak → healthy, waiting between looks and only for the soak', async () => {
@@ -448,7 +487,7 @@ describe('verify-health: what it cannot check', () => {
 
   it('waits throttling out without counting it', async () => {
     await run.settle();
-    run.cloud.faults = Array.from({ length: MAX_AWS_FAILURES * 2 }, () => new AwsThrottledError('elasticloadbalancing:DescribeTargetHealth'));
+    run.cloud.faults = Array.from({ length: MAX_AWS_FAILURES * 2 }, () => new AwsThrottledError('ecs:DescribeServices'));
     for (let i = 0; i < MAX_AWS_FAILURES * 2; i++) {
       const result = await run.after(1000);
       expect(result).toMatchObject({ kind: 'wait' });
@@ -460,7 +499,7 @@ describe('verify-health: what it cannot check', () => {
   });
 
   it('retries a retryable fault, forgets it after a good read, and gives up with "not checked" when it outlives its retries', async () => {
-    const unavailable = () => new LanebotError('AWS_ERROR', 'elasticloadbalancing:DescribeTargetHealth failed: 503 Service Unavailable', { retryable: true });
+    const unavailable = () => new LanebotError('AWS_ERROR', 'ecs:DescribeServices failed: 503 Service Unavailable', { retryable: true });
     await run.settle();
     run.cloud.faults = [unavailable(), unavailable()];
     await run.after(1000);
@@ -478,17 +517,17 @@ describe('verify-health: what it cannot check', () => {
     expect(health).toMatchObject({
       verdict: 'unchecked',
       summary: 'health not checked',
-      reasons: ["reading the lane's health failed: elasticloadbalancing:DescribeTargetHealth failed: 503 Service Unavailable"],
+      reasons: ["reading the lane's health failed: ecs:DescribeServices failed: 503 Service Unavailable"],
     });
     expect(health.links).toHaveLength(2);
   });
 
   it('gives up at once on a fault that retrying cannot mend (access denied), so the lane is not held', async () => {
     await run.settle();
-    run.cloud.faults = [new AwsAccessDeniedError('elasticloadbalancing:DescribeTargetHealth', new Error('not authorized'))];
+    run.cloud.faults = [new AwsAccessDeniedError('ecs:DescribeServices', new Error('not authorized'))];
     const health = expectVerdict(await run.after(1000));
     expect(health.verdict).toBe('unchecked');
-    expect(health.reasons[0]).toMatch(/^reading the lane's health failed: lanebot's AWS role may not call elasticloadbalancing:DescribeTargetHealth/);
+    expect(health.reasons[0]).toMatch(/^reading the lane's health failed: lanebot's AWS role may not call ecs:DescribeServices/);
   });
 });
 
