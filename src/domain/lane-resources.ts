@@ -32,6 +32,8 @@ export interface LaneResources {
   targetGroupArn?: string;
   /** The task definition the stack deployed (output TaskDefinitionArn, when the template has it). */
   taskDefinitionArn?: string;
+  /** The image the stack deployed (output ImageUri). */
+  imageUri?: string;
   alarms: Partial<Record<LaneAlarmRole, string>>;
 }
 
@@ -45,6 +47,7 @@ export function laneResourcesOf(stack: Pick<StackView, 'stackName' | 'stackId' |
   if (outputs.ServiceName) resources.serviceName = outputs.ServiceName;
   if (outputs.TargetGroupArn) resources.targetGroupArn = outputs.TargetGroupArn;
   if (outputs.TaskDefinitionArn) resources.taskDefinitionArn = outputs.TaskDefinitionArn;
+  if (outputs.ImageUri) resources.imageUri = outputs.ImageUri;
   for (const role of LANE_ALARM_ROLES) {
     const name = outputs[LANE_ALARM_OUTPUTS[role]];
     if (name) resources.alarms[role] = name;

@@ -159,6 +159,11 @@ export interface HealthVerdict {
    * so the lane does not run the new version although the pipeline deployed it.
    */
   rolloutFailed?: boolean;
+  /**
+   * The image the verdict is about: the lane stack's ImageUri output when the check read the stack
+   * (the release record takes it from here rather than reading the stack again).
+   */
+  image?: string;
 }
 
 /**

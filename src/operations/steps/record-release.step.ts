@@ -5,22 +5,26 @@ import { describeCause, isLanebotError } from '../../errors';
 import { next, wait, type OperationStep } from '../step';
 
 /**
- * After the change (a deploy's pipeline, a promote's or rollback's stack update): read the lane stack's
- * outputs for the image it now runs (pinned by its digest) and add the release to the lane's history, with its health
- * verdict and the image it replaced. Throttling is waited out; any other fault
- * records the release without the image rather than fail a deploy that succeeded.
+ * After the change (a deploy's pipeline, a promote's or rollback's stack update) and its health check:
+ * take the image the lane now runs (the one the check read from the lane stack's outputs, or read
+ * them when it did not), pinned by its digest, and add the release to the lane's history, with its
+ * health verdict and the image it replaced. Throttling is waited out; any other fault records the
+ * release without the image rather than fail a deploy that succeeded.
  */
 export const recordReleaseStep: OperationStep = {
   name: 'record-release',
   async run(op, deps) {
     // ECS rolled the change back (circuit breaker): the lane still runs its previous release.
     if (op.health?.rolloutFailed) return next();
-    let image: string | undefined;
-    try {
-      image = (await deps.cloud.stacks.describeStack(laneStackName(op)))?.outputs.ImageUri;
-    } catch (error) {
-      if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
-      deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
+    // The check ran after the change, while this operation held the lane: what it read is current.
+    let image = op.health?.image;
+    if (image === undefined) {
+      try {
+        image = (await deps.cloud.stacks.describeStack(laneStackName(op)))?.outputs.ImageUri;
+      } catch (error) {
+        if (isLanebotError(error) && error.code === 'AWS_THROTTLED') return wait(deps.pollIntervalMs);
+        deps.logger.warn({ operationId: op.id, err: describeCause(error) }, 'could not read the lane stack outputs; recording the release without its image');
+      }
     }
     // Pinned by digest: a tag can be moved or overwritten later, the digest is the image that was
     // verified (what promote and rollback put back). A registry that cannot say keeps the URI as is.
