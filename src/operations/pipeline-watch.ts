@@ -4,10 +4,10 @@
 // for up to 100 executions) and wakes only the operations whose execution moved since their step last
 // read it; those steps then do the action-level reads (their getExecution) and nothing else does.
 //
-//   step reads execution ──▶ noteRead(seen = the fingerprint listed before the read)
+//   step: follow (seen = the fingerprint listed so far) ──▶ reads execution
 //   watch poll: list pipeline ──▶ fingerprint ≠ seen ──▶ store it as listed ──▶ wake the operation
 //
-// `seen` is what the step read before its AWS read, so what it read is at least that new; a wake
+// `seen` is what was listed before the step's AWS read, so what it read is at least that new; a wake
 // that finds the job busy is simply repeated on the next poll until the step's `seen` catches up.
 // Everything is in Redis, so any process may poll (one at a time: a BullMQ job scheduler) and a
 // crash loses nothing; the step still re-reads on its own now and then (recheckMs) as a safety net
@@ -28,10 +28,11 @@ import { LuaScript } from '../redis/lua-script';
 export interface PipelineTracking {
   /** How long a step waits between reads of its own when nothing wakes it. */
   readonly recheckMs: number;
-  /** The fingerprint the watch last listed for the execution ('' when none): read it before reading the execution. */
-  listed(pipeline: string, executionId: string): Promise<string>;
-  /** Follows the execution (or keeps following it): its operation has read it as of `seen`. */
-  noteRead(read: { pipeline: string; executionId: string; operationId: string; seen: string; since: number }): Promise<void>;
+  /**
+   * Follows the execution (or keeps following it), as read by its operation as of what the watch
+   * listed so far: call it right before reading the execution. `since`: about when it started.
+   */
+  follow(read: { pipeline: string; executionId: string; operationId: string; since: number }): Promise<void>;
   /** Stops following an execution that ended. */
   forget(pipeline: string, executionId: string): Promise<void>;
 }
@@ -69,13 +70,15 @@ export interface PipelineWatchDeps {
 }
 
 /**
- * A step's read of its execution, in one command (it runs on every wake). KEYS: the pipeline's
- * followed executions, the watched pipelines; ARGV: execution id, entry JSON, pipeline. Returns
- * 1 when the pipeline was not watched before.
+ * A step following its execution, in one command (it runs on every wake): its entry's `seen` is the
+ * fingerprint listed so far. KEYS: the pipeline's listed fingerprints, its followed executions, the
+ * watched pipelines; ARGV: execution id, operation id JSON-quoted, since (an integer), pipeline.
+ * Returns 1 when the pipeline was not watched before.
  */
-const NOTE_READ_SCRIPT = new LuaScript(`
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('SADD', KEYS[2], ARGV[3])`);
+const FOLLOW_SCRIPT = new LuaScript(`
+local seen = redis.call('HGET', KEYS[1], ARGV[1]) or ''
+redis.call('HSET', KEYS[2], ARGV[1], '{"op":' .. ARGV[2] .. ',"seen":' .. cjson.encode(seen) .. ',"since":' .. ARGV[3] .. '}')
+return redis.call('SADD', KEYS[3], ARGV[4])`);
 
 /** Reach this much further back than the oldest followed start: clocks of lanebot and AWS differ a little. */
 const START_MARGIN_MS = 5 * 60_000;
@@ -99,18 +102,18 @@ export class PipelineWatch implements PipelineTracking {
     this.recheckMs = deps.recheckMs;
   }
 
-  async listed(pipeline: string, executionId: string): Promise<string> {
-    return (await this.deps.redis.hget(this.deps.keys.pipelineListed(pipeline), executionId)) ?? '';
-  }
-
-  async noteRead({ pipeline, executionId, operationId, seen, since }: { pipeline: string; executionId: string; operationId: string; seen: string; since: number }): Promise<void> {
-    const entry: WatchEntry = { op: operationId, seen, since };
+  async follow({ pipeline, executionId, operationId, since }: { pipeline: string; executionId: string; operationId: string; since: number }): Promise<void> {
     const { redis, keys } = this.deps;
     // SADD every time: a poll that found the pipeline without entries may have just removed it.
-    const added = await NOTE_READ_SCRIPT.run(redis, 2, keys.pipelineWatch(pipeline), keys.pipelinesWatched, executionId, JSON.stringify(entry), pipeline);
+    const added = await FOLLOW_SCRIPT.run(redis, 3, keys.pipelineListed(pipeline), keys.pipelineWatch(pipeline), keys.pipelinesWatched, executionId, JSON.stringify(operationId), Math.floor(since), pipeline);
     // A pipeline new to the set may be the first one: the poll's schedule may be off. (SADD comes
     // first: a poll that turns the schedule off checks the set again afterwards, see pollOnce.)
     if (added === 1) await this.deps.schedule?.start();
+  }
+
+  /** What the watch last listed of the execution ('' when nothing yet), as `follow` takes it for `seen`. */
+  async listed(pipeline: string, executionId: string): Promise<string> {
+    return (await this.deps.redis.hget(this.deps.keys.pipelineListed(pipeline), executionId)) ?? '';
   }
 
   /** Turns the poll's schedule on when some pipeline has followed executions (at start, and by the recovery pass). */

@@ -61,10 +61,10 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
         return result;
       };
 
-      // Read before the execution: what this read accounts for (pipeline-watch.ts). A Redis fault
-      // here is the job's to retry, as any other.
+      // Followed before the read: the read accounts for what the watch listed so far
+      // (pipeline-watch.ts). A Redis fault here is the job's to retry, as any other.
       const watch = deps.pipelineWatch;
-      const seen = watch ? await watch.listed(pipeline, op.executionId) : '';
+      await watch?.follow({ pipeline, executionId: op.executionId, operationId: op.id, since: op.startedAt ?? deps.clock.now() });
       let view;
       try {
         view = await deps.cloud.pipelines.getExecution(pipeline, op.executionId);
@@ -86,15 +86,15 @@ export function pipelineExecutionStep(options: PipelineExecutionOptions): Operat
       const changed = stagesChanged(op.stages, view.stages) || op.statusSummary !== view.statusSummary || op.executionUrl !== view.url;
       // (The lane's activity is recorded when the operation takes its slot and when it ends; while it
       // holds the slot, expiry leaves the lane alone, so a stage change need not touch it.)
-      if (changed) await deps.operations.update(op.id, { stages: view.stages, executionUrl: view.url, statusSummary: view.statusSummary });
+      const shown = { stages: view.stages, executionUrl: view.url, statusSummary: view.statusSummary };
       if (isTerminal(view.status)) {
+        if (changed) await deps.operations.update(op.id, shown); // the end shows it
         await watch?.forget(pipeline, op.executionId);
         return view.status === 'Succeeded' ? next({ progress: {} }) : end(statusForExecution(view.status));
       }
-      if (changed) await deps.narrator.refreshRoot(op.id);
+      if (changed) await deps.narrator.showChange(op.id, shown);
       // Followed by the watch, the job sleeps until the execution moves (the watch wakes it), or
       // until the recheck as a safety net; else it polls every interval.
-      await watch?.noteRead({ pipeline, executionId: op.executionId, operationId: op.id, seen, since: op.startedAt ?? deps.clock.now() });
       return wait(watch ? watch.recheckMs : deps.pollIntervalMs, failures > 0 ? { progress: { failures: 0 } } : undefined);
     },
   };

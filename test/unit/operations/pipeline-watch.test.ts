@@ -52,35 +52,50 @@ const running = (executionId: string, lastUpdatedAt: number): ExecutionSummary =
 describe('PipelineWatch', () => {
   it('lists each followed pipeline once, back to its oldest start, and wakes only what moved since its read', async () => {
     const { watch, script } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: executionFingerprint(running('e1', T0)), since: T0 });
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: executionFingerprint(running('e2', T0)), since: T0 + 5_000 });
-    script.list = [running('e2', T0), running('e1', T0 + 20_000), running('someone-elses', T0 + 30_000)];
-
-    expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 2, woken: 1, failed: 0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', since: T0 + 5_000 });
+    // Listed for the first time: both moved since their steps' reads (nothing was listed then).
+    script.list = [running('e2', T0), running('e1', T0), running('someone-elses', T0 + 30_000)];
+    expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 2, woken: 2, failed: 0 });
     expect(script.calls).toEqual([{ pipeline: PIPELINE, startedSince: T0 - 5 * 60_000 }]);
-    expect(script.woken).toEqual(['op1']);
-    // What the woken step reads as "seen" before reading the execution.
+    // Their steps read them: each follow takes what was listed as seen.
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', since: T0 + 5_000 });
+
+    script.list = [running('e2', T0), running('e1', T0 + 20_000)];
+    expect(await watch.pollOnce()).toMatchObject({ woken: 1 });
+    expect(script.woken).toEqual(['op2', 'op1', 'op1']);
     expect(await watch.listed(PIPELINE, 'e1')).toBe(executionFingerprint(running('e1', T0 + 20_000)));
-    expect(await watch.listed(PIPELINE, 'e2')).toBe('');
+    expect(await watch.listed(PIPELINE, 'e2')).toBe(executionFingerprint(running('e2', T0)));
+    expect(await watch.pollOnce()).toMatchObject({ woken: 1 }); // op1 has not read it yet
   });
 
   it('wakes again on the next poll while the step has not read the change (its job was busy)', async () => {
     const { watch, script } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     script.list = [running('e1', T0)];
     script.busy.add('op1');
     expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
     script.busy.clear();
     expect(await watch.pollOnce()).toMatchObject({ woken: 1 });
     // The step read it: nothing more to wake.
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: await watch.listed(PIPELINE, 'e1'), since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
     expect(script.woken).toEqual(['op1']);
   });
 
+  it('keeps an entry the poll reads back whatever the operation id holds', async () => {
+    const { watch, script, keys } = setup();
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op "quoted" \\ one', since: T0 + 0.5 });
+    expect(JSON.parse((await db.redis.hget(keys.pipelineWatch(PIPELINE), 'e1'))!)).toEqual({ op: 'op "quoted" \\ one', seen: '', since: T0 });
+    script.list = [running('e1', T0)];
+    expect(await watch.pollOnce()).toMatchObject({ woken: 1 });
+    expect(script.woken).toEqual(['op "quoted" \\ one']);
+  });
+
   it('counts a list that failed and wakes nothing; the next poll catches up', async () => {
     const { watch, script } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     script.list = new LanebotError('AWS_THROTTLED', 'Rate exceeded');
     expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 1, woken: 0, failed: 1 });
     script.list = [running('e1', T0)];
@@ -89,7 +104,7 @@ describe('PipelineWatch', () => {
 
   it('stops following ended executions, and the pipeline once none is left', async () => {
     const { watch, script, keys } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     await watch.forget(PIPELINE, 'e1');
     expect(await watch.pollOnce()).toEqual({ pipelines: 1, executions: 0, woken: 0, failed: 0 });
     expect(script.calls).toEqual([]);
@@ -99,7 +114,7 @@ describe('PipelineWatch', () => {
 
   it('wakes the operations of followed executions an event names, once per batch, and acknowledges every event it handled', async () => {
     const { watch, script } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     const change = (executionId: string, receipt: string, pipeline = PIPELINE): PipelineExecutionChange => ({ pipeline, executionId, kind: 'CodePipeline Action Execution State Change', receipt });
     const acknowledged: string[][] = [];
     const events: PipelineEventsPort = {
@@ -115,8 +130,8 @@ describe('PipelineWatch', () => {
 
   it('leaves an event whose wake failed unacknowledged (it comes back), and says so after the batch', async () => {
     const { watch, script } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', since: T0 });
     script.busy.add('op1');
     const acknowledged: string[] = [];
     const events: PipelineEventsPort = {
@@ -145,8 +160,8 @@ describe('PipelineWatch', () => {
     });
     await watch.ensureScheduled();
     expect(switches).toEqual([]);
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', since: T0 });
     expect(switches).toEqual(['on']);
     await watch.pollOnce();
     expect(switches).toEqual(['on']);
@@ -154,7 +169,7 @@ describe('PipelineWatch', () => {
     await watch.forget(PIPELINE, 'e2');
     await watch.pollOnce();
     expect(switches).toEqual(['on', 'off']);
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e3', operationId: 'op3', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e3', operationId: 'op3', since: T0 });
     expect(switches).toEqual(['on', 'off', 'on']);
     await watch.ensureScheduled();
     expect(switches).toEqual(['on', 'off', 'on', 'on']);
@@ -162,7 +177,7 @@ describe('PipelineWatch', () => {
 
   it('stops following an execution whose operation has no job any more (ended outside its step)', async () => {
     const { watch, script, keys } = setup();
-    await watch.noteRead({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', seen: '', since: T0 });
+    await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     script.list = [{ ...running('e1', T0 + 1_000), status: 'Stopped' }];
     script.gone.add('op1');
     expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
