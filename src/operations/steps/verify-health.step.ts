@@ -7,6 +7,11 @@
 //   soak      `verify.soak` (default 5 min) during which no lane alarm may be in ALARM; at its end
 //             the targets are read once more
 //
+// Each look goes from the phase it is in as far as the checks pass (a lane healthy at the first
+// look gets its verdict in that look), reading each part once and only where a phase judges it:
+// the ECS service on every look (a rollback in any phase is a verdict), the targets from the
+// targets phase on, the alarms in the soak. A healthy lane without a soak costs three AWS reads.
+//
 // The verdict goes into the record (`health`) and the operation succeeds either way: the change is
 // in place; the verdict says whether it works ("deployed and healthy" / "deployed, unhealthy").
 // The names of the lane's service, target group and alarms come from the lane stack's outputs,
