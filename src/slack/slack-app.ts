@@ -179,18 +179,21 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
         return;
       }
     }
-    // The command's answer, whatever happens (a reply, or the error's text); audited once.
+    // The command's answer, whatever happens (a reply, or the error's text); audited once. The audit
+    // entry is sent as the answer is known, and waited for after the ack: the ack need not wait for
+    // its round trip (audit() never rejects).
+    let audited: Promise<unknown> = Promise.resolve();
     const answer = (async (): Promise<Answer> => {
       try {
         const reply = await routed.command.run(routed.ctx, routed.args, options.commandDeps);
         options.metrics.commands.inc({ command: name, outcome: 'run' });
-        await auditCommand(name, reply?.refused ? 'refused' : 'accepted', reply?.refused ? reply.text : `/lane ${command.text.slice(0, 200)}`, scope);
+        audited = auditCommand(name, reply?.refused ? 'refused' : 'accepted', reply?.refused ? reply.text : `/lane ${command.text.slice(0, 200)}`, scope);
         if (reply) return reply;
         return { text: routed.command.acknowledge?.(routed.ctx, routed.args), visibility: 'ephemeral' };
       } catch (error) {
         options.metrics.commands.inc({ command: name, outcome: 'failed' });
         const text = errorReplyText(error, log, { command: name });
-        await auditCommand(name, 'failed', text, scope);
+        audited = auditCommand(name, 'failed', text, scope);
         return { text, visibility: 'ephemeral' };
       }
     })();
@@ -211,6 +214,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       await ack();
       observeAck(options.metrics, received);
       await deliver(await answer);
+      await audited;
       return;
     }
     // A command that queues work: the ack confirms it only once Redis has taken it. Redis answers in
@@ -221,11 +225,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
       await ack(settled.text ? { response_type: 'ephemeral', text: settled.text, blocks: settled.blocks } : undefined);
       observeAck(options.metrics, received);
       await delivered(settled);
+      await audited;
       return;
     }
     await ack({ response_type: 'ephemeral', text: NOT_YET_CONFIRMED });
     observeAck(options.metrics, received);
     await deliver(await answer);
+    await audited;
   });
 
   /**

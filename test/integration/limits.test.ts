@@ -39,15 +39,17 @@ describe('rate limits on what queues work', () => {
     for (let i = 0; i < 2; i++) expect(JSON.parse((await t.command(`deploy bob-${i} main`, { user: 'U0BOB' })).body).text).toContain('Queued the deploy');
     const overChannel = JSON.parse((await t.command('deploy bob-9 main', { user: 'U0BOB' })).body) as { text: string };
     expect(overChannel.text).toContain('Slow down: this channel has asked lanebot for more than 5');
-    expect(await requestCount(t)).toBe(5);
+    // (A command's audit entry is written as its ack goes out, not before it.)
+    await waitFor('the five deploys to be taken', async () => ((await requestCount(t)) === 5 ? true : undefined));
 
     // Reading is never limited.
     const list = await t.command('list', { user: 'U0ALICE' });
     expect(list.status).toBe(200);
     await waitFor('the list', () => t.stub.responsesFor(list.id)[0]);
 
-    const history = await t.bot.audit.recent({ service: 'user-api', env: 'dev' }, 50);
-    expect(history.filter((e) => e.action === 'command:deploy' && e.outcome === 'refused')).toHaveLength(2);
+    const refused = async () => (await t.bot.audit.recent({ service: 'user-api', env: 'dev' }, 50)).filter((e) => e.action === 'command:deploy' && e.outcome === 'refused');
+    await waitFor('both refusals to be audited', async () => ((await refused()).length >= 2 ? true : undefined));
+    expect(await refused()).toHaveLength(2);
   });
 });
 
