@@ -142,6 +142,9 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     // A fixed authorization instead of auth.test at start: starting must not depend on reaching
     // Slack, and the listeners never need the bot's own user id.
     authorize: async () => ({ botToken: options.botToken }),
+    // No conversation store: nothing here uses it, and its in-memory default builds an Error for
+    // every request whose channel it has not seen (all of them).
+    convoStore: false,
   });
 
   // Socket Mode has no signatures to replay; Slack's redeliveries are dropped by payload instead.

@@ -11,20 +11,37 @@ export interface RequestLedger {
    * Rejects when the ledger cannot answer.
    */
   firstSighting(key: string, ttlMs: number): Promise<boolean>;
+  /** Several at once (one round trip), each answered as firstSighting would, in order. */
+  firstSightings(sightings: readonly { key: string; ttlMs: number }[]): Promise<boolean[]>;
 }
 
 /** One Redis key per sighting: `SET <prefix>:seen-request:<sha256 of key> 1 NX PX ttl`. */
 export class RedisRequestLedger implements RequestLedger {
-  /** Only SET is used. */
+  /** Only SET is used (several sent together in one pipeline). */
   constructor(
-    private readonly redis: Pick<RedisClient, 'set'>,
+    private readonly redis: Pick<RedisClient, 'set' | 'pipeline'>,
     private readonly keys: RedisKeys,
   ) {}
 
   async firstSighting(key: string, ttlMs: number): Promise<boolean> {
-    const digest = createHash('sha256').update(key).digest('hex');
-    const answer = await this.redis.set(this.keys.seenRequest(digest), '1', 'PX', Math.ceil(ttlMs), 'NX');
+    const answer = await this.redis.set(this.keyOf(key), '1', 'PX', Math.ceil(ttlMs), 'NX');
     return answer === 'OK';
+  }
+
+  async firstSightings(sightings: readonly { key: string; ttlMs: number }[]): Promise<boolean[]> {
+    // One write for all: every key carries the bot's prefix (one slot in a cluster).
+    const pipeline = this.redis.pipeline();
+    for (const { key, ttlMs } of sightings) pipeline.set(this.keyOf(key), '1', 'PX', Math.ceil(ttlMs), 'NX');
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error('the request ledger pipeline was not executed (connection closed)');
+    return replies.map(([error, answer]) => {
+      if (error) throw error;
+      return answer === 'OK';
+    });
+  }
+
+  private keyOf(key: string): string {
+    return this.keys.seenRequest(createHash('sha256').update(key).digest('hex'));
   }
 }
 
@@ -39,5 +56,11 @@ export class MemoryRequestLedger implements RequestLedger {
     if (until !== undefined && until > now) return false;
     this.seen.set(key, now + ttlMs);
     return true;
+  }
+
+  async firstSightings(sightings: readonly { key: string; ttlMs: number }[]): Promise<boolean[]> {
+    const answers: boolean[] = [];
+    for (const { key, ttlMs } of sightings) answers.push(await this.firstSighting(key, ttlMs));
+    return answers;
   }
 }

@@ -197,16 +197,18 @@ export class SlackHttpReceiver implements Receiver {
     now: number,
   ): Promise<'replayed signature' | 'retry of a delivery already taken' | undefined> {
     const { ledger } = this.options;
-    const checks = Promise.all([
-      ledger.firstSighting(signatureKeyOf(signature), signatureMemoryMs(timestamp, now)),
-      ledger.firstSighting(deliveryKeyOf(body, raw), DELIVERY_MEMORY_MS),
+    const checks = ledger.firstSightings([
+      { key: signatureKeyOf(signature), ttlMs: signatureMemoryMs(timestamp, now) },
+      { key: deliveryKeyOf(body, raw), ttlMs: DELIVERY_MEMORY_MS },
     ]);
     // Past the timeout the checks may still fail; nobody waits for them any more.
     checks.catch(() => undefined);
     let firstSignature: boolean;
     let firstDelivery: boolean;
     try {
-      [firstSignature, firstDelivery] = await within(checks, LEDGER_TIMEOUT_MS);
+      const [signatureAnswer, deliveryAnswer] = await within(checks, LEDGER_TIMEOUT_MS);
+      firstSignature = signatureAnswer !== false;
+      firstDelivery = deliveryAnswer !== false;
     } catch (error) {
       this.logger.warn({ err: error }, 'could not check the request against the replay ledger (Redis); taking it unchecked');
       return undefined;
