@@ -297,14 +297,16 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     // state changes matter here, so "pending" alarms are not read.
     const now = this.options.clock.now();
     const laneStacks = await this.laneStacks();
-    if (laneStacks.length === 0) return;
+    if (laneStacks.length === 0) return this.lastRecorded.clear();
     const settings = await this.settingsOf(laneStacks.map((laneStack) => laneStack.settingsRef));
     const records: string[][] = [];
     const sent: [key: string, recorded: string][] = [];
     const realNow = Date.now();
+    const current = new Set<string>();
     laneStacks.forEach((laneStack, i) => {
       for (const kind of ALARM_KINDS) {
         const name = alarmNameOf(laneStack, kind);
+        if (name) current.add(this.key('alarm', name));
         const verdict = name && this.verdict(kind, laneStack, settings[i]!, now);
         if (!name || !verdict || verdict === 'pending') continue;
         const key = this.key('alarm', name);
@@ -317,6 +319,13 @@ export class SimLaneHealth implements LoadBalancerPort, AlarmsPort, EcsPort {
     });
     await this.recordStates(records);
     for (const [key, recorded] of sent) this.lastRecorded.set(key, { recorded, at: realNow });
+    // Alarms of stacks that are gone are forgotten, so a long-lived sandbox does not keep them all.
+    if (this.lastRecorded.size > current.size) for (const key of this.lastRecorded.keys()) if (!current.has(key)) this.lastRecorded.delete(key);
+  }
+
+  /** How many alarm verdicts this process remembers having recorded (for tests). */
+  get rememberedVerdicts(): number {
+    return this.lastRecorded.size;
   }
 
   /** The settings of each lane: read again only when the settings version moved, or for a lane not read yet. */

@@ -457,5 +457,10 @@ describe('SimLaneHealth over the simulated stacks', () => {
       pipeline.mockRestore();
       hgetall.mockRestore();
     }
+    // What this process remembers of the verdicts it recorded goes with the stack.
+    expect(h.rememberedVerdicts).toBe(3);
+    stacks = [];
+    await h.evaluateAll();
+    expect(h.rememberedVerdicts).toBe(0);
   });
 });
