@@ -30,6 +30,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { CloudPorts } from '../src/cloud/cloud';
+import { observeCloudCalls } from '../src/cloud/observe-cloud';
 import { isTerminal } from '../src/cloud/pipelines.port';
 import { parseConfig, readEnvOptions } from '../src/config';
 import { isFinished, type OperationRecord } from '../src/domain/operation';
@@ -234,28 +235,14 @@ class SlackSideProcess {
 
 /** Counts every call the bot makes at the cloud ports, by port.method. */
 function countingCloud(cloud: CloudPorts, counts: Map<string, number>, started: Map<string, string>): CloudPorts {
-  const wrap = <T extends object>(name: string, port: T): T =>
-    new Proxy(port, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          const key = `${name}.${String(property)}`;
-          counts.set(key, (counts.get(key) ?? 0) + 1);
-          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
-          if (key === 'pipelines.startExecution') {
-            const pipelineName = (args[0] as { pipelineName: string }).pipelineName;
-            void (result as Promise<{ executionId: string }>).then((r) => started.set(r.executionId, pipelineName), () => undefined);
-          }
-          return result;
-        };
-      },
-    });
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, port] of Object.entries(cloud)) {
-    wrapped[name] = port && typeof port === 'object' && name !== 'sim' ? wrap(name, port) : port;
-  }
-  return wrapped as unknown as CloudPorts;
+  return observeCloudCalls(cloud, ({ port, method, args, result }) => {
+    const key = `${port}.${method}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    if (key === 'pipelines.startExecution') {
+      const pipelineName = (args[0] as { pipelineName: string }).pipelineName;
+      void (result as Promise<{ executionId: string }>).then((r) => started.set(r.executionId, pipelineName), () => undefined);
+    }
+  });
 }
 
 async function freePort(): Promise<number> {

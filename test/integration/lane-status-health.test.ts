@@ -3,6 +3,7 @@
 // command's response_url. The listener itself never calls AWS.
 import { randomUUID } from 'node:crypto';
 import type { CloudPorts } from '../../src/cloud/cloud';
+import { observeCloudCalls } from '../../src/cloud/observe-cloud';
 import { deletePrefix, ManualClock, startTestBot, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, type StubResponse } from '../support/slack-stub';
 
@@ -145,18 +146,5 @@ describe('the ack path of /lane status', () => {
 
 /** The same ports, recording every call made through them (`port.method`). */
 function counting(cloud: CloudPorts, calls: string[]): CloudPorts {
-  const wrap = <T extends object>(name: string, port: T): T =>
-    new Proxy(port, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(`${name}.${String(property)}`);
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      },
-    });
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, port] of Object.entries(cloud)) wrapped[name] = port && typeof port === 'object' ? wrap(name, port) : port;
-  return wrapped as unknown as CloudPorts;
+  return observeCloudCalls(cloud, ({ port, method }) => void calls.push(`${port}.${method}`));
 }
