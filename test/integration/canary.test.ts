@@ -2,15 +2,15 @@
 // local stub. The simulator's traffic splits default's requests between the default target group and
 // the canary's by the canary stack's weights; the canary behaves like its source lane (gray), whose
 // health controls make it fail.
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { StubMessage } from '../support/slack-stub';
 import { SlackStub } from '../support/slack-stub';
 import type { OperationRecord } from '../../src/domain/operation';
 import { blockActionsBody, postSignedRequest } from '../../src/sandbox/slack-signing';
 import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
-import { connectTestRedis, deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, testClusterNodes, waitFor, type TestBot } from '../support/harness';
+import { connectTestRedis, deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { forkWorkerProcess, killWorkerProcess, workerProcessEnv } from '../support/worker-process';
 import { CANARY_TEST_CONFIG } from '../support/test-config';
 
 const CANARY_CONFIG = CANARY_TEST_CONFIG;
@@ -350,27 +350,7 @@ describe('a worker killed mid-canary', () => {
 
   it('is picked up by another worker at the step it was in: every step checked once, one thread, promoted', async () => {
     // Real time, 100 times faster in the simulator: a 1-minute step holds 0.6 s; abandonAfter (30 min) is 18 s.
-    const env = {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: stub.apiUrl,
-      REDIS_URL,
-      ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
-      CLOUD: 'sim',
-      SIM_TIME_SCALE: '100',
-      LANEBOT_REDIS_PREFIX: prefix,
-      LANEBOT_ROLE: 'worker',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    };
-    child = fork(join(__dirname, '../support/crashing-canary-worker.ts'), [], {
-      env: { ...process.env, ...env },
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child!.once('message', () => resolve());
-      child!.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-    });
+    child = await forkWorkerProcess('crashing-canary-worker.ts', workerProcessEnv({ slackApiUrl: stub.apiUrl, prefix, simTimeScale: 100 }));
 
     // The receiver alone: it queues, the child process works.
     web = await startTestBot({ stub, prefix, config: CANARY_CONFIG, env: { LANEBOT_ROLE: 'web' } });
@@ -381,8 +361,7 @@ describe('a worker killed mid-canary', () => {
     }
     await web.command('promote gray --canary');
     await waitFor('the child to hang in the 5 % check', () => redis.get(`${prefix}:test:hung`), 30_000);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await killWorkerProcess(child);
 
     // A second worker process takes over once the dead worker's job lock expires.
     rescuer = await startTestBot({

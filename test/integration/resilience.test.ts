@@ -1,9 +1,9 @@
 // What happens when parts fail: Redis down when a command arrives, a worker killed mid-deploy,
 // Slack failing transiently or rate limiting, two bot processes on one Redis, forged requests.
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { connectTestRedis, deletePrefix, REDIS_URL, SIGNING_SECRET, startTestBot, testClusterNodes, waitFor, type TestBot } from '../support/harness';
+import { connectTestRedis, deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { forkWorkerProcess, killWorkerProcess, workerProcessEnv } from '../support/worker-process';
 import { signSlackBody, slashCommandBody } from '../support/signed-request';
 import { SlackStub } from '../support/slack-stub';
 import type { ChatPort } from '../../src/chat/chat.port';
@@ -244,35 +244,14 @@ describe('a worker killed mid-deploy', () => {
   });
 
   it('is picked up by another worker without a second pipeline start', async () => {
-    const env = {
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: stub.apiUrl,
-      REDIS_URL,
-      ...(testClusterNodes() ? { REDIS_CLUSTER_NODES: testClusterNodes()! } : {}),
-      CLOUD: 'sim',
-      SIM_TIME_SCALE: '100000',
-      LANEBOT_REDIS_PREFIX: prefix,
-      LANEBOT_ROLE: 'worker',
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    };
-    child = fork(join(__dirname, '../support/crashing-worker.ts'), [], {
-      env: { ...process.env, ...env },
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child!.once('message', () => resolve());
-      child!.once('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-    });
+    child = await forkWorkerProcess('crashing-worker.ts', workerProcessEnv({ slackApiUrl: stub.apiUrl, prefix, simTimeScale: 100000 }));
 
     // The receiver alone: it queues, the child process works.
     web = await startTestBot({ stub, prefix, env: { LANEBOT_ROLE: 'web' } });
     await web.command('deploy gray release/1.2.3');
     const executionId = await waitFor('the child to start the pipeline', () => redis.get(`${prefix}:test:started`));
 
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child!.once('exit', resolve));
+    await killWorkerProcess(child);
 
     // A second worker process takes over once the dead worker's job lock expires.
     rescuer = await startTestBot({
