@@ -644,7 +644,8 @@ function printFigures(rows: RunFigures[]): void {
     r.portCallsPerPoll.toFixed(2),
     r.pipelineReadsPerPoll.toFixed(2),
     r.redisPerDeploy.toFixed(0),
-    `${r.redisPerStep.toFixed(1)} (${r.bullmqPerStep.toFixed(1)})`,
+    // No poll step at all: every woken step found its pipeline ended and went on to the next steps.
+    r.stepRuns > 0 ? `${r.redisPerStep.toFixed(1)} (${r.bullmqPerStep.toFixed(1)})` : 'no poll steps',
     r.rssPeakMb.toFixed(0),
     r.ackP99.toFixed(0),
     r.wallS.toFixed(0),
