@@ -111,11 +111,14 @@ end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 return 1`);
 
-// KEYS: root version hash, pending set. ARGV: now, deploy id, ttl seconds.
-const TOUCH_ROOT_SCRIPT = new LuaScript(`
-redis.call('HINCRBY', KEYS[1], 'wanted', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+/** Lua that marks a thread's root stale: KEYS[root] its version hash, KEYS[pending] the pending set; ARGV 1–3: now, operation id, ttl seconds. */
+const touchRootLua = (root: number, pending: number) => `
+redis.call('HINCRBY', KEYS[${root}], 'wanted', 1)
+redis.call('EXPIRE', KEYS[${root}], ARGV[3])
+redis.call('ZADD', KEYS[${pending}], ARGV[1], ARGV[2])`;
+
+// KEYS: root version hash, pending set. ARGV: now, operation id, ttl seconds.
+const TOUCH_ROOT_SCRIPT = new LuaScript(`${touchRootLua(1, 2)}
 return 1`);
 
 // KEYS: operation record, root version hash, pending set. ARGV: now, operation id, ttl seconds,
@@ -124,10 +127,7 @@ return 1`);
 // was never created is not brought back.
 const SHOW_CHANGE_SCRIPT = new LuaScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('HINCRBY', KEYS[2], 'wanted', 1)
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))${touchRootLua(2, 3)}
 return 1`);
 
 // KEYS: outbox, root version hash, pending set. ARGV: deploy id.

@@ -85,12 +85,10 @@ export async function readLanesHealth(cloud: HealthPorts, lanes: LaneResources[]
   const names = [...new Set(lanes.flatMap(alarmNamesOf))];
   const [alarmAnswer, ...perLane] = await Promise.all([
     settle(names.length > 0 ? cloud.alarms.alarmStates(names) : Promise.resolve({ alarms: [], missing: [] })),
-    ...lanes.map(({ clusterName, serviceName, targetGroupArn }) =>
-      Promise.all([
-        settle(clusterName && serviceName ? cloud.ecs.describeService(clusterName, serviceName) : Promise.resolve(undefined)),
-        settle(targetGroupArn ? cloud.loadBalancer.targetHealth(targetGroupArn) : Promise.resolve(undefined)),
-      ]),
-    ),
+    ...lanes.map((resources) => {
+      const look = new HealthLook(cloud, resources);
+      return Promise.all([settle(look.service()), settle(look.targets())]);
+    }),
   ]);
   return lanes.map((resources, index) => {
     const [service, targets] = perLane[index]!;

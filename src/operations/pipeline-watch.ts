@@ -111,11 +111,6 @@ export class PipelineWatch implements PipelineTracking {
     if (added === 1) await this.deps.schedule?.start();
   }
 
-  /** What the watch last listed of the execution ('' when nothing yet), as `follow` takes it for `seen`. */
-  async listed(pipeline: string, executionId: string): Promise<string> {
-    return (await this.deps.redis.hget(this.deps.keys.pipelineListed(pipeline), executionId)) ?? '';
-  }
-
   /** Turns the poll's schedule on when some pipeline has followed executions (at start, and by the recovery pass). */
   async ensureScheduled(): Promise<void> {
     if ((await this.deps.redis.scard(this.deps.keys.pipelinesWatched)) > 0) await this.deps.schedule?.start();

@@ -51,7 +51,8 @@ const running = (executionId: string, lastUpdatedAt: number): ExecutionSummary =
 
 describe('PipelineWatch', () => {
   it('lists each followed pipeline once, back to its oldest start, and wakes only what moved since its read', async () => {
-    const { watch, script } = setup();
+    const { watch, script, keys } = setup();
+    const listed = async (executionId: string) => (await db.redis.hget(keys.pipelineListed(PIPELINE), executionId)) ?? '';
     await watch.follow({ pipeline: PIPELINE, executionId: 'e1', operationId: 'op1', since: T0 });
     await watch.follow({ pipeline: PIPELINE, executionId: 'e2', operationId: 'op2', since: T0 + 5_000 });
     // Listed for the first time: both moved since their steps' reads (nothing was listed then).
@@ -65,8 +66,8 @@ describe('PipelineWatch', () => {
     script.list = [running('e2', T0), running('e1', T0 + 20_000)];
     expect(await watch.pollOnce()).toMatchObject({ woken: 1 });
     expect(script.woken).toEqual(['op2', 'op1', 'op1']);
-    expect(await watch.listed(PIPELINE, 'e1')).toBe(executionFingerprint(running('e1', T0 + 20_000)));
-    expect(await watch.listed(PIPELINE, 'e2')).toBe(executionFingerprint(running('e2', T0)));
+    expect(await listed('e1')).toBe(executionFingerprint(running('e1', T0 + 20_000)));
+    expect(await listed('e2')).toBe(executionFingerprint(running('e2', T0)));
     expect(await watch.pollOnce()).toMatchObject({ woken: 1 }); // op1 has not read it yet
   });
 
@@ -182,6 +183,6 @@ describe('PipelineWatch', () => {
     script.gone.add('op1');
     expect(await watch.pollOnce()).toMatchObject({ woken: 0 });
     expect(await db.redis.hlen(keys.pipelineWatch(PIPELINE))).toBe(0);
-    expect(await watch.listed(PIPELINE, 'e1')).toBe('');
+    expect(await db.redis.hexists(keys.pipelineListed(PIPELINE), 'e1')).toBe(0);
   });
 });
