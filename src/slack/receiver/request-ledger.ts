@@ -2,6 +2,7 @@
 // replayed request (same signature) or a Slack retry of a delivery already taken is answered
 // without acting.
 import { createHash } from 'node:crypto';
+import { LuaScript } from '../../redis/lua-script';
 import type { RedisClient } from '../../redis/redis-connection';
 import type { RedisKeys } from '../../state/keys';
 
@@ -15,11 +16,20 @@ export interface RequestLedger {
   firstSightings(sightings: readonly { key: string; ttlMs: number }[]): Promise<boolean[]>;
 }
 
+// KEYS: one per sighting; ARGV: each one's time to live, ms. Returns 1 (first sighting) or 0 per key.
+// One script rather than a pipeline of SETs: the request path runs it for every request, and an
+// ioredis pipeline copies every script the connection has defined (BullMQ's, dozens) when built.
+const SIGHT_SCRIPT = new LuaScript(`
+local first = {}
+for i, key in ipairs(KEYS) do
+  first[i] = redis.call('SET', key, '1', 'PX', ARGV[i], 'NX') and 1 or 0
+end
+return first`);
+
 /** One Redis key per sighting: `SET <prefix>:seen-request:<sha256 of key> 1 NX PX ttl`. */
 export class RedisRequestLedger implements RequestLedger {
-  /** Only SET is used (several sent together in one pipeline). */
   constructor(
-    private readonly redis: Pick<RedisClient, 'set' | 'pipeline'>,
+    private readonly redis: Pick<RedisClient, 'set' | 'evalsha' | 'eval'>,
     private readonly keys: RedisKeys,
   ) {}
 
@@ -29,15 +39,15 @@ export class RedisRequestLedger implements RequestLedger {
   }
 
   async firstSightings(sightings: readonly { key: string; ttlMs: number }[]): Promise<boolean[]> {
-    // One write for all: every key carries the bot's prefix (one slot in a cluster).
-    const pipeline = this.redis.pipeline();
-    for (const { key, ttlMs } of sightings) pipeline.set(this.keyOf(key), '1', 'PX', Math.ceil(ttlMs), 'NX');
-    const replies = await pipeline.exec();
-    if (!replies) throw new Error('the request ledger pipeline was not executed (connection closed)');
-    return replies.map(([error, answer]) => {
-      if (error) throw error;
-      return answer === 'OK';
-    });
+    if (sightings.length === 0) return [];
+    // One command for all: every key carries the bot's prefix (one slot in a cluster).
+    const firsts = (await SIGHT_SCRIPT.run(
+      this.redis,
+      sightings.length,
+      ...sightings.map(({ key }) => this.keyOf(key)),
+      ...sightings.map(({ ttlMs }) => Math.ceil(ttlMs)),
+    )) as number[];
+    return firsts.map((first) => first === 1);
   }
 
   private keyOf(key: string): string {
