@@ -21,6 +21,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { Redis } from 'ioredis';
@@ -53,7 +56,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SIGNING_SECRET = 'bench-signing-secret';
 const CHANNEL = 'C0USERAPIDEV';
 const LANES = Array.from({ length: 25 }, (_, i) => `lane-${String(i + 1).padStart(2, '0')}`);
-const WARMUP = 50;
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 50);
 const REQUESTS = 500;
 const CONCURRENCY = 20;
 const SLACK_ACK_DEADLINE_MS = 3_000;
@@ -246,7 +249,30 @@ interface Row {
   rps: number;
   /** Main-thread (app side) event loop: utilization and p99 delay during the round. */
   elu: number;
+  /** Main-thread busy time per request, ms: the round's cost on the app's event loop (wall time, preemption included). */
+  loopMsPerRequest: number;
+  /** Main-thread CPU time per request, ms (Linux: /proc/thread-self/stat; NaN elsewhere): the round's CPU cost, preemption excluded. */
+  cpuMsPerRequest: number;
+  /** The Redis server's CPU time per request, ms (INFO cpu): the commands the round sent, the bot's workers' included. */
+  redisCpuMsPerRequest: number;
+  /** The whole process's CPU time per request, ms: the app side, the Slack side (stub and load generator) and Node's own threads. */
+  processCpuMsPerRequest: number;
   loopDelayP99: number;
+}
+
+/**
+ * CPU time (user + system) of the calling thread so far, ms: Linux's per-thread counters, in clock
+ * ticks (10 ms). NaN where /proc/thread-self is missing.
+ */
+function threadCpuMs(): number {
+  try {
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Nearest-rank percentile of sorted values. */
@@ -257,13 +283,28 @@ function percentile(sorted: number[], p: number): number {
 }
 
 let seq = 0;
+/** Reads the Redis server's CPU counters between rounds (a connection of the bench's own). */
+const infoRedis = new Redis(REDIS_URL, { lazyConnect: true });
+
+/** The Redis server's CPU time so far (user + system), ms, from INFO: what the round asked of Redis. */
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+}
 
 async function measure(slack: SlackSide, target: string, url: string, n: number, label: string): Promise<Row> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const eluStart: EventLoopUtilization = performance.eventLoopUtilization();
+  const cpuStart = threadCpuMs();
+  const processCpuStart = process.cpuUsage();
+  const redisCpuStart = await redisCpuMs(infoRedis);
   const result = await slack.run({ target: url, label, n, concurrency: CONCURRENCY, firstSeq: seq });
   const elu = performance.eventLoopUtilization(eluStart);
+  const cpuMs = threadCpuMs() - cpuStart;
+  const processCpu = process.cpuUsage(processCpuStart);
+  const redisCpu = (await redisCpuMs(infoRedis)) - redisCpuStart;
   loopDelay.disable();
   seq += n;
   if (result.failureCount > 0) {
@@ -280,7 +321,32 @@ async function measure(slack: SlackSide, target: string, url: string, n: number,
     max: sorted[sorted.length - 1]!,
     rps: n / (result.wallMs / 1000),
     elu: elu.utilization,
+    loopMsPerRequest: elu.active / n,
+    cpuMsPerRequest: cpuMs / n,
+    redisCpuMsPerRequest: redisCpu / n,
+    processCpuMsPerRequest: (processCpu.user + processCpu.system) / 1000 / n,
     loopDelayP99: loopDelay.percentile(99) / 1e6,
+  };
+}
+
+/**
+ * BENCH_CPU_PROFILE=<file>: a CPU profile of the app side (main thread) during the measured lanebot
+ * round only, for Chrome DevTools or any .cpuprofile reader. Off by default: the profiler's own cost
+ * would inflate the figures.
+ */
+async function startProfiler(): Promise<{ stopInto(file: string): Promise<void> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stopInto(file) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      await writeFile(file, JSON.stringify(profile));
+      console.log(`CPU profile of the lanebot round written to ${file}`);
+    },
   };
 }
 
@@ -332,7 +398,7 @@ async function deployCommandCounts(metrics: Metrics): Promise<{ run: number; fai
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'app loop util', 'app loop delay p99 ms'];
+  const header = ['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'app loop util', 'loop ms/req', 'cpu ms/req', 'process cpu ms/req', 'redis cpu ms/req', 'app loop delay p99 ms'];
   const lines = rows.map((r) => [
     r.target,
     String(r.n),
@@ -342,6 +408,10 @@ function printTable(rows: Row[]): void {
     r.max.toFixed(2),
     r.rps.toFixed(0),
     `${(r.elu * 100).toFixed(0)}%`,
+    r.loopMsPerRequest.toFixed(2),
+    r.cpuMsPerRequest.toFixed(2),
+    r.processCpuMsPerRequest.toFixed(2),
+    r.redisCpuMsPerRequest.toFixed(3),
     r.loopDelayP99.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -393,7 +463,9 @@ async function main(): Promise<void> {
     await measure(slack, 'bare (warm-up)', bare.url, WARMUP, 'warm-bare');
     const bareRow = await measure(slack, 'bare bolt', bare.url, REQUESTS, 'bare');
     await measure(slack, 'lanebot (warm-up)', botUrl, WARMUP, 'warm-bot');
+    const profiler = process.env.BENCH_CPU_PROFILE ? await startProfiler() : undefined;
     const botRow = await measure(slack, 'lanebot', botUrl, REQUESTS, 'bot');
+    if (profiler) await profiler.stopInto(process.env.BENCH_CPU_PROFILE!);
     const busyRow = await measure(slack, 'bare, bot busy (info)', bare.url, REQUESTS, 'bare-busy');
 
     // Every deploy command acked above is queued after the ack; wait for Redis to confirm them all.
@@ -447,6 +519,7 @@ async function main(): Promise<void> {
     if (stopped) {
       console.log(`Slack stub saw ${stopped.responses} response_url replies and Web API calls ${JSON.stringify(stopped.apiCalls)}`);
     }
+    infoRedis.disconnect();
     const deleted = await deletePrefix(prefix).catch((error: unknown) => {
       console.error(`deleting Redis keys under ${prefix} failed:`, error);
       return -1;
