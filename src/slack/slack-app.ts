@@ -23,7 +23,7 @@ import type { LanebotConfig } from '../config';
 import type { Metrics } from '../metrics';
 import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons, REASON_MODALS } from './actions/index';
-import { registerUnknownActions } from './actions/unknown-action';
+import { unknownActionHandler } from './actions/unknown-action';
 import { MAX_REASON_LENGTH, REASON_BLOCK, type ReasonModalModule } from './actions/reason-modal';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
@@ -238,59 +238,68 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   });
 
   /**
-   * Every button: decode its value (a bad one is answered, never thrown), then its module's handler,
-   * which re-reads the state in Redis and asks the access policy again. The answer goes through
+   * Every button, through one listener that finds its module by action id (one Bolt listener per
+   * button would run each one's middleware for every request Slack sends, commands included). A
+   * button's value is decoded (a bad one is answered, never thrown), then its module's handler
+   * re-reads the state in Redis and asks the access policy again. The answer goes through
    * response_url: the ack of a click cannot carry a message.
    */
-  function registerButton<V>(button: ButtonModule<V>): void {
-    app.action<BlockAction<ButtonAction>>(button.actionId, async ({ ack, body, action, respond }: SlackActionMiddlewareArgs<BlockAction<ButtonAction>>) => {
-      await ack();
-      const userId = body.user.id;
-      const channelId = body.channel?.id;
-      const log = logger.child({ user: userId, channel: channelId, action: button.name });
-      const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: button.name, outcome });
-      const auditClick = (outcome: string, detail?: string, scope?: object) =>
-        audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${button.name}`, outcome, channel: channelId, detail, ...scope });
-      const answer = (text: string) =>
-        respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
-          log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),
-        );
+  checkButtons(BUTTONS);
+  const buttons = new Map(BUTTONS.map((button) => [button.actionId, button]));
+  const unknownAction = unknownActionHandler(logger);
+  app.action<BlockAction>({ type: 'block_actions' }, async ({ ack, body, action, respond }) => {
+    const button = 'action_id' in action ? buttons.get(action.action_id) : undefined;
+    if (!button) return void (await unknownAction({ ack, body, action }));
+    await ack();
+    await clickButton(button, body, action as ButtonAction, respond);
+  });
 
-      const decoded = button.decode(action.value);
-      if (!decoded.ok || !channelId) {
+  async function clickButton<V>(button: ButtonModule<V>, body: BlockAction, action: ButtonAction, respond: SlackActionMiddlewareArgs['respond']): Promise<void> {
+    const userId = body.user.id;
+    const channelId = body.channel?.id;
+    const log = logger.child({ user: userId, channel: channelId, action: button.name });
+    const count = (outcome: 'run' | 'rejected' | 'failed') => options.metrics.commands.inc({ command: button.name, outcome });
+    const auditClick = (outcome: string, detail?: string, scope?: object) =>
+      audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${button.name}`, outcome, channel: channelId, detail, ...scope });
+    const answer = (text: string) =>
+      respond({ response_type: 'ephemeral', text, replace_original: false }).catch((respondError: unknown) =>
+        log.error({ err: respondError }, 'could not deliver the answer to a click to Slack (response_url)'),
+      );
+
+    const decoded = button.decode(action.value);
+    if (!decoded.ok || !channelId) {
+      count('rejected');
+      const problem = decoded.ok ? 'it was not clicked in a channel' : decoded.problem;
+      log.warn({ problem }, 'refused a click with an unusable payload');
+      await auditClick('refused', `unusable button value: ${problem}`);
+      await answer(`:warning: This button is broken or outdated (${problem}); type ${button.instead} instead.`);
+      return;
+    }
+    try {
+      const limited = await options.rateLimit(userId, channelId);
+      if (!limited.allowed) {
         count('rejected');
-        const problem = decoded.ok ? 'it was not clicked in a channel' : decoded.problem;
-        log.warn({ problem }, 'refused a click with an unusable payload');
-        await auditClick('refused', `unusable button value: ${problem}`);
-        await answer(`:warning: This button is broken or outdated (${problem}); type ${button.instead} instead.`);
+        const text = slowDownText(limited, formatDuration);
+        await auditClick('refused', text);
+        await answer(text);
         return;
       }
-      try {
-        const limited = await options.rateLimit(userId, channelId);
-        if (!limited.allowed) {
-          count('rejected');
-          const text = slowDownText(limited, formatDuration);
-          await auditClick('refused', text);
-          await answer(text);
-          return;
-        }
-        const principal = await options.principalOf(userId);
-        const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, triggerId: body.trigger_id, value: decoded.value }, options.commandDeps);
-        count(outcome.outcome === 'accepted' ? 'run' : 'rejected');
-        await auditClick(outcome.outcome, outcome.detail, outcome.scope);
-        if (outcome.replaceOriginal) {
-          await respond({ replace_original: true, text: outcome.replaceOriginal.text, blocks: outcome.replaceOriginal.blocks }).catch((respondError: unknown) =>
-            log.error({ err: respondError }, 'could not replace the clicked message (response_url)'),
-          );
-        }
-        if (outcome.reply) await answer(outcome.reply);
-      } catch (error) {
-        count('failed');
-        const text = errorReplyText(error, log, { action: button.name });
-        await auditClick('failed', text);
-        await answer(text);
+      const principal = await options.principalOf(userId);
+      const outcome = await button.handle({ principal, channelId, messageTs: body.message?.ts, triggerId: body.trigger_id, value: decoded.value }, options.commandDeps);
+      count(outcome.outcome === 'accepted' ? 'run' : 'rejected');
+      await auditClick(outcome.outcome, outcome.detail, outcome.scope);
+      if (outcome.replaceOriginal) {
+        await respond({ replace_original: true, text: outcome.replaceOriginal.text, blocks: outcome.replaceOriginal.blocks }).catch((respondError: unknown) =>
+          log.error({ err: respondError }, 'could not replace the clicked message (response_url)'),
+        );
       }
-    });
+      if (outcome.reply) await answer(outcome.reply);
+    } catch (error) {
+      count('failed');
+      const text = errorReplyText(error, log, { action: button.name });
+      await auditClick('failed', text);
+      await answer(text);
+    }
   }
 
   /**
@@ -321,10 +330,6 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
   }
 
   for (const modal of REASON_MODALS) registerReasonModal(modal);
-
-  checkButtons(BUTTONS);
-  for (const button of BUTTONS) registerButton(button);
-  registerUnknownActions(app, BUTTONS.map((button) => button.actionId), logger);
 
   registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
   if (options.channelMembership) registerChannelMembershipEvents(app, { membership: options.channelMembership, logger });
