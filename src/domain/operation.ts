@@ -2,7 +2,7 @@
 // (infra, boot), a pipeline setup, a lane delete, and later promote, rollback, canary, expiry. Every
 // kind has the same record, goes through the same runner (runner.ts) and is narrated in its own
 // thread. Pure types and rules here; no Redis, no SDK.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { StageView } from '../cloud/pipelines.port';
 import type { CanaryControl, CanaryPause, CanaryState } from './canary';
 import type { LaneRef } from './names';
@@ -125,7 +125,9 @@ export interface OperationRecord<P extends object = OperationParams> extends Ope
  * clientRequestToken, CloudFormation's), so they match `[a-zA-Z0-9-]+` and stay short.
  */
 export function newOperationId(now: number): string {
-  return `${now.toString(36)}-${randomBytes(6).toString('hex')}`;
+  // 48 random bits: a v4 UUID's last 12 hex digits are all random, and randomUUID draws from a
+  // pooled entropy cache (randomBytes(6) asks the system each time, on the ack path of every deploy).
+  return `${now.toString(36)}-${randomUUID().slice(-12)}`;
 }
 
 /** The requester of what lanebot does on its own (an idle lane's delete), and the audit's actor for it. */
