@@ -226,6 +226,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
   // simply move to a connection of its own that has it: with state and queue writes on two
   // connections, the 2,000-deploy flood (test/integration/narration-hostile.test.ts) left thread keys
   // of superseded deploys behind, so some path still relies on both sharing one connection's order.
+  // What auto-pipelining would save is had below ioredis instead: connectRedis coalesces each
+  // connection's writes per event-loop turn (src/redis/coalesce-writes.ts), order and replies untouched.
   const redis = connectRedis(redisTarget, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly });
   // Slash commands must fail fast instead: a user waits for the answer, and "nothing was queued"
   // has to be true when we say it.
