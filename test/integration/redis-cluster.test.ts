@@ -1,7 +1,9 @@
 // lanebot against a Redis Cluster of three primaries started by the test: the deploy flow end to
 // end (admission, queueing behind a busy lane, the pipeline watch, narration), with every key of
 // the bot in the one slot of its hash tag, so that no script or MULTI crosses slots.
+import type { Socket } from 'node:net';
 import { Cluster } from 'ioredis';
+import { connectRedis } from '../../src/redis/redis-connection';
 import { startTestBot, waitFor, type TestBot } from '../support/harness';
 import { describeWithRedisCluster, startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster';
 
@@ -79,5 +81,33 @@ describeWithRedisCluster('lanebot on a Redis Cluster', () => {
     expect(keys.filter((k) => !k.key.startsWith(`{${t.prefix}}:`))).toEqual([]);
     expect(new Set(keys.map((k) => k.slot)).size).toBe(1);
     expect(keys.some((k) => k.key.startsWith(`{${t.prefix}}:bull:operations:`))).toBe(true);
+  });
+
+  it('coalesces the writes of each node connection: a turn\'s commands to a node leave in one write', async () => {
+    const client = connectRedis({ kind: 'cluster', nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })), tls: false }) as Cluster;
+    try {
+      const tag = `{coalesce-${Date.now()}}`;
+      await client.set(`${tag}:warm`, '1'); // connected to the node that holds the tag's slot
+      let writes = 0;
+      for (const node of client.nodes('master')) {
+        const stream = (node as unknown as { stream?: Socket & { _writev?: Socket['_writev'] } }).stream;
+        if (!stream) continue;
+        const [write, writev] = [stream._write, stream._writev!];
+        stream._write = function (...args: Parameters<Socket['_write']>) {
+          writes += 1;
+          return write.apply(this, args);
+        };
+        stream._writev = function (...args: Parameters<NonNullable<Socket['_writev']>>) {
+          writes += 1;
+          return writev.apply(this, args);
+        };
+      }
+      const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => client.incrby(`${tag}:n`, i + 1)));
+      expect(replies).toEqual(Array.from({ length: 10 }, (_, i) => ((i + 1) * (i + 2)) / 2));
+      expect(writes).toBe(1);
+      await client.del(`${tag}:warm`, `${tag}:n`);
+    } finally {
+      client.disconnect();
+    }
   });
 });
