@@ -223,7 +223,7 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     // A command that queues work: the ack confirms it only once Redis has taken it. Redis answers in
     // milliseconds; if it does not within ACK_CONFIRM_MS, the ack says so honestly (well inside
     // Slack's 3 s) and the outcome follows through response_url.
-    const settled = await Promise.race([answer, delay(ACK_CONFIRM_MS)]);
+    const settled = await settledWithin(answer, ACK_CONFIRM_MS);
     if (settled) {
       await ack(settled.text ? { response_type: 'ephemeral', text: settled.text, blocks: settled.blocks } : undefined);
       observeAck(options.metrics, received);
@@ -410,6 +410,23 @@ export const ACK_CONFIRM_MS = 1_500;
 export const NOT_YET_CONFIRMED =
   ':hourglass_flowing_sand: lanebot has not yet been able to confirm that this is queued (its Redis is slow to answer). ' +
   'It tells you here as soon as it knows, either way; do not run the command again meanwhile.';
+
+/**
+ * `promise`'s value if it settles within `ms`, else undefined. The timer goes as soon as it settles:
+ * one per command, and at hundreds of commands a second, timers left to run out would keep their
+ * closures alive past the young generation.
+ */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms).unref();
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Resolves with undefined after `ms`; the timer does not hold the process open. */
 function delay(ms: number): Promise<undefined> {
