@@ -173,6 +173,27 @@ const RENEW_LOCK_SCRIPT = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`);
 
+// The hot paths below are scripts rather than MULTIs: an ioredis MULTI builds a Pipeline, which
+// copies every script defined on the connection (BullMQ's, dozens) each time.
+
+// KEYS: root version hash. ARGV: now, ttl seconds. When the thread was first flushed (stamped now
+// if never), for the root's settle wait.
+const SETTLE_SINCE_SCRIPT = new LuaScript(`
+redis.call('HSETNX', KEYS[1], 'since', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('HGET', KEYS[1], 'since')`);
+
+// KEYS: outbox, thread-sending marker, entry timestamps hash. ARGV: entry id ('' when its timestamp
+// is not kept), the reply's ts, ttl seconds. A reply was posted: off the outbox head, marker cleared.
+const REPLY_POSTED_SCRIPT = new LuaScript(`
+redis.call('LPOP', KEYS[1])
+redis.call('DEL', KEYS[2])
+if ARGV[1] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+return 1`);
+
 /** Stored as `rootTs` when Slack refused the root message for good: the deploy has no thread. */
 const ROOT_UNAVAILABLE = 'unavailable';
 /** Stored as `rootTs` of an operation superseded before it started: it gets no thread. */
@@ -483,9 +504,16 @@ export class ThreadFlusher {
             Object.assign(attempt, { kind: 'post', target: 'entry' });
             const { ts } = await this.chat.post(deploy.channel, reply, { threadTs: deploy.rootTs, marker });
             // Only this flusher (it holds the thread lock) pops, so the head is still `entry`.
-            const done = this.redis.multi().lpop(this.keys.outbox(operationId)).del(this.keys.threadSending(operationId));
-            if (entry.event.kind === 'note') done.hset(this.keys.threadEntryTs(operationId), entry.id, ts).expire(this.keys.threadEntryTs(operationId), OPERATION_RETENTION_SECONDS);
-            await done.exec();
+            await REPLY_POSTED_SCRIPT.run(
+              this.redis,
+              3,
+              this.keys.outbox(operationId),
+              this.keys.threadSending(operationId),
+              this.keys.threadEntryTs(operationId),
+              entry.event.kind === 'note' ? entry.id : '',
+              ts,
+              OPERATION_RETENTION_SECONDS,
+            );
             log.debug({ entry: entry.id }, 'posted thread reply');
             continue;
           }
@@ -523,14 +551,8 @@ export class ThreadFlusher {
   private async settleWait(op: OperationRecord): Promise<number> {
     const settleMs = this.pacing.rootSettleMs ?? 0;
     if (settleMs <= 0 || (op.status !== 'queued' && op.status !== 'waiting')) return 0;
-    const key = this.keys.rootVersion(op.id);
-    const [, , since] = (await this.redis
-      .multi()
-      .hsetnx(key, 'since', Date.now())
-      .expire(key, OPERATION_RETENTION_SECONDS)
-      .hget(key, 'since')
-      .exec()) as [Error | null, unknown][];
-    const waited = Date.now() - Number(since?.[1] ?? Date.now());
+    const since = await SETTLE_SINCE_SCRIPT.run(this.redis, 1, this.keys.rootVersion(op.id), Date.now(), OPERATION_RETENTION_SECONDS);
+    const waited = Date.now() - Number(since ?? Date.now());
     const limit = op.status === 'queued' ? Math.min(settleMs, QUEUED_SETTLE_MS) : settleMs;
     return Math.max(0, limit - waited);
   }
