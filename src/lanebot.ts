@@ -64,6 +64,7 @@ import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { keyPrefixFor, RedisKeys } from './state/keys';
 import { connectRedis, type RedisClient } from './redis/redis-connection';
+import { TimeoutError, withTimeout } from './timeout';
 import { redisTargetOf } from './redis/redis-target';
 import { reconnectOnReadOnly } from './state/redis-failover';
 import { LaneRegistry } from './state/lane-registry';
@@ -776,14 +777,3 @@ function defaultTemplatesDir(): string {
   return candidates.find((dir) => existsSync(join(dir, 'pipelines'))) ?? candidates[0]!;
 }
 
-class TimeoutError extends Error {
-  override name = 'TimeoutError';
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

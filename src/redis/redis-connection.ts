@@ -8,8 +8,9 @@ import type { RedisTarget } from './redis-target';
 export type RedisClient = Redis | Cluster;
 
 /**
- * Opens a connection, its writes coalesced per event-loop turn (./coalesce-writes.ts). `options` are one server's options; for a cluster they apply to each node
- * connection, except those a cluster client takes at its own level (offline queue, auto-pipelining).
+ * Opens a connection, its writes coalesced per event-loop turn (./coalesce-writes.ts). `options`
+ * are one server's options; for a cluster they apply to each node connection, except those a
+ * cluster client takes at its own level (offline queue, auto-pipelining).
  */
 export function connectRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
   const redis = openRedis(target, options);

@@ -25,6 +25,7 @@ import type { ButtonModule } from './actions/action';
 import { BUTTONS, checkButtons, REASON_MODALS } from './actions/index';
 import { unknownActionHandler } from './actions/unknown-action';
 import { MAX_REASON_LENGTH, REASON_BLOCK, type ReasonModalModule } from './actions/reason-modal';
+import { withTimeout } from '../timeout';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
@@ -223,7 +224,8 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     // A command that queues work: the ack confirms it only once Redis has taken it. Redis answers in
     // milliseconds; if it does not within ACK_CONFIRM_MS, the ack says so honestly (well inside
     // Slack's 3 s) and the outcome follows through response_url.
-    const settled = await settledWithin(answer, ACK_CONFIRM_MS);
+    // (`answer` never rejects: a rejection here is the timeout. Its timer goes once the answer is in.)
+    const settled = await withTimeout(answer, ACK_CONFIRM_MS, 'not confirmed yet').catch(() => undefined);
     if (settled) {
       await ack(settled.text ? { response_type: 'ephemeral', text: settled.text, blocks: settled.blocks } : undefined);
       observeAck(options.metrics, received);
@@ -410,23 +412,6 @@ export const ACK_CONFIRM_MS = 1_500;
 export const NOT_YET_CONFIRMED =
   ':hourglass_flowing_sand: lanebot has not yet been able to confirm that this is queued (its Redis is slow to answer). ' +
   'It tells you here as soon as it knows, either way; do not run the command again meanwhile.';
-
-/**
- * `promise`'s value if it settles within `ms`, else undefined. The timer goes as soon as it settles:
- * one per command, and at hundreds of commands a second, timers left to run out would keep their
- * closures alive past the young generation.
- */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms).unref();
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Resolves with undefined after `ms`; the timer does not hold the process open. */
 function delay(ms: number): Promise<undefined> {

@@ -1,10 +1,10 @@
 // lanebot against a Redis Cluster of three primaries started by the test: the deploy flow end to
 // end (admission, queueing behind a busy lane, the pipeline watch, narration), with every key of
 // the bot in the one slot of its hash tag, so that no script or MULTI crosses slots.
-import type { Socket } from 'node:net';
 import { Cluster } from 'ioredis';
 import { connectRedis } from '../../src/redis/redis-connection';
 import { startTestBot, waitFor, type TestBot } from '../support/harness';
+import { countSocketWrites, socketOf } from '../support/socket-writes';
 import { describeWithRedisCluster, startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster';
 
 const FULL_RUN_MS = 400_000; // longer than the simulated Source + Build + Deploy
@@ -88,23 +88,12 @@ describeWithRedisCluster('lanebot on a Redis Cluster', () => {
     try {
       const tag = `{coalesce-${Date.now()}}`;
       await client.set(`${tag}:warm`, '1'); // connected to the node that holds the tag's slot
-      let writes = 0;
-      for (const node of client.nodes('master')) {
-        const stream = (node as unknown as { stream?: Socket & { _writev?: Socket['_writev'] } }).stream;
-        if (!stream) continue;
-        const [write, writev] = [stream._write, stream._writev!];
-        stream._write = function (...args: Parameters<Socket['_write']>) {
-          writes += 1;
-          return write.apply(this, args);
-        };
-        stream._writev = function (...args: Parameters<NonNullable<Socket['_writev']>>) {
-          writes += 1;
-          return writev.apply(this, args);
-        };
-      }
+      const sockets = client.nodes('master').flatMap((node) => socketOf(node) ?? []);
+      const counted = countSocketWrites(sockets);
       const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => client.incrby(`${tag}:n`, i + 1)));
       expect(replies).toEqual(Array.from({ length: 10 }, (_, i) => ((i + 1) * (i + 2)) / 2));
-      expect(writes).toBe(1);
+      expect(counted.writes()).toBe(1);
+      counted.restore();
       await client.del(`${tag}:warm`, `${tag}:n`);
     } finally {
       client.disconnect();

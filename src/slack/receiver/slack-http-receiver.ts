@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HTTPModuleFunctions, HTTPResponseAck, type App, type Logger as BoltLogger, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { withTimeout } from '../../timeout';
 import { readBoundedBody, refuseTooLarge, SLACK_BODY_LIMIT_BYTES } from './bounded-body';
 import { DELIVERY_MEMORY_MS, deliveryKeyOf, signatureKeyOf } from './delivery-key';
 import type { RequestLedger } from './request-ledger';
@@ -206,7 +207,7 @@ export class SlackHttpReceiver implements Receiver {
     let firstSignature: boolean;
     let firstDelivery: boolean;
     try {
-      const [signatureAnswer, deliveryAnswer] = await within(checks, LEDGER_TIMEOUT_MS);
+      const [signatureAnswer, deliveryAnswer] = await withTimeout(checks, LEDGER_TIMEOUT_MS, `no answer within ${LEDGER_TIMEOUT_MS} ms`);
       firstSignature = signatureAnswer !== false;
       firstDelivery = deliveryAnswer !== false;
     } catch (error) {
@@ -234,10 +235,3 @@ function answer(res: ServerResponse, status: number, headers: Record<string, str
   res.end();
 }
 
-function within<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

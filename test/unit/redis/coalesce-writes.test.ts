@@ -2,11 +2,11 @@
 // socket write and are answered in order, commands sent from a setImmediate callback still leave
 // (the next turn), and a reconnect's new socket is coalesced too.
 import { randomUUID } from 'node:crypto';
-import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../../src/redis/redis-connection';
 import { parseRedisTarget, type RedisTarget } from '../../../src/redis/redis-target';
 import { REDIS_URL } from '../../support/harness';
+import { countSocketWrites, socketOf } from '../../support/socket-writes';
 
 const prefix = `test-${randomUUID()}`;
 let redis: Redis;
@@ -20,27 +20,9 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** Counts the system-level writes of the connection's current socket (one per `_write` or `_writev`). */
+/** Counts the writes of the connection's current socket. */
 function countWrites(): { writes: () => number; restore: () => void } {
-  const socket = (redis as unknown as { stream: Socket & { _write: Socket['_write']; _writev?: Socket['_writev'] } }).stream;
-  let writes = 0;
-  const write = socket._write;
-  const writev = socket._writev!;
-  socket._write = function (...args: Parameters<Socket['_write']>) {
-    writes += 1;
-    return write.apply(this, args);
-  };
-  socket._writev = function (...args: Parameters<NonNullable<Socket['_writev']>>) {
-    writes += 1;
-    return writev.apply(this, args);
-  };
-  return {
-    writes: () => writes,
-    restore: () => {
-      socket._write = write;
-      socket._writev = writev;
-    },
-  };
+  return countSocketWrites([socketOf(redis)!]);
 }
 
 describe('coalesced Redis writes', () => {
@@ -70,11 +52,11 @@ describe('coalesced Redis writes', () => {
 
   it('coalesces the new socket after a reconnect', async () => {
     await redis.ping();
-    const before = (redis as unknown as { stream: Socket }).stream;
+    const before = socketOf(redis)!;
     const ready = new Promise((resolve) => redis.once('ready', resolve));
     before.destroy();
     await ready;
-    expect((redis as unknown as { stream: Socket }).stream).not.toBe(before);
+    expect(socketOf(redis)).not.toBe(before);
     const counted = countWrites();
     try {
       await Promise.all([redis.set(`${prefix}:a`, '1'), redis.set(`${prefix}:b`, '2'), redis.get(`${prefix}:a`)]);
