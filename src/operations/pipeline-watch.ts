@@ -238,9 +238,9 @@ export class PipelineWatch implements PipelineTracking {
       if (fingerprint !== entry.seen) moved.push({ executionId: summary.executionId, op: entry.op, fingerprint });
     }
     if (moved.length === 0) return;
-    const write = redis.multi();
-    for (const m of moved) write.hset(keys.pipelineListed(pipeline), m.executionId, m.fingerprint);
-    await write.exec();
+    // One HSET for all of them (no MULTI: it is one command, and an ioredis Pipeline copies every
+    // script defined on the connection, BullMQ's dozens, each time one is built).
+    await redis.hset(keys.pipelineListed(pipeline), Object.fromEntries(moved.map((m) => [m.executionId, m.fingerprint])));
     for (const m of moved) {
       try {
         if ((await this.deps.wake(m.op)) === false) await this.forget(pipeline, m.executionId);

@@ -403,6 +403,7 @@ if (skip) {
       body: JSON.stringify({ replace_original: true, text: 'Replaced with text only' }),
     });
     expect(answer.status).toBe(200);
+    await answer.arrayBuffer();
     const textOnly = page.getByTestId('message').filter({ hasText: 'Replaced with text only' });
     await textOnly.waitFor({ timeout: 30_000 });
     expect(await textOnly.innerText()).not.toContain('Deleting lane gray');

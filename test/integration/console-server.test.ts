@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { startConsoleServer, type ConsoleServer } from '../../src/sandbox/console-server';
 import { SlackWorkspace, type ConsoleMessage, type MessageChange } from '../../src/sandbox/slack-workspace';
-import { deletePrefix, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, SIGNING_SECRET, startTestBot, statusOf, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, TEST_CHANNELS, TEST_USERS } from '../support/slack-stub';
 
 interface JsonAnswer {
@@ -191,8 +191,10 @@ describe('the console with a real lanebot', () => {
     expect(noUser).toEqual({ status: 400, body: { ok: false, error: 'user is required (a non-empty string)' } });
     const noChannel = await fetch(`${stub.url}/sandbox/messages`);
     expect(noChannel.status).toBe(400);
+    await noChannel.arrayBuffer();
     const wrongMethod = await fetch(`${stub.url}/sandbox/commands`);
     expect(wrongMethod.status).toBe(405);
+    await wrongMethod.arrayBuffer();
     const badResponse = await postRaw(stub.responseUrl('bad-json'), 'not json', 'application/json');
     expect(badResponse).toEqual({ status: 400, body: { ok: false, error: 'invalid_payload' } });
   });
@@ -430,8 +432,10 @@ describe('the Web API, static files and extra routes', () => {
     const limited = await fetch(`${sandbox.apiUrl}chat.postMessage`, { method: 'POST', body: 'channel=C0USERAPIDEV&text=x' });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('3');
+    await limited.arrayBuffer();
     const broken = await fetch(`${sandbox.apiUrl}chat.postMessage`, { method: 'POST', body: 'channel=C0USERAPIDEV&text=x' });
     expect(broken.status).toBe(500);
+    await broken.arrayBuffer();
   });
 
   it('serves the page with the right content types', async () => {
@@ -441,10 +445,12 @@ describe('the Web API, static files and extra routes', () => {
     expect(await index.text()).toContain('lanebot sandbox');
     const script = await fetch(`${sandbox.url}/app.js`);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    await script.arrayBuffer();
     const style = await fetch(`${sandbox.url}/style.css`);
     expect(style.headers.get('content-type')).toBe('text/css; charset=utf-8');
-    expect((await fetch(`${sandbox.url}/missing.js`)).status).toBe(404);
-    expect((await fetch(`${sandbox.url}/nothing/here`)).status).toBe(404);
+    await style.arrayBuffer();
+    expect(await statusOf(`${sandbox.url}/missing.js`)).toBe(404);
+    expect(await statusOf(`${sandbox.url}/nothing/here`)).toBe(404);
   });
 
   it('refuses paths that would leave the public directory', async () => {

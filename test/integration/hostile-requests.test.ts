@@ -7,7 +7,7 @@ import { CONSOLE_BODY_LIMIT_BYTES } from '../../src/sandbox/console-server';
 import { blockActionsBody, signSlackRequest } from '../../src/sandbox/slack-signing';
 import { DEPLOY_AGAIN_ACTION_ID } from '../../src/slack/actions/deploy-again';
 import { SLACK_BODY_LIMIT_BYTES } from '../../src/slack/receiver/bounded-body';
-import { deletePrefix, ManualClock, SIGNING_SECRET, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, ManualClock, SIGNING_SECRET, startTestBot, statusOf, waitFor, type TestBot } from '../support/harness';
 import { slashCommandBody } from '../support/signed-request';
 import type { StubMessage } from '../support/slack-stub';
 
@@ -230,12 +230,12 @@ describe('the Slack edge against oversized bodies', () => {
   });
 
   it('takes no body and no POST on /healthz and /metrics', async () => {
-    expect((await fetch(`${t.url}/metrics`, { method: 'POST', body: 'x' })).status).toBe(405);
-    expect((await fetch(`${t.url}/healthz`, { method: 'POST', body: 'x' })).status).toBe(405);
+    expect(await statusOf(`${t.url}/metrics`, { method: 'POST', body: 'x' })).toBe(405);
+    expect(await statusOf(`${t.url}/healthz`, { method: 'POST', body: 'x' })).toBe(405);
     const head = 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n';
     const { response } = await rawRequest(port(), head, [Buffer.alloc(1024, 'a')]);
     expect(response).toMatch(/^HTTP\/1\.1 413 /);
-    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    expect(await statusOf(`${t.url}/healthz`)).toBe(200);
   });
 });
 
@@ -276,5 +276,6 @@ describe('the sandbox console against oversized bodies', () => {
       body: JSON.stringify({ user: 'U0ALICE', channel: CHANNEL, text: 'deploy' }),
     });
     expect(response.status).toBe(200);
+    await response.arrayBuffer();
   });
 });

@@ -70,6 +70,7 @@ describe('the lanebot process', () => {
 
     const forged = await fetch(`${url}/slack/events`, { method: 'POST', headers: signSlackBody(body, 'forged'), body });
     expect(forged.status).toBe(401);
+    await forged.arrayBuffer();
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { startConsoleServer, type ConsoleServer } from '../../src/sandbox/console-server';
 import { buildPage, PAGE_SCRIPT } from '../../src/sandbox/page-bundle';
 import { SlackWorkspace } from '../../src/sandbox/slack-workspace';
-import { SIGNING_SECRET } from '../support/harness';
+import { SIGNING_SECRET, statusOf } from '../support/harness';
 import { TEST_CHANNELS, TEST_USERS } from '../support/slack-stub';
 
 describe('the console page bundle', () => {
@@ -44,6 +44,7 @@ describe('the console page bundle', () => {
     const map = await fetch(`${sandbox.url}/${PAGE_SCRIPT}.map`);
     expect(map.status).toBe(200);
     expect(map.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect((await fetch(`${sandbox.url}/page/main.ts`)).status).toBe(404);
+    await map.arrayBuffer();
+    expect(await statusOf(`${sandbox.url}/page/main.ts`)).toBe(404);
   });
 });

@@ -3,7 +3,7 @@
 // @bull-board/ui package, nothing from another origin) and its API listing lanebot's queues, read-only.
 import { randomBytes } from 'node:crypto';
 import { QUEUE_NAMES } from '../../src/queue/queues';
-import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, startTestBot, statusOf, waitFor, type TestBot } from '../support/harness';
 
 const TOKEN = randomBytes(24).toString('hex');
 const BEARER = { authorization: `Bearer ${TOKEN}` };
@@ -26,8 +26,8 @@ describe('the queue dashboard without ADMIN_TOKEN', () => {
   });
 
   it.each(['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', '/admin/queues/static/images/logo.svg'])('does not exist: GET %s is 404, token or not', async (path) => {
-    expect((await fetch(`${t.url}${path}`)).status).toBe(404);
-    expect((await fetch(`${t.url}${path}`, { headers: BEARER })).status).toBe(404);
+    expect(await statusOf(`${t.url}${path}`)).toBe(404);
+    expect(await statusOf(`${t.url}${path}`, { headers: BEARER })).toBe(404);
   });
 });
 
@@ -100,7 +100,7 @@ describe('the queue dashboard with ADMIN_TOKEN', () => {
       if (path.endsWith('.css')) expect({ path, external: /url\(\s*["']?(https?:)?\/\/|@import\s+["']?(url\()?\s*["']?https?:/.test(body) }).toEqual({ path, external: false });
     }
     // Even with the right token, the assets still need it.
-    expect((await fetch(`${t.url}${assets[0]}`)).status).toBe(401);
+    expect(await statusOf(`${t.url}${assets[0]}`)).toBe(401);
   });
 
   it("its API lists lanebot's queues, read-only, with the jobs a deploy queued", async () => {
@@ -127,13 +127,14 @@ describe('the queue dashboard with ADMIN_TOKEN', () => {
     ] as const) {
       const response = await fetch(`${t.url}${path}`, { method, headers: { ...BEARER, 'content-type': 'application/json' }, body: '{}' });
       expect({ method, path, status: response.status, allow: response.headers.get('allow') }).toEqual({ method, path, status: 405, allow: 'GET, HEAD' });
+      await response.arrayBuffer();
     }
     expect(await t.bot.queues.operations.isPaused()).toBe(false);
   });
 
   it('leaves the other routes as they were: /healthz needs no token, unknown paths are 404', async () => {
-    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${t.url}/admin/queuesX`, { headers: BEARER })).status).toBe(404);
-    expect((await fetch(`${t.url}/admin`, { headers: BEARER })).status).toBe(404);
+    expect(await statusOf(`${t.url}/healthz`)).toBe(200);
+    expect(await statusOf(`${t.url}/admin/queuesX`, { headers: BEARER })).toBe(404);
+    expect(await statusOf(`${t.url}/admin`, { headers: BEARER })).toBe(404);
   });
 });

@@ -64,6 +64,7 @@ describe('HTTP endpoints', () => {
     const body = slashCommandBody({ text: 'deploy gray release/1.2.3', responseUrl: t.stub.responseUrl('forged') });
     const response = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: signSlackBody(body, 'not-the-secret'), body });
     expect(response.status).toBe(401);
+    await response.arrayBuffer();
     expect(await t.bot.queues.operations.count()).toBe(0);
   });
 
@@ -72,6 +73,7 @@ describe('HTTP endpoints', () => {
     const tenMinutesAgo = Math.floor(Date.now() / 1000) - 600;
     const response = await fetch(`${t.url}/slack/events`, { method: 'POST', headers: signSlackBody(body, SIGNING_SECRET, tenMinutesAgo), body });
     expect(response.status).toBe(401);
+    await response.arrayBuffer();
   });
 
   it('reports healthy Redis on /healthz and serves Prometheus metrics', async () => {

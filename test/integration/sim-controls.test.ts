@@ -257,6 +257,7 @@ describe('simulator controls', () => {
 
     const notJson = await fetch(`${url}/sandbox/sim/approve`, { method: 'POST', body: '{nope' });
     expect(notJson.status).toBe(400);
+    await notJson.arrayBuffer();
     expect(await post('/sandbox/sim/nothing', {})).toMatchObject({ status: 404 });
   });
 });

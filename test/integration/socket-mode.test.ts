@@ -9,7 +9,7 @@ import { blockActionsPayload, type ClickedButton } from '../../src/sandbox/slack
 import { eventCallbackEnvelope, subteamMembersChangedEvent } from '../../src/sandbox/workspace/events-api';
 import { APPROVE_DEPLOY_ACTION_ID } from '../../src/slack/actions/approve-deploy';
 import { APPROVE_PIPELINE_ACTION_ID } from '../../src/slack/actions/pipeline-approval';
-import { deletePrefix, startTestBot, waitFor, type TestBot } from '../support/harness';
+import { deletePrefix, startTestBot, statusOf, waitFor, type TestBot } from '../support/harness';
 import { SlackStub, type StubMessage } from '../support/slack-stub';
 import { SocketModeSlack } from '../support/socket-mode-slack';
 import { TEST_CONFIG } from '../support/test-config';
@@ -87,7 +87,7 @@ describe('Socket Mode', () => {
     // No HTTP edge for Slack, but the health check and metrics are still served on PORT.
     const health = await waitFor('GET /healthz', () => fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined));
     expect(health.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST' })).status).toBe(404);
+    expect(await statusOf(`http://127.0.0.1:${port}/slack/events`, { method: 'POST' })).toBe(404);
 
     // The slash command: acked with the answer in the ack's payload.
     const deploy = await slack.send('slash_commands', slashCommand('deploy gray feature/x --env prod', ALICE, 'deploy'));

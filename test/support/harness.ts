@@ -138,3 +138,13 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
   }
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+/**
+ * The HTTP status of a request, its body read to the end: a response whose body nobody reads keeps
+ * its keep-alive socket busy, open past the test file (and Jest's worker then fails to exit).
+ */
+export async function statusOf(url: string, init?: RequestInit): Promise<number> {
+  const response = await fetch(url, init);
+  await response.arrayBuffer();
+  return response.status;
+}

@@ -80,6 +80,7 @@ export async function startMoto(): Promise<MotoServer> {
     if (exited) throw new Error(`moto_server exited before it answered:\n${stderr}`);
     try {
       const response = await fetch(`${endpoint}/moto-api/`);
+      await response.arrayBuffer();
       if (response.ok) break;
     } catch {
       // not listening yet
