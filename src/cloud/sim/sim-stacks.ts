@@ -337,7 +337,10 @@ export class SimStacks implements StacksPort {
         ...(deleted === undefined ? {} : { deletedAt: deleted }),
       });
     }
-    return listing.sort((a, b) => a.stackName.localeCompare(b.stackName));
+    // Stack names are ASCII letters, digits and hyphens: code-unit order is their order. localeCompare
+    // asks ICU's collation on every comparison, which made this sort most of a listing's cost (the
+    // alarm pass lists every stack each time).
+    return listing.sort((a, b) => (a.stackName < b.stackName ? -1 : a.stackName > b.stackName ? 1 : 0));
   }
 
   /**
