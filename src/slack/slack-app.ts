@@ -431,7 +431,10 @@ function commandName(text: string): string {
 function toBoltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
-    debug: (...msgs) => logger.debug(msgs.map(String).join(' ')),
+    // Bolt logs at debug several times per request; the text is built only when someone reads it.
+    debug: (...msgs) => {
+      if (logger.isLevelEnabled('debug')) logger.debug(msgs.map(String).join(' '));
+    },
     info: (...msgs) => logger.info(msgs.map(String).join(' ')),
     warn: (...msgs) => logger.warn(msgs.map(String).join(' ')),
     error: (...msgs) => logger.error(msgs.map(String).join(' ')),

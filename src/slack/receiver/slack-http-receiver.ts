@@ -10,7 +10,7 @@
 // see a replay; this receiver does the checks itself and hands the parsed body to `app.processEvent`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HTTPModuleFunctions, HTTPResponseAck, type App, type Logger as BoltLogger, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { HTTPModuleFunctions, ReceiverMultipleAckError, type App, type Logger as BoltLogger, type Receiver, type ReceiverEvent } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { withTimeout } from '../../timeout';
 import { readBoundedBody, refuseTooLarge, SLACK_BODY_LIMIT_BYTES } from './bounded-body';
@@ -43,6 +43,8 @@ export interface SlackHttpReceiverOptions {
   bodyLimit?: number;
   /** Wall-clock ms; Slack's timestamps are real time, whatever clock the rest of the bot uses. */
   now?: () => number;
+  /** How long a request waits for a listener's ack before it is answered 404; default 3,001 ms, as Bolt's HTTPReceiver. */
+  unacknowledgedMs?: number;
 }
 
 export class SlackHttpReceiver implements Receiver {
@@ -156,31 +158,19 @@ export class SlackHttpReceiver implements Receiver {
       return answer(res, 200);
     }
 
-    const ack = new HTTPResponseAck({
-      logger: this.options.boltLogger,
-      processBeforeResponse: false,
-      httpRequest: req,
-      httpRequestBody: body,
-      httpResponse: res,
-    });
-    const event: ReceiverEvent = { body, ack: ack.bind(), retryNum, retryReason };
     if (!this.app) {
       // Only a wiring mistake gets here: Bolt's App calls init() in its constructor.
       this.logger.error('the Slack HTTP receiver has no Bolt app (init was not called)');
       return answer(res, 503);
     }
+    const ack = httpAck(res, this.logger, this.options.unacknowledgedMs ?? UNACKNOWLEDGED_MS);
+    const event: ReceiverEvent = { body, ack: ack.send, retryNum, retryReason };
     try {
       await this.app.processEvent(event);
-      if (ack.storedResponse !== undefined) HTTPModuleFunctions.buildContentResponse(res, ack.storedResponse);
     } catch (error) {
-      const acknowledged = await HTTPModuleFunctions.defaultProcessEventErrorHandler({
-        error: error as Error,
-        logger: this.options.boltLogger,
-        request: req,
-        response: res,
-        storedResponse: ack.storedResponse,
-      });
-      if (acknowledged) ack.ack();
+      // As Bolt's HTTPReceiver: 401 when authorize failed, 500 for anything else before the ack.
+      const acknowledged = await HTTPModuleFunctions.defaultProcessEventErrorHandler({ error: error as Error, logger: this.options.boltLogger, request: req, response: res, storedResponse: undefined });
+      if (acknowledged) ack.answered();
     }
   }
 
@@ -228,6 +218,43 @@ function header(req: IncomingMessage, name: string): string | undefined {
 function hasBody(req: IncomingMessage): boolean {
   const length = Number(req.headers['content-length'] ?? 0);
   return req.headers['transfer-encoding'] !== undefined || (Number.isFinite(length) && length > 0);
+}
+
+/** How long a request waits for a listener's ack before it is answered 404 (Bolt's HTTPReceiver waits as long). */
+const UNACKNOWLEDGED_MS = 3_001;
+
+/**
+ * The ack Bolt hands to the listeners: the HTTP answer, sent at once, its length in its head, so
+ * the answer leaves in one write. (Bolt's HTTPResponseAck writes the head before it knows the body,
+ * which then goes chunked: five buffers and a `writev` per answer.) As Bolt's: a second ack throws
+ * ReceiverMultipleAckError, and a request no listener acks within 3 s is answered 404.
+ */
+function httpAck(res: ServerResponse, logger: Logger, unacknowledgedMs: number): { send: (body?: unknown) => Promise<void>; answered(): void } {
+  let acked = false;
+  const unacknowledged = setTimeout(() => {
+    if (acked || res.headersSent) return;
+    logger.error({ waitedMs: unacknowledgedMs }, 'no listener acknowledged a Slack request in time; answered 404');
+    answer(res, 404);
+  }, unacknowledgedMs);
+  const answered = () => {
+    acked = true;
+    clearTimeout(unacknowledged);
+  };
+  return {
+    answered,
+    async send(body?: unknown) {
+      if (acked) throw new ReceiverMultipleAckError();
+      answered();
+      // Past the 3 s, the 404 went already; Slack has given up on this request.
+      if (res.headersSent) return;
+      if (body === undefined || body === null || body === '') return answer(res, 200, { 'content-length': '0' });
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      const headers: Record<string, string> = { 'content-length': String(Buffer.byteLength(text)) };
+      if (typeof body !== 'string') headers['content-type'] = 'application/json';
+      res.writeHead(200, headers);
+      res.end(text);
+    },
+  };
 }
 
 function answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
