@@ -11,6 +11,8 @@ import {
   type Logger as BoltLogger,
   type Receiver,
   type SlackActionMiddlewareArgs,
+  type SlackViewMiddlewareArgs,
+  type ViewSubmitAction,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { CommandDeps, Reply } from '../../commands/command';
@@ -28,6 +30,7 @@ import { MAX_REASON_LENGTH, REASON_BLOCK, type ReasonModalModule } from './actio
 import { withTimeout } from '../timeout';
 import { errorReplyText } from './error-reply';
 import { registerChannelMembershipEvents, type ChannelMembershipEventsDeps } from './events/channel-membership';
+import { EventRouter } from './events/event-router';
 import { registerSubteamMembersChanged } from './events/subteam-members-changed';
 import { dropSocketModeRetries } from './receiver/socket-mode-retries';
 import type { RequestLedger } from './receiver/request-ledger';
@@ -309,32 +312,41 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
    * metadata decoded like a button value, and the module re-checks who submitted before it acts.
    * Its answer is the ack itself: errors keep the modal open under the reason field.
    */
-  function registerReasonModal<V>(modal: ReasonModalModule<V>): void {
-    app.view(modal.callbackId, async ({ ack, body, view }) => {
-      const userId = body.user.id;
-      const log = logger.child({ user: userId, view: modal.callbackId });
-      const fail = (text: string) => ack({ response_action: 'errors', errors: { [REASON_BLOCK]: text.replace(/^:[a-z_]+: /, '').slice(0, 150) } });
-      const decoded = modal.decode(view.private_metadata);
-      const reason = (view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? '').trim();
-      if (!decoded.ok) return void (await fail('This dialog is broken or outdated; click Reject again.'));
-      if (reason === '') return void (await fail('Say why: the reason goes into the thread and the audit log.'));
-      if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
-      try {
-        const principal = await options.principalOf(userId);
-        const outcome = await modal.submit(decoded.value, reason, principal, options.commandDeps);
-        if (outcome.outcome === 'accepted') await ack();
-        else await fail(outcome.reply ?? 'You cannot do this.');
-        await audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${modal.name}`, outcome: outcome.outcome === 'accepted' ? 'rejected' : 'refused', detail: outcome.outcome === 'accepted' ? reason : outcome.detail, ...outcome.scope });
-      } catch (error) {
-        await fail(errorReplyText(error, log, { view: modal.callbackId }));
-      }
-    });
+  async function submitReasonModal<V>(modal: ReasonModalModule<V>, { ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction>): Promise<void> {
+    const userId = body.user.id;
+    const log = logger.child({ user: userId, view: modal.callbackId });
+    const fail = (text: string) => ack({ response_action: 'errors', errors: { [REASON_BLOCK]: text.replace(/^:[a-z_]+: /, '').slice(0, 150) } });
+    const decoded = modal.decode(view.private_metadata);
+    const reason = (view.state.values[REASON_BLOCK]?.[REASON_BLOCK]?.value ?? '').trim();
+    if (!decoded.ok) return void (await fail('This dialog is broken or outdated; click Reject again.'));
+    if (reason === '') return void (await fail('Say why: the reason goes into the thread and the audit log.'));
+    if (reason.length > MAX_REASON_LENGTH) return void (await fail(`At most ${MAX_REASON_LENGTH} characters, please.`));
+    try {
+      const principal = await options.principalOf(userId);
+      const outcome = await modal.submit(decoded.value, reason, principal, options.commandDeps);
+      if (outcome.outcome === 'accepted') await ack();
+      else await fail(outcome.reply ?? 'You cannot do this.');
+      await audit({ at: options.commandDeps.clock.now(), actor: userId, action: `click:${modal.name}`, outcome: outcome.outcome === 'accepted' ? 'rejected' : 'refused', detail: outcome.outcome === 'accepted' ? reason : outcome.detail, ...outcome.scope });
+    } catch (error) {
+      await fail(errorReplyText(error, log, { view: modal.callbackId }));
+    }
   }
 
-  for (const modal of REASON_MODALS) registerReasonModal(modal);
+  // Every modal submission through one listener, by callback id (as the buttons: one Bolt listener
+  // per modal would run its middleware for every request). A submission of a modal lanebot does not
+  // know is left alone, as before there was one listener: another listener may take it, else the
+  // edge answers 404 after 3 s and Slack shows the person an error in the modal.
+  const modals = new Map(REASON_MODALS.map((modal) => [modal.callbackId, modal]));
+  if (modals.size !== REASON_MODALS.length) throw new Error('two reason modals share a callback id (src/slack/actions/index.ts)');
+  app.view<ViewSubmitAction>({ type: 'view_submission' }, async (args) => {
+    const modal = modals.get(args.view.callback_id);
+    if (modal) await submitReasonModal(modal, args);
+  });
 
-  registerSubteamMembersChanged(app, { onChanged: options.userGroupChanged, logger });
-  if (options.channelMembership) registerChannelMembershipEvents(app, { membership: options.channelMembership, logger });
+  const events = new EventRouter();
+  registerSubteamMembersChanged(events, { onChanged: options.userGroupChanged, logger });
+  if (options.channelMembership) registerChannelMembershipEvents(events, { membership: options.channelMembership, logger });
+  events.attach(app);
 
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');

@@ -3,9 +3,9 @@
 // whether it can post in the channel, so a command there can say "invite me first" before it
 // promises a thread. Events about other members are ignored. The events carry only the change, and
 // arrive late or twice: the store keeps the newest fact by event time (src/chat/channel-membership.ts).
-import type { App } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { MembershipFact } from '../../chat/channel-membership';
+import type { EventListeners } from './event-router';
 
 export interface ChannelMembershipEventsDeps {
   membership: { record(channelId: string, fact: MembershipFact): Promise<boolean> };
@@ -26,7 +26,7 @@ function botUserOf(context: { botUserId?: string }, body: unknown): string | und
   return context.botUserId ?? (body as { authorizations?: { user_id?: string; is_bot?: boolean }[] }).authorizations?.find((a) => a.is_bot)?.user_id;
 }
 
-export function registerChannelMembershipEvents(app: App, deps: ChannelMembershipEventsDeps): void {
+export function registerChannelMembershipEvents(app: EventListeners, deps: ChannelMembershipEventsDeps): void {
   async function record(channel: string, canPost: boolean, eventTs: string | undefined): Promise<void> {
     try {
       await deps.membership.record(channel, { canPost, at: eventTime(eventTs), source: 'event' });

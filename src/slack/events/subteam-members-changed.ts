@@ -2,8 +2,8 @@
 // scope and the event subscription): lanebot's copy of the group is out of date, so ask for a
 // refresh. The listener does not apply the event's added/removed lists itself: events can arrive
 // late, twice or out of order, and a refresh reads the whole truth from Slack.
-import type { App } from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { EventListeners } from './event-router';
 
 export interface SubteamMembersChangedDeps {
   /** Queues a refresh of the group (lanebot's copy in Redis); throws when it cannot. */
@@ -11,7 +11,7 @@ export interface SubteamMembersChangedDeps {
   logger: Pick<Logger, 'debug' | 'warn'>;
 }
 
-export function registerSubteamMembersChanged(app: App, deps: SubteamMembersChangedDeps): void {
+export function registerSubteamMembersChanged(app: EventListeners, deps: SubteamMembersChangedDeps): void {
   app.event('subteam_members_changed', async function subteamMembersChanged({ event }) {
     const groupId = event.subteam_id;
     deps.logger.debug({ groupId, added: event.added_users?.length ?? 0, removed: event.removed_users?.length ?? 0 }, 'user group members changed');
