@@ -238,13 +238,19 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     connectTimeout: 2_000,
     reconnectOnError: reconnectOnReadOnly,
   });
-  const connections = [redis, commandRedis];
-  for (const [name, connection] of [['redis', redis], ['command-redis', commandRedis]] as const) {
+  // The simulated AWS account (CLOUD=sim) has a connection of its own, as AWS is a service of its
+  // own: the bot only ever awaits its calls, so nothing depends on the two sharing an order; and
+  // the connection lanebot shares with BullMQ carries BullMQ's dozens of scripts, which ioredis
+  // copies into every MULTI built on it (the simulator's bookkeeping builds one per call).
+  const simRedis = env.CLOUD === 'sim' ? connectRedis(redisTarget, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadOnly }) : undefined;
+  const named = [['redis', redis], ['command-redis', commandRedis], ...(simRedis ? [['sim-redis', simRedis] as const] : [])] as const;
+  const connections = named.map(([, connection]) => connection);
+  for (const [name, connection] of named) {
     connection.on('error', (error) => logger.warn({ connection: name, err: describeCause(error) }, 'Redis connection error'));
   }
 
   // With the simulator, time is the simulated account's: real time plus what the sandbox advanced.
-  const simClock = !overrides.clock && env.CLOUD === 'sim' ? new SimClock(redis, `${keys.prefix}:sim:clock-offset`) : undefined;
+  const simClock = !overrides.clock && simRedis ? new SimClock(simRedis, `${keys.prefix}:sim:clock-offset`) : undefined;
   const clock: Clock = overrides.clock ?? simClock ?? systemClock;
 
   const queues = createQueues(redis, keys.bull, overrides.jobRetry);
@@ -270,8 +276,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
 
   // The same ports on either cloud; the simulated one also hands out its controls (sandbox, tests).
   const simCloud =
-    env.CLOUD === 'sim'
-      ? createSimCloud({ redis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
+    simRedis
+      ? createSimCloud({ redis: simRedis, prefix: `${keys.prefix}:sim`, clock, timeScale: env.SIM_TIME_SCALE, account: deliveryPlan(config), templatesDir })
       : undefined;
   const baseCloud: CloudPorts = simCloud ?? createAwsCloud({ region: env.AWS_REGION ?? 'us-east-1', alarmEventsQueueUrl: env.ALARM_EVENTS_QUEUE_URL, pipelineEventsQueueUrl: env.PIPELINE_EVENTS_QUEUE_URL });
   const chosenCloud: CloudPorts = { ...baseCloud, pipelines: overrides.pipelines ?? baseCloud.pipelines, stacks: overrides.stacks ?? baseCloud.stacks };
