@@ -14,7 +14,9 @@ class SkippedSuitesReporter {
     }
   }
 
-  onRunComplete() {
+  onRunComplete(_contexts, results) {
+    // A run of one file is reported verbosely, console output of a skipped file included.
+    if (results.numTotalTestSuites <= 1) return;
     for (const line of this.lines) process.stderr.write(`\n${line}\n`);
   }
 }
