@@ -240,6 +240,9 @@ function httpAck(res: ServerResponse, logger: Logger, unacknowledgedMs: number):
     acked = true;
     clearTimeout(unacknowledged);
   };
+  // Answered some other way (a 500 from a listener that threw before its ack, or the client gone):
+  // the timer has nothing left to do.
+  res.once('close', () => clearTimeout(unacknowledged));
   return {
     answered,
     async send(body?: unknown) {

@@ -1,16 +1,8 @@
 // The event router (src/slack/events/event-router.ts) in a real Bolt app with a fake receiver:
 // every module's listener behind one Bolt listener, reached by its event type, and nothing else.
-import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { App, type ReceiverEvent } from '@slack/bolt';
 import { EventRouter } from '../../../src/slack/events/event-router';
-
-class FakeReceiver implements Receiver {
-  app!: App;
-  init(app: App): void {
-    this.app = app;
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-}
+import { FakeReceiver } from '../../support/fake-receiver';
 
 function eventEnvelope(event: Record<string, unknown>): ReceiverEvent {
   return {

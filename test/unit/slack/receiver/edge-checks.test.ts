@@ -2,12 +2,13 @@
 // remembered, what identifies a delivery, which action ids count as unknown, and the Socket Mode
 // retry filter driven through a real Bolt app with a fake receiver.
 import { createHmac } from 'node:crypto';
-import { App, type Receiver, type ReceiverEvent } from '@slack/bolt';
+import { App, type ReceiverEvent } from '@slack/bolt';
 import pino from 'pino';
 import { deliveryKeyOf, signatureKeyOf } from '../../../../src/slack/receiver/delivery-key';
 import { MemoryRequestLedger } from '../../../../src/slack/receiver/request-ledger';
 import { signatureMemoryMs, verifySlackSignature } from '../../../../src/slack/receiver/slack-signature';
 import { dropSocketModeRetries } from '../../../../src/slack/receiver/socket-mode-retries';
+import { FakeReceiver } from '../../../support/fake-receiver';
 
 const SECRET = 'secret';
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -56,16 +57,6 @@ describe('deliveryKeyOf', () => {
     expect(signatureKeyOf('v0=abc')).not.toBe(deliveryKeyOf({}, 'v0=abc'));
   });
 });
-
-/** Bolt's fake-receiver pattern: events go straight into app.processEvent. */
-class FakeReceiver implements Receiver {
-  app!: App;
-  init(app: App): void {
-    this.app = app;
-  }
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-}
 
 describe('dropSocketModeRetries', () => {
   it('drops a redelivery of a delivery already taken (acking it), and takes a first delivery even when marked as a retry', async () => {
