@@ -22,6 +22,11 @@
 // separates "what the bot's request path costs" from "what sharing the event loop with the workers
 // costs", and is not used for the ratio.
 //
+// The bot as deployed pauses its workers during bursts of Slack requests (src/queue/ack-priority.ts:
+// at most 1 s at a time, then at least 250 ms of work), and the bench's rounds are one long burst.
+// The "bot workers paused" column says for how much of each round they were: a measured round that
+// falls on a stretch of work measures acks beside the workers, one that does not, acks alone.
+//
 // Warm-ups: both sides must be past V8's compiling, the load generator as much as the apps. With 50
 // requests each (this bench's first version), the Slack side was still cold when the bare round
 // ran (the same bare app measured later answered 2,200 requests a second instead of 1,300), which
@@ -280,6 +285,8 @@ interface Row {
   /** The whole process's CPU time per request, ms: the app side, the Slack side (stub and load generator) and Node's own threads. */
   processCpuMsPerRequest: number;
   loopDelayP99: number;
+  /** Share of the round's wall time the bot's workers were paused for a burst (queue/ack-priority.ts); undefined for the bare app. */
+  workersPaused?: number;
 }
 
 /**
@@ -315,13 +322,15 @@ async function redisCpuMs(redis: Redis): Promise<number> {
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
 }
 
-async function measure(slack: SlackSide, target: string, url: string, n: number, label: string): Promise<Row> {
+/** `pausedMs`: the bot's time paused so far (its AckPriority), to report the round's share. */
+async function measure(slack: SlackSide, target: string, url: string, n: number, label: string, pausedMs?: () => number): Promise<Row> {
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
   const eluStart: EventLoopUtilization = performance.eventLoopUtilization();
   const cpuStart = threadCpuMs();
   const processCpuStart = process.cpuUsage();
   const redisCpuStart = await redisCpuMs(infoRedis);
+  const pausedStart = pausedMs?.();
   const result = await slack.run({ target: url, label, n, concurrency: CONCURRENCY, firstSeq: seq });
   const elu = performance.eventLoopUtilization(eluStart);
   const cpuMs = threadCpuMs() - cpuStart;
@@ -348,6 +357,7 @@ async function measure(slack: SlackSide, target: string, url: string, n: number,
     redisCpuMsPerRequest: redisCpu / n,
     processCpuMsPerRequest: (processCpu.user + processCpu.system) / 1000 / n,
     loopDelayP99: loopDelay.percentile(99) / 1e6,
+    workersPaused: pausedMs && pausedStart !== undefined ? (pausedMs() - pausedStart) / result.wallMs : undefined,
   };
 }
 
@@ -420,7 +430,7 @@ async function deployCommandCounts(metrics: Metrics): Promise<{ run: number; fai
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'app loop util', 'loop ms/req', 'cpu ms/req', 'process cpu ms/req', 'redis cpu ms/req', 'app loop delay p99 ms'];
+  const header = ['target', 'n', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'req/s', 'app loop util', 'loop ms/req', 'cpu ms/req', 'process cpu ms/req', 'redis cpu ms/req', 'app loop delay p99 ms', 'bot workers paused'];
   const lines = rows.map((r) => [
     r.target,
     String(r.n),
@@ -435,6 +445,7 @@ function printTable(rows: Row[]): void {
     r.processCpuMsPerRequest.toFixed(2),
     r.redisCpuMsPerRequest.toFixed(3),
     r.loopDelayP99.toFixed(1),
+    r.workersPaused === undefined ? '-' : `${(r.workersPaused * 100).toFixed(0)}%`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -484,12 +495,13 @@ async function main(): Promise<void> {
 
     await measure(slack, 'bare (warm-up)', bare.url, BARE_WARMUP, 'warm-bare');
     const bareRow = await measure(slack, 'bare bolt', bare.url, REQUESTS, 'bare');
-    const coldRow = await measure(slack, 'lanebot, cold (info)', botUrl, BOT_COLD, 'cold-bot');
+    const pausedMs = bot.ackPriority ? () => bot!.ackPriority!.pausedMs() : undefined;
+    const coldRow = await measure(slack, 'lanebot, cold (info)', botUrl, BOT_COLD, 'cold-bot', pausedMs);
     await measure(slack, 'lanebot (warm-up)', botUrl, BOT_WARMUP - BOT_COLD, 'warm-bot');
     const profiler = process.env.BENCH_CPU_PROFILE ? await startProfiler() : undefined;
-    const botRow = await measure(slack, 'lanebot', botUrl, REQUESTS, 'bot');
+    const botRow = await measure(slack, 'lanebot', botUrl, REQUESTS, 'bot', pausedMs);
     if (profiler) await profiler.stopInto(process.env.BENCH_CPU_PROFILE!);
-    const busyRow = await measure(slack, 'bare, bot busy (info)', bare.url, REQUESTS, 'bare-busy');
+    const busyRow = await measure(slack, 'bare, bot busy (info)', bare.url, REQUESTS, 'bare-busy', pausedMs);
 
     // Every deploy command acked above is queued after the ack; wait for Redis to confirm them all.
     const expected = BOT_WARMUP + REQUESTS;

@@ -60,6 +60,7 @@ import {
   type Queues,
   type StepOutcome,
 } from './queue/queues';
+import { ACK_PRIORITY_DEFAULTS, AckPriority, type AckPriorityOptions } from './queue/ack-priority';
 import { RedisRequestLedger } from './slack/receiver/request-ledger';
 import { createSlackApp, type SlackApp } from './slack/slack-app';
 import { keyPrefixFor, RedisKeys } from './state/keys';
@@ -162,6 +163,11 @@ export interface LanebotOverrides {
    * every running deploy polls its execution itself.
    */
   pipelineWatch?: false | { pollEveryMs?: number | false; recheckPolls?: number };
+  /**
+   * With LANEBOT_ROLE=all, the workers pause during bursts of Slack requests (queue/ack-priority.ts;
+   * default ACK_PRIORITY_DEFAULTS). false: never (tests that count job runs during a burst).
+   */
+  ackPriority?: false | Partial<AckPriorityOptions>;
 }
 
 export interface Lanebot {
@@ -200,6 +206,8 @@ export interface Lanebot {
   pipelineWatch?: PipelineWatch;
   /** Deploys of a service/env waiting for approval. */
   approvalsPending(scope: { service: string; env: string }): Promise<OperationRecord[]>;
+  /** With LANEBOT_ROLE=all: the workers' pauses during bursts of Slack requests (queue/ack-priority.ts). */
+  ackPriority?: AckPriority;
   /** One recovery pass now (it also runs on a schedule). */
   recover(): ReturnType<typeof recoverOperations>;
   /** Starts the HTTP/Socket Mode receiver and the workers; resolves with the HTTP port. */
@@ -431,6 +439,20 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       }
     : undefined;
 
+  // Where this process both receives Slack's requests and runs the workers, acks come first: the
+  // workers take no new jobs during a burst of requests (queue/ack-priority.ts).
+  const ackPriority =
+    env.LANEBOT_ROLE === 'all' && overrides.ackPriority !== false
+      ? new AckPriority(() => workers, {
+          ...ACK_PRIORITY_DEFAULTS,
+          ...overrides.ackPriority,
+          onPauseEnded: (pausedMs) => {
+            metrics.workerPauses.inc();
+            metrics.workerPausedSeconds.inc(pausedMs / 1_000);
+          },
+        })
+      : undefined;
+
   const slack = createSlackApp({
     botToken: env.SLACK_BOT_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
@@ -452,6 +474,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       await commandQueues.maintenance.add('refresh-user-groups', { kind: 'refresh-user-groups', groupId }, { jobId: `refresh-${groupId}-${Date.now()}` });
     },
     channelMembership: commandMembership,
+    onRequest: ackPriority ? () => ackPriority.requestArrived() : undefined,
     logger,
     metrics,
     mounts,
@@ -640,6 +663,7 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
     alarmWatch,
     pipelineWatch,
     approvalsPending: (scope) => approvals.pending(scope),
+    ackPriority,
     async start() {
       await simClock?.start();
       // Not awaited: with Redis down it waits for the connection; until it listens, every call asks Redis.
@@ -672,6 +696,8 @@ export function createLanebot(env: EnvOptions, config: LanebotConfig, overrides:
       // Stop taking new commands first, then let workers finish their current step. A step that
       // does not finish in time is handed back to another process by BullMQ's stalled-job check.
       await slack.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack receiver failed'));
+      // Paused workers stay paused: they are closed next.
+      ackPriority?.stop();
       await withTimeout(alarmWatch.stop(), 5_000, 'the alarm event loop did not stop').catch(() => undefined);
       if (pipelineWatch) await withTimeout(pipelineWatch.stop(), 5_000, 'the pipeline event loop did not stop').catch(() => undefined);
       // With Redis unreachable there is nothing to finish or hand back, and BullMQ's close would

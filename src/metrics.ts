@@ -40,6 +40,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly workerPauses = new Counter({
+    name: 'lanebot_worker_pauses_total',
+    help: 'Times the workers of a LANEBOT_ROLE=all process stopped taking jobs during a burst of Slack requests (acks first).',
+    registers: [this.registry],
+  });
+
+  readonly workerPausedSeconds = new Counter({
+    name: 'lanebot_worker_paused_seconds_total',
+    help: 'Time the workers of a LANEBOT_ROLE=all process spent paused during bursts of Slack requests.',
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

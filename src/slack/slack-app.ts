@@ -59,6 +59,11 @@ export interface SlackAppOptions {
   audit(entry: AuditEntry): Promise<void>;
   /** Slack says a user group's members changed: queue a refresh of lanebot's copy. */
   userGroupChanged(groupId: string): Promise<void>;
+  /**
+   * Called as each Slack request reaches the listeners, in both modes, before anything else runs
+   * (the all-in-one process counts bursts with it: src/queue/ack-priority.ts). Must not do I/O.
+   */
+  onRequest?: () => void;
   /** Where the bot's own channel joins and leaves are recorded (src/chat/channel-membership.ts). */
   channelMembership?: ChannelMembershipEventsDeps['membership'];
   logger: Logger;
@@ -151,6 +156,13 @@ export function createSlackApp(options: SlackAppOptions): SlackApp {
     convoStore: false,
   });
 
+  if (options.onRequest) {
+    const onRequest = options.onRequest;
+    app.use(async ({ next }) => {
+      onRequest();
+      await next();
+    });
+  }
   // Socket Mode has no signatures to replay; Slack's redeliveries are dropped by payload instead.
   if (receiver instanceof SocketModeReceiver) app.use(dropSocketModeRetries(options.requestLedger, logger));
 

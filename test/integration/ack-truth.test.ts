@@ -1,30 +1,16 @@
 // The ack of a command that queues work confirms only what Redis has taken (issue: a deploy acked as
 // "Queuing…" vanished when the web process died right after the ack).
-import { randomUUID } from 'node:crypto';
 import { NOT_YET_CONFIRMED } from '../../src/slack/slack-app';
-import { deletePrefix, ManualClock, startTestBot, waitFor, type TestBot } from '../support/harness';
-import { SlackStub } from '../support/slack-stub';
+import { botsPerTest, ManualClock, startTestBot, waitFor } from '../support/harness';
 import { startSlowProxy, type SlowProxy } from '../support/slow-proxy';
 
 const FULL_RUN_MS = 400_000;
 
 describe('the ack of a deploy', () => {
-  const bots: TestBot[] = [];
-  let stub: SlackStub;
-  let prefix: string;
-
-  beforeEach(async () => {
-    stub = await new SlackStub().start();
-    prefix = `test-${randomUUID()}`;
-  });
-
-  afterEach(async () => {
-    for (const bot of bots.splice(0)) await bot.stop().catch(() => undefined);
-    await stub.stop();
-    await deletePrefix(prefix);
-  });
+  const t = botsPerTest();
 
   it('says "queued" only once Redis has the request: the web process dying right after it loses nothing', async () => {
+    const { stub, prefix, bots } = t;
     const clock = new ManualClock();
     const web = await startTestBot({ stub, prefix, clock, env: { LANEBOT_ROLE: 'web' } });
     bots.push(web);
@@ -51,11 +37,13 @@ describe('the ack of a deploy', () => {
     });
 
     afterEach(async () => {
-      for (const bot of bots.splice(0)) await bot.stop().catch(() => undefined);
+      // Before the proxy goes: the bots talk to Redis through it.
+      for (const bot of t.bots.splice(0)) await bot.stop().catch(() => undefined);
       await proxy.close();
     });
 
     it('acks honestly that it is not confirmed yet, then says it was queued once Redis answers', async () => {
+      const { stub, prefix, bots } = t;
       const bot = await startTestBot({ stub, prefix, env: { REDIS_URL: proxy.url, LANEBOT_ROLE: 'web' } });
       bots.push(bot);
       proxy.delayMs = 2_000; // longer than the ack waits for Redis (ACK_CONFIRM_MS), shorter than Slack's 3 s

@@ -113,6 +113,41 @@ export async function startTestBot(options: TestBotOptions = {}): Promise<TestBo
   };
 }
 
+/** What botsPerTest() gives each test: its own Slack stub and key prefix, and the bots it starts. */
+export interface BotsPerTest {
+  readonly stub: SlackStub;
+  readonly prefix: string;
+  /** Bots pushed here are stopped after the test, before its stub and keys go. */
+  readonly bots: TestBot[];
+}
+
+/**
+ * A Slack stub and a Redis key prefix of its own for each test of the calling file; after each
+ * test, the bots it pushed on `bots` are stopped, the stub too, and the keys deleted.
+ */
+export function botsPerTest(): BotsPerTest {
+  const state: { stub?: SlackStub; prefix: string; bots: TestBot[] } = { prefix: '', bots: [] };
+  beforeEach(async () => {
+    state.stub = await new SlackStub().start();
+    state.prefix = `test-${randomUUID()}`;
+  });
+  afterEach(async () => {
+    for (const bot of state.bots.splice(0)) await bot.stop().catch(() => undefined);
+    await state.stub?.stop();
+    await deletePrefix(state.prefix);
+  });
+  return {
+    get stub() {
+      if (!state.stub) throw new Error('botsPerTest: the stub exists only inside a test');
+      return state.stub;
+    },
+    get prefix() {
+      return state.prefix;
+    },
+    bots: state.bots,
+  };
+}
+
 /** Deletes every key under a test's prefix. */
 export async function deletePrefix(prefix: string): Promise<void> {
   const redis = connectTestRedis();
