@@ -4,8 +4,10 @@
 // form one; the pause then ends at its longest (maxPauseMs).
 import { Metrics } from '../../src/metrics';
 import { botsPerTest, startTestBot, waitFor } from '../support/harness';
+import { SlackStub } from '../support/slack-stub';
 
 const BURST = { burstRequests: 10, windowMs: 60_000, maxPauseMs: 400, minRunMs: 60_000 };
+const GROUP = 'S0PRODAPPROVERS';
 const LANES = Array.from({ length: 12 }, (_, i) => `burst-${i + 1}`);
 
 describe('acks first in an all-in-one bot', () => {
@@ -32,6 +34,29 @@ describe('acks first in an all-in-one bot', () => {
     for (const lane of LANES) {
       const named = new RegExp(`\\b${lane}(?![0-9])`);
       await waitFor(`the root of lane ${lane}`, () => stub.roots().find((m) => named.test(m.text)));
+    }
+  });
+
+  it('counts every Slack request toward a burst, events as much as commands', async () => {
+    const { prefix, bots } = t;
+    // A workspace with a user group, whose member changes Slack sends as signed events.
+    const stub = await new SlackStub({ userGroups: [{ id: GROUP, handle: 'prod-approvers', users: ['U0BOB'] }] }).start();
+    try {
+      const bot = await startTestBot({ stub, prefix, overrides: { ackPriority: { ...BURST, maxPauseMs: 60_000 } } });
+      bots.push(bot);
+      stub.setBotUrl(bot.url);
+      // Nine Events API deliveries…
+      for (let i = 0; i < 9; i++) {
+        const change = await stub.setUserGroupMembers(GROUP, i % 2 === 0 ? ['U0BOB', 'U0ALICE'] : ['U0BOB']);
+        expect(change).toMatchObject({ event: { delivered: true, status: 200 } });
+      }
+      expect(bot.bot.ackPriority!.paused).toBe(false);
+      // …and a slash command make ten.
+      expect((await bot.command('help')).status).toBe(200);
+      expect(bot.bot.ackPriority!.paused).toBe(true);
+    } finally {
+      for (const bot of bots.splice(0)) await bot.stop();
+      await stub.stop();
     }
   });
 
