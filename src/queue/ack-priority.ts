@@ -10,6 +10,10 @@
 // slows the work down but never stops it. Measured (bench/README.md): during the ack bench's
 // measured round, the all-in-one bot's p99 came from 1.3–2.3× bare Bolt's to 0.8–1.6×.
 //
+// Only requests that reach the listeners count (src/slack/slack-app.ts, a Bolt global middleware):
+// the edge has already refused unsigned, replayed and oversized ones, so nobody without the signing
+// secret can hold the workers back.
+//
 // A process with LANEBOT_ROLE=worker has no receiver and never pauses; scale out with those when
 // the work itself must not slow down under bursts.
 
