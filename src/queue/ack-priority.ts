@@ -7,12 +7,12 @@
 // Slack's requests come in a burst, the workers take no new jobs: running steps finish, waiting and
 // delayed jobs stay in Redis, nothing is lost or run twice. A pause lasts at most `maxPauseMs`, and
 // the workers then work at least `minRunMs` before they may pause again, so a flood that never ends
-// slows the work down but never stops it. Measured (bench/README.md): during the ack bench's
-// measured round, the all-in-one bot's p99 came from 1.3–2.3× bare Bolt's to 0.8–1.6×.
+// slows the work down but never stops it. Measured (bench/README.md): the ack bench's p99 ratio to
+// bare Bolt went from a median of 1.56 (met ≤ 1.5 in 7 of 16 runs) to ≤ 1.5 in 37 of 47 runs.
 //
 // Only requests that reach the listeners count (src/slack/slack-app.ts, a Bolt global middleware):
-// the edge has already refused unsigned, replayed and oversized ones, so nobody without the signing
-// secret can hold the workers back.
+// in HTTP mode the edge has already refused unsigned, replayed and oversized ones, so nobody without
+// the signing secret can hold the workers back (in Socket Mode, only Slack's own connection can).
 //
 // A process with LANEBOT_ROLE=worker has no receiver and never pauses; scale out with those when
 // the work itself must not slow down under bursts.
@@ -44,6 +44,8 @@ export class AckPriority {
   private readonly arrivals: number[];
   private next = 0;
   private pausedAt: number | undefined;
+  /** Total length of the pauses that have ended (ms). */
+  private pausedMsEnded = 0;
   private resumedAt = -Infinity;
   private check: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -57,8 +59,6 @@ export class AckPriority {
     this.arrivals = new Array<number>(options.burstRequests).fill(-Infinity);
     this.now = options.now ?? Date.now;
   }
-
-  private pausedMsEnded = 0;
 
   /** Time spent paused so far, the pause under way included (ms). */
   pausedMs(): number {

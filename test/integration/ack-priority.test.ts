@@ -62,6 +62,7 @@ describe('acks first in an all-in-one bot', () => {
 
   it('stops cleanly while its workers are paused', async () => {
     const bot = await startTestBot({ stub: t.stub, prefix: t.prefix, overrides: { ackPriority: { ...BURST, maxPauseMs: 60_000 } } });
+    t.bots.push(bot); // stopped again after the test if an expectation fails first (stop() is idempotent)
     await Promise.all(LANES.slice(0, 10).map((lane) => bot.command(`deploy ${lane} release/2.0.0`)));
     expect(bot.bot.ackPriority!.paused).toBe(true);
     await bot.stop();
